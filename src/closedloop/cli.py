@@ -1,0 +1,195 @@
+"""The `closedloop` command. Names and outputs are a contract (DESIGN.md): scripts depend on them.
+
+Commands that print a secret (createuser, token create, source create) print it alone on the
+last line so that a script can read it with `tail -n 1`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import typer
+
+app = typer.Typer(
+    help="closedloop: one revenue cycle for sales and marketing.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def setup_django() -> None:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closedloop.settings")
+    import django
+
+    django.setup()
+
+
+def call(name: str, *args: str, **options) -> None:
+    setup_django()
+    from django.core.management import call_command
+
+    call_command(name, *args, **options)
+
+
+@app.command()
+def migrate() -> None:
+    """Create or upgrade the database tables."""
+    call("migrate", interactive=False, verbosity=1)
+
+
+@app.command()
+def check(deploy: bool = typer.Option(False, "--deploy", help="Also run the deployment checks")):
+    """Check the configuration; with --deploy, the production hardening too."""
+    args = ["--deploy", "--fail-level", "WARNING"] if deploy else []
+    call("check", *args)
+
+
+@app.command()
+def serve(
+    port: int = typer.Option(8000, "--port", "-p", help="TCP port to listen on"),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to bind"),
+    threads: int = typer.Option(8, "--threads", help="Request threads"),
+    worker: bool = typer.Option(
+        True, "--worker/--no-worker", help="Also run one background worker beside the server"
+    ),
+) -> None:
+    """Serve closedloop over HTTP (waitress), with one background worker by default."""
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+    from waitress import serve as waitress_serve
+
+    from closedloop.wsgi import application
+
+    if not settings.DEBUG:
+        call_command("collectstatic", interactive=False, verbosity=0)
+    worker_process = None
+    if worker:
+        worker_process = subprocess.Popen([sys.executable, "-m", "closedloop.cli", "worker"])
+    typer.echo(f"closedloop is serving at http://{host}:{port}/  (Ctrl+C stops it)")
+    try:
+        waitress_serve(application, host=host, port=port, threads=threads, ident="closedloop")
+    finally:
+        if worker_process is not None:
+            worker_process.terminate()
+            worker_process.wait(timeout=10)
+
+
+@app.command()
+def worker(
+    queue: list[str] = typer.Option(["*"], "--queue", "-q", help="Queue names (default: all)"),
+) -> None:
+    """Run background tasks: the database queue by default, RQ when configured."""
+    setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    backend = settings.TASKS["default"]["BACKEND"]
+    if backend.startswith("django_tasks_rq"):
+        call_command("rqworker", *(q for q in queue if q != "*") or ["default", "scoring"])
+    elif backend.startswith("django_tasks_db"):
+        call_command("db_worker", queue_name=",".join(queue), interval=0.5)
+    else:
+        typer.echo("The immediate task backend runs tasks in-process; no worker is needed.")
+
+
+@app.command()
+def createuser(
+    email: str = typer.Argument(..., help="The user's email, used to log in"),
+    role: str = typer.Option(..., "--role", help="admin|marketing|rep|manager|executive"),
+    team: str = typer.Option("", "--team", help="Team name (created if missing)"),
+    first_name: str = typer.Option("", "--first-name"),
+    last_name: str = typer.Option("", "--last-name"),
+) -> None:
+    """Create a user (or reset an existing user's password); prints a generated password."""
+    setup_django()
+    from closedloop.core.services import create_or_reset_user
+
+    try:
+        user, password, created = create_or_reset_user(
+            email=email, role=role, team_name=team, first_name=first_name, last_name=last_name
+        )
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    verb = "Created" if created else "Reset the password of"
+    typer.echo(f"{verb} {user.email} ({user.get_role_display()}). Password:")
+    typer.echo(password)
+
+
+@token_app.command("create")
+def token_create(
+    email: str = typer.Argument(..., help="Whose token"),
+    name: str = typer.Option("cli", "--name", help="A label to tell tokens apart"),
+) -> None:
+    """Create a personal API token; prints it once (only a hash is stored)."""
+    setup_django()
+    from closedloop.core.models import User
+    from closedloop.core.services import create_api_token
+
+    user = User.objects.filter(email__iexact=email).first()
+    if user is None:
+        raise typer.BadParameter(f"no user with email {email}")
+    _, secret = create_api_token(user=user, name=name)
+    typer.echo(f"API token for {user.email} (shown once; send it as 'Authorization: Bearer'):")
+    typer.echo(secret)
+
+
+@app.command()
+def demo(
+    leads: int = typer.Option(20_000, "--leads", help="How many leads to generate"),
+    seed: int = typer.Option(7, "--seed", help="Random seed; the same seed gives the same company"),
+    if_empty: bool = typer.Option(
+        False, "--if-empty", help="Do nothing when the database already has leads"
+    ),
+    reset: bool = typer.Option(False, "--reset", help="Delete existing CRM data first"),
+) -> None:
+    """Load the synthetic demo company, and one user per role with printed passwords."""
+    setup_django()
+    from closedloop.demo.generator import load_demo
+
+    load_demo(leads=leads, seed=seed, if_empty=if_empty, reset=reset, echo=typer.echo)
+
+
+def _benchmarks_dir() -> Path:
+    here = Path(__file__).resolve()
+    for candidate in (Path.cwd() / "benchmarks", here.parents[2] / "benchmarks"):
+        if candidate.is_dir():
+            return candidate
+    raise typer.BadParameter("no benchmarks/ folder found (run from the repository)")
+
+
+@app.command()
+def bench(
+    name: str = typer.Argument(..., help="Benchmark name: a file benchmarks/NAME.py"),
+    option: list[str] = typer.Option(
+        [], "--set", "-s", help="KEY=VALUE passed to the benchmark (e.g. -s leads=1000000)"
+    ),
+) -> None:
+    """Run a benchmark from benchmarks/ and print its result as JSON."""
+    import importlib.util
+
+    path = _benchmarks_dir() / f"{name}.py"
+    if not path.is_file():
+        names = sorted(p.stem for p in path.parent.glob("*.py") if not p.stem.startswith("_"))
+        raise typer.BadParameter(f"unknown benchmark {name!r}; known: {', '.join(names)}")
+    spec = importlib.util.spec_from_file_location(f"closedloop_bench_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    options = dict(item.split("=", 1) for item in option)
+    result = module.run(**options)
+    typer.echo(json.dumps(result, indent=2, default=str))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,12 @@
+from django.apps import AppConfig
+
+
+class CoreConfig(AppConfig):
+    name = "closedloop.core"
+    label = "core"
+    verbose_name = "Core: users, teams, audit"
+
+    def ready(self) -> None:
+        from closedloop.core import audit
+
+        audit.connect_signals()

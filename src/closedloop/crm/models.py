@@ -1,0 +1,336 @@
+"""Accounts, leads (contacts), stage history, rep activities and opportunities."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from closedloop.core.audit import Audited
+
+
+class LifecycleStage(models.TextChoices):
+    """The default shared lifecycle (DESIGN.md); the definitions contract names the rules."""
+
+    SUBSCRIBER = "subscriber", "Subscriber"
+    LEAD = "lead", "Lead"
+    MQL = "mql", "MQL"
+    SAL = "sal", "SAL"
+    SQL = "sql", "SQL"
+    OPPORTUNITY = "opportunity", "Opportunity"
+    CUSTOMER = "customer", "Customer"
+    RECYCLED = "recycled", "Recycled"
+    DISQUALIFIED = "disqualified", "Disqualified"
+
+
+# The main line of the funnel in order; RECYCLED and DISQUALIFIED are side exits.
+FUNNEL_STAGES: tuple[LifecycleStage, ...] = (
+    LifecycleStage.SUBSCRIBER,
+    LifecycleStage.LEAD,
+    LifecycleStage.MQL,
+    LifecycleStage.SAL,
+    LifecycleStage.SQL,
+    LifecycleStage.OPPORTUNITY,
+    LifecycleStage.CUSTOMER,
+)
+
+
+class LeadStatus(models.TextChoices):
+    NEW = "new", "New"
+    ATTEMPTING = "attempting", "Attempting contact"
+    CONNECTED = "connected", "Connected"
+    QUALIFIED = "qualified", "Qualified"
+    NURTURE = "nurture", "Nurture"
+    UNQUALIFIED = "unqualified", "Unqualified"
+
+
+class LeadSource(models.TextChoices):
+    ORGANIC_SEARCH = "organic_search", "Organic search"
+    PAID_SEARCH = "paid_search", "Paid search"
+    SOCIAL = "social", "Social"
+    EMAIL = "email", "Email"
+    REFERRAL = "referral", "Referral"
+    EVENT = "event", "Event"
+    WEBINAR = "webinar", "Webinar"
+    PARTNER = "partner", "Partner"
+    OUTBOUND = "outbound", "Sales outbound"
+    DIRECT = "direct", "Direct"
+    IMPORT = "import", "Import"
+    OTHER = "other", "Other"
+
+
+class FitGrade(models.TextChoices):
+    A_PLUS = "A+", "A+"
+    A = "A", "A"
+    A_MINUS = "A-", "A-"
+    B_PLUS = "B+", "B+"
+    B = "B", "B"
+    B_MINUS = "B-", "B-"
+    C_PLUS = "C+", "C+"
+    C = "C", "C"
+    C_MINUS = "C-", "C-"
+    D_PLUS = "D+", "D+"
+    D = "D", "D"
+    D_MINUS = "D-", "D-"
+    F = "F", "F"
+
+
+class Versioned(models.Model):
+    """Optimistic concurrency: `version` goes up by one on every update (API If-Match/ETag)."""
+
+    version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+
+
+class Account(Audited, Versioned):
+    name = models.CharField(max_length=200)
+    domain = models.CharField(max_length=200, blank=True, db_index=True)
+    industry = models.CharField(max_length=80, blank=True, db_index=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("domain"), condition=~models.Q(domain=""), name="account_domain_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["external_id"]), models.Index(fields=["owner"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Lead(Audited, Versioned):
+    """A person marketing or sales knows about: a contact at any lifecycle stage."""
+
+    first_name = models.CharField(max_length=100, blank=True)
+    last_name = models.CharField(max_length=100, blank=True)
+    email = models.EmailField(max_length=254, blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    title = models.CharField(max_length=150, blank=True)
+    seniority = models.CharField(max_length=40, blank=True)
+    company = models.CharField(max_length=200, blank=True)
+    account = models.ForeignKey(
+        Account, null=True, blank=True, on_delete=models.SET_NULL, related_name="leads"
+    )
+    industry = models.CharField(max_length=80, blank=True)
+    employees = models.PositiveIntegerField(null=True, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    city = models.CharField(max_length=100, blank=True)
+
+    lifecycle_stage = models.CharField(
+        max_length=16, choices=LifecycleStage.choices, default=LifecycleStage.LEAD
+    )
+    status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="owned_leads",
+    )
+    source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.OTHER)
+    original_campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="sourced_leads",
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+
+    # Scores are written by the scoring capability; stored here so lists filter and sort on them.
+    fit_grade = models.CharField(max_length=2, choices=FitGrade.choices, blank=True)
+    engagement_score = models.FloatField(default=0)
+    conversion_probability = models.FloatField(null=True, blank=True)
+    score = models.PositiveSmallIntegerField(default=0, help_text="0–100, what lists sort on")
+    score_reasons = models.JSONField(default=list, blank=True)
+    scored_at = models.DateTimeField(null=True, blank=True)
+
+    # Handoff timestamps: when the lead became an MQL, was assigned and first worked.
+    mql_at = models.DateTimeField(null=True, blank=True)
+    assigned_at = models.DateTimeField(null=True, blank=True)
+    first_touched_at = models.DateTimeField(null=True, blank=True)
+    recycle_at = models.DateField(null=True, blank=True, help_text="Re-entry date when recycled")
+
+    AUDIT_EXCLUDE = ("updated_at", "version", "score_reasons", "scored_at")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # One index per list filter, each ending in the default sort so that a filtered,
+            # sorted page is an index range scan rather than a sort of the whole table.
+            models.Index(fields=["lifecycle_stage", "created_at"], name="lead_stage_created"),
+            models.Index(fields=["owner", "created_at"], name="lead_owner_created"),
+            models.Index(fields=["source", "created_at"], name="lead_source_created"),
+            models.Index(fields=["original_campaign", "created_at"], name="lead_campaign_created"),
+            models.Index(fields=["score", "created_at"], name="lead_score_created"),
+            models.Index(fields=["status"], name="lead_status"),
+            models.Index(fields=["account"], name="lead_account"),
+            models.Index(Lower("email"), name="lead_email_lower"),
+            models.Index(fields=["last_name", "first_name"], name="lead_name"),
+            models.Index(fields=["company"], name="lead_company"),
+            models.Index(fields=["external_id"], name="lead_external_id"),
+            models.Index(fields=["updated_at"], name="lead_updated"),
+        ]
+
+    def __str__(self) -> str:
+        name = f"{self.first_name} {self.last_name}".strip()
+        return name or self.email or f"Lead {self.pk}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+
+class StageChange(models.Model):
+    """A lifecycle stage change: stages never change silently (DESIGN.md)."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    from_stage = models.CharField(max_length=16, choices=LifecycleStage.choices, blank=True)
+    to_stage = models.CharField(max_length=16, choices=LifecycleStage.choices)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+    rule_version = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Definitions contract version whose rule moved the lead"
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["lead", "at"], name="stagechange_lead_at"),
+            models.Index(fields=["to_stage", "lead"], name="stagechange_to_lead"),
+            models.Index(fields=["at"], name="stagechange_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '∅'} → {self.to_stage}"
+
+
+class ActivityKind(models.TextChoices):
+    CALL = "call", "Call"
+    EMAIL = "email", "Email"
+    MEETING = "meeting", "Meeting"
+    NOTE = "note", "Note"
+
+
+class ActivityOutcome(models.TextChoices):
+    NONE = "", "—"
+    NO_ANSWER = "no_answer", "No answer"
+    LEFT_MESSAGE = "left_message", "Left message"
+    CONNECTED = "connected", "Connected"
+    MEETING_BOOKED = "meeting_booked", "Meeting booked"
+    NOT_INTERESTED = "not_interested", "Not interested"
+
+
+class Activity(Audited):
+    """Something a rep did with a lead: the evidence that a lead was worked."""
+
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    rep = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="activities"
+    )
+    kind = models.CharField(max_length=10, choices=ActivityKind.choices)
+    outcome = models.CharField(max_length=20, choices=ActivityOutcome.choices, blank=True)
+    notes = models.TextField(blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name_plural = "activities"
+        indexes = [
+            models.Index(fields=["lead", "at"], name="activity_lead_at"),
+            models.Index(fields=["rep", "at"], name="activity_rep_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.at:%Y-%m-%d}"
+
+
+class OpportunityStage(models.TextChoices):
+    DISCOVERY = "discovery", "Discovery"
+    PROPOSAL = "proposal", "Proposal"
+    NEGOTIATION = "negotiation", "Negotiation"
+    WON = "won", "Closed won"
+    LOST = "lost", "Closed lost"
+
+
+class LostReason(models.TextChoices):
+    NONE = "", "—"
+    PRICE = "price", "Price"
+    COMPETITOR = "competitor", "Chose a competitor"
+    NO_BUDGET = "no_budget", "No budget"
+    NO_DECISION = "no_decision", "No decision"
+    TIMING = "timing", "Bad timing"
+    PRODUCT_FIT = "product_fit", "Product fit"
+
+
+class Opportunity(Audited, Versioned):
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="opportunities")
+    name = models.CharField(max_length=200)
+    amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    stage = models.CharField(
+        max_length=12, choices=OpportunityStage.choices, default=OpportunityStage.DISCOVERY
+    )
+    close_date = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    lost_reason = models.CharField(max_length=20, choices=LostReason.choices, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="opportunities",
+    )
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+        related_name="opportunities",
+    )
+    external_id = models.CharField(max_length=100, blank=True)
+    contacts = models.ManyToManyField(Lead, through="OpportunityContact", related_name="opportunities")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "opportunities"
+        indexes = [
+            models.Index(fields=["stage", "close_date"], name="opp_stage_close"),
+            models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
+            models.Index(fields=["account"], name="opp_account"),
+            models.Index(fields=["external_id"], name="opp_external_id"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_closed(self) -> bool:
+        return self.stage in (OpportunityStage.WON, OpportunityStage.LOST)
+
+
+class ContactRole(models.TextChoices):
+    DECISION_MAKER = "decision_maker", "Decision maker"
+    CHAMPION = "champion", "Champion"
+    INFLUENCER = "influencer", "Influencer"
+    USER = "user", "User"
+    OTHER = "other", "Other"
+
+
+class OpportunityContact(models.Model):
+    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="roles")
+    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="opportunity_roles")
+    role = models.CharField(max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["opportunity", "lead"], name="opp_contact_unique")
+        ]
+        indexes = [models.Index(fields=["lead"], name="oppcontact_lead")]
+
+    def __str__(self) -> str:
+        return f"{self.lead} as {self.get_role_display()}"

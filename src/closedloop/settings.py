@@ -1,0 +1,193 @@
+"""closedloop settings, read once from CLOSEDLOOP_* environment variables.
+
+Every command (`closedloop serve`, `worker`, `demo`, ...) and the test suite read the same
+variables, so a script can point any of them at a scratch database:
+
+  CLOSEDLOOP_DEBUG          1 for the development profile (default 0)
+  CLOSEDLOOP_SECRET_KEY     required outside debug; CLOSEDLOOP_SECRET_KEY_FILE reads it from a file
+  CLOSEDLOOP_DATA_DIR       where the embedded SQLite database and uploads live (default ./var)
+  CLOSEDLOOP_DATABASE_URL   e.g. postgres://user@host:5432/db; SQLite in DATA_DIR when unset
+  CLOSEDLOOP_ALLOWED_HOSTS  comma separated (default 127.0.0.1,localhost)
+  CLOSEDLOOP_TASK_BACKEND   database (default), immediate (run in-process) or rq
+  CLOSEDLOOP_REDIS_URL      for the rq task backend
+  CLOSEDLOOP_SECURE         1 behind HTTPS: secure cookies, HSTS, SSL redirect
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from closedloop.env import env_bool, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent
+
+DEBUG = env_bool("CLOSEDLOOP_DEBUG", False)
+SECURE = env_bool("CLOSEDLOOP_SECURE", False)
+DATA_DIR = Path(env_str("CLOSEDLOOP_DATA_DIR", str(Path.cwd() / "var"))).resolve()
+
+_INSECURE_KEY = "closedloop-insecure-development-key-do-not-use-in-production"
+SECRET_KEY = env_str("CLOSEDLOOP_SECRET_KEY", "", file_allowed=True) or _INSECURE_KEY
+if SECRET_KEY == _INSECURE_KEY and not DEBUG:
+    # A guessable key signs sessions and CSRF tokens; refuse it outside debug.
+    raise ImproperlyConfigured(
+        "CLOSEDLOOP_SECRET_KEY (or CLOSEDLOOP_SECRET_KEY_FILE) must be set unless CLOSEDLOOP_DEBUG=1"
+    )
+
+ALLOWED_HOSTS = env_list("CLOSEDLOOP_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CLOSEDLOOP_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "django_tasks",
+    "django_tasks_db",
+    "closedloop.core",
+    "closedloop.crm",
+    "closedloop.campaigns",
+    "closedloop.content",
+    "closedloop.engagement",
+    "closedloop.definitions",
+    "closedloop.scoring",
+    "closedloop.handoff",
+    "closedloop.imports",
+    "closedloop.webhooks",
+    "closedloop.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    "closedloop.core.middleware.AuditSourceMiddleware",
+]
+
+ROOT_URLCONF = "closedloop.urls"
+WSGI_APPLICATION = "closedloop.wsgi.application"
+AUTH_USER_MODEL = "core.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "closedloop.core.context_processors.navigation",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env_str("CLOSEDLOOP_DATABASE_URL", "")
+    if url:
+        config = dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True)
+        config.setdefault("TEST", {})
+        return config
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": str(DATA_DIR / "closedloop.sqlite3"),
+        "OPTIONS": {
+            # WAL lets readers run beside the one writer; FULL sync keeps committed data on a
+            # crash; IMMEDIATE takes the write lock at BEGIN so two writers queue on
+            # busy_timeout instead of failing with "database is locked" mid-transaction.
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA busy_timeout=30000;"
+                "PRAGMA foreign_keys=ON; PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;"
+            ),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 30,
+        },
+        "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+    }
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+_TASK_BACKENDS = {
+    "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "scoring"]},
+    "immediate": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "scoring"]},
+}
+_task_backend = env_str("CLOSEDLOOP_TASK_BACKEND", "database")
+if _task_backend not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"CLOSEDLOOP_TASK_BACKEND must be one of {', '.join(_TASK_BACKENDS)}, not {_task_backend!r}"
+    )
+TASKS = {"default": _TASK_BACKENDS[_task_backend]}
+RQ_QUEUES = {
+    "default": {"URL": env_str("CLOSEDLOOP_REDIS_URL", "redis://127.0.0.1:6379/0")},
+    "scoring": {"URL": env_str("CLOSEDLOOP_REDIS_URL", "redis://127.0.0.1:6379/0")},
+}
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+MEDIA_URL = "media/"
+MEDIA_ROOT = DATA_DIR / "media"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# Serve straight from the app folders without collectstatic in debug and tests.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SECURE_SSL_REDIRECT = SECURE
+SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("CLOSEDLOOP_LOG_LEVEL", "WARNING")},
+}

@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from closedloop.api import api
+from closedloop.core.admin_site import restrict_admin_to_admins
+
+restrict_admin_to_admins(admin.site)
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/v1/", api.urls),
+    path("", include("closedloop.core.urls")),
+    path("", include("closedloop.crm.urls")),
+    path("", include("closedloop.engagement.urls")),
+    path("", include("closedloop.content.urls")),
+    path("", include("closedloop.campaigns.urls")),
+    path("", include("closedloop.definitions.urls")),
+    path("", include("closedloop.scoring.urls")),
+    path("", include("closedloop.handoff.urls")),
+    path("", include("closedloop.imports.urls")),
+    path("", include("closedloop.webhooks.urls")),
+]

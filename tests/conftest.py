@@ -1,0 +1,80 @@
+"""The shared cast (after healthchecks): Alice owns leads, Bob is on her team, Charlie is on
+another team, Mia is marketing, Max manages Alice's team, Eve is an executive, Ada is admin."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+
+from closedloop.core.models import Role
+from tests.factories import make_team, make_user
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+]
+
+
+@pytest.fixture
+def east(db):
+    return make_team("East")
+
+
+@pytest.fixture
+def west(db):
+    return make_team("West")
+
+
+@pytest.fixture
+def alice(east):
+    return make_user("alice@example.com", role=Role.REP, team=east, first_name="Alice")
+
+
+@pytest.fixture
+def bob(east):
+    return make_user("bob@example.com", role=Role.REP, team=east, first_name="Bob")
+
+
+@pytest.fixture
+def charlie(west):
+    return make_user("charlie@example.com", role=Role.REP, team=west, first_name="Charlie")
+
+
+@pytest.fixture
+def mia(db):
+    return make_user("mia@example.com", role=Role.MARKETING, first_name="Mia")
+
+
+@pytest.fixture
+def max_manager(east):
+    return make_user("max@example.com", role=Role.MANAGER, team=east, first_name="Max")
+
+
+@pytest.fixture
+def eve(db):
+    return make_user("eve@example.com", role=Role.EXECUTIVE, first_name="Eve")
+
+
+@pytest.fixture
+def ada(db):
+    return make_user(
+        "ada@example.com", role=Role.ADMIN, first_name="Ada", is_staff=True, is_superuser=True
+    )
+
+
+@pytest.fixture
+def postgres_only(db):
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: run with CLOSEDLOOP_DATABASE_URL=postgres://...")
+
+
+# Playwright: Debian's chromium, never a downloaded browser (it cannot download here).
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": CHROMIUM_ARGS,
+        "headless": True,
+    }

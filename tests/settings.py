@@ -1,0 +1,18 @@
+"""Test settings: the production settings with a throwaway key and in-process tasks."""
+
+import os
+
+os.environ.setdefault("CLOSEDLOOP_SECRET_KEY", "test-only-key-" + "x" * 40)
+os.environ.setdefault("CLOSEDLOOP_TASK_BACKEND", "immediate")
+
+from closedloop.settings import *  # noqa: E402,F403
+from closedloop.settings import STORAGES  # noqa: E402
+
+# Fast hashing: the suite creates many users; production keeps Django's default.
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Serve static files from the app folders: the browser tests run without collectstatic.
+STORAGES = {
+    **STORAGES,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
