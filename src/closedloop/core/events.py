@@ -1,0 +1,24 @@
+"""Domain events that other parts listen to (webhooks, notifications, digests).
+
+Emitters send these after the change is committed (`transaction.on_commit`), so a listener
+never announces something that was rolled back. Every signal is sent with keyword arguments
+`payload` (a JSON-serialisable dict) and, where there is one, `lead` / `opportunity`.
+"""
+
+from django.dispatch import Signal
+
+lead_became_mql = Signal()  # payload: lead id, rule version, scores
+lead_accepted = Signal()  # payload: lead id, rep
+lead_rejected = Signal()  # payload: lead id, rep, reason, note
+opportunity_won = Signal()  # payload: opportunity id, amount, account
+sla_breached = Signal()  # payload: lead id, rep, which SLA, due, breached_at
+lead_stage_changed = Signal()  # payload: lead id, from, to, reason, rule version
+
+EVENTS = {
+    "lead.mql": lead_became_mql,
+    "lead.accepted": lead_accepted,
+    "lead.rejected": lead_rejected,
+    "opportunity.won": opportunity_won,
+    "sla.breached": sla_breached,
+    "lead.stage_changed": lead_stage_changed,
+}
