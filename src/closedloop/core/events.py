@@ -13,6 +13,8 @@ lead_rejected = Signal()  # payload: lead id, rep, reason, note
 opportunity_won = Signal()  # payload: opportunity id, amount, account
 sla_breached = Signal()  # payload: lead id, rep, which SLA, due, breached_at
 lead_stage_changed = Signal()  # payload: lead id, from, to, reason, rule version
+touchpoints_recorded = Signal()  # payload: {"lead_ids": [...]}: rescore these leads
+contract_activated = Signal()  # payload: {"version": n}: rules changed, rescore everything
 
 EVENTS = {
     "lead.mql": lead_became_mql,
