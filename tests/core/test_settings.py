@@ -1,0 +1,63 @@
+"""Settings come from CLOSEDLOOP_* variables; run in a subprocess so each sees a clean env."""
+
+import os
+import subprocess
+import sys
+
+BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")}
+
+
+def run_closedloop(args, tmp_path, **env):
+    full_env = {**BASE_ENV, "CLOSEDLOOP_DATA_DIR": str(tmp_path), **env}
+    full_env.pop("DJANGO_SETTINGS_MODULE", None)
+    return subprocess.run(
+        [sys.executable, "-m", "closedloop.cli", *args], env=full_env, capture_output=True,
+        text=True, timeout=120,
+    )
+
+
+def test_the_default_secret_key_is_refused_outside_debug(tmp_path):
+    result = run_closedloop(["check"], tmp_path)
+    assert result.returncode != 0
+    assert "CLOSEDLOOP_SECRET_KEY" in result.stderr
+
+
+def test_debug_runs_without_a_secret_key(tmp_path):
+    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="1")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_secret_key_can_come_from_a_file(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("k" * 60)
+    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_SECRET_KEY_FILE=str(key_file))
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_deploy_passes_in_the_production_profile(tmp_path):
+    result = run_closedloop(
+        ["check", "--deploy"], tmp_path,
+        CLOSEDLOOP_SECRET_KEY="a-long-random-production-secret-" + "q8Z3xK1p" * 6,
+        CLOSEDLOOP_SECURE="1", CLOSEDLOOP_ALLOWED_HOSTS="closedloop.example.com",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_check_deploy_fails_without_https_hardening(tmp_path):
+    result = run_closedloop(
+        ["check", "--deploy"], tmp_path,
+        CLOSEDLOOP_SECRET_KEY="a-long-random-production-secret-" + "q8Z3xK1p" * 6,
+    )
+    assert result.returncode != 0
+
+
+def test_a_bad_boolean_setting_fails_loudly(tmp_path):
+    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="maybe")
+    assert result.returncode != 0
+    assert "CLOSEDLOOP_DEBUG" in result.stderr
+
+
+def test_an_unknown_task_backend_is_refused(tmp_path):
+    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_TASK_BACKEND="carrier-pigeon")
+    assert result.returncode != 0
+    assert "CLOSEDLOOP_TASK_BACKEND" in result.stderr
