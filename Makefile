@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DEMO_LEADS ?= 20000
 PORT ?= 8000
 export CLOSEDLOOP_DATA_DIR ?= $(CURDIR)/var
-export CLOSEDLOOP_SECRET_KEY_FILE ?= $(CLOSEDLOOP_DATA_DIR)/secret_key
+SECRET_KEY_FILE := $(CLOSEDLOOP_DATA_DIR)/secret_key
 
 .PHONY: run test install browser lint clean
 
@@ -19,11 +19,12 @@ $(BIN)/closedloop: pyproject.toml
 install: $(BIN)/closedloop
 
 # A secret key made on this machine the first time, kept in the data folder, never committed.
-$(CLOSEDLOOP_SECRET_KEY_FILE):
+$(SECRET_KEY_FILE):
 	mkdir -p $(CLOSEDLOOP_DATA_DIR)
 	umask 077 && $(BIN)/python -c "import secrets; print(secrets.token_urlsafe(50))" > $@
 
-run: install $(CLOSEDLOOP_SECRET_KEY_FILE)
+run: export CLOSEDLOOP_SECRET_KEY_FILE ?= $(SECRET_KEY_FILE)
+run: install $(SECRET_KEY_FILE)
 	$(BIN)/closedloop migrate
 	$(BIN)/closedloop demo --leads $(DEMO_LEADS) --if-empty
 	$(BIN)/closedloop serve --port $(PORT)

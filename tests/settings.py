@@ -2,7 +2,9 @@
 
 import os
 
-os.environ.setdefault("CLOSEDLOOP_SECRET_KEY", "test-only-key-" + "x" * 40)
+# A throwaway key, whatever the shell exported: tests never sign with a real secret.
+os.environ.pop("CLOSEDLOOP_SECRET_KEY_FILE", None)
+os.environ["CLOSEDLOOP_SECRET_KEY"] = "test-only-key-" + "x" * 40
 os.environ.setdefault("CLOSEDLOOP_TASK_BACKEND", "immediate")
 
 from closedloop.settings import *  # noqa: E402,F403
