@@ -1,7 +1,7 @@
 """The shape of a definitions contract, and the starting contract a new installation gets.
 
 Scoring, the MQL/SQL rules and the SLAs all read the *active* contract's body
-(`closedloop.definitions.services.active_contract()`); this is its shape:
+(`closedloop.definitions.services.active_contract_body()`); this is its shape:
 
 - icp: fit criteria. Each {field, op, value, step, label}; op is one of eq, in, gte, lte,
   contains. A matching criterion moves the fit grade by `step` thirds of a letter (Pardot-style:
@@ -10,6 +10,9 @@ Scoring, the MQL/SQL rules and the SLAs all read the *active* contract's body
 - mql_rule: a lead becomes MQL when engagement >= min_engagement and fit grade >= min_fit_grade.
 - sql_rule: what sales must confirm to call a lead sales-qualified (checked by sales, recorded).
 - sla: the handoff numbers, both sides.
+- stages: the lifecycle stages in order, each with the words both teams use for how a lead
+  enters it (the MQL and SQL entries are enforced by mql_rule and sql_rule; the rest are
+  recorded by people through `closedloop.crm.services.change_stage`).
 """
 
 DEFAULT_CONTRACT: dict = {
@@ -45,4 +48,23 @@ DEFAULT_CONTRACT: dict = {
         "warn_before_minutes": 60,
         "ownership_protect_days": 14,
     },
+    "stages": [
+        {"stage": "subscriber", "label": "Subscriber",
+         "entry": "Gave us an email address to receive content, nothing more."},
+        {"stage": "lead", "label": "Lead",
+         "entry": "Showed interest beyond a subscription: filled a form, met us, or was imported."},
+        {"stage": "mql", "label": "Marketing qualified lead",
+         "entry": "Meets the MQL rule: fit and engagement at or above the agreed minimums."},
+        {"stage": "sal", "label": "Sales accepted lead",
+         "entry": "A rep accepted the MQL within the first-touch SLA and owns the follow-up."},
+        {"stage": "sql", "label": "Sales qualified lead",
+         "entry": "The rep confirmed enough of the SQL rule's criteria in a conversation."},
+        {"stage": "opportunity", "label": "Opportunity",
+         "entry": "An opportunity with an amount and a close date was opened for the account."},
+        {"stage": "customer", "label": "Customer", "entry": "An opportunity was closed won."},
+        {"stage": "recycled", "label": "Recycled",
+         "entry": "Good fit but not now: back to nurture with a re-entry date."},
+        {"stage": "disqualified", "label": "Disqualified",
+         "entry": "Wrong fit or not a real buyer: the reason teaches the scorer."},
+    ],
 }

@@ -1,0 +1,108 @@
+"""What-if: how many MQLs would a contract have produced, week by week, and how did they convert?
+
+Pure NumPy over arrays read by `services.simulate_contract`; the fit grade, engagement score and
+MQL rule are the scoring engine's own functions, so the simulation cannot drift from what the
+scorer does once the contract is in force.
+
+Time is in days since the start of the window (floats). A lead counts as an MQL in the first
+week at whose end it met the rule (it must exist by then; its touches up to then count, decayed
+to that moment). Sampling at week ends is an approximation: a lead whose engagement crossed the
+bar mid-week and decayed below it by the week's end is missed, which with a 30-day half-life
+needs a fall of more than 15 % within the week.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from closedloop.scoring.engine import engagement_scores, fit_points, grades_from_points, meets_mql_rule
+
+
+@dataclass(frozen=True)
+class History:
+    """The window's leads and touches as arrays.
+
+    columns: lead field → one value per lead (what the ICP criteria read);
+    created_day: each lead's creation, days since the window start;
+    touch_lead: for each touch, the 0-based index of its lead; touch_type: integer codes into
+    type_names; touch_day: when, days since the window start (negative = before the window);
+    reached_opportunity / won: bool per lead, the measured outcomes.
+    """
+
+    columns: Mapping[str, Any]
+    created_day: np.ndarray
+    touch_lead: np.ndarray
+    touch_type: np.ndarray
+    type_names: Sequence[str]
+    touch_day: np.ndarray
+    reached_opportunity: np.ndarray
+    won: np.ndarray
+
+    @property
+    def n_leads(self) -> int:
+        return len(self.created_day)
+
+
+def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndarray) -> np.ndarray:
+    """For each lead, the index of the first week whose end found it meeting the MQL rule; -1 if none.
+
+    body: a contract body (icp, engagement, mql_rule); week_ends: day offsets, ascending.
+    """
+    points, _ = fit_points(history.columns, body["icp"])
+    grades = grades_from_points(points)
+    first = np.full(history.n_leads, -1, dtype=np.int64)
+    # Touches sorted by time so that "touches up to week end e" is a prefix.
+    order = np.argsort(history.touch_day, kind="stable")
+    days = history.touch_day[order]
+    leads, types = history.touch_lead[order], history.touch_type[order]
+    for week, end in enumerate(week_ends):
+        upto = int(np.searchsorted(days, end, side="right"))
+        engagement = engagement_scores(
+            leads[:upto], types[:upto], end - days[:upto], history.n_leads, body["engagement"],
+            type_names=history.type_names,
+        )
+        meets = meets_mql_rule(grades, engagement, body["mql_rule"]) & (history.created_day <= end)
+        first[(first < 0) & meets] = week
+    return first
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A contract's simulated MQLs per week and how those MQLs converted (rates are 0–1)."""
+
+    per_week: list[int]
+    mqls: int
+    reached_opportunity: int
+    won: int
+
+    @property
+    def opportunity_rate(self) -> float | None:
+        return self.reached_opportunity / self.mqls if self.mqls else None
+
+    @property
+    def won_rate(self) -> float | None:
+        return self.won / self.mqls if self.mqls else None
+
+    def as_dict(self) -> dict:
+        return {
+            "mqls_per_week": self.per_week, "mqls": self.mqls,
+            "reached_opportunity": self.reached_opportunity, "won": self.won,
+            "opportunity_rate": self.opportunity_rate, "won_rate": self.won_rate,
+        }
+
+
+def simulate(history: History, body: Mapping[str, Any], week_ends: np.ndarray) -> Outcome:
+    """The MQLs `body` would have produced per week over `history`, and their conversion."""
+    first = first_mql_week(history, body, week_ends)
+    mql = first >= 0
+    per_week = np.bincount(first[mql], minlength=len(week_ends))
+    return Outcome(
+        per_week=[int(n) for n in per_week],
+        mqls=int(mql.sum()),
+        reached_opportunity=int((mql & history.reached_opportunity).sum()),
+        won=int((mql & history.won).sum()),
+    )
