@@ -2,6 +2,10 @@
 
 from ninja import NinjaAPI
 
+from closedloop.core.api_support import install_error_handlers
+from closedloop.crm.api import router as crm_router
+from closedloop.engagement.api import router as engagement_router
+
 api = NinjaAPI(
     title="closedloop API",
     version="1",
@@ -10,3 +14,8 @@ api = NinjaAPI(
     "`closedloop token create EMAIL`.",
     urls_namespace="api",
 )
+
+# The standard error body ({"errors": [{"field", "problem"}]}) for every router below.
+install_error_handlers(api)
+api.add_router("", crm_router)
+api.add_router("", engagement_router)

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "ninja",  # serves the Swagger UI at /api/v1/docs from local static files
     "django_tasks",
     "django_tasks_db",
     "closedloop.core",

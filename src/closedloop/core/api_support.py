@@ -1,0 +1,276 @@
+"""What every JSON API router shares: the error shape, cursor pagination and ETag/If-Match.
+
+Every 4xx body has one shape, so a client needs one error handler:
+
+    {"errors": [{"field": "email", "problem": "value is not a valid email address"}]}
+
+`field` is a dotted path into the body or the name of the query parameter, path parameter or
+header at fault; it is "" only when no single field is to blame.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import re
+from decimal import Decimal
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db.models import Q, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from ninja import NinjaAPI, Schema
+from ninja.errors import AuthenticationError, HttpError, ValidationError
+from pydantic import AfterValidator, Field, create_model
+
+from closedloop.crm.services import StaleVersion
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+
+
+class ErrorItem(Schema):
+    field: str
+    problem: str
+
+
+class ErrorOut(Schema):
+    errors: list[ErrorItem]
+
+
+class ApiError(Exception):
+    """Raise from an endpoint to answer `status` with the standard error body."""
+
+    def __init__(self, status: int, field: str, problem: str):
+        super().__init__(f"{field}: {problem}")
+        self.status = status
+        self.errors = [{"field": field, "problem": problem}]
+
+
+def not_found(kind: str, pk: Any, field: str = "id") -> ApiError:
+    # Also the answer for records the caller may not see: 404 does not reveal that they exist.
+    return ApiError(404, field, f"no {kind} with id {pk}")
+
+
+def invalid(field: str, problem: str) -> ApiError:
+    return ApiError(422, field, problem)
+
+
+# Every error response an endpoint may give, for the OpenAPI document.
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 412, 422, 429)}
+
+
+def error_response(api: NinjaAPI, request: HttpRequest, status: int, errors: list[dict]):
+    return api.create_response(request, {"errors": errors}, status=status)
+
+
+def install_error_handlers(api: NinjaAPI) -> None:
+    """Replace ninja's default error bodies with the standard shape."""
+
+    @api.exception_handler(ValidationError)
+    def _validation(request, exc: ValidationError):
+        return error_response(api, request, 422, [_from_pydantic(e) for e in exc.errors])
+
+    @api.exception_handler(ApiError)
+    def _api_error(request, exc: ApiError):
+        return error_response(api, request, exc.status, exc.errors)
+
+    @api.exception_handler(AuthenticationError)
+    def _unauthenticated(request, exc):
+        problem = "missing, unknown or revoked API token; send Authorization: Bearer <token>"
+        response = error_response(api, request, 401, [{"field": "Authorization", "problem": problem}])
+        response["WWW-Authenticate"] = "Bearer"
+        return response
+
+    @api.exception_handler(HttpError)
+    def _http_error(request, exc: HttpError):
+        field = "body" if exc.status_code == 400 else ""
+        return error_response(api, request, exc.status_code, [{"field": field, "problem": str(exc)}])
+
+    @api.exception_handler(PermissionDenied)
+    def _forbidden(request, exc):
+        return error_response(api, request, 403, [{"field": "", "problem": str(exc) or "forbidden"}])
+
+    @api.exception_handler(Http404)
+    def _not_found(request, exc):
+        return error_response(api, request, 404, [{"field": "", "problem": str(exc) or "not found"}])
+
+    @api.exception_handler(StaleVersion)
+    def _stale(request, exc):
+        return error_response(api, request, 412, [{"field": "If-Match", "problem": STALE_PROBLEM}])
+
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
+
+
+def _from_pydantic(error: dict) -> dict:
+    """One ninja/pydantic error as {field, problem}; loc is e.g. ("body", "payload", "email")."""
+    loc = [str(part) for part in error.get("loc", ())]
+    if loc and loc[0] in _LOCATIONS:
+        where, loc = loc[0], loc[1:]
+        # Body schemas are wrapped in the view's parameter name (e.g. "payload"); drop it.
+        if where in ("body", "form") and len(loc) > 1:
+            loc = loc[1:]
+    problem = str(error.get("msg", "is not valid"))
+    problem = problem.removeprefix("Value error, ")
+    if error.get("type") == "missing":
+        problem = "this field is required"
+    return {"field": ".".join(loc), "problem": problem}
+
+
+# --- field types -------------------------------------------------------------------------
+
+
+def _email(value: str) -> str:
+    value = value.strip()
+    if value:
+        try:
+            validate_email(value)
+        except DjangoValidationError:
+            raise ValueError("value is not a valid email address") from None
+    return value
+
+
+Email = Annotated[str, AfterValidator(_email)]
+"""An email address, or "" for none; validated the way Django validates forms."""
+
+
+# --- ETag / If-Match ---------------------------------------------------------------------
+
+STALE_PROBLEM = "the record changed since you read it; GET it again and reapply your change"
+_ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def expected_version(request: HttpRequest) -> int | None:
+    """The version an If-Match header asks for; None without the header (or with `*`)."""
+    raw = request.headers.get("If-Match")
+    if raw is None or raw.strip() == "*":
+        return None
+    match = _ETAG.match(raw)
+    if match is None:
+        raise ApiError(400, "If-Match", 'expected an ETag as returned by GET, e.g. "3"')
+    return int(match.group(1))
+
+
+def set_etag(response: HttpResponse, version: int) -> None:
+    response["ETag"] = etag(version)
+
+
+# --- cursor pagination -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ordering:
+    """A keyset ordering: one non-null sort field plus the primary key as tie-breaker."""
+
+    name: str  # as the client names it, e.g. "-created_at"
+    field: str
+    descending: bool
+    kind: type  # datetime.datetime, Decimal, int, float or str: how the cursor stores the key
+
+    @classmethod
+    def parse(cls, name: str, kinds: dict[str, type]) -> Ordering:
+        field = name.removeprefix("-")
+        if field not in kinds:
+            allowed = ", ".join(f"{f}, -{f}" for f in kinds)
+            raise invalid("sort", f"cannot sort by {name!r}; use one of {allowed}")
+        return cls(name=name, field=field, descending=name.startswith("-"), kind=kinds[field])
+
+    def order_by(self) -> list[str]:
+        sign = "-" if self.descending else ""
+        return [f"{sign}{self.field}", f"{sign}pk"]
+
+    def after(self, key: Any, pk: int) -> Q:
+        op = "lt" if self.descending else "gt"
+        return Q(**{f"{self.field}__{op}": key}) | Q(**{self.field: key, f"pk__{op}": pk})
+
+
+class Page(Schema):
+    items: list
+    next_cursor: str | None
+
+
+def encode_cursor(ordering: Ordering, key: Any, pk: int) -> str:
+    if isinstance(key, datetime.datetime):
+        key = key.isoformat()
+    elif isinstance(key, Decimal):
+        key = str(key)
+    raw = json.dumps([ordering.name, key, pk], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, ordering: Ordering) -> tuple[Any, int]:
+    """The (sort key, id) a cursor resumes after; ApiError 422 on anything malformed."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        name, key, pk = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise invalid("cursor", "not a cursor returned by this endpoint") from None
+    if name != ordering.name:
+        raise invalid("cursor", f"this cursor belongs to sort={name!r}; pass the same sort")
+    if not isinstance(pk, int) or isinstance(pk, bool):
+        raise invalid("cursor", "not a cursor returned by this endpoint")
+    return _cursor_key(key, ordering.kind), pk
+
+
+def _cursor_key(key: Any, kind: type) -> Any:
+    try:
+        if kind is datetime.datetime:
+            value = datetime.datetime.fromisoformat(key)
+            if value.tzinfo is None:
+                raise ValueError
+            return value
+        if kind is Decimal and isinstance(key, str):
+            return Decimal(key)
+        if kind is float and isinstance(key, int | float) and not isinstance(key, bool):
+            return float(key)
+        if isinstance(key, kind) and not isinstance(key, bool):
+            return key
+    except (TypeError, ValueError, ArithmeticError):
+        pass
+    raise invalid("cursor", "not a cursor returned by this endpoint")
+
+
+def paginate(
+    queryset: QuerySet, *, ordering: Ordering, cursor: str | None, limit: int
+) -> tuple[Sequence, str | None]:
+    """One page of `queryset` in `ordering` after `cursor`: (rows, cursor of the next page).
+
+    Keyset pagination: each page is an index range scan from the previous page's last row, so
+    page 1,000 costs what page 1 costs and rows inserted meanwhile cause no duplicates or gaps.
+    """
+    if cursor:
+        key, pk = decode_cursor(cursor, ordering)
+        queryset = queryset.filter(ordering.after(key, pk))
+    rows = list(queryset.order_by(*ordering.order_by())[: limit + 1])
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]
+    return rows, encode_cursor(ordering, getattr(last, ordering.field), last.pk)
+
+
+def partial_schema(schema: type[Schema], name: str) -> type[Schema]:
+    """A copy of `schema` whose fields are all optional and default to "not sent", for PATCH.
+
+    Fields keep their types and constraints, so an explicit null is refused where the create
+    schema refuses it; the view reads `payload.dict(exclude_unset=True)` to see what was sent.
+    """
+    fields = {
+        field_name: (
+            Annotated[(info.annotation, *info.metadata)] if info.metadata else info.annotation,
+            Field(None, description=info.description),
+        )
+        for field_name, info in schema.model_fields.items()
+    }
+    return create_model(name, __base__=Schema, **fields)

@@ -1,0 +1,596 @@
+"""JSON API for leads, accounts and opportunities (mounted at /api/v1).
+
+Reads are restricted to what the token's user may see (another team's lead is a 404, not a
+403); executives are read-only; owners change only as `check_can_assign` allows. Updates are
+PATCH with optional `If-Match: "<version>"` (from the ETag of a GET): a stale version is a 412
+and nothing changes. Lifecycle stages change only through `change_stage`.
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+from typing import Annotated
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.http import HttpResponse
+from django.utils import timezone
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import StringConstraints
+
+from closedloop.core import events
+from closedloop.core.api_auth import token_auth
+from closedloop.core.api_support import (
+    DEFAULT_LIMIT,
+    ERRORS,
+    MAX_LIMIT,
+    ApiError,
+    Email,
+    Ordering,
+    expected_version,
+    invalid,
+    not_found,
+    paginate,
+    partial_schema,
+    set_etag,
+)
+from closedloop.core.models import Role, User
+from closedloop.core.permissions import (
+    account_visibility,
+    check_can_assign,
+    opportunity_visibility,
+    require_write,
+    visible,
+)
+from closedloop.crm.models import (
+    Account,
+    Lead,
+    LeadSource,
+    LeadStatus,
+    LifecycleStage,
+    LostReason,
+    Opportunity,
+    OpportunityStage,
+)
+from closedloop.crm.services import StaleVersion, change_stage, save_if_version
+
+router = Router(auth=token_auth)
+
+Country = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2})?$")]
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Rows per page, 1–200")]
+CursorParam = Annotated[
+    str | None, Field(description="next_cursor of the previous page; omit for the first")
+]
+
+
+# --- helpers shared by the three resources ------------------------------------------------
+
+
+def _user_of(request) -> User:
+    return request.auth
+
+
+def _active_user(pk: int | None, field: str) -> User | None:
+    if pk is None:
+        return None
+    user = User.objects.filter(pk=pk, is_active=True).first()
+    if user is None:
+        raise invalid(field, f"no active user with id {pk}")
+    return user
+
+
+def _visible_accounts(user: User):
+    rule = account_visibility(user)
+    if rule is None:
+        return Account.objects.all()
+    # The rule reaches through leads; a subquery keeps one row per account.
+    return Account.objects.filter(pk__in=Account.objects.filter(rule).values("pk"))
+
+
+def _visible_opportunities(user: User):
+    rule = opportunity_visibility(user)
+    return Opportunity.objects.all() if rule is None else Opportunity.objects.filter(rule)
+
+
+def _account_for(user: User, pk: int | None, field: str) -> Account | None:
+    if pk is None:
+        return None
+    account = _visible_accounts(user).filter(pk=pk).first()
+    if account is None:
+        raise invalid(field, f"no account with id {pk}")
+    return account
+
+
+def _campaign_for(pk: int | None, field: str):
+    from closedloop.campaigns.models import Campaign
+
+    if pk is None:
+        return None
+    campaign = Campaign.objects.filter(pk=pk).first()
+    if campaign is None:
+        raise invalid(field, f"no campaign with id {pk}")
+    return campaign
+
+
+def _check_owner_change(user: User, *, current: User | None, new: User | None) -> None:
+    if (current.pk if current else None) != (new.pk if new else None):
+        check_can_assign(user, new_owner=new)
+
+
+def _assign(instance, values: dict) -> list[str]:
+    """Set the attributes that differ; returns the names of the fields that changed."""
+    changed = []
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def _save(instance, *, expected: int | None, fields: list[str]) -> None:
+    if fields:
+        save_if_version(instance, expected_version=expected, fields=fields)
+    elif expected is not None and expected != instance.version:
+        raise StaleVersion(f"{type(instance).__name__} {instance.pk}")
+
+
+# --- leads --------------------------------------------------------------------------------
+
+
+class LeadOut(Schema):
+    id: int
+    first_name: str
+    last_name: str
+    email: str
+    phone: str
+    title: str
+    seniority: str
+    company: str
+    account: int | None = Field(None, validation_alias="account_id")
+    industry: str
+    employees: int | None
+    country: str
+    city: str
+    lifecycle_stage: LifecycleStage
+    status: LeadStatus
+    owner: int | None = Field(None, validation_alias="owner_id")
+    source: LeadSource
+    original_campaign: int | None = Field(None, validation_alias="original_campaign_id")
+    external_id: str
+    fit_grade: str = Field(description="A+ … F, or empty before the first scoring")
+    engagement_score: float
+    conversion_probability: float | None
+    score: int = Field(description="0–100")
+    mql_at: datetime.datetime | None
+    assigned_at: datetime.datetime | None
+    first_touched_at: datetime.datetime | None
+    recycle_at: datetime.date | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int = Field(description='Send as If-Match: "<version>" to update safely')
+
+
+class LeadIn(Schema):
+    first_name: str = Field("", max_length=100)
+    last_name: str = Field("", max_length=100)
+    email: Email = Field("", max_length=254)
+    phone: str = Field("", max_length=40)
+    title: str = Field("", max_length=150)
+    seniority: str = Field("", max_length=40)
+    company: str = Field("", max_length=200)
+    account: int | None = Field(None, description="Account id")
+    industry: str = Field("", max_length=80)
+    employees: int | None = Field(None, ge=0)
+    country: Country = Field("", description="ISO 3166 alpha-2, upper case")
+    city: str = Field("", max_length=100)
+    lifecycle_stage: LifecycleStage = LifecycleStage.LEAD
+    stage_reason: str = Field("", max_length=300, description="Why the stage changes (history)")
+    status: LeadStatus = LeadStatus.NEW
+    owner: int | None = Field(None, description="User id; changing it needs a manager or admin")
+    source: LeadSource = LeadSource.OTHER
+    original_campaign: int | None = Field(None, description="Campaign id")
+    external_id: str = Field("", max_length=100)
+    recycle_at: datetime.date | None = None
+
+
+LeadPatch = partial_schema(LeadIn, "LeadPatch")
+
+
+class LeadFilters(Schema):
+    stage: LifecycleStage | None = None
+    status: LeadStatus | None = None
+    owner: int | None = Field(None, description="Owner's user id")
+    source: LeadSource | None = None
+    campaign: int | None = Field(None, description="Original campaign id")
+    score_min: int | None = Field(None, ge=0, le=100)
+    score_max: int | None = Field(None, ge=0, le=100)
+    updated_since: datetime.datetime | None = None
+    q: str | None = Field(None, max_length=100, description="Search name, email or company")
+    sort: str = Field("-created_at", description="created_at, updated_at or score; - for newest first")
+
+
+class LeadPage(Schema):
+    items: list[LeadOut]
+    next_cursor: str | None
+
+
+LEAD_SORTS = {"created_at": datetime.datetime, "updated_at": datetime.datetime, "score": int}
+
+
+def _lead_for(user: User, lead_id: int) -> Lead:
+    lead = visible(Lead.objects.all(), user).filter(pk=lead_id).first()
+    if lead is None:
+        raise not_found("lead", lead_id)
+    return lead
+
+
+def _filter_leads(queryset, f: LeadFilters):
+    exact = {
+        "lifecycle_stage": f.stage, "status": f.status, "owner_id": f.owner, "source": f.source,
+        "original_campaign_id": f.campaign, "score__gte": f.score_min, "score__lte": f.score_max,
+        "updated_at__gte": f.updated_since,
+    }
+    queryset = queryset.filter(**{k: v for k, v in exact.items() if v is not None})
+    if f.q and f.q.strip():
+        term = f.q.strip()
+        queryset = queryset.filter(
+            Q(first_name__icontains=term) | Q(last_name__icontains=term)
+            | Q(email__icontains=term) | Q(company__icontains=term)
+        )
+    return queryset
+
+
+@router.get("/leads", response={200: LeadPage, **ERRORS}, tags=["leads"])
+def list_leads(
+    request, filters: Query[LeadFilters], limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+):
+    """Leads the token's user may see, newest first unless `sort` says otherwise."""
+    ordering = Ordering.parse(filters.sort, LEAD_SORTS)
+    queryset = _filter_leads(visible(Lead.objects.all(), _user_of(request)), filters)
+    items, next_cursor = paginate(queryset, ordering=ordering, cursor=cursor, limit=limit)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["leads"])
+def get_lead(request, lead_id: int, response: HttpResponse):
+    lead = _lead_for(_user_of(request), lead_id)
+    set_etag(response, lead.version)
+    return lead
+
+
+def _lead_refs(user: User, data: dict) -> dict:
+    """Turn the id fields of a lead payload into objects (422 naming the field if unknown)."""
+    refs = {}
+    if "owner" in data:
+        refs["owner"] = _active_user(data.pop("owner"), "owner")
+    if "account" in data:
+        refs["account"] = _account_for(user, data.pop("account"), "account")
+    if "original_campaign" in data:
+        refs["original_campaign"] = _campaign_for(data.pop("original_campaign"), "original_campaign")
+    return refs
+
+
+@router.post("/leads", response={201: LeadOut, **ERRORS}, tags=["leads"])
+def create_lead(request, payload: LeadIn, response: HttpResponse):
+    """Create a lead. Its stage is set through change_stage, so the history shows who and why."""
+    user = _user_of(request)
+    require_write(user)
+    data = payload.dict()
+    stage, reason = data.pop("lifecycle_stage"), data.pop("stage_reason")
+    refs = _lead_refs(user, data)
+    if refs["owner"] is None and user.role == Role.REP:
+        refs["owner"] = user  # a rep's new lead is theirs, or they could not see it
+    if refs["owner"] is not None and refs["owner"] != user:
+        check_can_assign(user, new_owner=refs["owner"])
+    with transaction.atomic():
+        lead = Lead(**data, **refs, created_at=timezone.now(), lifecycle_stage="")
+        if lead.owner_id:
+            lead.assigned_at = lead.created_at
+        lead.save()
+        change_stage(lead, to=stage, by=user, reason=reason or "created through the API")
+    set_etag(response, lead.version)
+    return Status(201, lead)
+
+
+@router.patch("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["leads"])
+def update_lead(request, lead_id: int, payload: LeadPatch, response: HttpResponse):
+    """Change the fields sent. With If-Match, only if the lead is still at that version."""
+    user = _user_of(request)
+    lead = _lead_for(user, lead_id)
+    require_write(user)
+    expected = expected_version(request)
+    data = payload.dict(exclude_unset=True)
+    stage, reason = data.pop("lifecycle_stage", None), data.pop("stage_reason", "") or ""
+    data.update(_lead_refs(user, data))
+    if "owner" in data:
+        _check_owner_change(user, current=lead.owner, new=data["owner"])
+    with transaction.atomic():
+        # Lock the row so the version compared is the version written (SQLite's IMMEDIATE
+        # transactions already serialise writers; PostgreSQL needs the row lock).
+        lead = Lead.objects.select_for_update().get(pk=lead.pk)
+        if expected is not None and lead.version != expected:
+            raise StaleVersion(f"lead {lead.pk}")
+        fields = _assign(lead, data)
+        if "owner_id" in fields or "owner" in fields:
+            lead.assigned_at = timezone.now() if lead.owner_id else None
+            fields.append("assigned_at")
+        _save(lead, expected=lead.version, fields=fields)
+        if stage is not None:
+            change_stage(lead, to=stage, by=user, reason=reason or "changed through the API")
+    set_etag(response, lead.version)
+    return lead
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+
+class AccountOut(Schema):
+    id: int
+    name: str
+    domain: str
+    industry: str
+    employees: int | None
+    annual_revenue: Decimal | None
+    country: str
+    owner: int | None = Field(None, validation_alias="owner_id")
+    external_id: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+
+
+class AccountIn(Schema):
+    name: str = Field(min_length=1, max_length=200)
+    domain: str = Field("", max_length=200, pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
+    industry: str = Field("", max_length=80)
+    employees: int | None = Field(None, ge=0)
+    annual_revenue: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
+    country: Country = ""
+    owner: int | None = None
+    external_id: str = Field("", max_length=100)
+
+
+AccountPatch = partial_schema(AccountIn, "AccountPatch")
+
+
+class AccountFilters(Schema):
+    domain: str | None = Field(None, max_length=200)
+    industry: str | None = Field(None, max_length=80)
+
+
+class AccountPage(Schema):
+    items: list[AccountOut]
+    next_cursor: str | None
+
+
+ACCOUNT_SORTS = {"created_at": datetime.datetime, "name": str}
+
+
+def _account_or_404(user: User, account_id: int) -> Account:
+    account = _visible_accounts(user).filter(pk=account_id).first()
+    if account is None:
+        raise not_found("account", account_id)
+    return account
+
+
+def _check_domain_free(domain: str, *, exclude: int | None = None) -> None:
+    if domain and Account.objects.filter(domain__iexact=domain).exclude(pk=exclude).exists():
+        raise ApiError(409, "domain", f"an account with domain {domain!r} already exists")
+
+
+@router.get("/accounts", response={200: AccountPage, **ERRORS}, tags=["accounts"])
+def list_accounts(
+    request, filters: Query[AccountFilters], limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None, sort: str = "name",
+):
+    ordering = Ordering.parse(sort, ACCOUNT_SORTS)
+    queryset = _visible_accounts(_user_of(request))
+    if filters.domain:
+        queryset = queryset.filter(domain__iexact=filters.domain.strip())
+    if filters.industry:
+        queryset = queryset.filter(industry=filters.industry)
+    items, next_cursor = paginate(queryset, ordering=ordering, cursor=cursor, limit=limit)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/accounts/{account_id}", response={200: AccountOut, **ERRORS}, tags=["accounts"])
+def get_account(request, account_id: int, response: HttpResponse):
+    account = _account_or_404(_user_of(request), account_id)
+    set_etag(response, account.version)
+    return account
+
+
+@router.post("/accounts", response={201: AccountOut, **ERRORS}, tags=["accounts"])
+def create_account(request, payload: AccountIn, response: HttpResponse):
+    user = _user_of(request)
+    require_write(user)
+    data = payload.dict()
+    owner = _active_user(data.pop("owner"), "owner")
+    if owner is not None and owner != user:
+        check_can_assign(user, new_owner=owner)
+    _check_domain_free(data["domain"])
+    try:
+        with transaction.atomic():
+            account = Account.objects.create(**data, owner=owner, created_at=timezone.now())
+    except IntegrityError:  # a concurrent create took the domain between check and insert
+        raise ApiError(409, "domain", f"an account with domain {data['domain']!r} already exists")
+    set_etag(response, account.version)
+    return Status(201, account)
+
+
+@router.patch("/accounts/{account_id}", response={200: AccountOut, **ERRORS}, tags=["accounts"])
+def update_account(request, account_id: int, payload: AccountPatch, response: HttpResponse):
+    user = _user_of(request)
+    account = _account_or_404(user, account_id)
+    require_write(user)
+    expected = expected_version(request)
+    data = payload.dict(exclude_unset=True)
+    if "owner" in data:
+        data["owner"] = _active_user(data["owner"], "owner")
+        _check_owner_change(user, current=account.owner, new=data["owner"])
+    if "domain" in data:
+        _check_domain_free(data["domain"], exclude=account.pk)
+    fields = _assign(account, data)
+    try:
+        _save(account, expected=expected, fields=fields)
+    except IntegrityError:
+        raise ApiError(409, "domain", f"an account with domain {data['domain']!r} already exists")
+    set_etag(response, account.version)
+    return account
+
+
+# --- opportunities ------------------------------------------------------------------------
+
+
+class OpportunityOut(Schema):
+    id: int
+    account: int = Field(validation_alias="account_id")
+    name: str
+    amount: Decimal
+    stage: OpportunityStage
+    close_date: datetime.date | None
+    closed_at: datetime.datetime | None
+    lost_reason: LostReason
+    owner: int | None = Field(None, validation_alias="owner_id")
+    campaign: int | None = Field(None, validation_alias="campaign_id")
+    external_id: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+    version: int
+
+
+class OpportunityIn(Schema):
+    account: int = Field(description="Account id")
+    name: str = Field(min_length=1, max_length=200)
+    amount: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    stage: OpportunityStage = OpportunityStage.DISCOVERY
+    close_date: datetime.date | None = None
+    lost_reason: LostReason = LostReason.NONE
+    owner: int | None = None
+    campaign: int | None = Field(None, description="Campaign credited with the deal")
+    external_id: str = Field("", max_length=100)
+
+
+OpportunityPatch = partial_schema(OpportunityIn, "OpportunityPatch")
+
+
+class OpportunityFilters(Schema):
+    stage: OpportunityStage | None = None
+    account: int | None = None
+    owner: int | None = None
+
+
+class OpportunityPage(Schema):
+    items: list[OpportunityOut]
+    next_cursor: str | None
+
+
+OPPORTUNITY_SORTS = {"created_at": datetime.datetime, "amount": Decimal}
+
+
+def _opportunity_or_404(user: User, opportunity_id: int) -> Opportunity:
+    opportunity = _visible_opportunities(user).filter(pk=opportunity_id).first()
+    if opportunity is None:
+        raise not_found("opportunity", opportunity_id)
+    return opportunity
+
+
+def _close_fields(opportunity: Opportunity, fields: list[str]) -> list[str]:
+    """Keep closed_at and the lost reason consistent with the stage; a loss needs a reason."""
+    if opportunity.stage == OpportunityStage.LOST and not opportunity.lost_reason:
+        raise invalid("lost_reason", "a lost opportunity needs a lost_reason")
+    if "stage" in fields:
+        opportunity.closed_at = timezone.now() if opportunity.is_closed else None
+        fields.append("closed_at")
+        if opportunity.stage != OpportunityStage.LOST and opportunity.lost_reason:
+            opportunity.lost_reason = LostReason.NONE
+            fields.append("lost_reason")
+    return fields
+
+
+def _announce_if_won(opportunity: Opportunity, fields: list[str]) -> None:
+    if "stage" not in fields or opportunity.stage != OpportunityStage.WON:
+        return
+    payload = {
+        "opportunity_id": opportunity.pk, "name": opportunity.name,
+        "amount": str(opportunity.amount), "account_id": opportunity.account_id,
+        "owner_id": opportunity.owner_id, "closed_at": opportunity.closed_at.isoformat(),
+    }
+    transaction.on_commit(
+        lambda: events.opportunity_won.send(
+            sender=Opportunity, opportunity=opportunity, payload=payload
+        )
+    )
+
+
+def _opportunity_refs(user: User, data: dict) -> dict:
+    if "account" in data:
+        data["account"] = _account_for(user, data["account"], "account")
+    if "owner" in data:
+        data["owner"] = _active_user(data["owner"], "owner")
+    if "campaign" in data:
+        data["campaign"] = _campaign_for(data["campaign"], "campaign")
+    return data
+
+
+@router.get("/opportunities", response={200: OpportunityPage, **ERRORS}, tags=["opportunities"])
+def list_opportunities(
+    request, filters: Query[OpportunityFilters], limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None, sort: str = "-created_at",
+):
+    ordering = Ordering.parse(sort, OPPORTUNITY_SORTS)
+    exact = {"stage": filters.stage, "account_id": filters.account, "owner_id": filters.owner}
+    queryset = _visible_opportunities(_user_of(request)).filter(
+        **{k: v for k, v in exact.items() if v is not None}
+    )
+    items, next_cursor = paginate(queryset, ordering=ordering, cursor=cursor, limit=limit)
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get(
+    "/opportunities/{opportunity_id}", response={200: OpportunityOut, **ERRORS}, tags=["opportunities"]
+)
+def get_opportunity(request, opportunity_id: int, response: HttpResponse):
+    opportunity = _opportunity_or_404(_user_of(request), opportunity_id)
+    set_etag(response, opportunity.version)
+    return opportunity
+
+
+@router.post("/opportunities", response={201: OpportunityOut, **ERRORS}, tags=["opportunities"])
+def create_opportunity(request, payload: OpportunityIn, response: HttpResponse):
+    user = _user_of(request)
+    require_write(user)
+    data = _opportunity_refs(user, payload.dict())
+    if data["owner"] is None and user.role in (Role.REP, Role.MANAGER):
+        data["owner"] = user  # visibility of deals follows their owner's team
+    if data["owner"] is not None and data["owner"] != user:
+        check_can_assign(user, new_owner=data["owner"])
+    opportunity = Opportunity(**data, created_at=timezone.now())
+    fields = _close_fields(opportunity, ["stage"])
+    with transaction.atomic():
+        opportunity.save()
+        _announce_if_won(opportunity, fields)
+    set_etag(response, opportunity.version)
+    return Status(201, opportunity)
+
+
+@router.patch(
+    "/opportunities/{opportunity_id}", response={200: OpportunityOut, **ERRORS}, tags=["opportunities"]
+)
+def update_opportunity(request, opportunity_id: int, payload: OpportunityPatch, response: HttpResponse):
+    user = _user_of(request)
+    opportunity = _opportunity_or_404(user, opportunity_id)
+    require_write(user)
+    expected = expected_version(request)
+    data = _opportunity_refs(user, payload.dict(exclude_unset=True))
+    if data.get("account", opportunity.account) is None:
+        raise invalid("account", "an opportunity needs an account")
+    if "owner" in data:
+        _check_owner_change(user, current=opportunity.owner, new=data["owner"])
+    fields = _close_fields(opportunity, _assign(opportunity, data))
+    with transaction.atomic():
+        _save(opportunity, expected=expected, fields=fields)
+        _announce_if_won(opportunity, fields)
+    set_etag(response, opportunity.version)
+    return opportunity
