@@ -1,0 +1,242 @@
+"""Filtering, searching, sorting and paging a list of leads from URL query parameters.
+
+Used by the leads page and reusable by anything that must show or export "the list as filtered"
+(e.g. a CSV export of the same URL):
+
+    leads = visible(Lead.objects.all(), request.user)
+    leads, cleaned = filter_leads(leads, request.GET)
+    # cleaned.errors: what was ignored and why; cleaned.as_query(): the canonical query string
+
+Parameters (all optional, each one value):
+    stage     a LifecycleStage value, e.g. "mql"
+    owner     a user id, or "none" for unassigned leads
+    source    a LeadSource value, e.g. "webinar"
+    campaign  a campaign id (the lead's original campaign)
+    score     a score band: "0-24", "25-49", "50-74" or "75-100" (on Lead.score)
+    q         words to search in first/last name, email and company (every word must match)
+    sort      "newest" (default), "oldest", "score", "name" or "updated"
+
+A bad value never raises: it is ignored and described in `cleaned.errors`, so the page can say so.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+from django.db.models import Q, QuerySet
+
+from closedloop.crm.models import LeadSource, LifecycleStage
+
+SCORE_BANDS: dict[str, tuple[int, int]] = {
+    "0-24": (0, 24),
+    "25-49": (25, 49),
+    "50-74": (50, 74),
+    "75-100": (75, 100),
+}
+
+# Every ordering ends in a unique column so pages never overlap or skip rows.
+SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "newest": ("Newest first", ("-created_at", "-id")),
+    "oldest": ("Oldest first", ("created_at", "id")),
+    "score": ("Highest score", ("-score", "-created_at", "-id")),
+    "name": ("Name A–Z", ("last_name", "first_name", "id")),
+    "updated": ("Recently updated", ("-updated_at", "-id")),
+}
+DEFAULT_SORT = "newest"
+MAX_SEARCH_LENGTH = 100
+MAX_SEARCH_WORDS = 5
+
+
+@dataclass
+class LeadFilters:
+    """The accepted filter values (empty/None means "any") and the ignored ones, explained."""
+
+    stage: str = ""
+    owner: int | None = None
+    unassigned: bool = False
+    source: str = ""
+    campaign: int | None = None
+    score: str = ""
+    q: str = ""
+    sort: str = DEFAULT_SORT
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.stage or self.owner or self.unassigned or self.source or self.campaign
+                    or self.score or self.q)
+
+    def params(self) -> dict[str, str]:
+        """The accepted values as query parameters (defaults left out)."""
+        values = {
+            "stage": self.stage,
+            "owner": "none" if self.unassigned else (str(self.owner) if self.owner else ""),
+            "source": self.source,
+            "campaign": str(self.campaign) if self.campaign else "",
+            "score": self.score,
+            "q": self.q,
+            "sort": "" if self.sort == DEFAULT_SORT else self.sort,
+        }
+        return {key: value for key, value in values.items() if value}
+
+    def as_query(self, **overrides: str) -> str:
+        """The canonical query string of these filters, e.g. for pager or export links."""
+        params = {**self.params(), **overrides}
+        return urlencode({key: value for key, value in params.items() if value})
+
+
+def filter_leads(queryset: QuerySet, params: Mapping[str, str]) -> tuple[QuerySet, LeadFilters]:
+    """Apply the filters, search and sort named in `params` (e.g. request.GET) to `queryset`.
+
+    `queryset` should already be restricted to the leads the user may see. Returns the filtered,
+    ordered queryset and the LeadFilters that were applied; invalid values are skipped and
+    listed in `LeadFilters.errors`.
+    """
+    cleaned = LeadFilters()
+    for name, parse in _PARSERS.items():
+        raw = (params.get(name) or "").strip()
+        if raw:
+            parse(cleaned, raw)
+    return _apply(queryset, cleaned), cleaned
+
+
+def _parse_stage(cleaned: LeadFilters, raw: str) -> None:
+    if raw in LifecycleStage.values:
+        cleaned.stage = raw
+    else:
+        cleaned.errors.append(f"Ignored stage “{raw}”: not a lifecycle stage.")
+
+
+def _parse_owner(cleaned: LeadFilters, raw: str) -> None:
+    if raw == "none":
+        cleaned.unassigned = True
+    elif (owner := _positive_int(raw)) is not None:
+        cleaned.owner = owner
+    else:
+        cleaned.errors.append(f"Ignored owner “{raw}”: expected a user id or “none”.")
+
+
+def _parse_source(cleaned: LeadFilters, raw: str) -> None:
+    if raw in LeadSource.values:
+        cleaned.source = raw
+    else:
+        cleaned.errors.append(f"Ignored source “{raw}”: not a lead source.")
+
+
+def _parse_campaign(cleaned: LeadFilters, raw: str) -> None:
+    if (campaign := _positive_int(raw)) is not None:
+        cleaned.campaign = campaign
+    else:
+        cleaned.errors.append(f"Ignored campaign “{raw}”: expected a campaign id.")
+
+
+def _parse_score(cleaned: LeadFilters, raw: str) -> None:
+    if raw in SCORE_BANDS:
+        cleaned.score = raw
+    else:
+        bands = ", ".join(SCORE_BANDS)
+        cleaned.errors.append(f"Ignored score “{raw}”: expected one of {bands}.")
+
+
+def _parse_q(cleaned: LeadFilters, raw: str) -> None:
+    if len(raw) > MAX_SEARCH_LENGTH:
+        cleaned.errors.append(f"Search shortened to its first {MAX_SEARCH_LENGTH} characters.")
+        raw = raw[:MAX_SEARCH_LENGTH].strip()
+    cleaned.q = " ".join(raw.split())
+
+
+def _parse_sort(cleaned: LeadFilters, raw: str) -> None:
+    if raw in SORTS:
+        cleaned.sort = raw
+    else:
+        cleaned.errors.append(f"Ignored sort “{raw}”: expected one of {', '.join(SORTS)}.")
+
+
+_PARSERS = {
+    "stage": _parse_stage,
+    "owner": _parse_owner,
+    "source": _parse_source,
+    "campaign": _parse_campaign,
+    "score": _parse_score,
+    "q": _parse_q,
+    "sort": _parse_sort,
+}
+
+
+def _positive_int(raw: str) -> int | None:
+    # isdigit() alone accepts "²"; isascii() keeps it to 0-9. Bounded to fit a 64-bit id.
+    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63:
+        return int(raw)
+    return None
+
+
+def _apply(queryset: QuerySet, cleaned: LeadFilters) -> QuerySet:
+    exact = {
+        "lifecycle_stage": cleaned.stage,
+        "owner_id": cleaned.owner,
+        "source": cleaned.source,
+        "original_campaign_id": cleaned.campaign,
+    }
+    queryset = queryset.filter(**{key: value for key, value in exact.items() if value})
+    if cleaned.unassigned:
+        queryset = queryset.filter(owner__isnull=True)
+    if cleaned.score:
+        low, high = SCORE_BANDS[cleaned.score]
+        queryset = queryset.filter(score__gte=low, score__lte=high)
+    if cleaned.q:
+        queryset = queryset.filter(_search(cleaned.q))
+    return queryset.order_by(*SORTS[cleaned.sort][1])
+
+
+def _search(q: str) -> Q:
+    # Every word must match one of the fields: "ada acme" finds Ada at Acme.
+    condition = Q()
+    for word in q.split()[:MAX_SEARCH_WORDS]:
+        condition &= (
+            Q(first_name__icontains=word) | Q(last_name__icontains=word)
+            | Q(email__icontains=word) | Q(company__icontains=word)
+        )
+    return condition
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows; `has_next` comes from fetching one row more, not from a COUNT(*)."""
+
+    rows: list
+    number: int
+    per_page: int
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * self.per_page + 1 if self.rows else 0
+
+    @property
+    def end_index(self) -> int:
+        return (self.number - 1) * self.per_page + len(self.rows)
+
+
+MAX_PAGE = 10_000
+
+
+def page_of(queryset: QuerySet, raw_page: str | None, *, per_page: int = 50) -> tuple[Page, str]:
+    """Page `raw_page` (1-based, from the URL) of `queryset`, and an error text ("" if none).
+
+    Counting a filtered million-row table costs more than showing it, so there is no total:
+    LIMIT per_page + 1 tells whether a next page exists.
+    """
+    error = ""
+    number = _positive_int((raw_page or "1").strip())
+    if number is None or number > MAX_PAGE:
+        error = f"Ignored page “{raw_page}”: expected a number from 1 to {MAX_PAGE}."
+        number = 1
+    offset = (number - 1) * per_page
+    rows = list(queryset[offset:offset + per_page + 1])
+    return Page(rows[:per_page], number, per_page, has_next=len(rows) > per_page), error
