@@ -85,6 +85,9 @@ def serve(
 @app.command()
 def worker(
     queue: list[str] = typer.Option(["*"], "--queue", "-q", help="Queue names (default: all)"),
+    batch: bool = typer.Option(
+        False, "--batch", help="Run the tasks waiting now, then exit (database backend; for cron)"
+    ),
 ) -> None:
     """Run background tasks: the database queue by default, RQ when configured."""
     setup_django()
@@ -95,7 +98,8 @@ def worker(
     if backend.startswith("django_tasks_rq"):
         call_command("rqworker", *(q for q in queue if q != "*") or ["default", "scoring"])
     elif backend.startswith("django_tasks_db"):
-        call_command("db_worker", queue_name=",".join(queue), interval=0.5)
+        call_command("db_worker", queue_name=",".join(queue), interval=0.5, batch=batch,
+                     startup_delay=not batch)
     else:
         typer.echo("The immediate task backend runs tasks in-process; no worker is needed.")
 
@@ -155,6 +159,44 @@ def demo(
     from closedloop.demo.generator import load_demo
 
     load_demo(leads=leads, seed=seed, if_empty=if_empty, reset=reset, echo=typer.echo)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(None, help="CSV file to import (not needed with --resume)"),
+    kind: str = typer.Option("leads", "--kind", help="leads|accounts|opportunities|touchpoints"),
+    fmt: str = typer.Option("generic", "--format", help="hubspot|salesforce|generic"),
+    resume: int = typer.Option(0, "--resume", help="Resume the import job with this id"),
+    errors: Path = typer.Option(None, "--errors", help="Where to write failed rows (CSV)"),
+    as_user: str = typer.Option("", "--as", help="Attribute the changes to this user's email"),
+    chunk_size: int = typer.Option(5000, "--chunk-size", help="Rows committed per transaction"),
+    progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
+) -> None:
+    """Import a HubSpot, Salesforce or generic CSV; an interrupted import of the same file resumes."""
+    setup_django()
+    from closedloop.imports.cli import import_command
+
+    if kind not in ("leads", "accounts", "opportunities", "touchpoints"):
+        raise typer.BadParameter(f"--kind must be leads|accounts|opportunities|touchpoints, not {kind}")
+    if fmt not in ("hubspot", "salesforce", "generic"):
+        raise typer.BadParameter(f"--format must be hubspot|salesforce|generic, not {fmt}")
+    import_command(file, kind=kind, fmt=fmt, resume=resume, errors=errors, as_user=as_user,
+                   chunk_size=chunk_size, progress=progress)
+
+
+@app.command()
+def export(
+    file: Path = typer.Argument(..., help="CSV file to write"),
+    kind: str = typer.Option(..., "--kind", help="leads|accounts|opportunities|touchpoints"),
+    filters: list[str] = typer.Option([], "--filter", help="key=value, e.g. stage=mql (repeatable)"),
+    raw: bool = typer.Option(False, "--raw", help="Do not neutralise formula-like cells"),
+    as_user: str = typer.Option("", "--as", help="Export only what this user may see"),
+) -> None:
+    """Export leads, accounts, opportunities or touchpoints to CSV."""
+    setup_django()
+    from closedloop.imports.cli import export_command
+
+    export_command(file, kind=kind, filters=filters, raw=raw, as_user=as_user)
 
 
 def _benchmarks_dir() -> Path:
