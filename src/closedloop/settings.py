@@ -11,6 +11,7 @@ variables, so a script can point any of them at a scratch database:
   CLOSEDLOOP_TASK_BACKEND   database (default), immediate (run in-process) or rq
   CLOSEDLOOP_REDIS_URL      for the rq task backend
   CLOSEDLOOP_SECURE         1 behind HTTPS: secure cookies, HSTS, SSL redirect
+  CLOSEDLOOP_API_RATE_LIMIT requests per API token, e.g. 600/min (default) or off
 """
 
 from pathlib import Path
@@ -72,6 +73,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "closedloop.core.middleware.AuditSourceMiddleware",
+    "closedloop.core.ratelimit.ApiRateLimitMiddleware",
 ]
 
 ROOT_URLCONF = "closedloop.urls"
@@ -143,6 +145,8 @@ RQ_QUEUES = {
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.
+API_RATE_LIMIT = env_str("CLOSEDLOOP_API_RATE_LIMIT", "600/min")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
