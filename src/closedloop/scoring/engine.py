@@ -10,6 +10,7 @@ type worth p points, t days old, counts p * 0.5 ** (t / half_life_days)); probab
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -228,3 +229,396 @@ def meets_mql_rule(fit_grades: np.ndarray, engagement: np.ndarray, rule: Mapping
     fit_ok = grade_rank(fit_grades) >= min_rank
     engaged = np.asarray(engagement, dtype=float) >= float(rule.get("min_engagement", 0))
     return fit_ok & engaged
+
+
+# --------------------------------------------------------------------------------------------
+# The predictive scorer
+# --------------------------------------------------------------------------------------------
+
+# Values that forms and CRMs use to mean "not answered": treated as missing.
+PLACEHOLDERS = frozenset({"", "select", "-", "--", "n/a", "na", "nan", "none", "null", "unknown", "?"})
+_YES = frozenset({"yes", "y", "true", "t", "1"})
+_NO = frozenset({"no", "n", "false", "f", "0"})
+MAX_CATEGORIES = 60  # per column; rarer values are pooled into "other"
+MIN_CATEGORY_COUNT = 10  # a value seen fewer times than this is pooled too
+NUMERIC_SHARE = 0.95  # a text column is numeric when this share of its answers parse as numbers
+
+
+def clean_text(values: Any) -> pl.Series:
+    """Stripped text with placeholders ("Select", "N/A", "", …) turned into missing values."""
+    text = _as_series(values).cast(pl.Utf8, strict=False).str.strip_chars()
+    return text.set(text.str.to_lowercase().is_in(list(PLACEHOLDERS)).fill_null(False), None)
+
+
+class FeatureEncoder:
+    """Turns messy lead columns into a numeric matrix, learning each column's kind from data.
+
+    Per column, from the training rows: numbers (including numbers stored as text) stay
+    numbers; yes/no columns become 1/0; everything else is a categorical with its frequent
+    values kept (up to MAX_CATEGORIES, each seen >= MIN_CATEGORY_COUNT times) and the rest
+    pooled. Placeholders are missing (NaN), which the models handle natively. Columns with one
+    value, or unique per row (ids), carry no signal and are dropped.
+    """
+
+    def fit(self, frame: pl.DataFrame) -> FeatureEncoder:
+        self.columns: list[str] = []
+        self.kinds: dict[str, str] = {}
+        self.categories: dict[str, list[str]] = {}
+        rows = frame.height
+        for name in frame.columns:
+            kind, categories = self._learn(frame[name], rows)
+            if kind is None:
+                continue
+            self.columns.append(name)
+            self.kinds[name] = kind
+            if categories is not None:
+                self.categories[name] = categories
+        return self
+
+    @staticmethod
+    def _learn(column: pl.Series, rows: int) -> tuple[str | None, list[str] | None]:
+        if column.dtype.is_numeric() or column.dtype == pl.Boolean:
+            values = column.cast(pl.Float64, strict=False).drop_nulls().drop_nans()
+            return ("number" if values.n_unique() > 1 else None), None
+        text = clean_text(column)
+        answered = text.drop_nulls()
+        if answered.len() == 0:
+            return None, None
+        lowered = answered.str.to_lowercase()
+        if lowered.n_unique() <= 2 and lowered.is_in(list(_YES | _NO)).all():
+            return ("yes_no" if lowered.n_unique() == 2 else None), None
+        numbers = answered.str.replace_all(",", "").cast(pl.Float64, strict=False)
+        if numbers.is_not_null().mean() >= NUMERIC_SHARE:
+            return ("number" if numbers.drop_nulls().n_unique() > 1 else None), None
+        counts = answered.value_counts(sort=True)
+        if counts.height >= 0.9 * rows or counts.height < 2:
+            return None, None  # an id or a constant
+        kept = counts.filter(pl.col("count") >= MIN_CATEGORY_COUNT).head(MAX_CATEGORIES)
+        if kept.height == 0:
+            return None, None
+        return "category", [str(v) for v in kept[answered.name or ""].to_list()]
+
+    def transform(self, frame: pl.DataFrame) -> np.ndarray:
+        """Float matrix (rows × self.columns): categoricals as codes, missing as NaN."""
+        out = np.full((frame.height, len(self.columns)), np.nan)
+        for j, name in enumerate(self.columns):
+            if name in frame.columns:
+                out[:, j] = self._encode(frame[name], name)
+        return out
+
+    def _encode(self, column: pl.Series, name: str) -> np.ndarray:
+        kind = self.kinds[name]
+        if kind == "number":
+            if column.dtype.is_numeric() or column.dtype == pl.Boolean:
+                return column.cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+            text = clean_text(column).str.replace_all(",", "")
+            return text.cast(pl.Float64, strict=False).fill_null(np.nan).to_numpy()
+        text = clean_text(column)
+        if kind == "yes_no":
+            lowered = text.str.to_lowercase()
+            yes = lowered.is_in(list(_YES)).fill_null(False).to_numpy()
+            no = lowered.is_in(list(_NO)).fill_null(False).to_numpy()
+            return np.where(yes, 1.0, np.where(no, 0.0, np.nan))
+        categories = self.categories[name]
+        mapping = {value: float(code) for code, value in enumerate(categories)}
+        other = float(len(categories))  # pooled rare and unseen values
+        codes = text.replace_strict(mapping, default=other, return_dtype=pl.Float64).to_numpy()
+        # replace_strict gives the default to missing values too; they must stay missing.
+        return np.where(text.is_null().to_numpy(), np.nan, codes)
+
+    @property
+    def categorical_mask(self) -> np.ndarray:
+        return np.array([self.kinds[c] == "category" for c in self.columns], dtype=bool)
+
+    def describe(self, name: str, encoded: float) -> str:
+        """The value an encoded cell stands for, as a rep would read it."""
+        if np.isnan(encoded):
+            return "not given"
+        kind = self.kinds[name]
+        if kind == "yes_no":
+            return "yes" if encoded >= 0.5 else "no"
+        if kind == "category":
+            categories = self.categories[name]
+            code = int(encoded)
+            return categories[code] if code < len(categories) else "another value"
+        return f"{encoded:,.4g}"
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    p = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(p / (1 - p))
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class ConversionModel:
+    """Predicted probability that a lead converts, from whatever lead columns there are.
+
+    A FeatureEncoder and a HistGradientBoostingClassifier with native categorical and missing
+    value handling (docs/decisions/0002-predictive-scorer.md says why and what else was
+    measured). For reasons, it keeps a partial-dependence table per column: the average
+    log-odds when that column takes each value (or value band), so that a lead's factor for a
+    column is how far its value moves the prediction from the column's average.
+    """
+
+    SAMPLE_FOR_REASONS = 300
+    NUMBER_BANDS = 8
+
+    def __init__(
+        self, labels: Mapping[str, str] | None = None, random_state: int = 0, explain: bool = True
+    ):
+        self.labels = dict(labels or {})
+        self.random_state = random_state
+        self.explain = explain  # False skips the reason tables (cross-validation needs none)
+
+    def fit(self, frame: pl.DataFrame, outcome: np.ndarray) -> ConversionModel:
+        """Learn from `frame` (one row per lead) and `outcome` (1 = converted, 0 = did not)."""
+        from sklearn.ensemble import HistGradientBoostingClassifier
+
+        outcome = np.asarray(outcome, dtype=int)
+        self.encoder = FeatureEncoder().fit(frame)
+        matrix = self.encoder.transform(frame)
+        self.classifier = HistGradientBoostingClassifier(
+            learning_rate=0.05, max_iter=300, early_stopping=True, l2_regularization=1.0,
+            categorical_features=self.encoder.categorical_mask, random_state=self.random_state,
+        ).fit(matrix, outcome)
+        if self.explain:
+            self._learn_reasons(matrix)
+        return self
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        """Conversion probability (0–1) per row of `frame`."""
+        return self.predict_matrix(self.encoder.transform(frame))
+
+    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        if matrix.shape[0] == 0:
+            return np.zeros(0)
+        return self.classifier.predict_proba(matrix)[:, 1]
+
+    # Reasons ----------------------------------------------------------------------------
+
+    def _grid(self, column: np.ndarray, name: str) -> np.ndarray:
+        kind = self.encoder.kinds[name]
+        if kind == "category":
+            return np.arange(len(self.encoder.categories[name]) + 1, dtype=float)
+        if kind == "yes_no":
+            return np.array([0.0, 1.0])
+        answered = column[~np.isnan(column)]
+        quantiles = np.linspace(0, 1, self.NUMBER_BANDS + 1)[:-1]
+        return np.unique(np.quantile(answered, quantiles)) if answered.size else np.zeros(1)
+
+    def _learn_reasons(self, matrix: np.ndarray) -> None:
+        rng = np.random.default_rng(self.random_state)
+        take = min(self.SAMPLE_FOR_REASONS, matrix.shape[0])
+        sample = matrix[rng.choice(matrix.shape[0], size=take, replace=False)]
+        self.grids: list[np.ndarray] = []
+        probes = []
+        for j, name in enumerate(self.encoder.columns):
+            grid = self._grid(matrix[:, j], name)
+            self.grids.append(grid)
+            for value in [*grid, np.nan]:
+                probe = sample.copy()
+                probe[:, j] = value
+                probes.append(probe)
+        # One predict call over every probe: per-call overhead dominates small batches.
+        means = _logit(self.predict_matrix(np.vstack(probes))).reshape(len(probes), take).mean(axis=1)
+        self.effects: list[np.ndarray] = []  # per column: log-odds shift per band, last = missing
+        start = 0
+        for j, grid in enumerate(self.grids):
+            shift = means[start:start + len(grid) + 1].copy()
+            start += len(grid) + 1
+            bands = self._bands(matrix[:, j], j, grid)
+            shift -= np.bincount(bands, minlength=len(shift)) @ shift / len(bands)
+            self.effects.append(shift)
+
+    @staticmethod
+    def _bands(column: np.ndarray, j: int, grid: np.ndarray) -> np.ndarray:
+        missing = np.isnan(column)
+        band = np.clip(np.searchsorted(grid, np.where(missing, 0, column), side="right") - 1,
+                       0, len(grid) - 1)
+        return np.where(missing, len(grid), band)
+
+    def factor_texts(self) -> list[str]:
+        """Every factor sentence the model can give; factor_ids index into this list."""
+        texts = []
+        for j, name in enumerate(self.encoder.columns):
+            label = self.labels.get(name, name)
+            grid = self.grids[j]
+            kind = self.encoder.kinds[name]
+            for b in range(len(grid)):
+                if kind == "number":
+                    upper = f" to {grid[b + 1]:,.4g}" if b + 1 < len(grid) else " or more"
+                    texts.append(f"{label}: {grid[b]:,.4g}{upper}")
+                else:
+                    texts.append(f"{label}: {self.encoder.describe(name, grid[b])}")
+            texts.append(f"{label}: not given")
+        return texts
+
+    def factors(self, matrix: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per lead and column: (factor id into factor_texts(), effect in score points 0–100).
+
+        The effect is how many points the probability moves because of this column's value,
+        against the column's average value.
+        """
+        ids = np.empty(matrix.shape, dtype=np.int64)
+        shift = np.empty(matrix.shape)
+        offset = 0
+        for j in range(matrix.shape[1]):
+            bands = self._bands(matrix[:, j], j, self.grids[j])
+            ids[:, j] = offset + bands
+            shift[:, j] = self.effects[j][bands]
+            offset += len(self.grids[j]) + 1
+        logit = _logit(probability)[:, None]
+        return ids, 100.0 * (_sigmoid(logit) - _sigmoid(logit - shift))
+
+
+def top_factors(
+    ids: np.ndarray, effects: np.ndarray, *, per_side: int = 3, min_effect: float = 0.5
+) -> tuple[np.ndarray, np.ndarray]:
+    """The `per_side` strongest raising and lowering factors per lead, strongest first.
+
+    ids/effects: leads × factors. Returns (ids, effects) of shape leads × 2·per_side with id -1
+    where a lead has fewer factors of at least `min_effect` points.
+    """
+    if effects.shape[1] == 0:
+        return np.full((effects.shape[0], 0), -1), np.zeros((effects.shape[0], 0))
+    k = min(per_side, effects.shape[1])
+    order = np.argsort(-effects, axis=1, kind="stable")
+    up, down = order[:, :k], order[:, ::-1][:, :k]
+    chosen = np.concatenate([up, down], axis=1)
+    chosen_effects = np.take_along_axis(effects, chosen, axis=1)
+    chosen_ids = np.take_along_axis(ids, chosen, axis=1)
+    side = np.concatenate([np.ones(k), -np.ones(k)])
+    keep = (chosen_effects * side) >= min_effect
+    return np.where(keep, chosen_ids, -1), np.where(keep, chosen_effects, 0.0)
+
+
+def reasons_json(ids: np.ndarray, effects: np.ndarray, texts: Sequence[str]) -> list[str]:
+    """JSON text per lead: [{"text": ..., "effect": ...}, …] (effect in score points, + raises).
+
+    Built column-wise with Polars, so a million leads take about a second, not a Python loop.
+    """
+    n, k = ids.shape
+    if n == 0:
+        return []
+    quoted = pl.Series([json.dumps(t) for t in texts] or [""], dtype=pl.Utf8)
+    columns = []
+    for c in range(k):
+        column_ids = ids[:, c]
+        text = quoted.gather(np.maximum(column_ids, 0))
+        effect = pl.Series(np.round(effects[:, c], 1)).cast(pl.Utf8)
+        item = pl.concat_str(
+            [pl.lit('{"text": '), pl.lit(text), pl.lit(', "effect": '), pl.lit(effect), pl.lit("}")]
+        )
+        columns.append(pl.when(pl.lit(pl.Series(column_ids >= 0))).then(item).alias(f"r{c}"))
+    joined = pl.select(pl.concat_str(columns, separator=", ", ignore_nulls=True).alias("items"))
+    return ("[" + joined["items"].fill_null("") + "]").to_list()
+
+
+# --------------------------------------------------------------------------------------------
+# Judging a scorer, and the reference it must beat
+# --------------------------------------------------------------------------------------------
+
+
+def cross_validate(
+    frame: pl.DataFrame, outcome: np.ndarray, *, folds: int = 5, seed: int = 0,
+    make_scorer: Any = None,
+) -> dict[str, float | int]:
+    """Stratified k-fold cross-validation of a scorer: {auc, brier, rows, positives, folds, …}.
+
+    `make_scorer()` returns an object with fit(frame, outcome) and predict(frame) (default: a
+    fresh ConversionModel). AUC and Brier score are computed over the pooled out-of-fold
+    predictions, plus the mean and spread of the per-fold AUC.
+    """
+    from sklearn.metrics import brier_score_loss, roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
+    make_scorer = make_scorer or (lambda: ConversionModel(random_state=seed, explain=False))
+    outcome = np.asarray(outcome, dtype=int)
+    predicted = np.zeros(len(outcome))
+    fold_aucs = []
+    splitter = StratifiedKFold(n_splits=folds, shuffle=True, random_state=seed)
+    for train, test in splitter.split(np.zeros(len(outcome)), outcome):
+        scorer = make_scorer().fit(frame[train], outcome[train])
+        predicted[test] = scorer.predict(frame[test])
+        fold_aucs.append(roc_auc_score(outcome[test], predicted[test]))
+    return {
+        "auc": round(float(roc_auc_score(outcome, predicted)), 4),
+        "auc_fold_mean": round(float(np.mean(fold_aucs)), 4),
+        "auc_fold_std": round(float(np.std(fold_aucs)), 4),
+        "brier": round(float(brier_score_loss(outcome, predicted)), 4),
+        "rows": int(len(outcome)),
+        "positives": int(outcome.sum()),
+        "folds": folds,
+        "seed": seed,
+    }
+
+
+class FrequencyNaiveBayes:
+    """The reference: Odoo's predictive lead scoring, naive Bayes over value counts.
+
+    For each column value it counts won and lost leads; a lead's probability is
+    P(won)·Π P(value|won) / (P(won)·Π P(value|won) + P(lost)·Π P(value|lost)), computed one lead
+    at a time in a Python loop, as Odoo does. Only here to be measured against.
+    """
+
+    def fit(self, frame: pl.DataFrame, outcome: np.ndarray) -> FrequencyNaiveBayes:
+        outcome = np.asarray(outcome, dtype=int)
+        self.columns = frame.columns
+        self.won, self.lost = int(outcome.sum()), int(len(outcome) - outcome.sum())
+        self.counts: dict[str, dict[str, tuple[int, int]]] = {}
+        for name in self.columns:
+            values = clean_text(frame[name]).fill_null("").to_list()
+            table: dict[str, list[int]] = {}
+            for value, won in zip(values, outcome, strict=True):
+                cell = table.setdefault(value, [0, 0])
+                cell[0 if won else 1] += 1
+            self.counts[name] = {v: (c[0], c[1]) for v, c in table.items()}
+        return self
+
+    def predict(self, frame: pl.DataFrame) -> np.ndarray:
+        rows = zip(*(clean_text(frame[c]).fill_null("").to_list() for c in self.columns), strict=True)
+        return np.array([self.predict_one(dict(zip(self.columns, row, strict=True))) for row in rows])
+
+    def predict_one(self, lead: Mapping[str, str]) -> float:
+        """One lead's probability, the Odoo way (Laplace smoothing keeps unseen values finite)."""
+        total = self.won + self.lost
+        p_won, p_lost = self.won / total, self.lost / total
+        for name in self.columns:
+            won, lost = self.counts[name].get(lead.get(name, ""), (0, 0))
+            p_won *= (won + 1) / (self.won + 2)
+            p_lost *= (lost + 1) / (self.lost + 2)
+        return p_won / (p_won + p_lost) if p_won + p_lost > 0 else 0.0
+
+
+def evaluate_csv_frame(
+    frame: pl.DataFrame, *, target: str, id_column: str | None = None, drop: Sequence[str] = (),
+    folds: int = 5, seed: int = 0, reference: bool = False,
+) -> dict[str, Any]:
+    """Cross-validated quality of the predictive scorer on a lead table with an outcome column.
+
+    The target's values are read as converted when they are 1/yes/true/won/converted. With
+    `reference`, the Odoo-style naive Bayes is judged on the same folds (key "reference").
+    Raises ValueError naming a missing column or a target without both outcomes.
+    """
+    missing = [c for c in [target, id_column, *drop] if c and c not in frame.columns]
+    if missing:
+        raise ValueError(f"column(s) not in the file: {', '.join(missing)}")
+    outcome = outcome_from_values(frame[target])
+    if outcome.min() == outcome.max():
+        raise ValueError(f"target column {target!r} needs both converted and not-converted rows")
+    features = frame.drop([c for c in [target, id_column, *drop] if c])
+    result: dict[str, Any] = {"model": "HistGradientBoostingClassifier", **cross_validate(
+        features, outcome, folds=folds, seed=seed)}
+    if reference:
+        result["reference"] = {"model": "naive Bayes over value counts (Odoo)", **cross_validate(
+            features, outcome, folds=folds, seed=seed, make_scorer=FrequencyNaiveBayes)}
+    return result
+
+
+def outcome_from_values(values: Any) -> np.ndarray:
+    """1 for converted (1, yes, true, won, converted, y), 0 for anything else."""
+    text = _text(_as_series(values)).str.strip_chars()
+    return text.is_in(["1", "1.0", "yes", "y", "true", "t", "won", "converted"]).to_numpy().astype(int)
