@@ -603,3 +603,59 @@ def _diff_stages(old: list, new: list, catalog: Catalog) -> list[Change]:
                 f"{stage.get('label')} entry rule", f"“{prior.get('entry')}”",
                 f"“{stage.get('entry')}”"), f"stages.{name}.entry"))
     return changes
+
+
+# --------------------------------------------------------------------------------------------
+# The agreement both teams read and print
+# --------------------------------------------------------------------------------------------
+
+
+def describe_contract(body: Mapping[str, Any], catalog: Catalog) -> dict:
+    """The contract as sentences and rows for the one-page agreement."""
+    engagement, mql, sql, sla = body["engagement"], body["mql_rule"], body["sql_rule"], body["sla"]
+    labels = {s["stage"]: s["label"] for s in body.get("stages", [])}
+    return {
+        "criteria": [
+            {"label": c["label"], "condition": describe_criterion(c, catalog),
+             "effect": describe_step(c["step"]), "up": c["step"] > 0}
+            for c in body["icp"]
+        ],
+        "stages": body.get("stages", []),
+        "mql": (
+            f"A lead becomes a {labels.get('mql', 'MQL')} when its fit grade is "
+            f"{mql['min_fit_grade']} or better and its engagement score is at least "
+            f"{_value_words(mql['min_engagement'])} points."
+        ),
+        "sql": (
+            f"A lead is a {labels.get('sql', 'SQL')} when the rep has confirmed at least "
+            f"{sql['min_confirmed']} of: {', '.join(sql['requires'])}."
+        ),
+        "points": [
+            {"type": catalog.touch_label(t), "points": _value_words(p)}
+            for t, p in engagement["points"].items() if p
+        ],
+        "caps": [
+            {"name": name, "words": _cap_words(cap, catalog)} for name, cap in engagement["caps"].items()
+        ],
+        "half_life": (
+            f"Engagement halves every {_value_words(engagement['half_life_days'])} days: a touch "
+            f"{_value_words(engagement['half_life_days'])} days old counts half as much as one today."
+        ),
+        "sales_promises": [
+            f"Make the first touch within {_value_words(sla['first_touch_minutes'])} working "
+            "minutes of a lead becoming an MQL.",
+            f"Make {sla['attempts']} contact attempts within {sla['attempts_days']} days before "
+            "recycling a lead that does not answer.",
+            f"Accept or reject every MQL with a reason; leads stay with their owner for "
+            f"{sla['ownership_protect_days']} days after the last touch.",
+        ],
+        "marketing_promises": [
+            f"Deliver {sla['mql_per_rep_month']} MQLs per rep per month.",
+            f"Keep quality above the floor: at least {float(sla['accept_rate_floor']):.0%} of "
+            "delivered MQLs are accepted by sales.",
+        ],
+        "warning": (
+            f"Both sides are warned {_value_words(sla['warn_before_minutes'])} minutes before an "
+            "SLA falls due."
+        ),
+    }
