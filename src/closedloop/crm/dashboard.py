@@ -8,6 +8,7 @@ leads the stage-conversion pass reads every stage change, which costs seconds, n
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -177,7 +178,8 @@ def snapshot(leads: QuerySet, *, scope: str, now: datetime | None = None) -> Sna
     visible leads are the same share one entry, two whose leads differ never do.
     """
     seconds = cache_seconds()
-    key = f"crm:dashboard:v1:{scope}"
+    # Hashed: the scope is readable text with spaces, which some cache backends refuse in keys.
+    key = f"crm:dashboard:v1:{hashlib.sha256(scope.encode()).hexdigest()[:32]}"
     if seconds > 0 and (cached := cache.get(key)) is not None:
         return cached
     now = now or timezone.now()
