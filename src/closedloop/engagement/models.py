@@ -56,3 +56,133 @@ class Touchpoint(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} {self.occurred_at:%Y-%m-%d}"
+
+
+# --- Tracking sources, identities and forms (the Segment-compatible tracking API) -------------
+
+
+class Source(models.Model):
+    """A sender of tracking data (a website, an app, a server). Only a hash of its write key
+    is stored; the key is shown once, when the source is created."""
+
+    name = models.CharField(max_length=100, unique=True)
+    key_prefix = models.CharField(max_length=12, help_text="First characters, to tell keys apart")
+    key_hash = models.CharField(max_length=64, unique=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventMapping(models.Model):
+    """A source's own mapping of a track event name to a touchpoint type (over the defaults)."""
+
+    source = models.ForeignKey(Source, on_delete=models.CASCADE, related_name="event_mappings")
+    event_name = models.CharField(max_length=200)
+    touchpoint_type = models.CharField(max_length=16, choices=TouchpointType.choices)
+
+    class Meta:
+        ordering = ["event_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "event_name"], name="eventmap_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_name} → {self.touchpoint_type}"
+
+
+class IdentityKind(models.TextChoices):
+    USER = "user", "userId"
+    ANONYMOUS = "anonymous", "anonymousId"
+
+
+class Identity(models.Model):
+    """A tracking identifier (a userId or an anonymousId) and the lead it belongs to.
+
+    `lead` is empty for an anonymousId seen beside a `user_id` that no lead has yet: when that
+    userId is identified, the anonymousId (and its touches) join the lead too.
+    """
+
+    kind = models.CharField(max_length=10, choices=IdentityKind.choices)
+    value = models.CharField(max_length=100)
+    lead = models.ForeignKey(
+        "crm.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="identities"
+    )
+    user_id = models.CharField(max_length=100, blank=True, help_text="For anonymous ids")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name_plural = "identities"
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "value"], name="identity_unique")
+        ]
+        indexes = [
+            models.Index(fields=["user_id"], name="identity_user_id"),
+            models.Index(fields=["lead"], name="identity_lead"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.value}"
+
+
+class GroupLink(models.Model):
+    """A Segment groupId and the account it stands for."""
+
+    group_id = models.CharField(max_length=100, unique=True)
+    account = models.ForeignKey("crm.Account", on_delete=models.CASCADE, related_name="+")
+
+    def __str__(self) -> str:
+        return self.group_id
+
+
+class ReceivedMessage(models.Model):
+    """The messageId of a message that makes no touchpoint (identify, group, alias), so that a
+    resent one is not applied twice. Touches are deduplicated by Touchpoint.message_id."""
+
+    message_id = models.CharField(max_length=100, unique=True)
+    type = models.CharField(max_length=10)
+    received_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.message_id}"
+
+
+class Form(models.Model):
+    """A marketing web form posting to /f/<key>. Only a hash of the key is stored."""
+
+    name = models.CharField(max_length=100)
+    key_prefix = models.CharField(max_length=12)
+    key_hash = models.CharField(max_length=64, unique=True)
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        help_text="Used when the form does not send a campaign field",
+    )
+    allowed_origins = models.TextField(
+        blank=True, help_text="Sites the form may be posted from, one origin a line"
+    )
+    redirect_url = models.URLField(blank=True, help_text="Where a browser goes after submitting")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        "core.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submissions = models.PositiveIntegerField(default=0)
+    last_submitted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def origins(self) -> list[str]:
+        return [line.strip().rstrip("/") for line in self.allowed_origins.split() if line.strip()]
