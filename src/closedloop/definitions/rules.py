@@ -354,21 +354,26 @@ def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]
     each bad value to a sentence saying what is wrong; the body is usable only without errors.
     """
     errors = Errors()
-    raw = _as_mapping(raw, "body", errors)
+    if not isinstance(raw, Mapping):
+        errors.add("body", "must be an object with the sections " + ", ".join(SECTIONS))
+        return {}, dict(errors)
     for key in raw:
         if key not in SECTIONS:
             errors.add(key, f"is not a contract section; use {', '.join(SECTIONS)}")
-    for key in SECTIONS:
-        if key not in raw:
-            errors.add(key, "is required")
-    body = {
-        "icp": clean_icp(raw.get("icp", []), catalog, errors),
-        "engagement": clean_engagement(raw.get("engagement", {}), catalog, errors),
-        "mql_rule": clean_mql_rule(raw.get("mql_rule", {}), catalog, errors),
-        "sql_rule": clean_sql_rule(raw.get("sql_rule", {}), errors),
-        "sla": clean_sla(raw.get("sla", {}), errors),
-        "stages": clean_stages(raw.get("stages", []), catalog, errors),
+    cleaners = {
+        "icp": lambda v: clean_icp(v, catalog, errors),
+        "engagement": lambda v: clean_engagement(v, catalog, errors),
+        "mql_rule": lambda v: clean_mql_rule(v, catalog, errors),
+        "sql_rule": lambda v: clean_sql_rule(v, errors),
+        "sla": lambda v: clean_sla(v, errors),
+        "stages": lambda v: clean_stages(v, catalog, errors),
     }
+    body = {}
+    for key, clean in cleaners.items():
+        if key in raw:
+            body[key] = clean(raw[key])
+        else:
+            errors.add(key, "is required")  # one error for the section, not one per field
     return body, dict(errors)
 
 
