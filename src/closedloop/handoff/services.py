@@ -44,7 +44,7 @@ from closedloop.handoff.models import (
 
 def _locked(lead: Lead) -> Lead:
     # Re-read under a row lock: two clicks on accept and reject must not both win.
-    return Lead.objects.select_for_update().select_related("owner").get(pk=lead.pk)
+    return Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
 
 
 def _require_stage(lead: Lead, *stages: str) -> None:
@@ -224,7 +224,7 @@ def claim_lead(lead: Lead, *, by: User, reason: str = "") -> Lead | Dispute:
 @transaction.atomic
 def decide_dispute(dispute: Dispute, *, by: User, grant: bool, note: str = "") -> Dispute:
     """A manager settles a claim: grant moves the lead to the claimant; deny keeps it."""
-    dispute = Dispute.objects.select_for_update().select_related("claimant", "lead").get(pk=dispute.pk)
+    dispute = Dispute.objects.select_for_update(of=("self",)).select_related("claimant", "lead").get(pk=dispute.pk)
     permissions.check_can_decide_dispute(by, claimant=dispute.claimant)
     if dispute.status != DisputeStatus.OPEN:
         raise ValidationError({"dispute": f"already decided: {dispute.get_status_display()}"})
@@ -250,7 +250,7 @@ def reassign_leads(lead_ids: list[int], *, to: User, by: User, reason: str) -> i
         raise ValidationError({"reason": "a reason is required to reassign leads"})
     if to.role not in ("rep", "manager") or not to.is_active:
         raise ValidationError({"to": f"{to} cannot own leads"})
-    leads = list(Lead.objects.select_for_update().select_related("owner").filter(pk__in=lead_ids))
+    leads = list(Lead.objects.select_for_update(of=("self",)).select_related("owner").filter(pk__in=lead_ids))
     if len(leads) != len(set(lead_ids)):
         raise ValidationError({"lead_ids": "some leads do not exist"})
     for lead in leads:
