@@ -22,6 +22,8 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
+source_app = typer.Typer(help="Tracking sources (Segment-compatible write keys).", no_args_is_help=True)
+app.add_typer(source_app, name="source")
 
 
 def setup_django() -> None:
@@ -143,6 +145,20 @@ def token_create(
     _, secret = create_api_token(user=user, name=name)
     typer.echo(f"API token for {user.email} (shown once; send it as 'Authorization: Bearer'):")
     typer.echo(secret)
+
+
+@source_app.command("create")
+def source_create(name: str = typer.Argument(..., help="A name to tell sources apart")) -> None:
+    """Create a tracking source; prints its write key once (only a hash is stored)."""
+    setup_django()
+    from closedloop.engagement.tracking import create_source
+
+    try:
+        _, key = create_source(name=name)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    typer.echo(f"Tracking source {name!r} (shown once; send it as the basic-auth user of /v1/*):")
+    typer.echo(key)
 
 
 @app.command()
