@@ -17,6 +17,7 @@ scoring listener rescores them in a background task, never in the request.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from closedloop.engagement.models import (
 from closedloop.engagement.segment import Invalid, Message, Rejection
 from closedloop.engagement.tracking import SourceConfig
 
+logger = logging.getLogger(__name__)
 USER, ANON = IdentityKind.USER, IdentityKind.ANONYMOUS
 _INSERT_CHUNK = 500  # rows per INSERT: 10 parameters each, far under SQLite's 32,766
 
@@ -105,9 +107,17 @@ def _announce(lead_ids: set[int]) -> None:
     if not lead_ids:
         return
     payload = {"lead_ids": sorted(lead_ids)}
-    transaction.on_commit(
-        lambda: events.touchpoints_recorded.send(sender=Touchpoint, payload=payload)
-    )
+    transaction.on_commit(lambda: _send_recorded(payload))
+
+
+def _send_recorded(payload: dict) -> None:
+    # The touches are committed by now: a failing listener must not turn the client's answer
+    # into an error (it would resend what is already stored), so it is logged instead.
+    for receiver, outcome in events.touchpoints_recorded.send_robust(
+        sender=Touchpoint, payload=payload
+    ):
+        if isinstance(outcome, Exception):
+            logger.error("touchpoints_recorded listener %r failed", receiver, exc_info=outcome)
 
 
 def _store(messages: list[Message], source, received_at, result: IngestResult) -> None:
