@@ -4,7 +4,9 @@ from ninja import NinjaAPI
 
 from closedloop.core.api_support import install_error_handlers
 from closedloop.crm.api import router as crm_router
+from closedloop.definitions.api import router as definitions_router
 from closedloop.engagement.api import router as engagement_router
+from closedloop.webhooks.api import router as webhooks_router
 
 api = NinjaAPI(
     title="closedloop API",
@@ -18,4 +20,6 @@ api = NinjaAPI(
 # The standard error body ({"errors": [{"field", "problem"}]}) for every router below.
 install_error_handlers(api)
 api.add_router("", crm_router)
+api.add_router("", definitions_router)
 api.add_router("", engagement_router)
+api.add_router("", webhooks_router)
