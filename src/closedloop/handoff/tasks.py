@@ -63,7 +63,7 @@ def deliver_escalation(escalation_id: int) -> bool | None:
 @task()
 def send_feedback_digest(days: int = 7, reschedule: bool = False) -> int:
     """Email marketing what sales said in the last `days` days; returns how many got it."""
-    from closedloop.handoff.feedback import send_digest
+    from closedloop.handoff.reports import send_digest
 
     sent = send_digest(days=days)
     if reschedule and send_feedback_digest.get_backend().supports_defer:

@@ -1,1 +1,18 @@
-urlpatterns: list = []
+from django.urls import path
+
+from closedloop.handoff import views
+
+urlpatterns = [
+    path("inbox/", views.inbox, name="handoff-inbox"),
+    path("inbox/poll/", views.inbox_poll, name="handoff-inbox-poll"),
+    path("inbox/notifications/read/", views.read_notifications, name="handoff-notifications-read"),
+    path("inbox/leads/<int:pk>/accept/", views.accept, name="handoff-accept"),
+    path("inbox/leads/<int:pk>/reject/", views.reject, name="handoff-reject"),
+    path("inbox/leads/<int:pk>/activity/", views.log_work, name="handoff-activity"),
+    path("inbox/leads/<int:pk>/claim/", views.claim, name="handoff-claim"),
+    path("inbox/leads/<int:pk>/assign/", views.assign, name="handoff-assign"),
+    path("inbox/reassign/", views.reassign, name="handoff-reassign"),
+    path("handoff/disputes/", views.disputes, name="handoff-disputes"),
+    path("handoff/sla/", views.sla_page, name="handoff-sla"),
+    path("handoff/feedback/", views.feedback_page, name="handoff-feedback"),
+]
