@@ -172,9 +172,12 @@ def demo(
 ) -> None:
     """Load the synthetic demo company, and one user per role with printed passwords."""
     setup_django()
-    from closedloop.demo.generator import load_demo
+    from closedloop.demo.generator import DemoRefused, load_demo
 
-    load_demo(leads=leads, seed=seed, if_empty=if_empty, reset=reset, echo=typer.echo)
+    try:
+        load_demo(leads=leads, seed=seed, if_empty=if_empty, reset=reset, echo=typer.echo)
+    except DemoRefused as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 @app.command("import")

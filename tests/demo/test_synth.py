@@ -1,0 +1,141 @@
+"""The drawn company (no database): realistic, deterministic, and its hidden truth shows."""
+
+import numpy as np
+import pytest
+
+from closedloop.campaigns.models import CampaignType
+from closedloop.content.models import AssetKind
+from closedloop.crm.models import LeadSource, LifecycleStage, OpportunityStage
+from closedloop.definitions.defaults import DEFAULT_CONTRACT
+from closedloop.demo import synth, truth
+from closedloop.engagement.models import TouchpointType
+
+AS_OF = 1_795_000_000 // 86400 * 86400
+USERS = {seat.email: number + 1 for number, seat in enumerate(synth.ROSTER)}
+
+
+def draw(leads=20_000, seed=11):
+    return synth.generate_company(leads=leads, seed=seed, as_of=AS_OF, users=USERS)
+
+
+@pytest.fixture(scope="module")
+def company():
+    return draw()
+
+
+def col(company, table, name):
+    return company.tables[table].columns[name]
+
+
+def reached(company, stage):
+    changes = company.tables["stage_change"].columns
+    out = np.zeros(len(company.tables["lead"]), dtype=bool)
+    out[changes["lead_id"][changes["to_stage"] == stage] - 1] = True
+    return out
+
+
+def spearman(a, b):
+    return np.corrcoef(np.argsort(np.argsort(a)), np.argsort(np.argsort(b)))[0, 1]
+
+
+def test_the_company_has_the_planned_shape(company):
+    assert len(company.tables["campaign"]) == 60
+    assert len(company.tables["asset"]) == 40
+    assert 9 <= len(company.tables["touchpoint"]) / len(company.tables["lead"]) <= 11.5
+    created = col(company, "lead", "created_at")
+    assert created.max() < AS_OF and created.min() >= AS_OF - 730 * 86400
+    assert (created > AS_OF - 365 * 86400).mean() > 0.55  # the company is growing
+
+
+def test_values_come_from_the_models_enums(company):
+    assert set(col(company, "campaign", "type")) <= set(CampaignType.values)
+    assert set(col(company, "asset", "kind")) <= set(AssetKind.values)
+    assert set(col(company, "lead", "source")) <= set(LeadSource.values)
+    assert set(col(company, "lead", "lifecycle_stage")) <= set(LifecycleStage.values)
+    assert set(col(company, "touchpoint", "type")) <= set(TouchpointType.values)
+    assert set(col(company, "opportunity", "stage")) == set(OpportunityStage.values)
+
+
+def test_firmographics_cover_the_icp_and_beyond(company):
+    industries = set(col(company, "lead", "industry"))
+    assert set(DEFAULT_CONTRACT["icp"][0]["value"]) < industries
+    assert {"Retail", "Manufacturing", "Education", "Media", "Logistics"} <= industries
+    assert {"US", "GB", "DE", "CA", "FR", "IN", "BR", "AU"} <= set(col(company, "lead", "country"))
+    assert set(col(company, "lead", "seniority")) == {
+        "VP", "C-level", "Director", "Manager", "Individual contributor"}
+    emails = col(company, "lead", "email").astype(str)
+    assert len(set(emails)) == len(emails)
+    personal = truth.is_personal_email(emails)
+    assert 0.06 < personal.mean() < 0.16
+    assert 0.5 < np.char.endswith(emails[personal], "@gmail.com").mean() < 0.6
+    domains = col(company, "account", "domain").astype(str)
+    assert len(set(domains)) == len(domains)
+
+
+def test_the_same_seed_draws_the_same_company_and_another_seed_does_not(company):
+    again, other = draw(), draw(seed=12)
+    for name, table in company.tables.items():
+        for column, values in table.columns.items():
+            assert np.array_equal(values, again.tables[name].columns[column]), (name, column)
+    assert not np.array_equal(col(company, "lead", "email"), col(other, "lead", "email"))
+
+
+def test_every_stage_history_chains_and_ends_at_the_leads_stage(company):
+    changes = company.tables["stage_change"].columns
+    lead = changes["lead_id"]
+    assert (np.diff(lead) >= 0).all()
+    same = lead[1:] == lead[:-1]
+    assert (changes["from_stage"][1:][same] == changes["to_stage"][:-1][same]).all()
+    assert (changes["at"][1:][same] >= changes["at"][:-1][same]).all()
+    assert (changes["from_stage"][np.r_[True, ~same]] == "").all()
+    last = np.r_[~same, True]
+    assert np.array_equal(changes["to_stage"][last], col(company, "lead", "lifecycle_stage"))
+
+
+def test_the_top_propensity_quintile_converts_far_more_than_the_bottom(company):
+    sql = reached(company, "sql")
+    low, high = np.quantile(company.propensity, [0.2, 0.8])
+    assert sql[company.propensity >= high].mean() > 8 * sql[company.propensity <= low].mean()
+
+
+def test_better_campaigns_really_convert_better(company):
+    campaign = col(company, "lead", "original_campaign_id")
+    sql = reached(company, "sql")
+    sizes = np.bincount(campaign[campaign > 0], minlength=61)[1:]
+    rates = np.bincount(campaign[campaign > 0], weights=sql[campaign > 0], minlength=61)[1:]
+    big = sizes >= 100
+    assert spearman(company.hidden.campaign_quality[big], rates[big] / sizes[big]) > 0.5
+
+
+def test_deals_whose_contacts_saw_strong_content_win_more_often(company):
+    touches, contacts = company.tables["touchpoint"].columns, company.tables["opportunity_contact"].columns
+    strong = np.flatnonzero(company.hidden.asset_effectiveness > 0.7) + 1
+    viewers = touches["lead_id"][np.isin(touches["content_id"], strong)
+                                 & (touches["type"] == "content_view")]
+    saw = np.isin(col(company, "opportunity", "id"),
+                  contacts["opportunity_id"][np.isin(contacts["lead_id"], viewers)])
+    stage = col(company, "opportunity", "stage")
+    closed = np.isin(stage, ["won", "lost"])
+    won = stage == "won"
+    assert won[closed & saw].mean() > won[closed & ~saw].mean() + 0.1
+
+
+def test_reps_follow_up_at_their_hidden_pace_and_speed_pays(company):
+    lead = company.tables["lead"].columns
+    worked = (lead["first_touched_at"] != synth.NULL_TIME) & (lead["mql_at"] != synth.NULL_TIME)
+    minutes = (lead["first_touched_at"] - lead["mql_at"]) / 60
+    reps = [USERS[seat.email] for seat in synth.REP_SEATS]
+    medians = [np.median(minutes[worked & (lead["owner_id"] == rep)]) for rep in reps]
+    assert spearman(medians, company.hidden.rep_follow_up_minutes) > 0.9
+    sql = reached(company, "sql")
+    assert sql[worked & (minutes < 30)].mean() > 1.5 * sql[worked & (minutes > 3 * 1440)].mean()
+
+
+def test_opportunities_belong_to_their_contacts_accounts(company):
+    contacts = company.tables["opportunity_contact"].columns
+    opp_account = col(company, "opportunity", "account_id")[contacts["opportunity_id"] - 1]
+    lead_account = col(company, "lead", "account_id")[contacts["lead_id"] - 1]
+    assert np.array_equal(opp_account, lead_account)
+    stage = col(company, "opportunity", "stage")
+    assert (col(company, "opportunity", "lost_reason")[stage == "lost"] != "").all()
+    assert set(np.unique(contacts["opportunity_id"])) == set(col(company, "opportunity", "id"))
