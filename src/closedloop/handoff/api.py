@@ -1,0 +1,202 @@
+"""The handoff's JSON API under /api/v1/handoff: the inbox, accept / reject / log / claim,
+bulk reassignment, the rejection reasons, the feedback report and the SLA report."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta
+
+from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils import timezone
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from closedloop.core.api_auth import token_auth
+from closedloop.core.api_support import ERRORS, ApiError, not_found
+from closedloop.core.models import Role, User
+from closedloop.core.permissions import visible
+from closedloop.crm.models import Lead
+from closedloop.handoff import reports, services
+from closedloop.handoff.models import Dispute, RejectionReason
+from closedloop.handoff.sla import OPEN_STAGES
+from closedloop.handoff.views import inbox_items
+
+router = Router(auth=token_auth, tags=["handoff"])
+
+
+class TimerOut(Schema):
+    label: str
+    state: str
+    due: datetime
+    minutes_left: float
+    detail: str
+
+
+class InboxLeadOut(Schema):
+    id: int
+    name: str
+    company: str
+    stage: str
+    owner: str | None
+    score: int
+    priority: float
+    timers: list[TimerOut]
+    score_reasons: list[dict]
+
+
+class ReasonOut(Schema):
+    code: str
+    label: str
+    path: str
+    recycle_days: int
+
+
+class RejectIn(Schema):
+    reason: str = Field(description="code of a reason from GET /handoff/reasons")
+    note: str = ""
+    recycle_on: date | None = Field(None, description="not-now path: the re-entry date")
+    duplicate_of: int | None = Field(None, description="duplicate path: the surviving lead id")
+
+
+class ActivityIn(Schema):
+    kind: str = Field(description="call, email, meeting or note")
+    outcome: str = ""
+    notes: str = ""
+
+
+class ClaimIn(Schema):
+    reason: str = ""
+
+
+class ReassignIn(Schema):
+    lead_ids: list[int] = Field(min_length=1)
+    to: int = Field(description="id of the new owner")
+    reason: str
+
+
+class ResultOut(Schema):
+    lead_id: int
+    stage: str
+    owner: str | None
+    dispute_id: int | None = None
+
+
+@contextmanager
+def _refusals():
+    """Service refusals become the standard 422 body naming the field."""
+    try:
+        yield
+    except DjangoValidationError as exc:
+        field, problems = next(iter(exc.message_dict.items())) if hasattr(
+            exc, "message_dict") else ("", exc.messages)
+        raise ApiError(422, field, problems[0]) from exc
+
+
+def _lead(user: User, lead_id: int) -> Lead:
+    lead = visible(Lead.objects.select_related("owner"), user).filter(pk=lead_id).first()
+    if lead is None:
+        raise not_found("lead", lead_id, "lead_id")
+    return lead
+
+
+def _result(lead: Lead, dispute: Dispute | None = None) -> dict:
+    lead.refresh_from_db()
+    return {"lead_id": lead.pk, "stage": lead.lifecycle_stage,
+            "owner": lead.owner.email if lead.owner else None,
+            "dispute_id": dispute.pk if dispute else None}
+
+
+@router.get("/handoff/inbox", response={200: list[InboxLeadOut], **ERRORS})
+def inbox(request, unassigned: bool = False):
+    """The caller's open leads (managers: their team's; `unassigned=true`: the queue), most
+    urgent first: priority = score × SLA urgency."""
+    user = request.auth
+    if user.role not in (Role.REP, Role.MANAGER, Role.ADMIN):
+        raise PermissionDenied("the inbox is for sales reps and managers")
+    if unassigned:
+        if user.role == Role.REP:
+            raise PermissionDenied("the unassigned queue is for managers")
+        leads = Lead.objects.filter(owner__isnull=True, lifecycle_stage="mql")
+    elif user.role == Role.REP:
+        leads = Lead.objects.filter(owner=user, lifecycle_stage__in=OPEN_STAGES)
+    else:
+        leads = visible(Lead.objects.filter(owner__isnull=False, lifecycle_stage__in=OPEN_STAGES), user)
+    return [
+        {"id": i["lead"].pk, "name": str(i["lead"]), "company": i["lead"].company,
+         "stage": i["lead"].lifecycle_stage,
+         "owner": i["lead"].owner.email if i["lead"].owner else None, "score": i["lead"].score,
+         "priority": round(i["priority"], 2), "score_reasons": i["reasons"],
+         "timers": [t.__dict__ | {"state": str(t.state)} for t in i["timers"]]}
+        for i in inbox_items(leads, now=timezone.now())
+    ]
+
+
+@router.get("/handoff/reasons", response={200: list[ReasonOut], **ERRORS})
+def reasons(request):
+    """The managed list of rejection reasons and the path each one takes."""
+    return list(RejectionReason.objects.filter(is_active=True))
+
+
+@router.post("/handoff/leads/{lead_id}/accept", response={200: ResultOut, **ERRORS})
+def accept(request, lead_id: int):
+    lead = _lead(request.auth, lead_id)
+    with _refusals():
+        services.accept_lead(lead, by=request.auth)
+    return _result(lead)
+
+
+@router.post("/handoff/leads/{lead_id}/reject", response={200: ResultOut, **ERRORS})
+def reject(request, lead_id: int, payload: RejectIn):
+    lead = _lead(request.auth, lead_id)
+    duplicate = _lead(request.auth, payload.duplicate_of) if payload.duplicate_of else None
+    with _refusals():
+        services.reject_lead(
+            lead, by=request.auth, reason=payload.reason, note=payload.note,
+            recycle_on=payload.recycle_on, duplicate_of=duplicate,
+        )
+    return _result(lead)
+
+
+@router.post("/handoff/leads/{lead_id}/activities", response={200: ResultOut, **ERRORS})
+def log_activity(request, lead_id: int, payload: ActivityIn):
+    lead = _lead(request.auth, lead_id)
+    with _refusals():
+        services.log_activity(lead, by=request.auth, kind=payload.kind, outcome=payload.outcome,
+                              notes=payload.notes)
+    return _result(lead)
+
+
+@router.post("/handoff/leads/{lead_id}/claim", response={200: ResultOut, **ERRORS})
+def claim(request, lead_id: int, payload: ClaimIn):
+    """Claim a lead; a protected one opens a dispute (see dispute_id) instead."""
+    lead = _lead(request.auth, lead_id)
+    with _refusals():
+        outcome = services.claim_lead(lead, by=request.auth, reason=payload.reason)
+    return _result(lead, outcome if isinstance(outcome, Dispute) else None)
+
+
+@router.post("/handoff/reassign", response={200: dict, **ERRORS})
+def reassign(request, payload: ReassignIn):
+    """Managers and admins: move leads to one owner, with a reason."""
+    to = User.objects.filter(pk=payload.to, is_active=True).first()
+    if to is None:
+        raise ApiError(422, "to", f"no active user with id {payload.to}")
+    with _refusals():
+        moved = services.reassign_leads(payload.lead_ids, to=to, by=request.auth, reason=payload.reason)
+    return {"moved": moved}
+
+
+@router.get("/handoff/feedback", response={200: dict, **ERRORS})
+def feedback(request, days: int = Query(30, ge=1, le=730)):
+    """Rejections by reason, campaign, source and rep, with the notes, over the last `days`."""
+    if request.auth.role == Role.REP:
+        raise PermissionDenied("the feedback report is for marketing and managers")
+    return reports.feedback_report(since=timezone.now() - timedelta(days=days))
+
+
+@router.get("/handoff/sla", response={200: dict, **ERRORS})
+def sla(request, weeks: int = Query(12, ge=1, le=104)):
+    """Both sides of the SLA: first-touch times and compliance, marketing's delivery."""
+    report = reports.sla_report(weeks=weeks)
+    return report
