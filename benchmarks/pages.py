@@ -1,0 +1,194 @@
+"""`closedloop bench pages`: p50/p95 latency of the home page, the leads list and a lead detail.
+
+    closedloop bench pages -s leads=20000,1000000 -s seed=7 -s requests=60
+
+For each size it loads the demo company into a scratch SQLite data directory (`closedloop
+migrate` + `closedloop demo --leads N --seed S` in subprocesses; a directory already loaded with
+the same N and seed is reused, since a million leads take minutes to load), then measures in a
+fresh subprocess through Django's test Client: the full middleware, view, ORM and template
+stack, in process, without HTTP or a WSGI server in front. Production profile (DEBUG off).
+
+Pages, each requested `requests` times as an admin (sees every lead) and as a sales rep
+(sees their team's leads):
+  home          the dashboard; its aggregates are cached per visibility scope for
+                DASHBOARD_CACHE_SECONDS, so this is mostly the cached path. `home_cold` is the
+                first request after clearing the cache (one sample per role), reported apart.
+  lead_list     /leads/?stage=<a populated stage>&sort=score (filtered and sorted, 50 rows)
+  lead_list_default  /leads/ (newest first)
+  lead_search   /leads/?q=<a last name> (search over name, email, company)
+  lead_detail   /leads/<id>/ for a different random visible lead on every request
+
+Options: leads (comma separated sizes), seed, requests, workdir (where the scratch data
+directories live; default: the system temp folder). Prints a list with one object per size:
+{"leads": N, "database": "sqlite", "pages": {page: {"p50_ms", "p95_ms"}}, "by_role": {...}}.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+BENCH_SECRET = "closedloop-bench-only-secret-key-" + "b" * 32
+
+
+def run(leads: str = "20000,1000000", seed: str = "7", requests: str = "60", workdir: str = "") -> list:
+    """Load (or reuse) a demo database per size and measure the pages; one result per size."""
+    base = Path(workdir or tempfile.gettempdir()) / "closedloop-bench-pages"
+    results = []
+    for size in [int(n) for n in leads.split(",") if n.strip()]:
+        data_dir = base / f"leads{size}-seed{seed}"
+        load_seconds = _ensure_loaded(data_dir, size, int(seed))
+        result = _measure_in_subprocess(data_dir, int(requests), int(seed))
+        result["load_seconds"] = load_seconds
+        results.append(result)
+    return results
+
+
+def _env(data_dir: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")}
+    env.update({
+        "CLOSEDLOOP_DATA_DIR": str(data_dir),
+        "CLOSEDLOOP_SECRET_KEY": BENCH_SECRET,
+        "CLOSEDLOOP_DEBUG": "0",
+        "CLOSEDLOOP_TASK_BACKEND": "immediate",
+        "DJANGO_SETTINGS_MODULE": "closedloop.settings",
+    })
+    return env
+
+
+def _ensure_loaded(data_dir: Path, size: int, seed: int) -> float | None:
+    """Load the demo unless `data_dir` already holds this size and seed; seconds taken or None."""
+    marker = data_dir / "bench-loaded.json"
+    wanted = {"leads": size, "seed": seed}
+    if marker.exists() and json.loads(marker.read_text()) == wanted:
+        return None
+    data_dir.mkdir(parents=True, exist_ok=True)
+    for name in ("closedloop.sqlite3", "closedloop.sqlite3-wal", "closedloop.sqlite3-shm"):
+        (data_dir / name).unlink(missing_ok=True)
+    cli = [sys.executable, "-m", "closedloop.cli"]
+    started = time.perf_counter()
+    for args in (["migrate"], ["demo", "--leads", str(size), "--seed", str(seed)]):
+        subprocess.run(cli + args, env=_env(data_dir), check=True, stdout=subprocess.DEVNULL)
+    marker.write_text(json.dumps(wanted))
+    return round(time.perf_counter() - started, 1)
+
+
+def _measure_in_subprocess(data_dir: Path, requests: int, seed: int) -> dict:
+    # A fresh process per size: Django's settings (the data directory) are fixed at setup.
+    command = [sys.executable, __file__, str(data_dir), str(requests), str(seed)]
+    out = subprocess.run(command, env=_env(data_dir), check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+# ---- everything below runs inside the measuring subprocess -------------------------------
+
+
+def _percentiles(samples_ms: list[float]) -> dict:
+    ordered = sorted(samples_ms)
+    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
+            "max_ms": round(ordered[-1], 1), "n": len(ordered)}
+
+
+def _timed(client, url: str) -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != 200:
+        raise RuntimeError(f"{url} answered {response.status_code}")
+    return elapsed
+
+
+def _measure_user(user, requests: int, rng: random.Random) -> dict:
+    from django.core.cache import cache
+    from django.test import Client
+
+    from closedloop.core.permissions import visible
+    from closedloop.crm.models import Lead
+
+    client = Client()
+    client.force_login(user)
+    leads = visible(Lead.objects.all(), user)
+    stage = _populated_stage(leads)
+    ids = list(leads.order_by("-created_at").values_list("id", flat=True)[:20000])
+    names = list(leads.exclude(last_name="").values_list("last_name", flat=True)[:200])
+    _timed(client, "/")  # the process's first request pays for imports and template loading
+    cache.clear()
+    cold = _timed(client, "/")
+    pages = {
+        "home": lambda: "/",
+        "lead_list": lambda: f"/leads/?stage={stage}&sort=score",
+        "lead_list_default": lambda: "/leads/",
+        "lead_search": lambda: f"/leads/?q={rng.choice(names) if names else 'a'}",
+        "lead_detail": lambda: f"/leads/{rng.choice(ids)}/",
+    }
+    result = {"home_cold": {"cold_ms": round(cold, 1)}}
+    for name, url in pages.items():
+        _timed(client, url())  # warm-up, not counted
+        result[name] = _percentiles([_timed(client, url()) for _ in range(requests)])
+    result["lead_list"]["url"] = f"/leads/?stage={stage}&sort=score"
+    result["visible_leads"] = leads.count()
+    return result
+
+
+def _populated_stage(leads) -> str:
+    # The stage most leads are in after the first: a realistic, large filtered set (e.g. MQL).
+    from django.db.models import Count
+
+    rows = leads.order_by().values_list("lifecycle_stage").annotate(n=Count("id")).order_by("-n")
+    stages = [stage for stage, _ in rows]
+    return stages[1] if len(stages) > 1 else (stages[0] if stages else "mql")
+
+
+def _measure(requests: int, seed: int) -> dict:
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connection
+    from django.test.utils import override_settings
+
+    from closedloop.core.models import Role, User
+    from closedloop.crm.dashboard import cache_seconds
+    from closedloop.crm.models import Lead
+
+    rng = random.Random(seed)
+    admin = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
+    rep = User.objects.filter(role=Role.REP, team__isnull=False).order_by("pk").first()
+    # The manifest static storage needs collectstatic; serving static files is not measured.
+    plain_static = {**settings.STORAGES, "staticfiles": {
+        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=plain_static, ALLOWED_HOSTS=["testserver"]):
+        by_role = {role: _measure_user(user, requests, rng)
+                   for role, user in (("admin", admin), ("rep", rep)) if user is not None}
+    pages = {name: by_role["admin"][name]
+             for name in ("home", "lead_list", "lead_list_default", "lead_search", "lead_detail")}
+    return {
+        "leads": Lead.objects.count(),
+        "database": connection.vendor,
+        "client": "django.test.Client in process (full middleware, views, templates; no HTTP)",
+        "requests_per_page": requests,
+        "dashboard_cache_seconds": cache_seconds(),
+        "pages": pages,
+        "home_cold_ms": {role: r["home_cold"]["cold_ms"] for role, r in by_role.items()},
+        "by_role": by_role,
+        "machine": _machine(),
+    }
+
+
+def _machine() -> str:
+    import platform
+
+    return f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
+
+
+if __name__ == "__main__":
+    data_dir_arg, requests_arg, seed_arg = sys.argv[1:4]
+    print(json.dumps(_measure(int(requests_arg), int(seed_arg))))
