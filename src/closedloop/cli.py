@@ -14,6 +14,8 @@ from pathlib import Path
 
 import typer
 
+from closedloop.handoff import cli as handoff_cli
+
 app = typer.Typer(
     help="closedloop: one revenue cycle for sales and marketing.",
     no_args_is_help=True,
@@ -24,6 +26,9 @@ token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 source_app = typer.Typer(help="Tracking sources (Segment-compatible write keys).", no_args_is_help=True)
 app.add_typer(source_app, name="source")
+app.add_typer(handoff_cli.sla_app, name="sla")
+app.add_typer(handoff_cli.digest_app, name="digest")
+app.command("route")(handoff_cli.route)
 
 
 def setup_django() -> None:
