@@ -100,7 +100,7 @@ def resolve(host: str, port: int) -> list[IPAddress]:
 
 
 def check_url(
-    url: str, *, allowed_hosts: Collection[str] = (), resolver: Resolver = resolve
+    url: str, *, allowed_hosts: Collection[str] = (), resolver: Resolver | None = None
 ) -> Destination:
     """Resolve and check `url`; raise UnsafeDestination, or return where to connect."""
     parts = urlsplit(url.strip())
@@ -113,7 +113,7 @@ def check_url(
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise UnsafeDestination("the URL's port is not a number from 0 to 65535") from None
-    addresses = resolver(host, port)
+    addresses = (resolver or resolve)(host, port)
     if not addresses:
         raise UnsafeDestination(f"{host} resolves to no address")
     if host not in {h.lower() for h in allowed_hosts}:
@@ -168,7 +168,7 @@ def post(
     allowed_hosts: Collection[str] = (),
     timeout: float = 10.0,
     max_redirects: int = MAX_REDIRECTS,
-    resolver: Resolver = resolve,
+    resolver: Resolver | None = None,
     ssl_context: ssl.SSLContext | None = None,
 ) -> Reply:
     """POST `body` to `url`, checking the destination of the request and of every redirect.
