@@ -84,7 +84,7 @@ def load_demo(
 
 
 def _refuse_if_not_empty(models) -> None:
-    filled = [m._meta.verbose_name_plural for m in models if m.objects.exists()]
+    filled = [str(m._meta.verbose_name_plural) for m in models if m.objects.exists()]
     if filled:
         raise DemoRefused(
             f"the database already has {', '.join(filled)}; run `closedloop demo --reset` to "

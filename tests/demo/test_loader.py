@@ -1,0 +1,197 @@
+"""Loading the demo company into the database: consistent, deterministic, safe to re-run."""
+
+import hashlib
+import re
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from django.contrib.auth import authenticate
+from django.db.models import Count, OuterRef, Subquery
+
+from closedloop.campaigns.models import Campaign
+from closedloop.content.models import ContentAsset
+from closedloop.core.models import AuditAction, AuditEntry, Role, User
+from closedloop.crm.models import (
+    Account, Activity, Lead, Opportunity, OpportunityContact, OpportunityStage, StageChange,
+)
+from closedloop.demo.generator import DemoRefused, load_demo
+from closedloop.demo.services import demo_truth
+from closedloop.engagement.models import Touchpoint
+
+AS_OF = datetime(2026, 6, 1, tzinfo=UTC)
+LOGIN_LINE = re.compile(r"^\s+(\w+)\s+(\S+@demo\.closedloop\.test)\s+(\S+)$")
+
+
+class Output(list):
+    def __call__(self, line):
+        self.append(line)
+
+    @property
+    def logins(self):
+        return {m[2]: (m[1], m[3]) for line in self if (m := LOGIN_LINE.match(line))}
+
+
+def load(leads=400, seed=3, **options):
+    output = Output()
+    summary = load_demo(leads=leads, seed=seed, echo=output, as_of=AS_OF, **options)
+    return summary, output
+
+
+def digest() -> str:
+    sha = hashlib.sha256()
+    for model in (Campaign, ContentAsset, Account, Lead, Touchpoint, StageChange, Activity,
+                  Opportunity, OpportunityContact):
+        fields = [f.attname for f in model._meta.concrete_fields]
+        for row in model.objects.order_by("pk").values_list(*fields):
+            sha.update(repr(row).encode())
+    return sha.hexdigest()
+
+
+@pytest.mark.django_db
+def test_loading_fills_every_table_with_the_counts_it_reports():
+    summary, _ = load()
+    assert Lead.objects.count() == summary.rows["crm.Lead"] == 400
+    assert Touchpoint.objects.count() == summary.rows["engagement.Touchpoint"] > 3000
+    assert Campaign.objects.count() == 60 and ContentAsset.objects.count() == 40
+    for model in (Account, StageChange, Activity, Opportunity, OpportunityContact):
+        assert model.objects.count() == summary.rows[model._meta.label] > 0
+
+
+@pytest.mark.django_db
+def test_every_stage_history_ends_at_the_leads_stage():
+    load()
+    last = StageChange.objects.filter(lead=OuterRef("pk")).order_by("-at", "-id")
+    leads = Lead.objects.annotate(last_stage=Subquery(last.values("to_stage")[:1]))
+    assert not leads.exclude(last_stage=models_f("lifecycle_stage")).exists()
+    assert not leads.filter(last_stage=None).exists()
+    first = StageChange.objects.filter(lead=OuterRef("pk")).order_by("at", "id")
+    created = Lead.objects.annotate(first_from=Subquery(first.values("from_stage")[:1]),
+                                    first_at=Subquery(first.values("at")[:1]))
+    assert set(created.values_list("first_from", flat=True)) == {""}
+    assert not created.exclude(first_at=models_f("created_at")).exists()
+
+
+def models_f(name):
+    from django.db.models import F
+
+    return F(name)
+
+
+@pytest.mark.django_db
+def test_relations_are_consistent():
+    load()
+    assert not Opportunity.objects.annotate(n=Count("roles")).filter(n=0).exists()
+    for role in OpportunityContact.objects.select_related("lead", "opportunity"):
+        assert role.lead.account_id == role.opportunity.account_id
+    campaigns = set(Campaign.objects.values_list("pk", flat=True))
+    assets = set(ContentAsset.objects.values_list("pk", flat=True))
+    assert set(Touchpoint.objects.exclude(campaign=None).values_list("campaign_id", flat=True)) <= campaigns
+    assert set(Touchpoint.objects.exclude(content=None).values_list("content_id", flat=True)) <= assets
+    assert not Touchpoint.objects.filter(lead=None).exists()
+    won_contacts = set(OpportunityContact.objects.filter(
+        opportunity__stage=OpportunityStage.WON).values_list("lead_id", flat=True))
+    assert set(Lead.objects.filter(lifecycle_stage="customer").values_list("pk", flat=True)) == won_contacts
+    assert not Opportunity.objects.filter(stage=OpportunityStage.LOST, lost_reason="").exists()
+    assert set(Lead.objects.exclude(owner=None).values_list("owner__role", flat=True)) == {Role.REP}
+    assert not Activity.objects.exclude(lead__owner=models_f("rep")).exists()
+
+
+@pytest.mark.django_db
+def test_scores_are_left_for_the_scorer():
+    load()
+    assert not Lead.objects.exclude(fit_grade="").exists()
+    assert not Lead.objects.exclude(score=0).exists()
+    assert not Lead.objects.exclude(conversion_probability=None).exists()
+
+
+@pytest.mark.django_db
+def test_the_same_seed_loads_the_same_rows_and_another_seed_does_not():
+    load(leads=300, seed=5)
+    first = digest()
+    load(leads=300, seed=5, reset=True)
+    assert digest() == first
+    load(leads=300, seed=6, reset=True)
+    assert digest() != first
+
+
+@pytest.mark.django_db
+def test_if_empty_does_nothing_when_leads_exist():
+    _, output = load()
+    email, (role, password) = next(iter(output.logins.items()))
+    before = digest()
+    again = Output()
+    assert load_demo(leads=50, seed=9, if_empty=True, echo=again) is None
+    assert digest() == before
+    text = "\n".join(again)
+    assert "already loaded" in text and f"closedloop createuser {email} --role {role}" in text
+    assert authenticate(username=email, password=password) is not None
+
+
+@pytest.mark.django_db
+def test_loading_over_existing_data_without_reset_is_refused():
+    load(leads=100)
+    with pytest.raises(DemoRefused, match="--reset"):
+        load(leads=100)
+
+
+@pytest.mark.django_db
+def test_one_login_per_role_is_printed_with_a_fresh_password_each_time():
+    _, output = load(leads=100)
+    logins = output.logins
+    assert {role for role, _ in logins.values()} == set(Role.values)
+    assert "http://127.0.0.1:8000/" in "\n".join(output)
+    for email, (role, password) in logins.items():
+        user = authenticate(username=email, password=password)
+        assert user is not None and user.role == role
+    _, second = load(leads=100, reset=True)
+    for email, (_, password) in logins.items():
+        assert second.logins[email][1] != password
+        assert authenticate(username=email, password=password) is None
+
+
+@pytest.mark.django_db
+def test_the_data_reps_cannot_log_in():
+    load(leads=100)
+    data_users = User.objects.exclude(email__in=[
+        f"{r}@demo.closedloop.test" for r in ("admin", "marketing", "manager", "rep", "executive")])
+    assert data_users.count() >= 15
+    assert not any(user.has_usable_password() for user in data_users)
+
+
+@pytest.mark.django_db
+def test_reset_deletes_the_old_company_and_rows_that_depend_on_it():
+    load(leads=200)
+    Touchpoint.objects.create(lead=Lead.objects.first(), type="page_view",
+                              occurred_at=AS_OF, anonymous_id="extra")
+    load(leads=150, seed=4, reset=True)
+    assert Lead.objects.count() == 150
+    assert not Touchpoint.objects.filter(anonymous_id="extra").exists()
+
+
+@pytest.mark.django_db
+def test_the_audit_log_records_one_bulk_entry_per_table():
+    summary, _ = load(leads=100)
+    bulk = AuditEntry.objects.filter(action=AuditAction.BULK)
+    assert bulk.count() == len(summary.rows)
+    for entry in bulk:
+        assert entry.source == "cli" and entry.actor_id is None
+        assert entry.changes["rows"] == summary.rows[_label(entry.model)]
+
+
+def _label(lower: str) -> str:
+    from django.apps import apps
+
+    return apps.get_model(lower)._meta.label
+
+
+@pytest.mark.django_db
+def test_the_truth_read_back_from_the_database_is_the_truth_the_outcomes_were_drawn_from():
+    summary, _ = load(leads=500, seed=8)
+    truth = demo_truth()
+    assert truth.seed == 8
+    ids = sorted(truth.propensity)
+    assert ids == list(Lead.objects.order_by("pk").values_list("pk", flat=True))
+    assert np.allclose([truth.propensity[i] for i in ids], summary.propensity)
+    assert len(truth.campaign_quality) == 60 and len(truth.asset_effectiveness) == 40
+    assert len(truth.rep_follow_up_minutes) == 16
