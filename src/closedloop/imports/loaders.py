@@ -1,0 +1,468 @@
+"""Writing parsed rows to the database, one chunk at a time, for each kind of record.
+
+A loader gets the rows of a chunk that parsed cleanly (`closedloop.imports.engine.Row`) and:
+1. `resolve(rows)`: looks up what the rows refer to (owners, accounts, leads) and fails the
+   rows whose references do not exist;
+2. `write(rows)`: upserts the rest with bulk queries and returns how many were created, updated
+   and unchanged. It runs inside the chunk's transaction.
+
+Upsert keys: external id first, then email (leads) or domain (accounts). Empty cells never
+blank a stored value: an import fills and corrects, it does not erase.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+
+from django.db import connection
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from closedloop.campaigns.models import Campaign
+from closedloop.core import events
+from closedloop.core.models import Role, User
+from closedloop.crm.models import (
+    Account, Lead, LeadSource, LifecycleStage, Opportunity, OpportunityStage, StageChange,
+)
+from closedloop.engagement.models import Touchpoint
+from closedloop.imports.engine import Kind, Row
+from closedloop.imports.fastinsert import FastInsert
+
+
+def _inserter(model) -> FastInsert:
+    # Built per call: cheap, and it reads the connection in use (SQLite or PostgreSQL).
+    return FastInsert(model)
+
+
+@dataclass
+class Outcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+def _users_by_name() -> dict[str, int]:
+    """Owners are named by email or full name in exports: both, lower-cased, to a user id."""
+    table: dict[str, int] = {}
+    for pk, mail, first, last in User.objects.values_list("pk", "email", "first_name", "last_name"):
+        full = f"{first} {last}".strip().lower()
+        if full:
+            table.setdefault(full, pk)
+        table[mail.lower()] = pk
+    return table
+
+
+def _changed_fields(obj, values: dict, fields: tuple[str, ...]) -> list[str]:
+    changed = []
+    for name in fields:
+        if name in values and getattr(obj, name) != values[name]:
+            setattr(obj, name, values[name])
+            changed.append(name)
+    return changed
+
+
+class Loader:
+    model: type
+    # Fields copied as they are from the parsed values onto the model, on create and update.
+    copied: tuple[str, ...] = ()
+
+    def __init__(self, job):
+        self.job = job
+        self.by = job.created_by
+        self.reason = f"import {job.file_name}"[:300]
+        self.owners = _users_by_name()
+        # Marketing imports leads but does not reassign them (DESIGN.md): an owner column only
+        # fills empty owners, unless an admin runs the import.
+        self.may_reassign = bool(self.by and self.by.role == Role.ADMIN)
+
+    def resolve(self, rows: list[Row]) -> None:
+        for row in rows:
+            owner = row.values.get("owner")
+            if owner is not None:
+                pk = self.owners.get(str(owner).lower())
+                if pk is None:
+                    row.fail(self.column_of("owner"), str(owner),
+                             f"unknown owner {owner!r}: no user with that email or name")
+                else:
+                    row.values["owner_id"] = pk
+
+    def column_of(self, target: str) -> str:
+        for header, mapped in self.job.mapping.items():
+            if mapped == target:
+                return header
+        return target
+
+    def write(self, rows: list[Row]) -> Outcome:
+        raise NotImplementedError
+
+    def _apply_owner(self, obj, values: dict) -> list[str]:
+        pk = values.get("owner_id")
+        if pk is None or obj.owner_id == pk or (obj.owner_id and not self.may_reassign):
+            return []
+        obj.owner_id = pk
+        return ["owner"]
+
+    def _bulk_update(self, objects: list, fields: set[str]) -> None:
+        if objects:
+            now = timezone.now()
+            for obj in objects:
+                obj.version = (obj.version or 0) + 1
+                obj.updated_at = now
+            self.model.objects.bulk_update(objects, sorted(fields | {"version", "updated_at"}))
+
+
+class LeadLoader(Loader):
+    model = Lead
+    copied = (
+        "external_id", "first_name", "last_name", "email", "phone", "title", "seniority",
+        "company", "industry", "employees", "country", "city", "status", "source",
+    )
+
+    def resolve(self, rows: list[Row]) -> None:
+        super().resolve(rows)
+        _resolve_accounts_by_external_id(rows, self.column_of("account_external_id"))
+
+    def write(self, rows: list[Row]) -> Outcome:
+        existing = _existing(
+            Lead, rows, external_ids="external_id", lowered=("email", "email")
+        )
+        outcome, new, changed, fields, stage_changes = Outcome(), [], [], set(), []
+        now = timezone.now()
+        for row in rows:
+            lead = existing.get(row)
+            values = row.values
+            if lead is None:
+                new.append(self._new(values, now))
+                continue
+            names = _changed_fields(lead, values, self.copied) + self._apply_owner(lead, values)
+            if values.get("account_id") and lead.account_id != values["account_id"]:
+                lead.account_id = values["account_id"]
+                names.append("account")
+            stage = values.get("lifecycle_stage")
+            if stage and stage != lead.lifecycle_stage:
+                stage_changes.append(self._stage_change(lead, stage, now))
+                names.append("lifecycle_stage")
+                if stage == LifecycleStage.MQL and lead.mql_at is None:
+                    lead.mql_at = now
+                    names.append("mql_at")
+                lead.lifecycle_stage = stage
+            if names:
+                changed.append(lead)
+                fields.update(names)
+                outcome.updated += 1
+            else:
+                outcome.unchanged += 1
+        ids = _inserter(Lead).insert(new)
+        outcome.created = len(new)
+        self._bulk_update(changed, fields)
+        StageChange.objects.bulk_create(stage_changes)
+        # A new lead enters the funnel at its stage: record that entry like any other change.
+        by_id = self.by.pk if self.by else None
+        _inserter(StageChange).insert([
+            {"lead_id": pk, "from_stage": "", "to_stage": lead["lifecycle_stage"],
+             "at": lead["created_at"], "by_id": by_id, "reason": self.reason}
+            for pk, lead in zip(ids, new, strict=True)
+        ], returning=False)
+        _announce_stage_changes(stage_changes)
+        return outcome
+
+    def _new(self, values: dict, now: datetime) -> dict:
+        lead = {name: values[name] for name in self.copied if name in values}
+        lead["lifecycle_stage"] = values.get("lifecycle_stage", LifecycleStage.LEAD)
+        lead["owner_id"] = values.get("owner_id")
+        lead["account_id"] = values.get("account_id")
+        lead["created_at"] = values.get("created_at", now)
+        lead.setdefault("source", LeadSource.IMPORT)
+        if lead["lifecycle_stage"] == LifecycleStage.MQL:
+            lead["mql_at"] = lead["created_at"]
+        return lead
+
+    def _stage_change(self, lead: Lead, stage: str, now: datetime) -> StageChange:
+        return StageChange(
+            lead=lead, from_stage=lead.lifecycle_stage, to_stage=stage, at=now, by=self.by,
+            reason=self.reason,
+        )
+
+
+def _announce_stage_changes(changes: list[StageChange]) -> None:
+    """The events change_stage sends, after commit, for leads whose stage the import moved.
+
+    Leads created by an import are history arriving, not news: they get their StageChange row
+    but no event, so loading a CRM does not fire a webhook per contact.
+    """
+    from django.db import transaction
+
+    for change in changes:
+        lead = change.lead
+        payload = {
+            "lead_id": lead.pk, "from": change.from_stage, "to": change.to_stage,
+            "reason": change.reason, "rule_version": None, "at": change.at.isoformat(),
+        }
+
+        def send(lead=lead, payload=payload, to=change.to_stage):
+            events.lead_stage_changed.send(sender=Lead, lead=lead, payload=payload)
+            if to == LifecycleStage.MQL:
+                events.lead_became_mql.send(sender=Lead, lead=lead, payload=payload)
+
+        transaction.on_commit(send)
+
+
+def _resolve_accounts_by_external_id(rows: list[Row], column: str) -> None:
+    wanted = {r.values["account_external_id"] for r in rows if r.values.get("account_external_id")}
+    if not wanted:
+        return
+    found = dict(
+        Account.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
+    )
+    for row in rows:
+        ext = row.values.get("account_external_id")
+        if ext and ext not in found:
+            row.fail(column, str(ext), f"no account with external id {ext!r}: import the "
+                     "accounts first, or leave the column unmapped")
+        elif ext:
+            row.values["account_id"] = found[ext]
+
+
+class _Matches:
+    """Existing records for a chunk's rows: by external id first, then by a lower-cased key."""
+
+    def __init__(self, by_external: dict, by_key: dict, key: str | None):
+        self.by_external, self.by_key, self.key = by_external, by_key, key
+
+    def get(self, row: Row):
+        ext = row.values.get("external_id")
+        if ext and ext in self.by_external:
+            return self.by_external[ext]
+        value = row.values.get(self.key) if self.key else None
+        return self.by_key.get(str(value).lower()) if value else None
+
+
+def _existing(model, rows: list[Row], *, external_ids: str, lowered: tuple[str, str] | None):
+    ext = {r.values["external_id"] for r in rows if r.values.get("external_id")}
+    key = lowered[0] if lowered else None
+    keys = {str(r.values[key]).lower() for r in rows if r.values.get(key)} if key else set()
+    pks = _matching_pks(model, ext, lowered[1] if lowered else "", keys)
+    by_external: dict = {}
+    by_key: dict = {}
+    # Oldest first, so that on duplicates already in the database the oldest record wins.
+    for obj in model.objects.filter(pk__in=pks).order_by("-pk") if pks else ():
+        if obj.external_id and obj.external_id in ext:
+            by_external[obj.external_id] = obj
+        value = getattr(obj, lowered[1]).lower() if lowered else ""
+        if value in keys:
+            by_key[value] = obj
+    return _Matches(by_external, by_key, key)
+
+
+def _matching_pks(model, ext: set, column: str, keys: set) -> list[int]:
+    """Ids of records whose external id is in `ext` or whose lower(column) is in `keys`.
+
+    Plain SQL: most chunks of a first import match nothing, and the ORM's IN lookup prepares
+    each of 5,000 parameters in Python, which cost more than the query itself.
+    """
+    table = connection.ops.quote_name(model._meta.db_table)
+    pks: list[int] = []
+    with connection.cursor() as cursor:
+        for name, values in (("external_id", ext), (f"LOWER({column})", keys)):
+            values = list(values)
+            for start in range(0, len(values), 5000):
+                part = values[start:start + 5000]
+                marks = ", ".join(["%s"] * len(part))
+                cursor.execute(f"SELECT id FROM {table} WHERE {name} IN ({marks})", part)
+                pks += [row[0] for row in cursor.fetchall()]
+    return pks
+
+
+class AccountLoader(Loader):
+    model = Account
+    copied = ("external_id", "name", "domain", "industry", "employees", "annual_revenue", "country")
+
+    def resolve(self, rows: list[Row]) -> None:
+        super().resolve(rows)
+        self.matches = _existing(Account, rows, external_ids="external_id",
+                                 lowered=("domain", "domain"))
+        for row in rows:
+            account = self.matches.get(row)
+            if account is None and not row.values.get("name"):
+                row.fail(self.column_of("name"), "", "name: required for a new account")
+            domain_owner = self.matches.by_key.get(str(row.values.get("domain", "")).lower())
+            if account is not None and domain_owner is not None and domain_owner.pk != account.pk:
+                row.fail(self.column_of("domain"), str(row.values["domain"]),
+                         f"domain already belongs to account {domain_owner.name!r}")
+
+    def write(self, rows: list[Row]) -> Outcome:
+        outcome, new, changed, fields = Outcome(), [], [], set()
+        now = timezone.now()
+        for row in rows:
+            values = row.values
+            account = self.matches.get(row)
+            if account is None:
+                new.append({
+                    **{n: values[n] for n in self.copied if n in values},
+                    "owner_id": values.get("owner_id"), "created_at": values.get("created_at", now),
+                })
+                continue
+            names = _changed_fields(account, values, self.copied) + self._apply_owner(account, values)
+            if names:
+                changed.append(account)
+                fields.update(names)
+                outcome.updated += 1
+            else:
+                outcome.unchanged += 1
+        _inserter(Account).insert(new, returning=False)
+        outcome.created = len(new)
+        self._bulk_update(changed, fields)
+        return outcome
+
+
+class OpportunityLoader(Loader):
+    model = Opportunity
+    copied = ("external_id", "name", "amount", "stage", "close_date", "lost_reason")
+
+    def resolve(self, rows: list[Row]) -> None:
+        super().resolve(rows)
+        _resolve_accounts_by_external_id(rows, self.column_of("account_external_id"))
+        names = {str(r.values["account_name"]).lower() for r in rows
+                 if r.values.get("account_name") and not r.values.get("account_id")}
+        by_name = {}
+        if names:
+            query = Account.objects.annotate(_k=Lower("name")).filter(_k__in=names).order_by("-pk")
+            by_name = {a._k: a.pk for a in query.only("pk", "name")}
+        self.matches = _existing(Opportunity, rows, external_ids="external_id", lowered=None)
+        for row in rows:
+            values = row.values
+            if not values.get("account_id") and values.get("account_name"):
+                pk = by_name.get(str(values["account_name"]).lower())
+                if pk is None:
+                    row.fail(self.column_of("account_name"), str(values["account_name"]),
+                             f"no account named {values['account_name']!r}: import the "
+                             "accounts first")
+                    continue
+                values["account_id"] = pk
+            if self.matches.get(row) is None:
+                for needed in ("name", "account_id"):
+                    if not values.get(needed) and row.ok:
+                        label = "name" if needed == "name" else "account"
+                        row.fail(self.column_of(needed if needed == "name" else "account_name"),
+                                 "", f"{label}: required for a new opportunity")
+
+    def write(self, rows: list[Row]) -> Outcome:
+        outcome, new, changed, fields = Outcome(), [], [], set()
+        now = timezone.now()
+        for row in rows:
+            values = row.values
+            self._closed_at(values)
+            opp = self.matches.get(row)
+            if opp is None:
+                new.append({
+                    **{n: values[n] for n in self.copied if n in values},
+                    "account_id": values["account_id"], "owner_id": values.get("owner_id"),
+                    "closed_at": values.get("closed_at"), "created_at": values.get("created_at", now),
+                })
+                continue
+            names = _changed_fields(opp, values, self.copied) + self._apply_owner(opp, values)
+            if values.get("account_id") and opp.account_id != values["account_id"]:
+                opp.account_id = values["account_id"]
+                names.append("account")
+            if values.get("closed_at") and opp.closed_at is None:
+                opp.closed_at = values["closed_at"]
+                names.append("closed_at")
+            if names:
+                changed.append(opp)
+                fields.update(names)
+                outcome.updated += 1
+            else:
+                outcome.unchanged += 1
+        _inserter(Opportunity).insert(new, returning=False)
+        outcome.created = len(new)
+        self._bulk_update(changed, fields)
+        return outcome
+
+    @staticmethod
+    def _closed_at(values: dict) -> None:
+        # A closed deal closed on its close date; without one we cannot say when.
+        closed = values.get("stage") in (OpportunityStage.WON, OpportunityStage.LOST)
+        if closed and values.get("close_date"):
+            values["closed_at"] = datetime.combine(values["close_date"], time(12), tzinfo=UTC)
+
+
+class TouchpointLoader(Loader):
+    """Touches are facts, never updated: a touch already imported is unchanged.
+
+    Idempotency rides on the touchpoint's `message_id`: the row's external id when it has
+    one, else a digest of who, what and when.
+    """
+
+    model = Touchpoint
+
+    def resolve(self, rows: list[Row]) -> None:
+        emails = {str(r.values["email"]).lower() for r in rows if r.values.get("email")}
+        ext = {r.values["lead_external_id"] for r in rows if r.values.get("lead_external_id")}
+        by_email, by_ext = {}, {}
+        if emails:
+            query = Lead.objects.annotate(_k=Lower("email")).filter(_k__in=emails).order_by("-pk")
+            by_email = dict(query.values_list("_k", "pk"))
+        if ext:
+            by_ext = dict(Lead.objects.filter(external_id__in=ext).values_list("external_id", "pk"))
+        names = {r.values["campaign"] for r in rows if r.values.get("campaign")}
+        campaigns = dict(Campaign.objects.filter(name__in=names).values_list("name", "pk"))
+        for row in rows:
+            self._resolve_row(row, by_email, by_ext, campaigns)
+
+    def _resolve_row(self, row: Row, by_email: dict, by_ext: dict, campaigns: dict) -> None:
+        values = row.values
+        lead_id = by_ext.get(values.get("lead_external_id")) or by_email.get(
+            str(values.get("email", "")).lower()
+        )
+        if lead_id is None:
+            who = values.get("lead_external_id") or values.get("email") or ""
+            column = self.column_of("email" if values.get("email") else "lead_external_id")
+            row.fail(column, str(who), "no lead with this email or external id")
+            return
+        values["lead_id"] = lead_id
+        if values.get("campaign"):
+            if values["campaign"] not in campaigns:
+                row.fail(self.column_of("campaign"), str(values["campaign"]), "unknown campaign")
+                return
+            values["campaign_id"] = campaigns[values["campaign"]]
+        values["message_id"] = _message_id(values)
+
+    def write(self, rows: list[Row]) -> Outcome:
+        ids = [r.values["message_id"] for r in rows]
+        known = set(Touchpoint.objects.filter(message_id__in=ids).values_list("message_id", flat=True))
+        new = [
+            {"lead_id": v["lead_id"], "type": v["type"], "occurred_at": v["occurred_at"],
+             "channel": v.get("channel", ""), "campaign_id": v.get("campaign_id"),
+             "message_id": v["message_id"], "properties": {"source": "import"}}
+            for v in (r.values for r in rows)
+            if v["message_id"] not in known
+        ]
+        _inserter(Touchpoint).insert(new, returning=False)
+        lead_ids = sorted({t["lead_id"] for t in new})
+        if lead_ids:
+            from django.db import transaction
+
+            payload = {"lead_ids": lead_ids}
+            transaction.on_commit(
+                lambda: events.touchpoints_recorded.send(sender=Touchpoint, payload=payload)
+            )
+        return Outcome(created=len(new), unchanged=len(rows) - len(new))
+
+
+def _message_id(values: dict) -> str:
+    if values.get("external_id"):
+        return f"import:{values['external_id']}"
+    basis = "|".join(
+        str(values.get(k, "")) for k in ("lead_id", "type", "occurred_at", "campaign_id", "channel")
+    )
+    return "import:" + hashlib.sha256(basis.encode()).hexdigest()[:40]
+
+
+LOADERS: dict[Kind, type[Loader]] = {
+    Kind.LEADS: LeadLoader,
+    Kind.ACCOUNTS: AccountLoader,
+    Kind.OPPORTUNITIES: OpportunityLoader,
+    Kind.TOUCHPOINTS: TouchpointLoader,
+}

@@ -1,0 +1,318 @@
+"""Importing a CSV file: create the job, check the mapping, run it in chunks, resume it.
+
+    job = create_import_job(path=..., file_name=..., kind="leads", fmt="hubspot", user=mia)
+    run_import(job)              # or enqueue_import(job) from a page
+
+Every row of the file ends in exactly one count: created, updated, skipped (unchanged or
+blank) or failed, and every failed row has at least one RowError (line, column, reason).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from django.db import transaction
+from django.utils import timezone
+
+from closedloop.core.audit import acting_as, record_bulk
+from closedloop.core.models import AuditSource
+from closedloop.imports.engine import (
+    KEYS, Format, Kind, RecordReader, Row, RowConverter, detect_mapping, inspect_file, is_blank,
+    validate_mapping,
+)
+from closedloop.imports.loaders import LOADERS
+from closedloop.imports.models import ImportJob, ImportStatus, RowError
+
+CHUNK_ROWS = 5_000
+PREVIEW_ROWS = 5
+
+
+class ImportRefused(Exception):
+    """The whole file cannot be imported (missing required column, empty file, ...)."""
+
+
+def create_import_job(
+    *, path: str | Path, file_name: str, kind: str, fmt: str, user=None,
+    mapping: dict[str, str] | None = None,
+) -> ImportJob:
+    """A job for the file at `path`, with its hash, encoding, header and detected mapping.
+
+    Raises ImportRefused when the file has no header row. Nothing is written to the CRM yet.
+    """
+    kind, fmt = Kind(kind), Format(fmt)
+    with open(path, "rb") as stream:
+        facts = inspect_file(stream)
+        headers = read_headers(stream, facts.encoding)
+    if not headers:
+        raise ImportRefused(f"{file_name} is empty: it has no header row")
+    return ImportJob.objects.create(
+        kind=kind, format=fmt, file_name=file_name[:255], file_path=str(Path(path).resolve()),
+        file_sha256=facts.sha256, file_size=facts.size, encoding=facts.encoding,
+        note=facts.note, headers=headers,
+        mapping=mapping or detect_mapping(headers, kind, fmt), created_by=user,
+    )
+
+
+def read_headers(stream, encoding: str) -> list[str]:
+    for _, cells in RecordReader(stream, encoding):
+        return [cell.strip() for cell in cells]
+    return []
+
+
+def find_resumable_job(*, path: str | Path, kind: str, fmt: str) -> ImportJob | None:
+    """The unfinished job for the same file content, kind and format, if any."""
+    with open(path, "rb") as stream:
+        facts = inspect_file(stream)
+    return (
+        ImportJob.objects.filter(
+            file_sha256=facts.sha256, kind=kind, format=fmt,
+            status__in=[ImportStatus.INTERRUPTED, ImportStatus.RUNNING, ImportStatus.QUEUED],
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
+def set_mapping(job: ImportJob, mapping: dict[str, str]) -> list[str]:
+    """Store a user-edited mapping; returns the problems (empty when it was stored)."""
+    unknown = [h for h in mapping if h not in job.headers]
+    problems = [f"column {h!r} is not in the file" for h in unknown]
+    problems += validate_mapping(mapping, Kind(job.kind))
+    if not problems:
+        job.mapping = {h: mapping.get(h, "") for h in job.headers}
+        job.save(update_fields=["mapping"])
+    return problems
+
+
+def preview_rows(job: ImportJob, count: int = PREVIEW_ROWS) -> list[list[str]]:
+    """The first `count` records after the header, as the file has them."""
+    rows: list[list[str]] = []
+    with open(job.file_path, "rb") as stream:
+        for line, cells in RecordReader(stream, job.encoding):
+            if line > 1 and len(rows) < count:
+                rows.append(cells)
+            if len(rows) >= count:
+                break
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Running.
+
+
+def _worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"[:120]
+
+
+def _worker_is_gone(worker: str) -> bool:
+    """True when the process named `host:pid` is dead (or unknowable: another host, none)."""
+    host, _, pid = worker.rpartition(":")
+    if not worker or host != socket.gethostname() or not pid.isdigit():
+        return True
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return int(pid) == os.getpid()
+
+
+def claim_job(job: ImportJob) -> None:
+    """Mark the job running in this process; refuse one another live process is running.
+
+    A job left RUNNING by a process that died (SIGKILL, power cut) is taken over.
+    """
+    job.refresh_from_db()
+    if job.status == ImportStatus.DONE:
+        raise ImportRefused(f"import {job.pk} is already done")
+    if job.status == ImportStatus.RUNNING and not _worker_is_gone(job.worker):
+        raise ImportRefused(f"import {job.pk} is running in process {job.worker}")
+    problems = validate_mapping(job.mapping, Kind(job.kind))
+    if problems:
+        # Refused before any write: the file stays untouched and the job says why.
+        _finish(job, ImportStatus.FAILED, "; ".join(problems))
+        raise ImportRefused("; ".join(problems))
+    claimed = ImportJob.objects.filter(pk=job.pk, status=job.status, worker=job.worker).update(
+        status=ImportStatus.RUNNING, worker=_worker_name(), heartbeat_at=timezone.now(),
+        started_at=job.started_at or timezone.now(), message="",
+    )
+    if claimed != 1:
+        raise ImportRefused(f"import {job.pk} was claimed by another process")
+    job.refresh_from_db()
+
+
+def run_import(
+    job: ImportJob, *, chunk_size: int = CHUNK_ROWS,
+    on_chunk: Callable[[ImportJob], None] | None = None,
+) -> ImportJob:
+    """Import (or resume importing) the job's file; returns the finished job.
+
+    Rows are committed `chunk_size` at a time together with the job's cursor and counts;
+    `on_chunk(job)` is called after each commit (progress bars). Any exception leaves the job
+    INTERRUPTED with everything up to the last commit kept, so run_import can resume it.
+    """
+    claim_job(job)
+    with acting_as(job.created_by, AuditSource.IMPORT):
+        try:
+            _run(job, chunk_size=chunk_size, on_chunk=on_chunk)
+        except BaseException as exc:
+            _finish(job, ImportStatus.INTERRUPTED, f"{type(exc).__name__}: {exc}"[:2000])
+            raise
+    _finish(job, ImportStatus.DONE, "")
+    return job
+
+
+def _finish(job: ImportJob, status: str, message: str) -> None:
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=status, message=message, worker="", finished_at=timezone.now()
+    )
+    job.refresh_from_db()
+
+
+def _run(job: ImportJob, *, chunk_size: int, on_chunk) -> None:
+    kind = Kind(job.kind)
+    with open(job.file_path, "rb") as stream:
+        header_reader = RecordReader(stream, job.encoding)
+        header_line, headers = next(iter(header_reader))
+        if [h.strip() for h in headers] != job.headers:
+            raise ImportRefused("the file's header changed since the import was created")
+        header_end = header_reader.offset
+        converter = RowConverter(job.headers, job.mapping, kind)
+        start, line = (job.byte_offset, job.line) if job.byte_offset else (header_end, header_line)
+        seen = _seen_keys(job, stream, converter, kind, upto=start) if start > header_end else {}
+        loader = LOADERS[kind](job)
+        reader = RecordReader(stream, job.encoding, start=start, start_line=line + 1)
+        for chunk in _chunks(reader, chunk_size):
+            _commit_chunk(job, loader, converter, seen, chunk, reader)
+            if on_chunk:
+                on_chunk(job)
+
+
+def _chunks(reader: RecordReader, size: int) -> Iterator[list[tuple[int, list[str]]]]:
+    chunk: list[tuple[int, list[str]]] = []
+    for record in reader:
+        chunk.append(record)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _key_hashes(values: dict, kind: Kind) -> list[tuple[str, int]]:
+    """(field, compact fingerprint) of a row's upsert keys (email, external id, domain).
+
+    A dict of 64-bit hashes → first line keeps duplicate detection within a million-row file
+    to ~100 MB instead of holding every address.
+    """
+    return [(name, hash((name, str(values[name]).lower())))
+            for name in KEYS[kind] if values.get(name)]
+
+
+def _seen_keys(job, stream, converter: RowConverter, kind: Kind, *, upto: int) -> dict[int, int]:
+    """Rebuild, on resume, the keys of rows already imported (for duplicate detection)."""
+    failed = set(RowError.objects.filter(job=job).values_list("line", flat=True))
+    seen: dict[int, int] = {}
+    reader = RecordReader(stream, job.encoding)
+    for line, cells in reader:
+        if line == 1 or line in failed or is_blank(cells):
+            continue
+        for _, key in _key_hashes(converter.convert(line, cells).values, kind):
+            seen.setdefault(key, line)
+        if reader.offset >= upto:
+            break
+    return seen
+
+
+def _commit_chunk(job, loader, converter, seen, chunk, reader) -> None:
+    rows: list[Row] = []
+    failed: list[Row] = []
+    blank = 0
+    for line, cells in chunk:
+        if is_blank(cells):
+            blank += 1
+            continue
+        row = converter.convert(line, cells)
+        (rows if row.ok else failed).append(row)
+    kind = Kind(job.kind)
+    with transaction.atomic():
+        loader.resolve(rows)
+        good = _drop_failed(rows, failed)
+        good = _drop_duplicates(good, failed, seen, kind, loader)
+        outcome = loader.write(good)
+        RowError.objects.bulk_create(_errors(job, failed))
+        job.created += outcome.created
+        job.updated += outcome.updated
+        job.skipped += outcome.unchanged + blank
+        job.failed += len(failed)
+        job.byte_offset, job.line = reader.offset, reader.lines_read
+        job.heartbeat_at = timezone.now()
+        job.save(update_fields=[
+            "created", "updated", "skipped", "failed", "byte_offset", "line", "heartbeat_at",
+        ])
+        if outcome.created or outcome.updated:
+            record_bulk(
+                loader.model, count=outcome.created + outcome.updated,
+                description=(f"import #{job.pk} {job.file_name} lines {chunk[0][0]}–"
+                             f"{reader.lines_read}: {outcome.created} created, "
+                             f"{outcome.updated} updated"),
+            )
+
+
+def _drop_failed(rows: list[Row], failed: list[Row]) -> list[Row]:
+    good = []
+    for row in rows:
+        (good if row.ok else failed).append(row)
+    return good
+
+
+def _drop_duplicates(rows, failed, seen: dict[int, int], kind: Kind, loader) -> list[Row]:
+    good = []
+    for row in rows:
+        keys = _key_hashes(row.values, kind)
+        clash = next(((name, seen[key]) for name, key in keys if key in seen), None)
+        if clash is not None:
+            name, first = clash
+            row.fail(loader.column_of(name), str(row.values[name]),
+                     f"duplicate {name.replace('_', ' ')} within the file (first on line {first})")
+            failed.append(row)
+            continue
+        for _, key in keys:
+            seen[key] = row.line
+        good.append(row)
+    return good
+
+
+def _errors(job, failed: Iterable[Row]) -> list[RowError]:
+    return [
+        RowError(job=job, line=row.line, column=column[:255], value=value[:300], reason=reason[:300])
+        for row in failed
+        for column, value, reason in row.errors
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting.
+
+ERROR_CSV_HEADER = ["line", "column", "value", "reason"]
+
+
+def error_rows(job: ImportJob) -> Iterator[list[str]]:
+    """The error CSV of a job, header first, ordered by line."""
+    yield ERROR_CSV_HEADER
+    for line, column, value, reason in (
+        RowError.objects.filter(job=job).order_by("line", "id")
+        .values_list("line", "column", "value", "reason").iterator(chunk_size=2000)
+    ):
+        yield [str(line), column, value, reason]
+
+
+def summary(job: ImportJob) -> str:
+    return (
+        f"{job.rows_done} rows: {job.created} created, {job.updated} updated, "
+        f"{job.skipped} skipped, {job.failed} failed"
+    )
