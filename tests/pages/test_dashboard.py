@@ -8,7 +8,7 @@ import pytest
 
 from closedloop.core.permissions import visible
 from closedloop.crm import dashboard
-from closedloop.crm.models import Lead, LeadSource, LifecycleStage as S
+from closedloop.crm.models import Lead, LeadSource, LifecycleStage as S, StageChange
 from closedloop.crm.services import change_stage
 from tests.factories import make_lead
 
@@ -112,6 +112,7 @@ def test_visibility_scope_differs_between_teams_and_roles(alice, bob, charlie, m
 
 
 def test_recent_stage_changes_are_newest_first_and_only_visible_ones(funnel, charlie):
-    changes = dashboard.recent_stage_changes(Lead.objects.all())
+    changes = dashboard.recent_stage_changes(StageChange.objects.all())
     assert [c.to_stage for c in changes[:2]] == [S.LEAD, S.DISQUALIFIED]
-    assert dashboard.recent_stage_changes(visible(Lead.objects.all(), charlie)) == []
+    theirs = visible(StageChange.objects.all(), charlie, via="lead")
+    assert dashboard.recent_stage_changes(theirs) == []

@@ -18,8 +18,6 @@ from tests.factories import make_account, make_lead, make_opportunity
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["home", "lead-list"]
-
 
 @pytest.mark.parametrize("url", ["/", "/leads/", "/leads/1/"])
 def test_anonymous_visitors_are_sent_to_log_in(client, url):

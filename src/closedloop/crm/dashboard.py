@@ -18,7 +18,7 @@ from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Sum
 from django.utils import timezone
 
 from closedloop.core.permissions import lead_visibility
-from closedloop.crm.models import FUNNEL_STAGES, Lead, LeadSource, LifecycleStage, StageChange
+from closedloop.crm.models import FUNNEL_STAGES, LeadSource, LifecycleStage, StageChange
 
 SIDE_EXITS: tuple[LifecycleStage, ...] = (LifecycleStage.RECYCLED, LifecycleStage.DISQUALIFIED)
 WEEKS = 26
@@ -140,13 +140,14 @@ def leads_per_week(leads: QuerySet, *, now: datetime | None = None, weeks: int =
     return WeeklyLeads(weeks=starts, series=ordered)
 
 
-def recent_stage_changes(leads: QuerySet, *, limit: int = 15) -> list[StageChange]:
-    """The latest stage changes of the given leads, newest first, with lead and actor loaded."""
-    return list(
-        StageChange.objects.filter(lead__in=leads.order_by().values("id"))
-        .select_related("lead", "by")
-        .order_by("-at", "-id")[:limit]
-    )
+def recent_stage_changes(changes: QuerySet, *, limit: int = 15) -> list[StageChange]:
+    """The latest of `changes` (stage changes already restricted to visible leads, e.g.
+    `visible(StageChange.objects.all(), user, via="lead")`), newest first, lead and actor loaded.
+
+    Filtering through the join rather than `lead IN (visible leads)` lets the database walk the
+    `at` index backwards and stop after `limit` rows.
+    """
+    return list(changes.select_related("lead", "by").order_by("-at", "-id")[:limit])
 
 
 @dataclass(frozen=True)

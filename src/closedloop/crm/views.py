@@ -14,7 +14,10 @@ from closedloop.core.models import Role, User
 from closedloop.core.permissions import opportunity_visibility, visible
 from closedloop.crm import dashboard
 from closedloop.crm.filters import SCORE_BANDS, SORTS, filter_leads, page_of
-from closedloop.crm.models import Lead, LeadSource, LifecycleStage, Opportunity, OpportunityContact
+from closedloop.crm.models import (
+    Lead, LeadSource, LifecycleStage, Opportunity, OpportunityContact,
+    StageChange,
+)
 
 TIMELINE_LIMIT = 100
 STAGE_HISTORY_LIMIT = 50
@@ -30,7 +33,9 @@ def home(request):
         "scope_label": _scope_label(request.user),
         "cache_minutes": max(1, round(dashboard.cache_seconds() / 60)),
         "chart_data": snap.weekly.chart_data(),
-        "recent": dashboard.recent_stage_changes(leads),
+        "recent": dashboard.recent_stage_changes(
+            visible(StageChange.objects.all(), request.user, via="lead")
+        ),
     })
 
 
