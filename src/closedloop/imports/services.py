@@ -107,10 +107,19 @@ def _worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"[:120]
 
 
-def _worker_is_gone(worker: str) -> bool:
-    """True when the process named `host:pid` is dead (or unknowable: another host, none)."""
-    host, _, pid = worker.rpartition(":")
-    if not worker or host != socket.gethostname() or not pid.isdigit():
+STALE_AFTER_SECONDS = 600
+
+
+def is_abandoned(job: ImportJob) -> bool:
+    """True when no live process is running the job: its process on this host is dead, or,
+    on another host, it has not written a chunk for STALE_AFTER_SECONDS."""
+    host, _, pid = job.worker.rpartition(":")
+    if not job.worker or not pid.isdigit():
+        return True
+    if host != socket.gethostname():
+        last = job.heartbeat_at or job.started_at
+        return last is None or (timezone.now() - last).total_seconds() > STALE_AFTER_SECONDS
+    if int(pid) == os.getpid():
         return True
     try:
         os.kill(int(pid), 0)
@@ -118,7 +127,7 @@ def _worker_is_gone(worker: str) -> bool:
         return True
     except PermissionError:
         return False
-    return int(pid) == os.getpid()
+    return False
 
 
 def claim_job(job: ImportJob) -> None:
@@ -129,7 +138,7 @@ def claim_job(job: ImportJob) -> None:
     job.refresh_from_db()
     if job.status == ImportStatus.DONE:
         raise ImportRefused(f"import {job.pk} is already done")
-    if job.status == ImportStatus.RUNNING and not _worker_is_gone(job.worker):
+    if job.status == ImportStatus.RUNNING and not is_abandoned(job):
         raise ImportRefused(f"import {job.pk} is running in process {job.worker}")
     problems = validate_mapping(job.mapping, Kind(job.kind))
     if problems:
@@ -316,3 +325,66 @@ def summary(job: ImportJob) -> str:
         f"{job.rows_done} rows: {job.created} created, {job.updated} updated, "
         f"{job.skipped} skipped, {job.failed} failed"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Uploads and background runs.
+
+MAX_UPLOAD_BYTES = 512 * 2**20
+_SNIFF_BYTES = 64 * 1024
+
+
+def check_upload(name: str, size: int, head: bytes, *, limit: int = MAX_UPLOAD_BYTES) -> list[str]:
+    """Problems with an uploaded file: not .csv, empty, too big, or not text (binary bytes)."""
+    problems = []
+    if not name.lower().endswith(".csv"):
+        problems.append(f"{name!r} is not a .csv file")
+    if size == 0:
+        problems.append("the file is empty")
+    if size > limit:
+        problems.append(f"the file is {size / 2**20:.0f} MB; the limit is {limit / 2**20:.0f} MB")
+    if b"\x00" in head[:_SNIFF_BYTES]:
+        # Spreadsheets (.xlsx), images and UTF-16 files all contain NUL bytes; CSV text never does.
+        problems.append("the file is not text (save it as CSV, UTF-8)")
+    return problems
+
+
+def save_upload(uploaded, *, kind: str, fmt: str, user) -> ImportJob:
+    """Store an uploaded CSV under the media folder and create its job (raises ImportRefused)."""
+    import uuid
+
+    from django.conf import settings
+
+    head = uploaded.read(_SNIFF_BYTES)
+    uploaded.seek(0)
+    problems = check_upload(uploaded.name, uploaded.size, head)
+    if problems:
+        raise ImportRefused("; ".join(problems))
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{uuid.uuid4().hex}.csv"
+    with open(path, "wb") as out:
+        for block in uploaded.chunks():
+            out.write(block)
+    try:
+        return create_import_job(path=path, file_name=Path(uploaded.name).name, kind=kind,
+                                 fmt=fmt, user=user)
+    except ImportRefused:
+        path.unlink(missing_ok=True)
+        raise
+
+
+def enqueue_import(job: ImportJob) -> bool:
+    """Queue a pending or interrupted job as a background task; False if it cannot be queued."""
+    from closedloop.imports.tasks import run_import_job
+
+    if job.status == ImportStatus.RUNNING and not is_abandoned(job):
+        return False
+    queued = ImportJob.objects.filter(
+        pk=job.pk, status__in=[ImportStatus.PENDING, ImportStatus.INTERRUPTED, ImportStatus.RUNNING]
+    ).update(status=ImportStatus.QUEUED, worker="")
+    if not queued:
+        return False
+    run_import_job.enqueue(job.pk)
+    job.refresh_from_db()
+    return True
