@@ -1,0 +1,564 @@
+"""Scoring adapters: read leads and touches in a few big queries, score with the engine, write back.
+
+The arithmetic is in `engine.py`; this module only moves data between the database and arrays.
+
+Which score a lead gets (`Lead.score`, 0–100):
+- the predictive model's conversion probability × 100 while a trained model is active;
+- otherwise the rules blend: 50 × (fit grade rank / 12) + 50 × E / (E + M), where E is the
+  engagement score and M the MQL rule's minimum engagement (so a lead exactly at the engagement
+  bar gets 25 of the 50 engagement points, and an A+ lead all 50 fit points).
+
+The training label (see docs/decisions/0002-predictive-scorer.md):
+- only leads created MATURITY_DAYS or more ago are judged: their outcome has had time to
+  happen. (Judging young leads too would bias the label: the young ones that converted fast
+  would count, the young ones still in progress would not.)
+- converted (1): the lead reached SQL, opportunity or customer at some point (sales confirmed it);
+- not converted (0): every other judged lead: disqualified, lost, or never got that far;
+- unlabelled (-1): younger leads; they are scored but neither learned from nor judged.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import joblib
+import numpy as np
+import polars as pl
+from django.db import connection, transaction
+from django.utils import timezone
+
+from closedloop.core.audit import record_bulk
+from closedloop.crm.models import Lead, LifecycleStage
+from closedloop.definitions import services as definitions
+from closedloop.scoring import engine
+from closedloop.scoring.models import RescoreRun, Scorer, ScoringModel
+
+MIN_LABELLED = 1000  # labelled leads needed before the model replaces the rules
+MIN_CONVERSIONS = 100  # … of which converted
+MATURITY_DAYS = 90  # a lead this old that never converted counts as not converted
+FEATURE_WINDOW_DAYS = 90  # model features count touches in a lead's first 90 days
+CONVERTED_STAGES = (LifecycleStage.SQL, LifecycleStage.OPPORTUNITY, LifecycleStage.CUSTOMER)
+MQL_ENTRY_STAGES = (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD, LifecycleStage.RECYCLED)
+# Sales calls and meetings follow conversion, so they would leak the outcome into the model.
+MODEL_TOUCH_TYPES = (
+    "page_view", "email_open", "email_click", "form", "webinar", "ad_click", "content_view", "event",
+)
+WRITE_CHUNK = 20_000
+
+LEAD_FIELDS = ("industry", "employees", "seniority", "country", "email", "source", "title",
+               "campaign", "stage", "created")
+FEATURE_LABELS = {
+    "industry": "Industry", "employees": "Company size (employees)", "seniority": "Seniority",
+    "country": "Country", "email_domain": "Email domain", "source": "Lead source",
+    "title": "Job title", "campaign": "Original campaign",
+    **{f"touches_{t}": f"{t.replace('_', ' ').capitalize()}s in first 90 days"
+       for t in MODEL_TOUCH_TYPES},
+}
+GROUP_TEXTS = {
+    "web": "Recent website visits", "email": "Recent email engagement",
+    "form": "Filled in a form recently", "webinar": "Attended a webinar recently",
+    "content_view": "Read content recently", "event": "Visited an event recently",
+    "sales_call": "Recent sales call", "meeting": "Recent meeting",
+}
+LOW_ENGAGEMENT_TEXT = "Little recent engagement"
+
+
+def _contract() -> tuple[dict, int | None]:
+    """The contract in force: (body, version number), read in one query (body not to be changed)."""
+    if hasattr(definitions, "active_contract"):
+        version = definitions.active_contract()
+        return version.body, version.number
+    return definitions.active_contract_body(), definitions.active_contract_version()
+
+
+class NotEnoughHistory(Exception):
+    """Too few labelled leads or conversions to train a model (the rules stay in use)."""
+
+
+# ------------------------------------------------------------------------------------------
+# Reading
+# ------------------------------------------------------------------------------------------
+
+
+def _epoch(column: str) -> str:
+    if connection.vendor == "sqlite":
+        return f"((julianday({column}) - 2440587.5) * 86400.0)"
+    return f"extract(epoch from {column})"
+
+
+def _in_clause(column: str, ids: list[int] | None) -> tuple[str, list]:
+    if ids is None:
+        return "", []
+    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+
+
+@dataclass
+class LeadData:
+    """Everything scoring needs about a set of leads, as arrays (row i is lead ids[i])."""
+
+    ids: np.ndarray
+    frame: pl.DataFrame  # LEAD_FIELDS, one row per lead
+    touch_lead: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    touch_type: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    touch_decayed: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    touch_early: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    type_names: list[str] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def read_leads(*, lead_ids: list[int] | None = None, half_life_days: float, now: datetime) -> LeadData:
+    """Read leads and their touch aggregates per (lead, type) in two queries."""
+    where, params = _in_clause("id", lead_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, industry, employees, seniority, country, email, source, title, "
+            f"original_campaign_id, lifecycle_stage, {_epoch('created_at')} "
+            f"FROM crm_lead WHERE 1=1{where} ORDER BY id", params,
+        )
+        rows = cursor.fetchall()
+    frame = pl.DataFrame(rows, schema=["id", *LEAD_FIELDS], orient="row", infer_schema_length=None)
+    frame = frame.with_columns(
+        pl.col("employees").cast(pl.Float64), pl.col("campaign").cast(pl.Utf8),
+        pl.col("created").cast(pl.Float64),
+    ) if frame.height else _empty_frame()
+    ids = frame["id"].to_numpy().astype(np.int64) if frame.height else np.zeros(0, dtype=np.int64)
+    data = LeadData(ids=ids, frame=frame.drop("id") if frame.height else frame)
+    _read_touches(data, lead_ids=lead_ids, half_life_days=half_life_days, now=now)
+    return data
+
+
+def _empty_frame() -> pl.DataFrame:
+    return pl.DataFrame(
+        {"id": [], **{name: [] for name in LEAD_FIELDS}},
+        schema={"id": pl.Int64, "industry": pl.Utf8, "employees": pl.Float64,
+                "seniority": pl.Utf8, "country": pl.Utf8, "email": pl.Utf8, "source": pl.Utf8,
+                "title": pl.Utf8, "campaign": pl.Utf8, "stage": pl.Utf8, "created": pl.Float64},
+    )
+
+
+def _read_touches(data: LeadData, *, lead_ids, half_life_days: float, now: datetime) -> None:
+    # Decay and the early-window count are summed in SQL: one row per (lead, type) instead of
+    # one per touch, which is what keeps a 10M-touch rescore inside a minute.
+    where, params = _in_clause("t.lead_id", lead_ids)
+    greatest = "max" if connection.vendor == "sqlite" else "greatest"
+    age = f"{greatest}(0, (%s - {_epoch('t.occurred_at')}) / 86400.0)"
+    decayed = f"power(0.5, {age} / %s)" if half_life_days > 0 else "1.0"
+    decay_params = [now.timestamp(), float(half_life_days)] if half_life_days > 0 else []
+    early = (f"SUM(CASE WHEN {_epoch('t.occurred_at')} - {_epoch('l.created_at')} "
+             f"< {FEATURE_WINDOW_DAYS * 86400} THEN 1 ELSE 0 END)")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT t.lead_id, t.type, SUM({decayed}), {early} "
+            "FROM engagement_touchpoint t JOIN crm_lead l ON l.id = t.lead_id "
+            f"WHERE t.lead_id IS NOT NULL{where} GROUP BY t.lead_id, t.type",
+            decay_params + params,
+        )
+        rows = cursor.fetchall()
+    if not rows:
+        return
+    lead_col, type_col, decayed_col, early_col = zip(*rows, strict=True)
+    names, codes = np.unique(np.array(type_col, dtype=object).astype(str), return_inverse=True)
+    data.type_names = [str(n) for n in names]
+    data.touch_type = codes.astype(np.int64)
+    data.touch_lead = np.searchsorted(data.ids, np.array(lead_col, dtype=np.int64))
+    data.touch_decayed = np.array(decayed_col, dtype=float)
+    data.touch_early = np.array(early_col, dtype=float)
+
+
+def model_frame(data: LeadData) -> pl.DataFrame:
+    """The predictive model's input columns: who the lead is and what they did early on."""
+    frame = data.frame
+    if len(data) <= engine.SMALL:
+        return _model_rows(data)
+    email = frame["email"].fill_null("").str.to_lowercase()
+    features = frame.select("industry", "employees", "seniority", "country", "source", "title",
+                            "campaign").with_columns(
+        email_domain=email.str.split_exact("@", 1).struct.field("field_1"),
+    )
+    n = len(data)
+    counts = {}
+    for name in MODEL_TOUCH_TYPES:
+        column = np.zeros(n)
+        if name in data.type_names:
+            mask = data.touch_type == data.type_names.index(name)
+            np.add.at(column, data.touch_lead[mask], data.touch_early[mask])
+        counts[f"touches_{name}"] = column
+    return features.with_columns(**{k: pl.Series(v) for k, v in counts.items()})
+
+
+def _model_rows(data: LeadData) -> dict[str, list]:
+    """model_frame for a few leads, as lists: Polars' per-call overhead dominates tiny inputs."""
+    frame = data.frame
+    rows: dict[str, list] = {name: frame[name].to_list() for name in (
+        "industry", "employees", "seniority", "country", "source", "title", "campaign")}
+    rows["email_domain"] = [(e or "").lower().partition("@")[2] or None
+                            for e in frame["email"].to_list()]
+    for name in MODEL_TOUCH_TYPES:
+        column = [0.0] * len(data)
+        if name in data.type_names:
+            code = data.type_names.index(name)
+            for lead, kind, early in zip(data.touch_lead.tolist(), data.touch_type.tolist(),
+                                         data.touch_early.tolist(), strict=True):
+                if kind == code:
+                    column[lead] += early
+        rows[f"touches_{name}"] = column
+    return rows
+
+
+# ------------------------------------------------------------------------------------------
+# Labels and training
+# ------------------------------------------------------------------------------------------
+
+
+def outcome_labels(data: LeadData, *, now: datetime) -> np.ndarray:
+    """Per lead: 1 converted, 0 not converted, -1 unlabelled (see the module docstring)."""
+    converted = np.isin(data.ids, _ever_converted_ids())
+    stage = data.frame["stage"].to_numpy()
+    converted |= np.isin(stage, [str(s) for s in CONVERTED_STAGES])
+    age_days = (now.timestamp() - data.frame["created"].to_numpy()) / 86400
+    return np.where(age_days >= MATURITY_DAYS, converted.astype(int), -1)
+
+
+def _ever_converted_ids() -> np.ndarray:
+    stages = [str(s) for s in CONVERTED_STAGES]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT lead_id FROM crm_stagechange WHERE to_stage IN (%s, %s, %s)", stages
+        )
+        return np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
+
+
+def history_counts(*, now: datetime | None = None) -> dict[str, int]:
+    """How much labelled history there is: {labelled, conversions, needed_labelled, needed_conversions}."""
+    now = now or timezone.now()
+    data = _read_labels_only(now)
+    labels = outcome_labels(data, now=now)
+    return {
+        "labelled": int((labels >= 0).sum()), "conversions": int((labels == 1).sum()),
+        "needed_labelled": MIN_LABELLED, "needed_conversions": MIN_CONVERSIONS,
+    }
+
+
+def _read_labels_only(now: datetime) -> LeadData:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT id, lifecycle_stage, {_epoch('created_at')} FROM crm_lead ORDER BY id")
+        rows = cursor.fetchall()
+    ids, stage, created = (zip(*rows, strict=True) if rows else ((), (), ()))
+    frame = pl.DataFrame({"stage": pl.Series(stage, dtype=pl.Utf8),
+                          "created": pl.Series(created, dtype=pl.Float64)})
+    return LeadData(ids=np.array(ids, dtype=np.int64), frame=frame)
+
+
+def enough_history(labels: np.ndarray) -> bool:
+    return int((labels >= 0).sum()) >= MIN_LABELLED and int((labels == 1).sum()) >= MIN_CONVERSIONS
+
+
+def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
+    """Train the predictive model on every labelled lead and make it the active one.
+
+    Measures hold-out quality first (5-fold cross-validation, stored in `metrics`), then fits on
+    all labelled leads. Raises NotEnoughHistory below MIN_LABELLED / MIN_CONVERSIONS.
+    """
+    now = now or timezone.now()
+    data = read_leads(half_life_days=0, now=now)
+    labels = outcome_labels(data, now=now)
+    if not enough_history(labels):
+        counts = {"labelled": int((labels >= 0).sum()), "conversions": int((labels == 1).sum())}
+        raise NotEnoughHistory(
+            f"{counts['labelled']} labelled leads and {counts['conversions']} conversions; "
+            f"the model needs {MIN_LABELLED} and {MIN_CONVERSIONS}"
+        )
+    labelled = labels >= 0
+    frame = model_frame(data).filter(pl.Series(labelled))
+    outcome = labels[labelled]
+    metrics = engine.cross_validate(frame, outcome, folds=5, seed=0)
+    model = engine.ConversionModel(labels=FEATURE_LABELS).fit(frame, outcome)
+    buffer = io.BytesIO()
+    joblib.dump(model, buffer)
+    with transaction.atomic():
+        ScoringModel.objects.filter(is_active=True).update(is_active=False)
+        row = ScoringModel.objects.create(
+            algorithm="HistGradientBoostingClassifier", trained_at=now, rows=int(labelled.sum()),
+            positives=int(outcome.sum()), metrics=metrics, features=model.encoder.columns,
+            blob=buffer.getvalue(), is_active=True, trained_by=by[:200],
+        )
+    _model_cache.clear()
+    return row
+
+
+_model_cache: dict[int, engine.ConversionModel] = {}
+
+
+def active_model() -> tuple[ScoringModel | None, engine.ConversionModel | None]:
+    """The active model row and its loaded model (cached per process), or (None, None)."""
+    row = ScoringModel.objects.filter(is_active=True).defer("blob", "metrics", "features").first()
+    if row is None:
+        return None, None
+    if row.pk not in _model_cache:
+        blob = ScoringModel.objects.filter(pk=row.pk).values_list("blob", flat=True).get()
+        _model_cache.clear()
+        _model_cache[row.pk] = joblib.load(io.BytesIO(bytes(blob)))
+    return row, _model_cache[row.pk]
+
+
+# ------------------------------------------------------------------------------------------
+# Scoring
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Scores:
+    """Computed scores for LeadData, row-aligned."""
+
+    grades: np.ndarray
+    engagement: np.ndarray
+    probability: np.ndarray | None
+    score: np.ndarray
+    reasons: list[str]
+    meets_mql: np.ndarray
+    scorer: str
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def compute_scores(data: LeadData, *, contract: dict, model: engine.ConversionModel | None) -> Scores:
+    """Fit grade, engagement, probability, 0–100 score, reasons and the MQL rule for `data`."""
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    names = ("industry", "employees", "seniority", "country", "email", "source", "title")
+    small = len(data) <= engine.SMALL
+    columns = {name: data.frame[name].to_list() if small else data.frame[name] for name in names}
+    icp = contract.get("icp", [])
+    matches = engine.fit_matches(columns, icp, n_leads=len(data))
+    steps = np.array([float(c.get("step", 0)) for c in icp])
+    points = matches @ steps if icp else np.zeros(len(data))
+    grades = engine.grades_from_points(points)
+    by_group, groups = engine.engagement_by_group(
+        data.touch_lead, data.touch_type, np.zeros(len(data.touch_lead)), len(data),
+        contract.get("engagement", {}), type_names=data.type_names, multiplicity=data.touch_decayed,
+    )
+    engagement = by_group.sum(axis=1)
+    timings["rules_s"] = time.perf_counter() - started
+    rule = contract.get("mql_rule", {})
+    bar = float(rule.get("min_engagement") or 40)
+    if model is None:
+        score, ids, effects, texts = _rules_score(grades, by_group, groups, engagement, bar,
+                                                  matches, icp)
+        probability = None
+    else:
+        started = time.perf_counter()
+        matrix = model.encoder.transform(model_frame(data))
+        probability = model.predict_matrix(matrix)
+        timings["predict_s"] = time.perf_counter() - started
+        score = np.rint(100 * probability)
+        ids, effects = model.factors(matrix, probability)
+        texts = model.factor_texts()
+    started = time.perf_counter()
+    top_ids, top_effects = engine.top_factors(ids, effects)
+    timings["factors_s"] = time.perf_counter() - started
+    started = time.perf_counter()
+    reasons = engine.reasons_json(top_ids, top_effects, texts)
+    timings["reasons_s"] = time.perf_counter() - started
+    return Scores(
+        grades=grades, engagement=engagement, probability=probability,
+        score=np.clip(score, 0, 100).astype(int), reasons=reasons,
+        meets_mql=engine.meets_mql_rule(grades, engagement, rule),
+        scorer=Scorer.RULES if model is None else Scorer.MODEL, timings=timings,
+    )
+
+
+def _rules_score(grades, by_group, groups, engagement, bar, matches, icp):
+    """The rules blend and its factors: each ICP criterion and engagement group, in points."""
+    share = engagement / (engagement + bar)
+    score = np.rint(50 * engine.grade_rank(grades) / (len(engine.GRADES) - 1) + 50 * share)
+    steps = np.array([float(c.get("step", 0)) for c in icp])
+    criteria_effect = np.where(matches, 50 * steps / (len(engine.GRADES) - 1), 0.0)
+    group_effect = 50 * by_group / (engagement + bar)[:, None]
+    # Below half the bar, say so: a lead with a good fit but no activity should read as cold.
+    low = np.where(engagement < bar / 2, 50 * (share - 1 / 3), 0.0)[:, None]
+    effects = np.hstack([criteria_effect, group_effect, low])
+    n_factors = effects.shape[1]
+    ids = np.broadcast_to(np.arange(n_factors), effects.shape)
+    texts = [str(c.get("label") or c["field"]) for c in icp]
+    texts += [GROUP_TEXTS.get(g, f"Recent {g.replace('_', ' ')}") for g in groups]
+    texts.append(LOW_ENGAGEMENT_TEXT)
+    return score, ids, effects, texts
+
+
+# ------------------------------------------------------------------------------------------
+# Writing
+# ------------------------------------------------------------------------------------------
+
+
+def _write_scores(data: LeadData, scores: Scores, *, now: datetime) -> None:
+    json_cast = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    sql = (
+        "UPDATE crm_lead SET fit_grade = %s, engagement_score = %s, conversion_probability = %s, "
+        f"score = %s, score_reasons = {json_cast}, scored_at = %s WHERE id = %s"
+    )
+    probability = (scores.probability.tolist() if scores.probability is not None
+                   else [None] * len(data))
+    stamp = now if connection.vendor == "postgresql" else now.replace(tzinfo=None).isoformat(" ")
+    rows = zip(scores.grades.tolist(), np.round(scores.engagement, 3).tolist(), probability,
+               scores.score.tolist(), scores.reasons, [stamp] * len(data), data.ids.tolist(),
+               strict=True)
+    rows = list(rows)
+    for start in range(0, len(rows), WRITE_CHUNK):
+        # One transaction per chunk keeps SQLite's write lock short for the web requests.
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows[start:start + WRITE_CHUNK])
+
+
+def _promote_to_mql(data: LeadData, scores: Scores, *, version: int | None) -> int:
+    """Move leads that now meet the MQL rule from subscriber/lead/recycled to MQL."""
+    from closedloop.crm.services import change_stage
+
+    stage = data.frame["stage"].to_numpy()
+    candidates = data.ids[scores.meets_mql & np.isin(stage, [str(s) for s in MQL_ENTRY_STAGES])]
+    if len(candidates) == 0:
+        return 0
+    today = timezone.localdate()
+    label = f"v{version}" if version is not None else "defaults"
+    moved = 0
+    for lead in Lead.objects.filter(pk__in=candidates.tolist()):
+        if lead.lifecycle_stage == LifecycleStage.RECYCLED and lead.recycle_at and lead.recycle_at > today:
+            continue  # nurture until the agreed re-entry date
+        if change_stage(lead, to=LifecycleStage.MQL, reason=f"MQL rule of contract {label}",
+                        rule_version=version):
+            moved += 1
+    return moved
+
+
+def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | None = None) -> dict:
+    """Rescore every lead in bulk; returns counts and seconds (also stored as a RescoreRun).
+
+    `progress(step, fraction)` is called between the steps (read, compute, write, mql).
+    """
+    report = progress or (lambda step, fraction: None)
+    started, now = time.perf_counter(), timezone.now()
+    contract, version = _contract()
+    model_row, model = active_model()
+    report("read", 0.0)
+    half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
+    data = read_leads(half_life_days=half_life, now=now)
+    read_s = time.perf_counter() - started
+    report("compute", 0.35)
+    compute_started = time.perf_counter()
+    scores = compute_scores(data, contract=contract, model=model)
+    compute_s = time.perf_counter() - compute_started
+    report("write", 0.5)
+    write_started = time.perf_counter()
+    _write_scores(data, scores, now=now)
+    record_bulk(Lead, count=len(data), description=f"rescored all leads ({scores.scorer})")
+    write_s = time.perf_counter() - write_started
+    report("mql", 0.95)
+    moved = _promote_to_mql(data, scores, version=version)
+    total_s = time.perf_counter() - started
+    RescoreRun.objects.create(
+        started_at=now, finished_at=timezone.now(), scorer=scores.scorer, model=model_row,
+        contract_version=version, leads=len(data), became_mql=moved, compute_seconds=compute_s,
+        total_seconds=total_s, trigger=trigger[:40],
+    )
+    report("done", 1.0)
+    return {
+        "leads": len(data), "scorer": str(scores.scorer), "became_mql": moved,
+        "read_s": round(read_s, 3), "compute_s": round(compute_s, 3), "write_s": round(write_s, 3),
+        "total_s": round(total_s, 3), **{k: round(v, 3) for k, v in scores.timings.items()},
+    }
+
+
+def rescore_leads(lead_ids: Iterable[int]) -> int:
+    """Rescore a few leads (after new touchpoints); returns how many moved to MQL."""
+    lead_ids = sorted({int(i) for i in lead_ids})
+    if not lead_ids:
+        return 0
+    now = timezone.now()
+    contract, version = _contract()
+    _, model = active_model()
+    half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
+    data = read_leads(lead_ids=lead_ids, half_life_days=half_life, now=now)
+    scores = compute_scores(data, contract=contract, model=model)
+    _write_scores(data, scores, now=now)
+    return _promote_to_mql(data, scores, version=version)
+
+
+def rescore_lead(lead_id: int) -> int:
+    """Rescore one lead now; returns 1 if it moved to MQL."""
+    return rescore_leads([lead_id])
+
+
+# ------------------------------------------------------------------------------------------
+# What the page shows
+# ------------------------------------------------------------------------------------------
+
+BANDS = tuple(range(0, 101, 10))
+
+
+def calibration_table(*, now: datetime | None = None) -> list[dict]:
+    """Per score band (0–9, 10–19, … 90–100): leads, labelled, predicted and actual conversion.
+
+    predicted = mean score/100 of the band's labelled leads; actual = their share converted.
+    Unlabelled (young, in-progress) leads are counted but not judged.
+    """
+    now = now or timezone.now()
+    data = _read_labels_only(now)
+    labels = outcome_labels(data, now=now)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT id, score, conversion_probability FROM crm_lead ORDER BY id")
+        rows = cursor.fetchall()
+    score = np.array([r[1] for r in rows], dtype=float) if rows else np.zeros(0)
+    band = np.minimum(score // 10, 9).astype(int)
+    table = []
+    for b in range(10):
+        in_band = band == b
+        judged = in_band & (labels >= 0)
+        n = int(judged.sum())
+        table.append({
+            "band": f"{b * 10}–{b * 10 + 9 if b < 9 else 100}", "leads": int(in_band.sum()),
+            "labelled": n,
+            "predicted": round(float(score[judged].mean() / 100), 4) if n else None,
+            "actual": round(float((labels[judged] == 1).mean()), 4) if n else None,
+        })
+    return table
+
+
+def scoring_status() -> dict:
+    """Which scorer is in use and why, the active model's metrics, and the last rescore."""
+    row = ScoringModel.objects.filter(is_active=True).defer("blob").first()
+    last = RescoreRun.objects.first()
+    counts = history_counts()
+    return {
+        "scorer": Scorer.MODEL if row else Scorer.RULES,
+        "scorer_label": (Scorer.MODEL if row else Scorer.RULES).label,
+        "model": None if row is None else {
+            "id": row.pk, "algorithm": row.algorithm, "trained_at": row.trained_at.isoformat(),
+            "rows": row.rows, "positives": row.positives, "metrics": row.metrics,
+            "trained_by": row.trained_by,
+        },
+        "history": counts,
+        "enough_history": counts["labelled"] >= MIN_LABELLED
+        and counts["conversions"] >= MIN_CONVERSIONS,
+        "last_rescore": None if last is None else {
+            "started_at": last.started_at.isoformat(), "leads": last.leads,
+            "scorer": last.scorer, "total_seconds": round(last.total_seconds, 2),
+            "became_mql": last.became_mql, "trigger": last.trigger,
+        },
+    }
+
+
+def lead_score(lead: Lead) -> dict:
+    """One lead's stored scores and reasons, as the API returns them."""
+    return {
+        "lead_id": lead.pk, "score": lead.score, "fit_grade": lead.fit_grade,
+        "engagement_score": lead.engagement_score,
+        "conversion_probability": lead.conversion_probability,
+        "reasons": lead.score_reasons if isinstance(lead.score_reasons, list)
+        else json.loads(lead.score_reasons or "[]"),
+        "scored_at": lead.scored_at.isoformat() if lead.scored_at else None,
+    }
