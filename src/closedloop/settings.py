@@ -130,7 +130,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _TASK_BACKENDS = {
     "database": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "scoring"]},
-    "immediate": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+    "immediate": {
+        "BACKEND": "django_tasks.backends.immediate.ImmediateBackend",
+        "QUEUES": ["default", "scoring"],
+    },
     "rq": {"BACKEND": "django_tasks_rq.RQBackend", "QUEUES": ["default", "scoring"]},
 }
 _task_backend = env_str("CLOSEDLOOP_TASK_BACKEND", "database")
