@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 
 from closedloop.handoff import cli as handoff_cli
+from closedloop.scoring import cli as scoring_cli
 
 app = typer.Typer(
     help="closedloop: one revenue cycle for sales and marketing.",
@@ -29,6 +30,8 @@ app.add_typer(source_app, name="source")
 app.add_typer(handoff_cli.sla_app, name="sla")
 app.add_typer(handoff_cli.digest_app, name="digest")
 app.command("route")(handoff_cli.route)
+app.add_typer(scoring_cli.model_app, name="model")
+app.command("score")(scoring_cli.score)
 
 
 def setup_django() -> None:
@@ -101,6 +104,9 @@ def worker(
     from django.conf import settings
     from django.core.management import call_command
 
+    from closedloop.scoring.tasks import ensure_retrain_scheduled
+
+    ensure_retrain_scheduled()  # the weekly model retraining re-enqueues itself from then on
     backend = settings.TASKS["default"]["BACKEND"]
     if backend.startswith("django_tasks_rq"):
         call_command("rqworker", *(q for q in queue if q != "*") or ["default", "scoring"])

@@ -417,6 +417,9 @@ class FeatureEncoder:
         return f"{encoded:,.4g}"
 
 
+ALGORITHM = "Additive gradient boosting (HistGradientBoostingClassifier, one column per tree)"
+
+
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(p / (1 - p))
@@ -744,7 +747,7 @@ def evaluate_csv_frame(
     if outcome.min() == outcome.max():
         raise ValueError(f"target column {target!r} needs both converted and not-converted rows")
     features = frame.drop([c for c in [target, id_column, *drop] if c])
-    result: dict[str, Any] = {"model": "HistGradientBoostingClassifier", **cross_validate(
+    result: dict[str, Any] = {"model": ALGORITHM, **cross_validate(
         features, outcome, folds=folds, seed=seed)}
     if reference:
         result["reference"] = {"model": "naive Bayes over value counts (Odoo)", **cross_validate(

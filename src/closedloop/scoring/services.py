@@ -285,7 +285,7 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
     with transaction.atomic():
         ScoringModel.objects.filter(is_active=True).update(is_active=False)
         row = ScoringModel.objects.create(
-            algorithm="HistGradientBoostingClassifier", trained_at=now, rows=int(labelled.sum()),
+            algorithm=engine.ALGORITHM, trained_at=now, rows=int(labelled.sum()),
             positives=int(outcome.sum()), metrics=metrics, features=model.encoder.columns,
             blob=buffer.getvalue(), is_active=True, trained_by=by[:200],
         )
