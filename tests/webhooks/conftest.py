@@ -7,6 +7,7 @@ from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django.core.cache import cache
 
 
 class Receiver:
@@ -49,3 +50,11 @@ def receiver():
     yield server
     server.server.shutdown()
     server.server.server_close()
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    # The subscription table is cached; a rolled-back test must not leave its endpoints there.
+    cache.clear()
+    yield
+    cache.clear()

@@ -132,3 +132,16 @@ def test_disabled_endpoints_get_no_new_deliveries(ada, local, receiver):
     endpoint = create_endpoint(url=receiver.url(), events=["lead.mql"], by=ada)
     services.update_endpoint(endpoint, is_active=False)
     assert services.queue_event(event="lead.mql", payload={}) == []
+
+
+def test_events_nobody_subscribes_to_cost_no_query(ada, local, receiver, django_assert_num_queries):
+    create_endpoint(url=receiver.url(), events=["opportunity.won"], by=ada)
+    services.subscribers("lead.mql")  # fills the cached table
+    with django_assert_num_queries(0):
+        assert services.queue_event(event="lead.mql", payload={}) == []
+
+
+def test_a_new_endpoint_is_seen_by_the_next_event(ada, local, receiver):
+    assert services.subscribers("lead.mql") == []
+    endpoint = create_endpoint(url=receiver.url(), events=["lead.mql"], by=ada)
+    assert services.subscribers("lead.mql") == [endpoint.pk]

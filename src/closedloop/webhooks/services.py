@@ -19,6 +19,7 @@ import http.client
 import json
 import secrets
 
+from django.core.cache import cache
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.db.models import Q
@@ -114,11 +115,36 @@ def allow_host(*, host: str, by, note: str = "") -> AllowedHost:
 # --- queueing -----------------------------------------------------------------------------
 
 
+SUBSCRIPTIONS_KEY = "webhooks:subscriptions"
+SUBSCRIPTIONS_TTL = 60  # seconds another process may lag behind an endpoint change
+
+
+def subscribers(event: str) -> list[int]:
+    """Ids of the active endpoints subscribed to `event`, from a cached table.
+
+    Events fire in bulk (a rescore can move thousands of leads to MQL), and most
+    installations have no endpoint for most events: the table spares each event a query.
+    Saving or deleting an endpoint clears it (see receivers).
+    """
+    table = cache.get(SUBSCRIPTIONS_KEY)
+    if table is None:
+        table = {e.pk: e.events for e in Endpoint.objects.filter(is_active=True)}
+        cache.set(SUBSCRIPTIONS_KEY, table, SUBSCRIPTIONS_TTL)
+    return [pk for pk, events in table.items() if event in events]
+
+
+def forget_subscriptions() -> None:
+    cache.delete(SUBSCRIPTIONS_KEY)
+
+
 def queue_event(*, event: str, payload: dict) -> list[Delivery]:
     """One Delivery per active endpoint subscribed to `event`, sent by a task after commit."""
-    # Few endpoints, and JSON containment is not portable to SQLite: filter in Python.
-    endpoints = [e for e in Endpoint.objects.filter(is_active=True) if event in e.events]
-    return [_queue(endpoint, event, payload) for endpoint in endpoints]
+    ids = subscribers(event)
+    if not ids:
+        return []
+    # Re-read: the cached table may be up to a minute old in another process.
+    endpoints = Endpoint.objects.filter(pk__in=ids, is_active=True)
+    return [_queue(endpoint, event, payload) for endpoint in endpoints if event in endpoint.events]
 
 
 def send_test_event(endpoint: Endpoint, *, by) -> Delivery:
