@@ -239,7 +239,8 @@ class Rule:
 
 @dataclass
 class Member:
-    """A rep in a round-robin pool, with the counters routing keeps."""
+    """A rep in a round-robin pool: `in_period` counts every lead of the capacity period,
+    `total` the leads the rotation gave them (what weighted round-robin balances)."""
 
     id: int
     team_id: int
@@ -282,22 +283,25 @@ def route(
     Counters of the chosen member are advanced here, so a batch can be routed in one pass.
     """
     if account_owner_id is not None and account_owner_id in reps and not reps[account_owner_id].away:
-        return _take(reps[account_owner_id], "account")
+        return _take(reps[account_owner_id], "account", rotation=False)
     for rule in rules:
         if not rule.matches(lead):
             continue
         if rule.rep_id is not None and rule.rep_id in reps and reps[rule.rep_id].available:
-            return _take(reps[rule.rep_id], rule.name)
+            return _take(reps[rule.rep_id], rule.name, rotation=False)
         if rule.team_id is not None:
             chosen = pick_round_robin(pools.get(rule.team_id, ()))
             if chosen is not None:
-                return _take(chosen, rule.name)
+                return _take(chosen, rule.name, rotation=True)
     return Decision(None, "")
 
 
-def _take(member: Member, rule: str) -> Decision:
+def _take(member: Member, rule: str, *, rotation: bool) -> Decision:
+    # Capacity counts every lead; the rotation counts only its own turns, so a rep who owns
+    # big accounts is not starved of round-robin leads (nor is the rotation skewed by them).
     member.in_period += 1
-    member.total += 1
+    if rotation:
+        member.total += 1
     return Decision(member.id, rule)
 
 

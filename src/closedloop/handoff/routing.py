@@ -16,8 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -106,7 +105,7 @@ def assign_batch(
     Returns (highest id claimed or None when nothing was left, number assigned).
     """
     now = now or timezone.now()
-    leads = _claim(after_id=after_id, ids=ids, batch_size=batch_size)
+    leads = _claim(rules=rules, after_id=after_id, ids=ids, batch_size=batch_size)
     if not leads:
         return None, 0
     owners = _account_owners(leads)
@@ -127,11 +126,21 @@ def assign_batch(
     return leads[-1]["id"], count
 
 
-def _claim(*, after_id: int, ids: list[int] | None, batch_size: int) -> list[dict]:
+def _fields_needed(rules: list[engine.Rule]) -> list[str]:
+    # Read only the columns the rules look at: a batch of whole rows costs more than routing it.
+    names = {f.attname for f in Lead._meta.concrete_fields}
+    wanted = {"id", "email", "account_id", "mql_at"}
+    wanted |= {field for rule in rules for field, _, _ in rule.conditions if field in names}
+    return sorted(wanted)
+
+
+def _claim(
+    *, rules: list[engine.Rule], after_id: int, ids: list[int] | None, batch_size: int
+) -> list[dict]:
     rows = Lead.objects.filter(owner__isnull=True, lifecycle_stage=LifecycleStage.MQL)
     rows = rows.filter(pk__in=ids) if ids is not None else rows.filter(pk__gt=after_id)
     rows = rows.select_for_update(skip_locked=True).order_by("pk")[:batch_size]
-    leads = list(rows.values())
+    leads = list(rows.values(*_fields_needed(rules)))
     for lead in leads:
         lead["email_domain"] = engine.email_domain(lead["email"])
     return leads
@@ -192,26 +201,48 @@ def _write(leads, decisions, members, *, now: datetime) -> int:
     for lead_id, decision in decisions.items():
         if decision.owner_id is not None:
             by_owner[decision.owner_id].append(lead_id)
-    for owner_id, lead_ids in by_owner.items():
-        updated = Lead.objects.filter(pk__in=lead_ids, owner__isnull=True).update(
-            owner_id=owner_id, assigned_at=now, version=F("version") + 1, updated_at=now
-        )
-        if updated != len(lead_ids):
-            raise DoubleAssignment(f"{len(lead_ids) - updated} of the leads already had an owner")
     assigned = [lead for lead in leads if decisions[lead["id"]].owner_id is not None]
     if not assigned:
         return 0
-    Assignment.objects.bulk_create(
-        Assignment(
-            lead_id=lead["id"], to_owner_id=decisions[lead["id"]].owner_id,
-            rule=decisions[lead["id"]].rule, reason="routing", at=now,
-        )
-        for lead in assigned
-    )
+    ids = [lead["id"] for lead in assigned]
+    # One UPDATE for the batch; `owner IS NULL` makes a second owner impossible even if a
+    # lock were ever missed: the count would come up short and the batch roll back.
+    updated = _set_owners(ids, decisions, now=now)
+    if updated != len(ids):
+        raise DoubleAssignment(f"{len(ids) - updated} of the leads already had an owner")
+    _log_assignments(ids, decisions, now=now)
     _save_counters(members, today=now.date())
     _start_timers(assigned, decisions, members, now=now)
     record_bulk(Lead, count=len(assigned), description=f"Routing assigned {len(assigned)} leads")
     return len(assigned)
+
+
+def _set_owners(ids: list[int], decisions, *, now: datetime) -> int:
+    # Raw SQL: the ORM spends longer resolving a 500-branch CASE than the database runs it.
+    # Every number is an int from the database, written with int() so nothing else can enter.
+    cases = " ".join(f"WHEN {int(i)} THEN {int(decisions[i].owner_id)}" for i in ids)
+    id_list = ",".join(str(int(i)) for i in ids)
+    at = connection.ops.adapt_datetimefield_value(now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Lead._meta.db_table} SET owner_id = CASE id {cases} END, assigned_at = %s, "
+            f"updated_at = %s, version = version + 1 WHERE id IN ({id_list}) AND owner_id IS NULL",
+            [at, at],
+        )
+        return cursor.rowcount
+
+
+def _log_assignments(ids: list[int], decisions, *, now: datetime) -> None:
+    # One multi-row INSERT rather than bulk_create: the ORM's per-field preparation of thousands of
+    # rows costs more than the insert itself.
+    at = connection.ops.adapt_datetimefield_value(now)
+    table = Assignment._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (lead_id, to_owner_id, rule, reason, at) VALUES "
+            + ", ".join(["(%s, %s, %s, %s, %s)"] * len(ids)),
+            [v for i in ids for v in (i, decisions[i].owner_id, decisions[i].rule[:100], "routing", at)],
+        )
 
 
 def _save_counters(members: dict[int, engine.Member], *, today) -> None:
