@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from django.contrib.auth import authenticate
+from django.db import connection
 from django.db.models import Count, OuterRef, Subquery
 
 from closedloop.campaigns.models import Campaign
@@ -76,6 +77,17 @@ def models_f(name):
     from django.db.models import F
 
     return F(name)
+
+
+@pytest.mark.django_db
+def test_every_foreign_key_points_at_an_existing_row():
+    load()
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("PRAGMA foreign_key_check")
+            assert cursor.fetchall() == []
+        else:  # the constraints are deferred to a commit that tests never reach: check now
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 @pytest.mark.django_db
@@ -195,3 +207,12 @@ def test_the_truth_read_back_from_the_database_is_the_truth_the_outcomes_were_dr
     assert np.allclose([truth.propensity[i] for i in ids], summary.propensity)
     assert len(truth.campaign_quality) == 60 and len(truth.asset_effectiveness) == 40
     assert len(truth.rep_follow_up_minutes) == 16
+
+
+@pytest.mark.django_db
+def test_if_empty_leaves_other_data_alone_even_without_leads():
+    Campaign.objects.create(name="Spring launch", type="email", channel="email", starts_on=AS_OF.date())
+    output = Output()
+    assert load_demo(leads=50, seed=1, if_empty=True, echo=output) is None
+    assert "not loaded" in output[0]
+    assert Campaign.objects.count() == 1 and not Lead.objects.exists()

@@ -102,41 +102,85 @@ def write_rows(
 
     Columns not given get the field default. Returns the number of rows written.
     """
-    fields = [f for f in model._meta.concrete_fields]
-    given = set(columns)
-    unknown = given - {f.attname for f in fields}
+    fields = list(model._meta.concrete_fields)
+    unknown = set(columns) - {f.attname for f in fields}
     if unknown:
         raise ValueError(f"{model.__name__} has no column {', '.join(sorted(unknown))}")
     count = len(next(iter(columns.values())))
-    defaults = {f.attname: _default(f) for f in fields if f.attname not in given}
-    table = connection.ops.quote_name(model._meta.db_table)
-    names = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    defaults = {f.attname: _default(f) for f in fields if f.attname not in columns}
+    given = [f for f in fields if f.attname in columns]
+    insert = _insert_statement(model, fields, defaults)
     for start in range(0, count, chunk):
         stop = min(start + chunk, count)
-        lists = [
-            _db_values(f, columns[f.attname][start:stop]) if f.attname in given
-            else [defaults[f.attname]] * (stop - start)
-            for f in fields
-        ]
-        _write_chunk(table, names, fields, zip(*lists, strict=True))
+        lists = [_db_values(f, columns[f.attname][start:stop]) for f in given]
+        if connection.vendor == "postgresql":
+            lists += [[defaults[f.attname]] * (stop - start) for f in fields if f not in given]
+        _write_chunk(insert, zip(*lists, strict=True))
         advance(stop - start)
     return count
 
 
-def _write_chunk(table: str, names: str, fields: list, rows: Iterator[tuple]) -> None:
+def _insert_statement(model, fields, defaults: dict) -> str:
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        # COPY takes every column; the defaults ride along in each row.
+        order = [f for f in fields if f.attname not in defaults]
+        order += [f for f in fields if f.attname in defaults]
+        return f"COPY {table} ({', '.join(quote(f.column) for f in order)}) FROM STDIN"
+    # SQLite: bind only the generated columns; the constant ones are literals in the statement.
+    names = [quote(f.column) for f in fields if f.attname not in defaults]
+    values = [_placeholder(f) for f in fields if f.attname not in defaults]
+    for f in fields:
+        if f.attname in defaults:
+            names.append(quote(f.column))
+            values.append(_literal(defaults[f.attname]))
+    return f"INSERT INTO {table} ({', '.join(names)}) VALUES ({', '.join(values)})"
+
+
+def _literal(value) -> str:
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _write_chunk(statement: str, rows: Iterator[tuple]) -> None:
     connection.ensure_connection()
     raw = connection.connection
     if connection.vendor == "postgresql":
-        with raw.cursor() as cursor, cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
     else:
-        placeholders = ", ".join(_placeholder(f) for f in fields)
         cursor = raw.cursor()
         try:
-            cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)
+            cursor.executemany(statement, rows)
         finally:
             cursor.close()
+
+
+@contextmanager
+def fast_sqlite_load() -> Iterator[None]:
+    """For a large load on SQLite outside any transaction: no per-row foreign key checks (the
+    loader assigns every id itself) and a large page cache for building indexes."""
+    if connection.vendor != "sqlite" or connection.in_atomic_block:
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        cache_size = cursor.fetchone()[0]
+        cursor.execute("PRAGMA foreign_keys = OFF")
+        cursor.execute("PRAGMA cache_size = -524288")  # 512 MiB
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA foreign_keys = ON")
+            cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
 
 
 def _secondary_indexes(table: str) -> list[tuple[str, str]]:

@@ -27,7 +27,7 @@ from closedloop.demo import bulk, synth
 
 LOGIN_URL = "http://127.0.0.1:8000/"
 # Below this many rows, dropping and rebuilding indexes costs more than it saves.
-INDEX_DROP_ROWS = 200_000
+INDEX_DROP_ROWS = 10_000
 DEMO_MODELS = (
     "engagement.Touchpoint", "crm.OpportunityContact", "crm.Opportunity", "crm.Activity",
     "crm.StageChange", "crm.Lead", "crm.Account", "content.ContentAsset", "campaigns.Campaign",
@@ -66,7 +66,15 @@ def load_demo(
         _print_already_loaded(echo, lead_model.objects.count())
         return None
     if not reset:
-        _refuse_if_not_empty(models)
+        filled = [str(m._meta.verbose_name_plural) for m in models if m.objects.exists()]
+        if filled and if_empty:
+            echo(f"The database already has {', '.join(filled)}; the demo company was not loaded.")
+            return None
+        if filled:
+            raise DemoRefused(
+                f"the database already has {', '.join(filled)}; run `closedloop demo --reset` "
+                "to replace them with the demo company, or --if-empty to keep them"
+            )
     as_of = as_of or datetime.now(UTC)
     as_of_seconds = int(as_of.timestamp()) // synth.DAY * synth.DAY
     summary = DemoSummary()
@@ -81,15 +89,6 @@ def load_demo(
     summary.seconds = time.perf_counter() - started
     _print_summary(echo, summary)
     return summary
-
-
-def _refuse_if_not_empty(models) -> None:
-    filled = [str(m._meta.verbose_name_plural) for m in models if m.objects.exists()]
-    if filled:
-        raise DemoRefused(
-            f"the database already has {', '.join(filled)}; run `closedloop demo --reset` to "
-            "replace them with the demo company, or --if-empty to keep them"
-        )
 
 
 def _progress(console: Console) -> Progress:
@@ -151,7 +150,7 @@ def _draw(progress: Progress, **options) -> synth.Company:
 
 def _write(progress: Progress, company: synth.Company) -> dict[str, int]:
     rows: dict[str, int] = {}
-    with transaction.atomic():
+    with bulk.fast_sqlite_load(), transaction.atomic():
         for table in company.tables.values():
             model = apps.get_model(table.model)
             count = len(table)

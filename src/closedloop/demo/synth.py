@@ -292,7 +292,6 @@ class _Builder:
             "id": np.arange(1, ASSET_COUNT + 1),
             "title": _obj(titles),
             "kind": kinds,
-            "file": _obj([""] * ASSET_COUNT),
             "url": _obj(urls),
             "description": _obj(f"{t}. For {ASSET_KINDS[k].upper()}-stage conversations."
                                 for t, k in zip(titles, kinds, strict=True)),
@@ -607,7 +606,6 @@ class _Builder:
             "lost_reason": np.where(stage == "lost", reason, "").astype(object),
             "owner_id": owner,
             "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
-            "external_id": _obj([""] * count),
         })
         self._opportunity_contacts(leads, group)
 
@@ -718,7 +716,6 @@ class _Builder:
         self.tables["touchpoint"] = Table("engagement.Touchpoint", {
             "id": np.arange(1, count + 1),
             "lead_id": lead + 1,
-            "anonymous_id": np.full(count, "", dtype=object),
             "type": np.array(TOUCH_KINDS, dtype=object)[kind],
             "channel": channel,
             "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
@@ -726,7 +723,6 @@ class _Builder:
             "occurred_at": at,
             "received_at": at,
             "properties": self._properties(kind),
-            "message_id": np.full(count, None, dtype=object),
         })
 
     def _properties(self, kind: np.ndarray) -> np.ndarray:
@@ -875,7 +871,6 @@ class _Builder:
             "name": acc["name"], "domain": acc["domain"], "industry": acc["industry"],
             "employees": acc["employees"], "annual_revenue": self.account_revenue,
             "country": acc["country"], "owner_id": self.rep_ids[acc["owner_rep"]],
-            "external_id": _obj([""] * count),
         })
 
 
