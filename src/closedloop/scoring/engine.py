@@ -35,8 +35,11 @@ _GRADE_INDEX = {grade: i for i, grade in enumerate(GRADES)}
 def _as_series(values: Any) -> pl.Series:
     if isinstance(values, pl.Series):
         return values
-    return pl.Series(values=np.asarray(values) if not isinstance(values, list) else values,
-                     strict=False)
+    array = np.asarray(values) if not isinstance(values, list) else None
+    if array is None or array.dtype == object:
+        # Polars keeps object arrays as opaque Objects; a list lets it infer text or numbers.
+        return pl.Series(values=list(values), strict=False)
+    return pl.Series(values=array, strict=False)
 
 
 def _text(series: pl.Series) -> pl.Series:
@@ -417,7 +420,7 @@ class FeatureEncoder:
         return f"{encoded:,.4g}"
 
 
-ALGORITHM = "Additive gradient boosting (HistGradientBoostingClassifier, one column per tree)"
+ALGORITHM = "Additive gradient boosting (one column per tree)"
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
