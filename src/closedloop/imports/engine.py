@@ -120,6 +120,9 @@ def moment(value: str) -> datetime:
         parsed = datetime.fromisoformat(iso)
     except ValueError:
         parsed = _strptime(value, _DATETIME_FORMATS + _DATE_FORMATS)
+    if not 1900 <= parsed.year <= 2200:
+        # Placeholders such as 0001-01-01 are "no date", and wrong as any real one.
+        raise BadValue(f"bad date {value!r} (year {parsed.year})")
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC)
     return parsed.astimezone(UTC)
