@@ -1,0 +1,62 @@
+"""A rep rejects a lead with a reason in the inbox; marketing reads it in the feedback report."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import Browser, Page, expect
+
+from closedloop.crm.models import LifecycleStage
+from closedloop.handoff.models import Rejection
+from closedloop.handoff.sla import start_clock
+from tests.factories import make_lead
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "pw-for-tests"  # what tests.factories.make_user sets
+
+
+def log_in(page: Page, base: str, email: str) -> None:
+    page.goto(f"{base}/login/")
+    page.fill("input[name=username]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("header.topbar")).to_be_visible()
+
+
+@pytest.fixture
+def second_page(browser: Browser):
+    context = browser.new_context()
+    yield context.new_page()
+    context.close()
+
+
+def test_a_rep_rejects_a_lead_with_a_reason_and_marketing_sees_it(
+    page: Page, second_page: Page, live_server, alice, mia
+):
+    lead = make_lead(owner=alice, stage=LifecycleStage.MQL, first_name="Quinn", last_name="Student",
+                     score=40, score_reasons=[{"text": "Opened 5 emails", "effect": 9}])
+    start_clock(lead, at=timezone.now())
+
+    log_in(page, live_server.url, alice.email)
+    page.click("nav >> text=Inbox")
+    row = page.locator(f"#lead-{lead.pk}")
+    expect(row).to_contain_text("Quinn Student")
+    expect(row.locator('[data-timer="first-touch"]')).to_be_visible()
+    expect(row).to_contain_text("Opened 5 emails")
+
+    row.locator("text=Reject…").click()
+    form = row.locator("form.reject-form")
+    # Without a reason the browser's own check stops it; the server check is tested elsewhere.
+    form.locator("select[name=reason]").select_option("wrong-fit")
+    form.locator("textarea[name=note]").fill("A student project, no budget")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(f"#lead-{lead.pk}")).to_contain_text("Marketing will see your reason")
+    expect(page.locator(f"#lead-{lead.pk} .badge.stage-disqualified")).to_be_visible()
+    assert Rejection.objects.get(lead=lead).note == "A student project, no budget"
+
+    log_in(second_page, live_server.url, mia.email)
+    second_page.click("nav >> text=Feedback")
+    expect(second_page.locator("#by-reason")).to_contain_text("Wrong fit")
+    expect(second_page.locator("#notes")).to_contain_text("A student project, no budget")
+    expect(second_page.locator("#by-rep")).to_contain_text("alice@example.com")
