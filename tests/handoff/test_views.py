@@ -146,3 +146,8 @@ def test_reps_do_not_see_the_feedback_report(client, alice):
 def test_pages_need_a_login(client):
     for url in ("/inbox/", "/handoff/sla/", "/handoff/feedback/", "/handoff/disputes/"):
         assert client.get(url).status_code == 302
+
+
+def test_the_lead_detail_page_shows_the_sla_timers(client, alice, lead):
+    page = login(client, alice).get(f"/leads/{lead.pk}/").content.decode()
+    assert 'id="lead-sla"' in page and 'data-timer="first-touch"' in page
