@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 
 from closedloop.core.permissions import visible
 from closedloop.crm import dashboard
@@ -93,7 +94,7 @@ def test_leads_per_week_buckets_by_monday_and_source(db):
     assert [d["label"] for d in data["datasets"]] == ["Email", "Webinar"]
 
 
-def test_the_snapshot_is_reused_within_its_lifetime_per_scope(funnel, settings, alice, mia):
+def test_the_snapshot_is_reused_within_its_lifetime_per_scope(funnel, settings):
     settings.DASHBOARD_CACHE_SECONDS = 60
     leads = Lead.objects.all()
     first = dashboard.snapshot(leads, scope="all")
@@ -102,6 +103,31 @@ def test_the_snapshot_is_reused_within_its_lifetime_per_scope(funnel, settings, 
     assert dashboard.snapshot(leads, scope="other").total == first.total + 1
     settings.DASHBOARD_CACHE_SECONDS = 0
     assert dashboard.snapshot(leads, scope="all").total == first.total + 1
+
+
+def test_a_stale_snapshot_is_served_while_one_background_refresh_replaces_it(
+    funnel, settings, monkeypatch
+):
+    settings.DASHBOARD_CACHE_SECONDS = 60
+    leads = Lead.objects.all()
+    first = dashboard.snapshot(leads, scope="all")
+    make_lead(stage=S.LEAD)
+    refreshes = []
+    # Run the refresh inline: a thread would not see this test's uncommitted rows.
+    monkeypatch.setattr(dashboard.threading, "Thread", lambda target, args, **kw: FakeThread(
+        lambda: refreshes.append(dashboard.compute_snapshot(args[0]))))
+    with time_machine.travel(first.as_of + timedelta(seconds=61)):
+        assert dashboard.snapshot(leads, scope="all") == first  # stale, served at once
+        assert dashboard.snapshot(leads, scope="all") == first  # a refresh is already running
+    assert len(refreshes) == 1 and refreshes[0].total == first.total + 1
+
+
+class FakeThread:
+    def __init__(self, run):
+        self.run = run
+
+    def start(self):
+        self.run()
 
 
 def test_visibility_scope_differs_between_teams_and_roles(alice, bob, charlie, max_manager, mia, eve):

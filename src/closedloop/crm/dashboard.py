@@ -2,28 +2,38 @@
 
 Each function takes a queryset of leads already restricted to what the viewer may see (see
 `closedloop.core.permissions.visible`), so one function serves every role. `snapshot` bundles
-the expensive aggregates and caches them per visibility scope for a short time: at a million
-leads the stage-conversion pass reads every stage change, which costs seconds, not milliseconds.
+the expensive aggregates and caches them per visibility scope: at a million leads the
+stage-conversion pass reads every stage change, which costs seconds, not milliseconds. The cache
+is the default Django cache (per process with the local-memory backend).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Case, Count, F, IntegerField, Max, Q, QuerySet, Sum, Value, When
+from django.db import connections
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from closedloop.core.permissions import lead_visibility
 from closedloop.crm.models import FUNNEL_STAGES, LeadSource, LifecycleStage, StageChange
 
+logger = logging.getLogger(__name__)
+
 SIDE_EXITS: tuple[LifecycleStage, ...] = (LifecycleStage.RECYCLED, LifecycleStage.DISQUALIFIED)
 WEEKS = 26
-# Seconds a snapshot is reused; the page says "as of HH:MM" so nobody mistakes it for live.
+# Seconds a snapshot counts as fresh; the page says "as of HH:MM" so nobody mistakes it for live.
 DEFAULT_CACHE_SECONDS = 120
+# An older snapshot is served while a background refresh runs, up to this age.
+STALE_LIMIT_SECONDS = 1800
+REFRESH_LOCK_SECONDS = 600
 
 
 def stage_counts(leads: QuerySet) -> dict[str, int]:
@@ -55,39 +65,50 @@ class Conversion:
         return None if self.rate is None else round(100 * self.rate, 1)
 
 
-def _reached(stage: str) -> Q:
-    # A lead has been at a stage if it is there now, moved into it, or moved out of it: the
-    # first change's from_stage is the stage it was created at, which no to_stage records.
-    return (
-        Q(lifecycle_stage=stage)
-        | Q(stage_changes__to_stage=stage)
-        | Q(stage_changes__from_stage=stage)
-    )
-
-
 def stage_conversion(leads: QuerySet) -> list[Conversion]:
     """Stage-to-stage conversion along FUNNEL_STAGES, from the stage-change history.
 
-    One pass: per lead, a 0/1 flag for each funnel stage it ever was at (now, or as a from/to
-    stage of any StageChange) and the product of adjacent flags; then sums of both. Returns one
-    Conversion per adjacent pair (Subscriber→Lead, ..., Opportunity→Customer).
+    A lead has been at a stage if it is there now, or any StageChange moved it into or out of
+    it (the first change's from_stage is where a lead began when its creation was not
+    recorded). Per lead, the funnel stages it has been at become one bitmask; the database
+    returns how many leads share each mask (a few dozen rows for any number of leads) and the
+    pairs are counted from those. Returns one Conversion per adjacent pair of FUNNEL_STAGES.
     """
+    histogram = _stage_mask_histogram(leads)
     pairs = list(zip(FUNNEL_STAGES, FUNNEL_STAGES[1:]))
-    flags = {f"r_{stage}": _flag(stage) for stage in FUNNEL_STAGES}
-    both = {f"b_{a}": F(f"r_{a}") * F(f"r_{b}") for a, b in pairs}
-    per_lead = leads.order_by().values("id").annotate(**flags).annotate(**both)
-    totals = per_lead.aggregate(
-        **{f"s_{stage}": Sum(f"r_{stage}") for stage, _ in pairs},
-        **{f"p_{a}": Sum(f"b_{a}") for a, _ in pairs},
+    result = []
+    for i, (a, b) in enumerate(pairs):
+        bit_a, bit_b = 1 << i, 1 << (i + 1)
+        reached = sum(n for mask, n in histogram.items() if mask & bit_a)
+        converted = sum(n for mask, n in histogram.items() if mask & bit_a and mask & bit_b)
+        result.append(Conversion(a, b, reached=reached, converted=converted))
+    return result
+
+
+def _stage_bits(field: str) -> Case:
+    # Bit i stands for FUNNEL_STAGES[i]; side exits are 0 (not part of the funnel's pairs).
+    whens = [When(**{field: stage}, then=Value(1 << i)) for i, stage in enumerate(FUNNEL_STAGES)]
+    return Case(*whens, default=Value(0), output_field=IntegerField())
+
+
+def _stage_mask_histogram(leads: QuerySet) -> dict[int, int]:
+    """{bitmask of funnel stages a lead has been at: number of such leads}."""
+    # SUM(DISTINCT bit) over a lead's changes is the OR of those bits: each stage counts once.
+    per_lead = leads.order_by().values("id").annotate(
+        to_bits=Coalesce(Sum(_stage_bits("stage_changes__to_stage"), distinct=True), 0),
+        from_bits=Coalesce(Sum(_stage_bits("stage_changes__from_stage"), distinct=True), 0),
+        now_bit=Max(_stage_bits("lifecycle_stage")),
+    ).values("to_bits", "from_bits", "now_bit")
+    sql, params = per_lead.query.sql_with_params()
+    # Grouping by an expression over aggregates needs a derived table, which the ORM cannot
+    # express; the inner query is still the ORM's, with the visibility filter in it.
+    outer = (
+        "SELECT (per_lead.to_bits | per_lead.from_bits | per_lead.now_bit) AS mask, COUNT(*) "
+        f"FROM ({sql}) per_lead GROUP BY 1"
     )
-    return [
-        Conversion(a, b, reached=totals[f"s_{a}"] or 0, converted=totals[f"p_{a}"] or 0)
-        for a, b in pairs
-    ]
-
-
-def _flag(stage: str) -> Max:
-    return Max(Case(When(_reached(stage), then=Value(1)), default=Value(0), output_field=IntegerField()))
+    with connections[per_lead.db].cursor() as cursor:
+        cursor.execute(outer, params)
+        return {int(mask): n for mask, n in cursor.fetchall()}
 
 
 @dataclass(frozen=True)
@@ -172,27 +193,57 @@ class Snapshot:
         return sum(self.stages.values())
 
 
-def snapshot(leads: QuerySet, *, scope: str, now: datetime | None = None) -> Snapshot:
-    """The home page aggregates for `leads`, reused for DASHBOARD_CACHE_SECONDS per `scope`.
-
-    `scope` must name exactly what `leads` contains (see `visibility_scope`): two users whose
-    visible leads are the same share one entry, two whose leads differ never do.
-    """
-    seconds = cache_seconds()
-    # Hashed: the scope is readable text with spaces, which some cache backends refuse in keys.
-    key = f"crm:dashboard:v1:{hashlib.sha256(scope.encode()).hexdigest()[:32]}"
-    if seconds > 0 and (cached := cache.get(key)) is not None:
-        return cached
+def compute_snapshot(leads: QuerySet, *, now: datetime | None = None) -> Snapshot:
+    """Every cached home page aggregate for `leads`, computed now (no cache)."""
     now = now or timezone.now()
-    result = Snapshot(
+    return Snapshot(
         as_of=now,
         stages=stage_counts(leads),
         conversion=stage_conversion(leads),
         weekly=leads_per_week(leads, now=now),
     )
-    if seconds > 0:
-        cache.set(key, result, seconds)
-    return result
+
+
+def snapshot(leads: QuerySet, *, scope: str) -> Snapshot:
+    """The home page aggregates for `leads`, cached per `scope` (stale-while-revalidate).
+
+    `scope` must name exactly what `leads` contains (see `visibility_scope`): two users whose
+    visible leads are the same share one entry, two whose leads differ never do.
+
+    A snapshot younger than cache_seconds() is served as is. An older one is still served
+    (the page shows its "as of" time) while one background thread recomputes it, so no
+    visitor waits for the multi-second aggregates at a million leads; only the first visit
+    of a scope, or one after STALE_LIMIT_SECONDS of no visits, computes them in the request.
+    """
+    seconds = cache_seconds()
+    if seconds <= 0:
+        return compute_snapshot(leads)
+    # Hashed: the scope is readable text with spaces, which some cache backends refuse in keys.
+    key = f"crm:dashboard:v2:{hashlib.sha256(scope.encode()).hexdigest()[:32]}"
+    cached = cache.get(key)
+    if cached is None:
+        result = compute_snapshot(leads)
+        cache.set(key, result, max(seconds, STALE_LIMIT_SECONDS))
+        return result
+    is_stale = (timezone.now() - cached.as_of).total_seconds() > seconds
+    # cache.add is atomic: of many concurrent stale hits, one starts the refresh.
+    if is_stale and cache.add(f"{key}:refreshing", True, timeout=REFRESH_LOCK_SECONDS):
+        threading.Thread(
+            target=_refresh, args=(leads, key, seconds), daemon=True,
+            name="dashboard-refresh",
+        ).start()
+    return cached
+
+
+def _refresh(leads: QuerySet, key: str, seconds: int) -> None:
+    try:
+        cache.set(key, compute_snapshot(leads), max(seconds, STALE_LIMIT_SECONDS))
+    except Exception:
+        logger.exception("refreshing the dashboard snapshot failed; the stale one stays")
+    finally:
+        cache.delete(f"{key}:refreshing")
+        # This thread opened its own database connection; do not leave it behind.
+        connections.close_all()
 
 
 def cache_seconds() -> int:
