@@ -105,3 +105,15 @@ def test_a_rep_creates_an_opportunity_they_own_on_a_visible_account(api_as, alic
     assert response.status_code == 422 and set(problems(response)) == {"account"}
     response = api.post("/opportunities", {"account": ours.pk, "name": "Expansion", "amount": "900"})
     assert response.status_code == 201 and response.json()["owner"] == alice.pk
+
+
+def test_domains_are_normalised_and_checked(api_as, mia):
+    api = api_as(mia)
+    created = api.post("/accounts", {"name": "Umbrella", "domain": " WWW.Umbrella.Example "})
+    assert created.status_code == 201 and created.json()["domain"] == "umbrella.example"
+    refused = api.post("/accounts", {"name": "Bad", "domain": "not a domain", "country": "USA"})
+    assert refused.status_code == 422
+    assert problems(refused) == {
+        "domain": "is not a domain name like example.com",
+        "country": "use a two-letter ISO 3166 country code such as US or DE",
+    }

@@ -9,6 +9,7 @@ and nothing changes. Lifecycle stages change only through `change_stage`.
 from __future__ import annotations
 
 import datetime
+import re
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,7 +18,7 @@ from django.db.models import Q
 from django.http import HttpResponse
 from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
-from pydantic import StringConstraints
+from pydantic import AfterValidator
 
 from closedloop.core import events
 from closedloop.core.api_auth import token_auth
@@ -57,7 +58,22 @@ from closedloop.crm.services import StaleVersion, change_stage, save_if_version
 
 router = Router(auth=token_auth)
 
-Country = Annotated[str, StringConstraints(pattern=r"^([A-Z]{2})?$")]
+def _country(value: str) -> str:
+    value = value.strip().upper()
+    if value and not re.fullmatch(r"[A-Z]{2}", value):
+        raise ValueError("use a two-letter ISO 3166 country code such as US or DE")
+    return value
+
+
+def _domain(value: str) -> str:
+    value = value.strip().lower().removeprefix("www.")
+    if value and not re.fullmatch(r"[a-z0-9-]+(\.[a-z0-9-]+)+", value):
+        raise ValueError("is not a domain name like example.com")
+    return value
+
+
+Country = Annotated[str, AfterValidator(_country)]
+Domain = Annotated[str, AfterValidator(_domain)]
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Rows per page, 1–200")]
 CursorParam = Annotated[
     str | None, Field(description="next_cursor of the previous page; omit for the first")
@@ -342,7 +358,7 @@ class AccountOut(Schema):
 
 class AccountIn(Schema):
     name: str = Field(min_length=1, max_length=200)
-    domain: str = Field("", max_length=200, pattern=r"^([a-z0-9-]+(\.[a-z0-9-]+)+)?$")
+    domain: Domain = Field("", max_length=200)
     industry: str = Field("", max_length=80)
     employees: int | None = Field(None, ge=0)
     annual_revenue: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
@@ -584,8 +600,6 @@ def update_opportunity(request, opportunity_id: int, payload: OpportunityPatch, 
     require_write(user)
     expected = expected_version(request)
     data = _opportunity_refs(user, payload.dict(exclude_unset=True))
-    if data.get("account", opportunity.account) is None:
-        raise invalid("account", "an opportunity needs an account")
     if "owner" in data:
         _check_owner_change(user, current=opportunity.owner, new=data["owner"])
     fields = _close_fields(opportunity, _assign(opportunity, data))
