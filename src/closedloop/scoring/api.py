@@ -4,7 +4,7 @@ one lead's score with its reasons."""
 from __future__ import annotations
 
 from django.db import transaction
-from ninja import Router, Schema
+from ninja import Router, Schema, Status
 
 from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import ERRORS, ApiError, not_found
@@ -84,7 +84,7 @@ def retrain(request):
 
     by = f"{request.auth.email} (API)"
     transaction.on_commit(lambda: retrain_model.enqueue(False, by))
-    return 202, {"queued": True, "detail": "retraining started; leads are rescored after it"}
+    return Status(202, {"queued": True, "detail": "retraining started; leads are rescored after it"})
 
 
 @router.get("/scoring/leads/{lead_id}", response={200: LeadScoreOut, **ERRORS})
