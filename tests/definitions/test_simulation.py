@@ -167,3 +167,24 @@ def test_the_simulation_page_shows_both_versions_side_by_side(window, client, mi
     assert response.status_code == 200 and "<html" not in text
     assert 'id="sim-candidate-mqls"' in text and f"simulation-chart-{draft.number}" in text
     assert "MQLs under v1 (in force)" in text
+
+
+def test_a_one_week_replay_agrees_with_the_scoring_engines_mql_rule():
+    from closedloop.scoring.engine import engagement_scores, fit_points, grades_from_points, meets_mql_rule
+
+    rng = np.random.default_rng(3)
+    n, m = 400, 3000
+    h = simulation.History(
+        columns={"employees": rng.integers(1, 2000, n).tolist()},
+        created_day=rng.uniform(0, 10, n), touch_lead=rng.integers(0, n, m),
+        touch_type=rng.integers(0, 3, m), type_names=TYPES, touch_day=rng.uniform(-20, 7, m),
+        reached_opportunity=np.zeros(n, dtype=bool), won=np.zeros(n, dtype=bool),
+    )
+    body = contract(30, half_life=10)
+    first = simulation.first_mql_week(h, body, np.array([7.0]))
+    grades = grades_from_points(fit_points(h.columns, body["icp"])[0])
+    engagement = engagement_scores(h.touch_lead, h.touch_type, 7.0 - h.touch_day, n,
+                                   body["engagement"], type_names=TYPES)
+    expected = meets_mql_rule(grades, engagement, body["mql_rule"]) & (h.created_day <= 7)
+    assert expected.sum() > 20 and (~expected).sum() > 20  # both outcomes are exercised
+    assert np.array_equal(first == 0, expected)

@@ -54,6 +54,11 @@ def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndar
     """
     points, _ = fit_points(history.columns, body["icp"])
     grades = grades_from_points(points)
+    rule = body["mql_rule"]
+    # Grades do not change from week to week: the engine judges the rule's fit half once (with
+    # an engagement no bar can refuse), and each week only engagement is compared with the bar.
+    fit_ok = meets_mql_rule(grades, np.full(history.n_leads, np.inf), rule)
+    bar = float(rule.get("min_engagement", 0))
     first = np.full(history.n_leads, -1, dtype=np.int64)
     # Touches sorted by time so that "touches up to week end e" is a prefix.
     order = np.argsort(history.touch_day, kind="stable")
@@ -65,7 +70,7 @@ def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndar
             leads[:upto], types[:upto], end - days[:upto], history.n_leads, body["engagement"],
             type_names=history.type_names,
         )
-        meets = meets_mql_rule(grades, engagement, body["mql_rule"]) & (history.created_day <= end)
+        meets = fit_ok & (engagement >= bar) & (history.created_day <= end)
         first[(first < 0) & meets] = week
     return first
 
