@@ -13,7 +13,7 @@ import datetime
 import json
 
 from django.core.exceptions import PermissionDenied
-from ninja import File, Form, Router, Schema
+from ninja import File, Form, Router, Schema, Status
 from ninja.files import UploadedFile
 
 from closedloop.core.api_auth import token_auth
@@ -85,7 +85,7 @@ def create_import(
             raise invalid("mapping", "; ".join(problems))
     enqueue_import(job)
     job.refresh_from_db()
-    return 201, job
+    return Status(201, job)
 
 
 @router.get("/imports/{job_id}", response={200: ImportOut, **ERRORS})

@@ -334,8 +334,16 @@ MAX_UPLOAD_BYTES = 512 * 2**20
 _SNIFF_BYTES = 64 * 1024
 
 
-def check_upload(name: str, size: int, head: bytes, *, limit: int = MAX_UPLOAD_BYTES) -> list[str]:
+def upload_limit() -> int:
+    """Bytes an upload may have: settings.IMPORT_MAX_UPLOAD_BYTES, else 512 MB."""
+    from django.conf import settings
+
+    return int(getattr(settings, "IMPORT_MAX_UPLOAD_BYTES", MAX_UPLOAD_BYTES))
+
+
+def check_upload(name: str, size: int, head: bytes, *, limit: int | None = None) -> list[str]:
     """Problems with an uploaded file: not .csv, empty, too big, or not text (binary bytes)."""
+    limit = upload_limit() if limit is None else limit
     problems = []
     if not name.lower().endswith(".csv"):
         problems.append(f"{name!r} is not a .csv file")
