@@ -151,3 +151,15 @@ def test_pages_need_a_login(client):
 def test_the_lead_detail_page_shows_the_sla_timers(client, alice, lead):
     page = login(client, alice).get(f"/leads/{lead.pk}/").content.decode()
     assert 'id="lead-sla"' in page and 'data-timer="first-touch"' in page
+
+
+def test_an_admin_manages_the_rejection_reasons_in_the_admin(client, ada):
+    page = login(client, ada).get("/admin/handoff/rejectionreason/")
+    assert page.status_code == 200 and "Wrong fit" in page.content.decode()
+    client.post("/admin/handoff/rejectionreason/add/", {
+        "code": "competitor-customer", "label": "Already a competitor's customer",
+        "path": "recycle", "recycle_days": 180, "is_active": "on", "position": 5,
+    })
+    from closedloop.handoff.models import RejectionReason
+
+    assert RejectionReason.objects.get(code="competitor-customer").recycle_days == 180

@@ -42,6 +42,27 @@ from closedloop.handoff.models import (
 )
 
 
+DEFAULT_REASONS = [
+    # (code, label, path, recycle_days, position): the list a new installation starts with.
+    ("not-now", "Not now: timing", RejectionPath.RECYCLE, 90, 1),
+    ("wrong-fit", "Wrong fit", RejectionPath.DISQUALIFY, 90, 2),
+    ("bad-data", "Bad data: cannot reach", RejectionPath.BAD_DATA, 90, 3),
+    ("duplicate", "Duplicate of another lead", RejectionPath.DUPLICATE, 90, 4),
+]
+
+
+def ensure_default_reasons() -> int:
+    """Create the starting rejection reasons that are missing (the data migration does this
+    on install; a flushed database needs it again). Returns how many were created."""
+    created = 0
+    for code, label, path, days, position in DEFAULT_REASONS:
+        created += RejectionReason.objects.get_or_create(
+            code=code, defaults={"label": label, "path": path, "recycle_days": days,
+                                 "position": position},
+        )[1]
+    return created
+
+
 def _locked(lead: Lead) -> Lead:
     # Re-read under a row lock: two clicks on accept and reject must not both win.
     return Lead.objects.select_for_update(of=("self",)).select_related("owner").get(pk=lead.pk)
