@@ -20,7 +20,7 @@ from django.utils import timezone
 from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.models import AuditSource
 from closedloop.imports.engine import (
-    KEYS, Format, Kind, RecordReader, Row, RowConverter, detect_mapping, inspect_file, is_blank,
+    KEYS, Format, Kind, RecordReader, Row, RowConverter, SeenKeys, detect_mapping, inspect_file, is_blank,
     validate_mapping,
 )
 from closedloop.imports.loaders import LOADERS
@@ -192,7 +192,9 @@ def _run(job: ImportJob, *, chunk_size: int, on_chunk) -> None:
         header_end = header_reader.offset
         converter = RowConverter(job.headers, job.mapping, kind)
         start, line = (job.byte_offset, job.line) if job.byte_offset else (header_end, header_line)
-        seen = _seen_keys(job, stream, converter, kind, upto=start) if start > header_end else {}
+        seen = SeenKeys()
+        if start > header_end:
+            seen = _seen_keys(job, stream, converter, kind, upto=start)
         loader = LOADERS[kind](job)
         reader = RecordReader(stream, job.encoding, start=start, start_line=line + 1)
         for chunk in _chunks(reader, chunk_size):
@@ -213,27 +215,25 @@ def _chunks(reader: RecordReader, size: int) -> Iterator[list[tuple[int, list[st
 
 
 def _key_hashes(values: dict, kind: Kind) -> list[tuple[str, int]]:
-    """(field, compact fingerprint) of a row's upsert keys (email, external id, domain).
-
-    A dict of 64-bit hashes → first line keeps duplicate detection within a million-row file
-    to ~100 MB instead of holding every address.
-    """
-    return [(name, hash((name, str(values[name]).lower())))
+    """(field, fingerprint) of each upsert key a row has: external id, email or domain."""
+    return [(name, SeenKeys.fingerprint(name, values[name]))
             for name in KEYS[kind] if values.get(name)]
 
 
-def _seen_keys(job, stream, converter: RowConverter, kind: Kind, *, upto: int) -> dict[int, int]:
+def _seen_keys(job, stream, converter: RowConverter, kind: Kind, *, upto: int) -> SeenKeys:
     """Rebuild, on resume, the keys of rows already imported (for duplicate detection)."""
     failed = set(RowError.objects.filter(job=job).values_list("line", flat=True))
-    seen: dict[int, int] = {}
+    seen = SeenKeys()
     reader = RecordReader(stream, job.encoding)
     for line, cells in reader:
-        if line == 1 or line in failed or is_blank(cells):
-            continue
-        for _, key in _key_hashes(converter.convert(line, cells).values, kind):
-            seen.setdefault(key, line)
+        if line > 1 and line not in failed and not is_blank(cells):
+            for _, key in _key_hashes(converter.convert(line, cells).values, kind):
+                seen.add(key, line)
+        if len(seen.pending) >= CHUNK_ROWS:
+            seen.flush()
         if reader.offset >= upto:
             break
+    seen.flush()
     return seen
 
 
@@ -270,6 +270,7 @@ def _commit_chunk(job, loader, converter, seen, chunk, reader) -> None:
                              f"{reader.lines_read}: {outcome.created} created, "
                              f"{outcome.updated} updated"),
             )
+    seen.flush()
 
 
 def _drop_failed(rows: list[Row], failed: list[Row]) -> list[Row]:
@@ -279,19 +280,22 @@ def _drop_failed(rows: list[Row], failed: list[Row]) -> list[Row]:
     return good
 
 
-def _drop_duplicates(rows, failed, seen: dict[int, int], kind: Kind, loader) -> list[Row]:
+def _drop_duplicates(rows, failed, seen: SeenKeys, kind: Kind, loader) -> list[Row]:
+    """Fail rows whose email / external id / domain an earlier row of the file already had."""
+    keys = [_key_hashes(row.values, kind) for row in rows]
+    earlier = seen.lookup([key for row_keys in keys for _, key in row_keys])
     good = []
-    for row in rows:
-        keys = _key_hashes(row.values, kind)
-        clash = next(((name, seen[key]) for name, key in keys if key in seen), None)
+    for row, row_keys in zip(rows, keys, strict=True):
+        clash = next(((name, earlier.get(key) or seen.pending.get(key))
+                      for name, key in row_keys if key in earlier or key in seen.pending), None)
         if clash is not None:
             name, first = clash
             row.fail(loader.column_of(name), str(row.values[name]),
                      f"duplicate {name.replace('_', ' ')} within the file (first on line {first})")
             failed.append(row)
             continue
-        for _, key in keys:
-            seen[key] = row.line
+        for _, key in row_keys:
+            seen.add(key, row.line)
         good.append(row)
     return good
 
