@@ -172,3 +172,13 @@ def test_pages_render_for_every_role(client, name, mia, alice, max_manager, eve,
     params = {"from": 1, "to": 2} if name == "definitions-diff" else {}
     for user in (mia, alice, max_manager, eve, ada):
         assert login(client, user).get(reverse(name), params).status_code == 200
+
+
+def test_the_admin_shows_versions_but_cannot_change_them(client, ada, mia):
+    draft = services.create_draft(by=mia)
+    login(client, ada)
+    assert client.get(f"/admin/definitions/contractversion/{draft.pk}/change/").status_code == 200
+    assert client.get("/admin/definitions/contractversion/add/").status_code == 403
+    client.post(f"/admin/definitions/contractversion/{draft.pk}/change/", {"status": "active"})
+    draft.refresh_from_db()
+    assert draft.status == ContractStatus.DRAFT
