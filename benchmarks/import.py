@@ -115,7 +115,8 @@ def run(rows: str = "1000000", chunk_size: str = "5000", keep: str = "0") -> dic
         "peak_rss_mb": round(peak_mb, 1), "created": created, "updated": updated,
         "skipped": skipped, "failed": failed, "leads_in_db": leads,
         "accounted": created + updated + skipped + failed == count,
-        "file_mb": round(csv_path.stat().st_size / 2**20, 1), "generate_seconds": round(generated, 1),
+        "file_mb": round(csv_path.stat().st_size / 2**20, 1),
+        "generate_seconds": round(generated, 1),
         "database": "sqlite", "chunk_size": int(chunk_size),
     }
     if keep != "1":

@@ -108,7 +108,8 @@ def export(request, kind: str):
     """CSV of the records the token's user may see; query parameters are the list's filters."""
     params = {k: v for k, v in request.GET.items() if k not in ("raw", "page")}
     try:
-        rows = export_rows(kind, user=request.auth, params=params, raw=request.GET.get("raw") == "1")
+        raw = request.GET.get("raw") == "1"
+        rows = export_rows(kind, user=request.auth, params=params, raw=raw)
     except ExportRefused as exc:
         field = "raw" if "raw" in str(exc) else ("kind" if "kind" in str(exc) else "filter")
         raise ApiError(403 if field == "raw" else 422, field, str(exc)) from exc

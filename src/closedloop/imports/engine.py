@@ -179,7 +179,9 @@ def choice(table: dict[str, str], what: str, *, default: str | None = None):
 
 
 def _table(pairs: dict[str, tuple[str, ...]]) -> dict[str, str]:
-    return {_key(alias): target for target, aliases in pairs.items() for alias in (target, *aliases)}
+    return {
+        _key(alias): target for target, aliases in pairs.items() for alias in (target, *aliases)
+    }
 
 
 LIFECYCLE = _table({
@@ -532,7 +534,9 @@ def validate_mapping(mapping: dict[str, str], kind: Kind) -> list[str]:
         elif target in seen:
             problems.append(f"columns {seen[target]!r} and {header!r} both map to {target!r}")
         seen[target] = header
-    problems += [f"no column is mapped to {name} (required)" for name in missing_required(mapping, kind)]
+    problems += [
+        f"no column is mapped to {name} (required)" for name in missing_required(mapping, kind)
+    ]
     return problems
 
 

@@ -304,7 +304,8 @@ class AccountLoader(Loader):
                     "owner_id": values.get("owner_id"), "created_at": values.get("created_at", now),
                 })
                 continue
-            names = _changed_fields(account, values, self.copied) + self._apply_owner(account, values)
+            names = _changed_fields(account, values, self.copied)
+            names += self._apply_owner(account, values)
             if names:
                 changed.append(account)
                 fields.update(names)
@@ -359,7 +360,8 @@ class OpportunityLoader(Loader):
                 new.append({
                     **{n: values[n] for n in self.copied if n in values},
                     "account_id": values["account_id"], "owner_id": values.get("owner_id"),
-                    "closed_at": values.get("closed_at"), "created_at": values.get("created_at", now),
+                    "closed_at": values.get("closed_at"),
+                    "created_at": values.get("created_at", now),
                 })
                 continue
             names = _changed_fields(opp, values, self.copied) + self._apply_owner(opp, values)
@@ -431,7 +433,8 @@ class TouchpointLoader(Loader):
 
     def write(self, rows: list[Row]) -> Outcome:
         ids = [r.values["message_id"] for r in rows]
-        known = set(Touchpoint.objects.filter(message_id__in=ids).values_list("message_id", flat=True))
+        stored = Touchpoint.objects.filter(message_id__in=ids)
+        known = set(stored.values_list("message_id", flat=True))
         new = [
             {"lead_id": v["lead_id"], "type": v["type"], "occurred_at": v["occurred_at"],
              "channel": v.get("channel", ""), "campaign_id": v.get("campaign_id"),

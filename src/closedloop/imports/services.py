@@ -20,7 +20,8 @@ from django.utils import timezone
 from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.models import AuditSource
 from closedloop.imports.engine import (
-    KEYS, Format, Kind, RecordReader, Row, RowConverter, SeenKeys, detect_mapping, inspect_file, is_blank,
+    KEYS, Format, Kind, RecordReader, Row, RowConverter, SeenKeys, detect_mapping, inspect_file,
+    is_blank,
     validate_mapping,
 )
 from closedloop.imports.loaders import LOADERS
@@ -302,7 +303,8 @@ def _drop_duplicates(rows, failed, seen: SeenKeys, kind: Kind, loader) -> list[R
 
 def _errors(job, failed: Iterable[Row]) -> list[RowError]:
     return [
-        RowError(job=job, line=row.line, column=column[:255], value=value[:300], reason=reason[:300])
+        RowError(job=job, line=row.line, column=column[:255], value=value[:300],
+                 reason=reason[:300])
         for row in failed
         for column, value, reason in row.errors
     ]
