@@ -16,7 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from closedloop.core.models import Role, User
-from closedloop.crm.models import StageChange, LifecycleStage
+from closedloop.crm.models import LeadSource, LifecycleStage, StageChange
 from closedloop.handoff import engine
 from closedloop.handoff.models import Acceptance, LeadSla, Rejection
 from closedloop.handoff.sla import calendars_for_teams, sla_numbers
@@ -143,21 +143,22 @@ def feedback_report(*, since: datetime, until: datetime | None = None, limit_not
         "accepted": Acceptance.objects.filter(at__gte=since).count(),
         "by_reason": [{"reason": r["reason__label"], "count": r["n"]} for r in by_reason],
         "by_campaign": _grouped(rows, "campaign__name", "No campaign"),
-        "by_source": _grouped(rows, "source", "unknown"),
+        "by_source": _grouped(rows, "source", "unknown", labels=dict(LeadSource.choices)),
         "by_rep": _grouped(rows, "rep__email", "nobody"),
         "notes": [
             {"lead_id": r.lead_id, "lead": str(r.lead), "reason": r.reason.label, "note": r.note,
              "rep": r.rep.email if r.rep else None, "campaign": r.campaign.name if r.campaign else None,
-             "source": r.source, "at": r.at.isoformat()}
+             "source": LeadSource(r.source).label if r.source in LeadSource.values else r.source,
+             "at": r.at.isoformat(), "at_display": f"{r.at:%Y-%m-%d %H:%M}"}
             for r in rows.exclude(note="").select_related("lead", "reason", "rep", "campaign")[:limit_notes]
         ],
     }
 
 
-def _grouped(rows, field: str, blank: str) -> list[dict]:
+def _grouped(rows, field: str, blank: str, labels: dict | None = None) -> list[dict]:
     groups: dict[str, dict] = {}
     for row in rows.values(field, "reason__label").annotate(n=Count("id")):
-        name = row[field] or blank
+        name = (labels or {}).get(row[field], row[field]) or blank
         group = groups.setdefault(name, {"name": name, "total": 0, "reasons": {}})
         group["total"] += row["n"]
         group["reasons"][row["reason__label"]] = row["n"]
