@@ -29,17 +29,26 @@ from pathlib import Path
 BENCH_SECRET = "closedloop-bench-only-secret-key-" + "d" * 32
 
 
-def run(leads: str = "1000000", touches: str = "5", seed: str = "7", repeat: str = "3",
-        workdir: str = "") -> dict:
+def run(
+    leads: str = "1000000",
+    touches: str = "5",
+    seed: str = "7",
+    repeat: str = "3",
+    workdir: str = "",
+) -> dict:
     base = Path(workdir or tempfile.gettempdir()) / "closedloop-bench-definitions"
     data_dir = base / f"leads{leads}-touches{touches}-seed{seed}"
     data_dir.mkdir(parents=True, exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")}
-    env.update({
-        "CLOSEDLOOP_DATA_DIR": str(data_dir), "CLOSEDLOOP_SECRET_KEY": BENCH_SECRET,
-        "CLOSEDLOOP_DEBUG": "0", "CLOSEDLOOP_TASK_BACKEND": "immediate",
-        "DJANGO_SETTINGS_MODULE": "closedloop.settings",
-    })
+    env.update(
+        {
+            "CLOSEDLOOP_DATA_DIR": str(data_dir),
+            "CLOSEDLOOP_SECRET_KEY": BENCH_SECRET,
+            "CLOSEDLOOP_DEBUG": "0",
+            "CLOSEDLOOP_TASK_BACKEND": "immediate",
+            "DJANGO_SETTINGS_MODULE": "closedloop.settings",
+        }
+    )
     command = [sys.executable, __file__, str(data_dir), leads, touches, seed, repeat]
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
@@ -62,28 +71,49 @@ def _load(n_leads: int, per_lead: float, seed: int) -> None:
     window = 13 * 7 * 86400
     created = now - 3600 - rng.integers(0, window - 7200, n_leads)
     pick = lambda values, p=None: np.asarray(values, dtype=object)[  # noqa: E731
-        rng.choice(len(values), n_leads, p=p)]
-    stages = [LifecycleStage.LEAD, LifecycleStage.MQL, LifecycleStage.OPPORTUNITY, LifecycleStage.CUSTOMER]
+        rng.choice(len(values), n_leads, p=p)
+    ]
+    stages = [
+        LifecycleStage.LEAD,
+        LifecycleStage.MQL,
+        LifecycleStage.OPPORTUNITY,
+        LifecycleStage.CUSTOMER,
+    ]
     ids = np.arange(1, n_leads + 1)
     with fast_sqlite_load(), indexes_dropped(Lead), indexes_dropped(Touchpoint):
-        write_rows(Lead, {
-            "id": ids, "created_at": created, "updated_at": created,
-            "industry": pick(["Software", "Retail", "Healthcare", "Financial services", "Education"]),
-            "employees": np.exp(rng.normal(5, 1.5, n_leads)).astype(np.int64),
-            "seniority": pick(["VP", "Director", "Manager", "Individual", "C-level"]),
-            "country": pick(["US", "GB", "DE", "FR", "IN", "CA"]),
-            "email": np.char.add(np.char.add("p", ids.astype(str)), "@corp.example").astype(object),
-            "lifecycle_stage": pick([str(s) for s in stages], p=[0.8, 0.1, 0.06, 0.04]),
-        })
+        write_rows(
+            Lead,
+            {
+                "id": ids,
+                "created_at": created,
+                "updated_at": created,
+                "industry": pick(
+                    ["Software", "Retail", "Healthcare", "Financial services", "Education"]
+                ),
+                "employees": np.exp(rng.normal(5, 1.5, n_leads)).astype(np.int64),
+                "seniority": pick(["VP", "Director", "Manager", "Individual", "C-level"]),
+                "country": pick(["US", "GB", "DE", "FR", "IN", "CA"]),
+                "email": np.char.add(np.char.add("p", ids.astype(str)), "@corp.example").astype(
+                    object
+                ),
+                "lifecycle_stage": pick([str(s) for s in stages], p=[0.8, 0.1, 0.06, 0.04]),
+            },
+        )
         n_touches = int(n_leads * per_lead)
         lead = rng.integers(1, n_leads + 1, n_touches)
         age = rng.exponential(20 * 86400, n_touches).astype(np.int64)
         occurred = np.maximum(created[lead - 1] - 5 * 86400, now - age)
         kinds = list(TouchpointType.values)
-        write_rows(Touchpoint, {
-            "id": np.arange(1, n_touches + 1), "lead_id": lead, "occurred_at": occurred, "received_at": occurred,
-            "type": np.asarray(kinds, dtype=object)[rng.integers(0, len(kinds), n_touches)],
-        })
+        write_rows(
+            Touchpoint,
+            {
+                "id": np.arange(1, n_touches + 1),
+                "lead_id": lead,
+                "occurred_at": occurred,
+                "received_at": occurred,
+                "type": np.asarray(kinds, dtype=object)[rng.integers(0, len(kinds), n_touches)],
+            },
+        )
     record_bulk(Lead, count=n_leads, description="bench definitions: synthetic leads")
 
 
@@ -108,7 +138,8 @@ def _measure(data_dir: Path, n_leads: int, per_lead: float, seed: int, repeat: i
         load_s = round(time.perf_counter() - started, 1)
         marker.write_text(json.dumps(wanted))
     author = User.objects.filter(role=Role.MARKETING).first() or User.objects.create_user(
-        email="bench-marketing@example.com", role=Role.MARKETING)
+        email="bench-marketing@example.com", role=Role.MARKETING
+    )
     body = services.active_contract_body()
     body["mql_rule"]["min_engagement"] = 25
     draft = services.create_draft(by=author, body=body, change_note="bench")
@@ -116,8 +147,12 @@ def _measure(data_dir: Path, n_leads: int, per_lead: float, seed: int, repeat: i
     services.withdraw_draft(draft, by=author)
     median = lambda key: round(statistics.median(r[key] for r in runs), 3)  # noqa: E731
     return {
-        "leads": runs[0]["leads"], "touches": runs[0]["touches"], "database": "sqlite",
-        "load_s": load_s, "simulate_s": median("seconds"), "simulate_runs": [r["seconds"] for r in runs],
+        "leads": runs[0]["leads"],
+        "touches": runs[0]["touches"],
+        "database": "sqlite",
+        "load_s": load_s,
+        "simulate_s": median("seconds"),
+        "simulate_runs": [r["seconds"] for r in runs],
         "read_s": median("load_seconds"),
         "compute_s": round(statistics.median(r["seconds"] - r["load_seconds"] for r in runs), 3),
         "mqls": {"draft": runs[0]["candidate"]["mqls"], "active": runs[0]["active"]["mqls"]},
@@ -126,5 +161,7 @@ def _measure(data_dir: Path, n_leads: int, per_lead: float, seed: int, repeat: i
 
 if __name__ == "__main__":
     directory, leads_arg, touches_arg, seed_arg, repeat_arg = sys.argv[1:6]
-    result = _measure(Path(directory), int(leads_arg), float(touches_arg), int(seed_arg), int(repeat_arg))
+    result = _measure(
+        Path(directory), int(leads_arg), float(touches_arg), int(seed_arg), int(repeat_arg)
+    )
     print(json.dumps(result))

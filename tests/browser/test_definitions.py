@@ -29,9 +29,17 @@ def warm_lead(owner, name: str) -> Lead:
     """An A+ fit lead (software, 500 people, VP, US) with 30 points of engagement: two forms
     this week. Under the default rule (40 points) it is not an MQL; under 25 it is."""
     now = timezone.now()
-    lead = make_lead(owner=owner, first_name=name, last_name="Warm", industry="Software",
-                     employees=500, seniority="VP", country="US", email=f"{name.lower()}@corp.example",
-                     created_at=now - timedelta(days=10))
+    lead = make_lead(
+        owner=owner,
+        first_name=name,
+        last_name="Warm",
+        industry="Software",
+        employees=500,
+        seniority="VP",
+        country="US",
+        email=f"{name.lower()}@corp.example",
+        created_at=now - timedelta(days=10),
+    )
     Touchpoint.objects.bulk_create(
         Touchpoint(lead=lead, type="form", occurred_at=now - timedelta(hours=h)) for h in (2, 3)
     )
@@ -50,8 +58,13 @@ def test_marketing_and_sales_lower_the_mql_bar_and_leads_move(
     page: Page, second_page: Page, live_server, mia, alice
 ):
     leads = [warm_lead(alice, "Ada"), warm_lead(alice, "Grace")]
-    cold = make_lead(owner=alice, first_name="Cold", industry="Retail", employees=5,
-                     created_at=timezone.now() - timedelta(days=10))
+    cold = make_lead(
+        owner=alice,
+        first_name="Cold",
+        industry="Retail",
+        employees=5,
+        created_at=timezone.now() - timedelta(days=10),
+    )
 
     # Marketing drafts the change …
     log_in(page, live_server.url, mia.email)
@@ -70,7 +83,9 @@ def test_marketing_and_sales_lower_the_mql_bar_and_leads_move(
     page.click("#simulate")
     expect(page.locator("#sim-candidate-mqls")).to_have_text("2")
     expect(page.locator("#sim-active-mqls")).to_have_text("0")
-    page.wait_for_function("() => Chart.getChart(document.querySelector('#simulation-result canvas')) !== undefined")
+    page.wait_for_function(
+        "() => Chart.getChart(document.querySelector('#simulation-result canvas')) !== undefined"
+    )
 
     # … and signs for marketing; nothing changes yet.
     page.click("#sign")

@@ -60,7 +60,10 @@ def test_draft_edit_sign_and_activate_through_the_api(as_user, mia, alice):
     assert first.json()["unsigned_sides"] == ["sales"]
     second = sales.call("post", f"/definitions/versions/{number}/signoffs", {})
     assert second.status_code == 201 and second.json()["status"] == "active"
-    assert [s["user"] for s in second.json()["signoffs"]] == ["mia@example.com", "alice@example.com"]
+    assert [s["user"] for s in second.json()["signoffs"]] == [
+        "mia@example.com",
+        "alice@example.com",
+    ]
     assert sales.call("get", "/definitions/active").json()["number"] == number
 
     listed = sales.call("get", "/definitions/versions").json()
@@ -76,7 +79,11 @@ def test_an_invalid_body_is_a_422_naming_each_field(as_user, mia):
     response = api.call("post", "/definitions/versions", {"body": body})
     assert response.status_code == 422
     found = problems(response)
-    assert set(found) == {"body.mql_rule.min_fit_grade", "body.sla.first_touch_minutes", "body.icp.0.field"}
+    assert set(found) == {
+        "body.mql_rule.min_fit_grade",
+        "body.sla.first_touch_minutes",
+        "body.icp.0.field",
+    }
     assert found["body.sla.first_touch_minutes"] == "cannot be below 1 (got -5)"
     assert ContractVersion.objects.count() == 1
 
@@ -107,13 +114,17 @@ def test_executives_and_admins_cannot_sign_and_executives_cannot_draft(as_user, 
 
 def test_only_the_author_edits_a_draft(as_user, mia, alice):
     draft = as_user(mia).call("post", "/definitions/versions", {}).json()["number"]
-    response = as_user(alice).call("patch", f"/definitions/versions/{draft}", {"change_note": "mine"})
+    response = as_user(alice).call(
+        "patch", f"/definitions/versions/{draft}", {"change_note": "mine"}
+    )
     assert response.status_code == 403
 
 
 def test_an_unknown_version_is_a_404_naming_it(as_user, eve):
     response = as_user(eve).call("get", "/definitions/versions/99")
-    assert response.status_code == 404 and problems(response) == {"number": "no contract version with id 99"}
+    assert response.status_code == 404 and problems(response) == {
+        "number": "no contract version with id 99"
+    }
 
 
 def test_the_diff_endpoint_lists_readable_changes(as_user, mia, eve):
@@ -123,10 +134,14 @@ def test_the_diff_endpoint_lists_readable_changes(as_user, mia, eve):
     draft = api.call("post", "/definitions/versions", {"body": body}).json()["number"]
     response = as_user(eve).call("get", "/definitions/diff", params={"from": 1, "to": draft})
     assert response.status_code == 200
-    assert response.json()["changes"] == [{
-        "section": "MQL rule", "kind": "changed", "text": "MQL minimum engagement 40 → 50",
-        "path": "mql_rule.min_engagement",
-    }]
+    assert response.json()["changes"] == [
+        {
+            "section": "MQL rule",
+            "kind": "changed",
+            "text": "MQL minimum engagement 40 → 50",
+            "path": "mql_rule.min_engagement",
+        }
+    ]
     missing = as_user(eve).call("get", "/definitions/diff", params={"from": 1, "to": 42})
     assert missing.status_code == 404 and "to" in problems(missing)
 

@@ -19,8 +19,15 @@ def editor_post(version, **changes) -> dict:
     data = {"change_note": "test change"}
     for i, c in enumerate(body["icp"]):
         value = ", ".join(map(str, c["value"])) if isinstance(c["value"], list) else c["value"]
-        data.update({f"icp.{i}.field": c["field"], f"icp.{i}.op": c["op"], f"icp.{i}.value": value,
-                     f"icp.{i}.step": c["step"], f"icp.{i}.label": c["label"]})
+        data.update(
+            {
+                f"icp.{i}.field": c["field"],
+                f"icp.{i}.op": c["op"],
+                f"icp.{i}.value": value,
+                f"icp.{i}.step": c["step"],
+                f"icp.{i}.label": c["label"],
+            }
+        )
     engagement = body["engagement"]
     for name, points in engagement["points"].items():
         data[f"engagement.points.{name}"] = points
@@ -69,10 +76,18 @@ def test_a_marketer_drafts_edits_and_sees_the_change_in_words(client, mia):
 def test_the_editor_names_each_bad_value_beside_its_input(client, mia):
     login(client, mia)
     draft = services.create_draft(by=mia)
-    response = client.post(reverse("definitions-edit", args=[draft.number]), editor_post(draft, **{
-        "icp.0.field": "shoe_size", "icp.1.op": "contains", "mql_rule.min_fit_grade": "Z",
-        "sla.attempts": "-2",
-    }))
+    response = client.post(
+        reverse("definitions-edit", args=[draft.number]),
+        editor_post(
+            draft,
+            **{
+                "icp.0.field": "shoe_size",
+                "icp.1.op": "contains",
+                "mql_rule.min_fit_grade": "Z",
+                "sla.attempts": "-2",
+            },
+        ),
+    )
     assert response.status_code == 422
     text = response.content.decode()
     assert "unknown lead field &#x27;shoe_size&#x27;" in text
@@ -89,8 +104,15 @@ def test_removing_and_adding_criteria_in_the_editor(client, mia):
     data = editor_post(draft)
     for key in [k for k in data if k.startswith("icp.0.")]:
         del data[key]  # the row removed in the browser
-    data.update({"icp.9.field": "title", "icp.9.op": "contains", "icp.9.value": "head of",
-                 "icp.9.step": "2", "icp.9.label": "Head of something"})
+    data.update(
+        {
+            "icp.9.field": "title",
+            "icp.9.op": "contains",
+            "icp.9.value": "head of",
+            "icp.9.step": "2",
+            "icp.9.label": "Head of something",
+        }
+    )
     assert client.post(reverse("definitions-edit", args=[draft.number]), data).status_code == 302
     draft.refresh_from_db()
     labels = [c["label"] for c in draft.body["icp"]]
@@ -98,8 +120,9 @@ def test_removing_and_adding_criteria_in_the_editor(client, mia):
 
 
 def test_the_add_criterion_button_returns_a_blank_row_and_the_next_button(client, mia):
-    response = login(client, mia).get(reverse("definitions-criterion-row"), {"index": 7},
-                                      HTTP_HX_REQUEST="true")
+    response = login(client, mia).get(
+        reverse("definitions-criterion-row"), {"index": 7}, HTTP_HX_REQUEST="true"
+    )
     text = response.content.decode()
     assert 'name="icp.7.field"' in text and "index=8" in text and 'hx-swap-oob="true"' in text
 
@@ -125,10 +148,15 @@ def test_executives_and_admins_cannot_sign(client, mia, eve, ada):
     assert not draft.signoffs.exists()
 
 
-def test_executives_cannot_draft_and_others_cannot_edit_someone_elses_draft(client, mia, eve, alice):
+def test_executives_cannot_draft_and_others_cannot_edit_someone_elses_draft(
+    client, mia, eve, alice
+):
     assert login(client, eve).post(reverse("definitions-new")).status_code == 403
     draft = services.create_draft(by=mia)
-    assert login(client, alice).get(reverse("definitions-edit", args=[draft.number])).status_code == 403
+    assert (
+        login(client, alice).get(reverse("definitions-edit", args=[draft.number])).status_code
+        == 403
+    )
 
 
 def test_an_admin_may_edit_and_withdraw_any_draft(client, mia, ada):

@@ -85,7 +85,9 @@ def test_a_second_marketing_signature_is_refused_and_does_not_activate(mia):
     other_marketer = make_user("mo@example.com", role=Role.MARKETING, first_name="Mo")
     draft = services.create_draft(by=mia)
     services.sign_contract(draft, by=mia)
-    with pytest.raises(services.ContractStateError, match="marketing side of v2 was already signed by Mia"):
+    with pytest.raises(
+        services.ContractStateError, match="marketing side of v2 was already signed by Mia"
+    ):
         services.sign_contract(draft, by=other_marketer)
     draft.refresh_from_db()
     assert draft.status == ContractStatus.DRAFT and draft.signoffs.count() == 1

@@ -38,11 +38,14 @@ def history(*, employees, created, touches, reached=None, won=None) -> simulatio
     n = len(employees)
     lead, kind, day = zip(*touches, strict=True) if touches else ((), (), ())
     return simulation.History(
-        columns={"employees": employees}, created_day=np.array(created, dtype=float),
+        columns={"employees": employees},
+        created_day=np.array(created, dtype=float),
         touch_lead=np.array(lead, dtype=np.int64),
         touch_type=np.array([TYPES.index(k) for k in kind], dtype=np.int64),
-        type_names=TYPES, touch_day=np.array(day, dtype=float),
-        reached_opportunity=np.array(reached or [False] * n), won=np.array(won or [False] * n),
+        type_names=TYPES,
+        touch_day=np.array(day, dtype=float),
+        reached_opportunity=np.array(reached or [False] * n),
+        won=np.array(won or [False] * n),
     )
 
 
@@ -51,7 +54,9 @@ WEEKS = np.arange(1, 14, dtype=float) * 7
 
 def test_decay_decides_whether_a_burst_still_counts_at_the_end_of_the_week():
     # 50 points on day 6; at the end of week 0 (day 7) they are one day old.
-    h = history(employees=[500], created=[0], touches=[(0, "form", 6)] * 3 + [(0, "page_view", 6)] * 5)
+    h = history(
+        employees=[500], created=[0], touches=[(0, "form", 6)] * 3 + [(0, "page_view", 6)] * 5
+    )
     # Half-life 7 days: 50 × 2^(-1/7) = 45.3 ≥ 40 → MQL in week 0.
     assert simulation.first_mql_week(h, contract(40, half_life=7), WEEKS)[0] == 0
     # Half-life 1 day: 50 × ½ = 25 < 40, and only less later → never.
@@ -72,9 +77,11 @@ def test_caps_hold_in_the_simulation_too():
 
 def test_conversion_is_measured_among_the_simulated_mqls_only():
     h = history(
-        employees=[500, 500, 50], created=[0, 0, 0],
+        employees=[500, 500, 50],
+        created=[0, 0, 0],
         touches=[(0, "form", 1), (0, "form", 1), (1, "form", 1), (2, "form", 1), (2, "form", 1)],
-        reached=[True, True, True], won=[True, False, True],
+        reached=[True, True, True],
+        won=[True, False, True],
     )
     outcome = simulation.simulate(h, contract(20), WEEKS)
     # Lead 1 has 15 < 20 points; lead 2 is a D. Only lead 0 is an MQL.
@@ -84,7 +91,9 @@ def test_conversion_is_measured_among_the_simulated_mqls_only():
 
 
 def test_no_mqls_means_no_rate_rather_than_zero():
-    outcome = simulation.simulate(history(employees=[50], created=[0], touches=[]), contract(0), WEEKS)
+    outcome = simulation.simulate(
+        history(employees=[50], created=[0], touches=[]), contract(0), WEEKS
+    )
     assert outcome.mqls == 0 and outcome.opportunity_rate is None and outcome.won_rate is None
 
 
@@ -149,14 +158,25 @@ def test_the_simulation_counts_mqls_per_week_and_their_conversion_by_hand(window
     assert result["candidate"]["mqls_per_week"] == [1, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 1, 0]
     assert result["active"]["mqls_per_week"] == [0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0]
     assert result["candidate"] | {"mqls_per_week": None} == {
-        "mqls_per_week": None, "mqls": 4, "reached_opportunity": 3, "won": 2,
-        "opportunity_rate": 0.75, "won_rate": 0.5,
+        "mqls_per_week": None,
+        "mqls": 4,
+        "reached_opportunity": 3,
+        "won": 2,
+        "opportunity_rate": 0.75,
+        "won_rate": 0.5,
     }
     assert result["active"] | {"mqls_per_week": None} == {
-        "mqls_per_week": None, "mqls": 2, "reached_opportunity": 1, "won": 1,
-        "opportunity_rate": 0.5, "won_rate": 0.5,
+        "mqls_per_week": None,
+        "mqls": 2,
+        "reached_opportunity": 1,
+        "won": 1,
+        "opportunity_rate": 0.5,
+        "won_rate": 0.5,
     }
-    assert (result["candidate_version"], result["active_version"]) == (draft.number, in_force.number)
+    assert (result["candidate_version"], result["active_version"]) == (
+        draft.number,
+        in_force.number,
+    )
 
 
 def test_the_simulation_page_shows_both_versions_side_by_side(window, client, mia, eve):
@@ -170,21 +190,31 @@ def test_the_simulation_page_shows_both_versions_side_by_side(window, client, mi
 
 
 def test_a_one_week_replay_agrees_with_the_scoring_engines_mql_rule():
-    from closedloop.scoring.engine import engagement_scores, fit_points, grades_from_points, meets_mql_rule
+    from closedloop.scoring.engine import (
+        engagement_scores,
+        fit_points,
+        grades_from_points,
+        meets_mql_rule,
+    )
 
     rng = np.random.default_rng(3)
     n, m = 400, 3000
     h = simulation.History(
         columns={"employees": rng.integers(1, 2000, n).tolist()},
-        created_day=rng.uniform(0, 10, n), touch_lead=rng.integers(0, n, m),
-        touch_type=rng.integers(0, 3, m), type_names=TYPES, touch_day=rng.uniform(-20, 7, m),
-        reached_opportunity=np.zeros(n, dtype=bool), won=np.zeros(n, dtype=bool),
+        created_day=rng.uniform(0, 10, n),
+        touch_lead=rng.integers(0, n, m),
+        touch_type=rng.integers(0, 3, m),
+        type_names=TYPES,
+        touch_day=rng.uniform(-20, 7, m),
+        reached_opportunity=np.zeros(n, dtype=bool),
+        won=np.zeros(n, dtype=bool),
     )
     body = contract(30, half_life=10)
     first = simulation.first_mql_week(h, body, np.array([7.0]))
     grades = grades_from_points(fit_points(h.columns, body["icp"])[0])
-    engagement = engagement_scores(h.touch_lead, h.touch_type, 7.0 - h.touch_day, n,
-                                   body["engagement"], type_names=TYPES)
+    engagement = engagement_scores(
+        h.touch_lead, h.touch_type, 7.0 - h.touch_day, n, body["engagement"], type_names=TYPES
+    )
     expected = meets_mql_rule(grades, engagement, body["mql_rule"]) & (h.created_day <= 7)
     assert expected.sum() > 20 and (~expected).sum() > 20  # both outcomes are exercised
     assert np.array_equal(first == 0, expected)

@@ -47,8 +47,9 @@ class VersionOut(VersionSummary):
 
 class DraftIn(Schema):
     body: dict[str, Any] | None = Field(
-        None, description="The whole contract (shape of GET /definitions/active .body); "
-        "omit to start from the contract in force"
+        None,
+        description="The whole contract (shape of GET /definitions/active .body); "
+        "omit to start from the contract in force",
     )
     change_note: str = Field("", max_length=2000)
 
@@ -96,11 +97,18 @@ def _out(version: ContractVersion) -> dict:
     signoffs = list(version.signoffs.select_related("user"))
     signed = {s.side for s in signoffs}
     return {
-        "number": version.number, "status": version.status, "change_note": version.change_note,
-        "based_on": version.based_on, "author": version.author.email if version.author else None,
-        "created_at": version.created_at, "activated_at": version.activated_at,
-        "superseded_at": version.superseded_at, "body": version.body,
-        "signoffs": [{"side": s.side, "user": s.user.email, "signed_at": s.signed_at} for s in signoffs],
+        "number": version.number,
+        "status": version.status,
+        "change_note": version.change_note,
+        "based_on": version.based_on,
+        "author": version.author.email if version.author else None,
+        "created_at": version.created_at,
+        "activated_at": version.activated_at,
+        "superseded_at": version.superseded_at,
+        "body": version.body,
+        "signoffs": [
+            {"side": s.side, "user": s.user.email, "signed_at": s.signed_at} for s in signoffs
+        ],
         "unsigned_sides": [side for side in Side.values if side not in signed],
     }
 
@@ -120,8 +128,9 @@ def _refusal(error: Exception) -> ApiError:
     """The standard error body for the services' refusals."""
     if isinstance(error, services.ContractInvalid):
         api_error = ApiError(422, "body", "invalid contract")
-        api_error.errors = [{"field": f"body.{path}", "problem": problem}
-                            for path, problem in error.errors.items()]
+        api_error.errors = [
+            {"field": f"body.{path}", "problem": problem} for path, problem in error.errors.items()
+        ]
         return api_error
     return ApiError(409, "status", str(error))
 
@@ -148,7 +157,9 @@ def get_version(request, number: int):
 def create_draft(request, payload: DraftIn):
     """Start a draft; it changes nothing until a marketing and a sales user have signed it."""
     try:
-        draft = services.create_draft(by=_user(request), body=payload.body, change_note=payload.change_note)
+        draft = services.create_draft(
+            by=_user(request), body=payload.body, change_note=payload.change_note
+        )
     except (services.ContractInvalid, services.ContractStateError) as error:
         raise _refusal(error) from None
     return Status(201, _out(draft))

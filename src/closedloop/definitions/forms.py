@@ -61,8 +61,11 @@ def body_from_post(data: QueryDict, catalog: Catalog) -> tuple[dict, dict[str, s
         },
         "sla": {key: data.get(f"sla.{key}", "") for key in SLA_SPECS},
         "stages": [
-            {"stage": s, "label": data.get(f"stages.{s}.label", ""),
-             "entry": data.get(f"stages.{s}.entry", "")}
+            {
+                "stage": s,
+                "label": data.get(f"stages.{s}.label", ""),
+                "entry": data.get(f"stages.{s}.entry", ""),
+            }
             for s in catalog.stages
         ],
     }
@@ -88,7 +91,9 @@ def _input(name: str, value: Any, errors: Mapping[str, str]) -> dict:
     return {"name": name, "value": _text(value), "error": errors.get(name, "")}
 
 
-def criterion_row(index: int, criterion: Mapping, errors: Mapping[str, str], catalog: Catalog) -> dict:
+def criterion_row(
+    index: int, criterion: Mapping, errors: Mapping[str, str], catalog: Catalog
+) -> dict:
     prefix = f"icp.{index}"
     row = {key: _input(f"{prefix}.{key}", criterion.get(key), errors) for key in CRITERION_KEYS}
     row["index"] = index
@@ -100,15 +105,23 @@ def criterion_row(index: int, criterion: Mapping, errors: Mapping[str, str], cat
     return row
 
 
-def cap_row(index: int, name: str, cap: Mapping, errors: Mapping[str, str], catalog: Catalog) -> dict:
+def cap_row(
+    index: int, name: str, cap: Mapping, errors: Mapping[str, str], catalog: Catalog
+) -> dict:
     path = f"engagement.caps.{name}"
     chosen = cap.get("types") or []
     return {
         "index": index,
-        "name": {"name": f"engagement.caps.{index}.name", "value": name,
-                 "error": errors.get(path, "")},
-        "max": {"name": f"engagement.caps.{index}.max", "value": _text(cap.get("max")),
-                "error": errors.get(f"{path}.max", "")},
+        "name": {
+            "name": f"engagement.caps.{index}.name",
+            "value": name,
+            "error": errors.get(path, ""),
+        },
+        "max": {
+            "name": f"engagement.caps.{index}.max",
+            "value": _text(cap.get("max")),
+            "error": errors.get(f"{path}.max", ""),
+        },
         "types_name": f"engagement.caps.{index}.types",
         "types_error": errors.get(f"{path}.types", ""),
         "types": [(t, catalog.touch_label(t), t in chosen) for t in catalog.touch_types],
@@ -119,8 +132,10 @@ def editor_context(body: Mapping, errors: Mapping[str, str], catalog: Catalog) -
     """Everything the editor template needs, with each input's current text and its error."""
     criteria = [criterion_row(i, c, errors, catalog) for i, c in enumerate(body.get("icp", []))]
     engagement = body.get("engagement", {})
-    caps = [cap_row(j, name, cap, errors, catalog)
-            for j, (name, cap) in enumerate(engagement.get("caps", {}).items())]
+    caps = [
+        cap_row(j, name, cap, errors, catalog)
+        for j, (name, cap) in enumerate(engagement.get("caps", {}).items())
+    ]
     caps.append(cap_row(len(caps), "", {}, {}, catalog))  # a blank row to add a group
     points = engagement.get("points", {})
     mql, sql = body.get("mql_rule", {}), body.get("sql_rule", {})
@@ -130,7 +145,10 @@ def editor_context(body: Mapping, errors: Mapping[str, str], catalog: Catalog) -
         "next_index": len(criteria),
         "icp_error": errors.get("icp", ""),
         "points": [
-            {**_input(f"engagement.points.{t}", points.get(t, 0), errors), "label": catalog.touch_label(t)}
+            {
+                **_input(f"engagement.points.{t}", points.get(t, 0), errors),
+                "label": catalog.touch_label(t),
+            }
             for t in catalog.touch_types
         ],
         "caps": caps,
@@ -143,13 +161,18 @@ def editor_context(body: Mapping, errors: Mapping[str, str], catalog: Catalog) -
         "requires": _input("sql_rule.requires", sql.get("requires"), errors),
         "min_confirmed": _input("sql_rule.min_confirmed", sql.get("min_confirmed"), errors),
         "sla": [
-            {**_input(f"sla.{key}", body.get("sla", {}).get(key), errors),
-             "label": spec.label, "unit": spec.unit, "step": "1" if spec.whole else "any"}
+            {
+                **_input(f"sla.{key}", body.get("sla", {}).get(key), errors),
+                "label": spec.label,
+                "unit": spec.unit,
+                "step": "1" if spec.whole else "any",
+            }
             for key, spec in SLA_SPECS.items()
         ],
         "stages": [
             {
-                "stage": s, "stage_label": catalog.stage_labels.get(s, s),
+                "stage": s,
+                "stage_label": catalog.stage_labels.get(s, s),
                 "label": _input(f"stages.{s}.label", stages.get(s, {}).get("label"), errors),
                 "entry": _input(f"stages.{s}.entry", stages.get(s, {}).get("entry"), errors),
             }
@@ -157,7 +180,9 @@ def editor_context(body: Mapping, errors: Mapping[str, str], catalog: Catalog) -
         ],
         "stages_error": errors.get("stages", ""),
         "other_errors": {
-            path: message for path, message in errors.items()
-            if path.split(".")[0] not in ("icp", "engagement", "mql_rule", "sql_rule", "sla", "stages")
+            path: message
+            for path, message in errors.items()
+            if path.split(".")[0]
+            not in ("icp", "engagement", "mql_rule", "sql_rule", "sla", "stages")
         },
     }

@@ -37,7 +37,10 @@ class ContractVersion(Audited):
         null=True, blank=True, help_text="Number of the active version this draft started from"
     )
     author = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="contract_versions",
     )
     created_at = models.DateTimeField()

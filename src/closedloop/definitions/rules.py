@@ -58,13 +58,17 @@ class NumberSpec:
 
 
 SLA_SPECS: dict[str, NumberSpec] = {
-    "first_touch_minutes": NumberSpec("First touch after MQL", 1, 60 * 24 * 30, unit="working minutes"),
+    "first_touch_minutes": NumberSpec(
+        "First touch after MQL", 1, 60 * 24 * 30, unit="working minutes"
+    ),
     "attempts": NumberSpec("Contact attempts before recycling", 1, 50, unit="attempts"),
     "attempts_days": NumberSpec("Days to make those attempts", 1, 90, unit="days"),
     "mql_per_rep_month": NumberSpec("MQLs marketing delivers per rep per month", 0, 10_000),
     "accept_rate_floor": NumberSpec("Acceptance-rate floor", 0, 1, whole=False, unit="share"),
     "warn_before_minutes": NumberSpec("Warn before an SLA is due", 0, 60 * 24 * 30, unit="minutes"),
-    "ownership_protect_days": NumberSpec("Ownership protected after last touch", 0, 365, unit="days"),
+    "ownership_protect_days": NumberSpec(
+        "Ownership protected after last touch", 0, 365, unit="days"
+    ),
 }
 MQL_SPEC = NumberSpec("MQL minimum engagement", 0, 100_000, whole=False, unit="points")
 HALF_LIFE_SPEC = NumberSpec("Engagement half-life", 0.5, 3650, whole=False, unit="days")
@@ -176,7 +180,9 @@ def _criterion_value(raw: Any, op: str, kind: str, path: str, errors: Errors) ->
             errors.add(path, "has a value longer than 200 characters")
         return cleaned
     if isinstance(raw, list | tuple | Mapping):
-        errors.add(path, f"must be a single value for “{OP_WORDS[op]}” (use “is one of” for a list)")
+        errors.add(
+            path, f"must be a single value for “{OP_WORDS[op]}” (use “is one of” for a list)"
+        )
         return None
     if kind == "number":
         return clean_number(raw, number_spec, path, errors)
@@ -192,12 +198,17 @@ def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> d
         errors.add(
             f"{path}.field",
             f"unknown lead field {name!r}; use one of {', '.join(sorted(catalog.fields))}"
-            if name not in (None, "") else "is required",
+            if name not in (None, "")
+            else "is required",
         )
     op = raw.get("op")
     if op not in OPS:
-        errors.add(f"{path}.op", f"unknown operator {op!r}; use one of {', '.join(OPS)}"
-                   if op not in (None, "") else "is required")
+        errors.add(
+            f"{path}.op",
+            f"unknown operator {op!r}; use one of {', '.join(OPS)}"
+            if op not in (None, "")
+            else "is required",
+        )
     elif kind is not None and op not in OPS_BY_KIND[kind]:
         errors.add(
             f"{path}.op",
@@ -207,7 +218,9 @@ def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> d
     value = raw.get("value")
     if kind is not None and op in OPS_BY_KIND.get(kind, ()):
         value = _criterion_value(value, op, kind, f"{path}.value", errors)
-    step = clean_number(raw.get("step"), NumberSpec("step", -MAX_STEP, MAX_STEP), f"{path}.step", errors)
+    step = clean_number(
+        raw.get("step"), NumberSpec("step", -MAX_STEP, MAX_STEP), f"{path}.step", errors
+    )
     if step == 0:
         errors.add(f"{path}.step", "cannot be 0: a criterion must move the grade up or down")
     label = _clean_text(raw.get("label"), f"{path}.label", errors, max_length=100)
@@ -235,10 +248,14 @@ def clean_engagement(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     points_raw = _as_mapping(raw.get("points", {}), "engagement.points", errors)
     for name in points_raw:
         if name not in catalog.touch_types:
-            errors.add(f"engagement.points.{name}",
-                       f"unknown touch type {name!r}; use one of {', '.join(catalog.touch_types)}")
+            errors.add(
+                f"engagement.points.{name}",
+                f"unknown touch type {name!r}; use one of {', '.join(catalog.touch_types)}",
+            )
     points = {
-        name: clean_number(points_raw.get(name, 0), POINTS_SPEC, f"engagement.points.{name}", errors)
+        name: clean_number(
+            points_raw.get(name, 0), POINTS_SPEC, f"engagement.points.{name}", errors
+        )
         for name in catalog.touch_types
     }
     caps = _clean_caps(raw.get("caps", {}), catalog, errors)
@@ -278,11 +295,15 @@ def _clean_caps(raw: Any, catalog: Catalog, errors: Errors) -> dict:
 
 def clean_mql_rule(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     raw = _as_mapping(raw, "mql_rule", errors)
-    engagement = clean_number(raw.get("min_engagement"), MQL_SPEC, "mql_rule.min_engagement", errors)
+    engagement = clean_number(
+        raw.get("min_engagement"), MQL_SPEC, "mql_rule.min_engagement", errors
+    )
     grade = raw.get("min_fit_grade")
     if grade not in catalog.grades:
-        errors.add("mql_rule.min_fit_grade",
-                   f"{grade!r} is not a grade; use one of {', '.join(catalog.grades)}")
+        errors.add(
+            "mql_rule.min_fit_grade",
+            f"{grade!r} is not a grade; use one of {', '.join(catalog.grades)}",
+        )
     return {"min_engagement": engagement, "min_fit_grade": grade}
 
 
@@ -294,8 +315,10 @@ def clean_sql_rule(raw: Any, errors: Errors) -> dict:
         requires = []
     for item in requires:
         if not isinstance(item, str) or not _SLUG.match(item):
-            errors.add("sql_rule.requires",
-                       f"{item!r} is not a criterion name (lower-case letters, digits and _)")
+            errors.add(
+                "sql_rule.requires",
+                f"{item!r} is not a criterion name (lower-case letters, digits and _)",
+            )
     if len(set(requires)) != len(requires):
         errors.add("sql_rule.requires", "lists a criterion twice")
     spec = NumberSpec("SQL confirmations", 1, max(len(requires), 1))
@@ -308,12 +331,17 @@ def clean_sla(raw: Any, errors: Errors) -> dict:
     for key in raw:
         if key not in SLA_SPECS:
             errors.add(f"sla.{key}", f"unknown SLA setting; use {', '.join(SLA_SPECS)}")
-    sla = {key: clean_number(raw.get(key), spec, f"sla.{key}", errors) for key, spec in SLA_SPECS.items()}
+    sla = {
+        key: clean_number(raw.get(key), spec, f"sla.{key}", errors)
+        for key, spec in SLA_SPECS.items()
+    }
     warn, first = sla["warn_before_minutes"], sla["first_touch_minutes"]
     if warn is not None and first is not None and warn >= first:
-        errors.add("sla.warn_before_minutes",
-                   f"must be less than the first-touch SLA ({first} minutes), or the warning "
-                   "comes before the lead arrives")
+        errors.add(
+            "sla.warn_before_minutes",
+            f"must be less than the first-touch SLA ({first} minutes), or the warning "
+            "comes before the lead arrives",
+        )
     return sla
 
 
@@ -337,10 +365,12 @@ def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
     return [
         {
             "stage": stage,
-            "label": _clean_text(given.get(stage, {}).get("label"), f"stages.{stage}.label",
-                                 errors, max_length=60),
-            "entry": _clean_text(given.get(stage, {}).get("entry"), f"stages.{stage}.entry",
-                                 errors, max_length=500),
+            "label": _clean_text(
+                given.get(stage, {}).get("label"), f"stages.{stage}.label", errors, max_length=60
+            ),
+            "entry": _clean_text(
+                given.get(stage, {}).get("entry"), f"stages.{stage}.entry", errors, max_length=500
+            ),
         }
         for stage in catalog.stages
     ]
@@ -442,7 +472,9 @@ def _arrow(label: str, old: Any, new: Any) -> str:
     return f"{label} {old} → {new}"
 
 
-def diff_contracts(old: Mapping[str, Any], new: Mapping[str, Any], catalog: Catalog) -> list[Change]:
+def diff_contracts(
+    old: Mapping[str, Any], new: Mapping[str, Any], catalog: Catalog
+) -> list[Change]:
     """Field-by-field differences from `old` to `new`, in the order a reader scans a contract.
 
     Criteria are matched by label (then by field and operator when a label changed), so a
@@ -476,15 +508,27 @@ def _diff_icp(old: list[dict], new: list[dict], catalog: Catalog) -> list[Change
     pairs, removed, added = _pair_criteria(old, new)
     changes = []
     for criterion in removed:
-        changes.append(Change("ICP", "removed", f"ICP criterion removed: “{criterion.get('label')}” "
-                              f"({describe_criterion(criterion, catalog)}, "
-                              f"{describe_step(criterion.get('step') or 0)})",
-                              f"icp[{criterion.get('label')}]"))
+        changes.append(
+            Change(
+                "ICP",
+                "removed",
+                f"ICP criterion removed: “{criterion.get('label')}” "
+                f"({describe_criterion(criterion, catalog)}, "
+                f"{describe_step(criterion.get('step') or 0)})",
+                f"icp[{criterion.get('label')}]",
+            )
+        )
     for criterion in added:
-        changes.append(Change("ICP", "added", f"ICP criterion added: “{criterion.get('label')}” "
-                              f"({describe_criterion(criterion, catalog)}, "
-                              f"{describe_step(criterion.get('step') or 0)})",
-                              f"icp[{criterion.get('label')}]"))
+        changes.append(
+            Change(
+                "ICP",
+                "added",
+                f"ICP criterion added: “{criterion.get('label')}” "
+                f"({describe_criterion(criterion, catalog)}, "
+                f"{describe_step(criterion.get('step') or 0)})",
+                f"icp[{criterion.get('label')}]",
+            )
+        )
     for before, after in pairs:
         changes.extend(_diff_criterion(before, after, catalog))
     return changes
@@ -495,19 +539,46 @@ def _diff_criterion(before: dict, after: dict, catalog: Catalog) -> list[Change]
     path = f"icp[{after.get('label')}]"
     changes = []
     if before.get("label") != after.get("label"):
-        changes.append(Change("ICP", "changed",
-                              _arrow("ICP criterion renamed", f"“{before.get('label')}”",
-                                     f"“{after.get('label')}”"), path))
+        changes.append(
+            Change(
+                "ICP",
+                "changed",
+                _arrow(
+                    "ICP criterion renamed", f"“{before.get('label')}”", f"“{after.get('label')}”"
+                ),
+                path,
+            )
+        )
     if (before.get("field"), before.get("op"), before.get("value")) != (
-        after.get("field"), after.get("op"), after.get("value")
+        after.get("field"),
+        after.get("op"),
+        after.get("value"),
     ):
-        changes.append(Change("ICP", "changed", _arrow(
-            f"{name} condition", describe_criterion(before, catalog),
-            describe_criterion(after, catalog)), path))
+        changes.append(
+            Change(
+                "ICP",
+                "changed",
+                _arrow(
+                    f"{name} condition",
+                    describe_criterion(before, catalog),
+                    describe_criterion(after, catalog),
+                ),
+                path,
+            )
+        )
     if before.get("step") != after.get("step"):
-        changes.append(Change("ICP", "changed", _arrow(
-            f"{name} step", describe_step(before.get("step") or 0),
-            describe_step(after.get("step") or 0)), path))
+        changes.append(
+            Change(
+                "ICP",
+                "changed",
+                _arrow(
+                    f"{name} step",
+                    describe_step(before.get("step") or 0),
+                    describe_step(after.get("step") or 0),
+                ),
+                path,
+            )
+        )
     return changes
 
 
@@ -517,27 +588,64 @@ def _diff_engagement(old: Mapping, new: Mapping, catalog: Catalog) -> list[Chang
     for name in dict.fromkeys([*old_points, *new_points]):
         before, after = old_points.get(name, 0), new_points.get(name, 0)
         if before != after:
-            changes.append(Change("Engagement", "changed", _arrow(
-                f"Points for {catalog.touch_label(name).lower()}", _value_words(before),
-                _value_words(after)), f"engagement.points.{name}"))
+            changes.append(
+                Change(
+                    "Engagement",
+                    "changed",
+                    _arrow(
+                        f"Points for {catalog.touch_label(name).lower()}",
+                        _value_words(before),
+                        _value_words(after),
+                    ),
+                    f"engagement.points.{name}",
+                )
+            )
     old_caps, new_caps = old.get("caps", {}), new.get("caps", {})
     for name in dict.fromkeys([*old_caps, *new_caps]):
         path = f"engagement.caps.{name}"
         before, after = old_caps.get(name), new_caps.get(name)
         if before is None:
-            changes.append(Change("Engagement", "added", f"Cap added: “{name}” "
-                                  f"({_cap_words(after, catalog)})", path))
+            changes.append(
+                Change(
+                    "Engagement",
+                    "added",
+                    f"Cap added: “{name}” ({_cap_words(after, catalog)})",
+                    path,
+                )
+            )
         elif after is None:
-            changes.append(Change("Engagement", "removed", f"Cap removed: “{name}” "
-                                  f"({_cap_words(before, catalog)})", path))
+            changes.append(
+                Change(
+                    "Engagement",
+                    "removed",
+                    f"Cap removed: “{name}” ({_cap_words(before, catalog)})",
+                    path,
+                )
+            )
         elif before != after:
-            changes.append(Change("Engagement", "changed", _arrow(
-                f"Cap “{name}”", _cap_words(before, catalog), _cap_words(after, catalog)), path))
+            changes.append(
+                Change(
+                    "Engagement",
+                    "changed",
+                    _arrow(
+                        f"Cap “{name}”", _cap_words(before, catalog), _cap_words(after, catalog)
+                    ),
+                    path,
+                )
+            )
     if old.get("half_life_days") != new.get("half_life_days"):
-        changes.append(Change("Engagement", "changed", _arrow(
-            "Engagement half-life", describe_number(old.get("half_life_days"), HALF_LIFE_SPEC),
-            describe_number(new.get("half_life_days"), HALF_LIFE_SPEC)),
-            "engagement.half_life_days"))
+        changes.append(
+            Change(
+                "Engagement",
+                "changed",
+                _arrow(
+                    "Engagement half-life",
+                    describe_number(old.get("half_life_days"), HALF_LIFE_SPEC),
+                    describe_number(new.get("half_life_days"), HALF_LIFE_SPEC),
+                ),
+                "engagement.half_life_days",
+            )
+        )
     return changes
 
 
@@ -549,13 +657,27 @@ def _cap_words(cap: Mapping, catalog: Catalog) -> str:
 def _diff_mql(old: Mapping, new: Mapping) -> list[Change]:
     changes = []
     if old.get("min_engagement") != new.get("min_engagement"):
-        changes.append(Change("MQL rule", "changed", _arrow(
-            "MQL minimum engagement", _value_words(old.get("min_engagement")),
-            _value_words(new.get("min_engagement"))), "mql_rule.min_engagement"))
+        changes.append(
+            Change(
+                "MQL rule",
+                "changed",
+                _arrow(
+                    "MQL minimum engagement",
+                    _value_words(old.get("min_engagement")),
+                    _value_words(new.get("min_engagement")),
+                ),
+                "mql_rule.min_engagement",
+            )
+        )
     if old.get("min_fit_grade") != new.get("min_fit_grade"):
-        changes.append(Change("MQL rule", "changed", _arrow(
-            "MQL minimum fit grade", old.get("min_fit_grade"), new.get("min_fit_grade")),
-            "mql_rule.min_fit_grade"))
+        changes.append(
+            Change(
+                "MQL rule",
+                "changed",
+                _arrow("MQL minimum fit grade", old.get("min_fit_grade"), new.get("min_fit_grade")),
+                "mql_rule.min_fit_grade",
+            )
+        )
     return changes
 
 
@@ -564,15 +686,25 @@ def _diff_sql(old: Mapping, new: Mapping) -> list[Change]:
     before, after = old.get("requires", []), new.get("requires", [])
     for item in after:
         if item not in before:
-            changes.append(Change("SQL rule", "added", f"SQL criterion added: {item}", "sql_rule.requires"))
+            changes.append(
+                Change("SQL rule", "added", f"SQL criterion added: {item}", "sql_rule.requires")
+            )
     for item in before:
         if item not in after:
-            changes.append(Change("SQL rule", "removed", f"SQL criterion removed: {item}",
-                                  "sql_rule.requires"))
+            changes.append(
+                Change("SQL rule", "removed", f"SQL criterion removed: {item}", "sql_rule.requires")
+            )
     if old.get("min_confirmed") != new.get("min_confirmed"):
-        changes.append(Change("SQL rule", "changed", _arrow(
-            "SQL criteria to confirm", old.get("min_confirmed"), new.get("min_confirmed")),
-            "sql_rule.min_confirmed"))
+        changes.append(
+            Change(
+                "SQL rule",
+                "changed",
+                _arrow(
+                    "SQL criteria to confirm", old.get("min_confirmed"), new.get("min_confirmed")
+                ),
+                "sql_rule.min_confirmed",
+            )
+        )
     return changes
 
 
@@ -583,9 +715,18 @@ def _diff_sla(old: Mapping, new: Mapping) -> list[Change]:
             label = f"SLA {spec.label[0].lower()}{spec.label[1:]}"
             if spec.unit and spec.unit not in ("days", "attempts", "share"):
                 label += f" ({spec.unit})"
-            changes.append(Change("SLA", "changed", _arrow(
-                label, describe_number(old.get(key), spec), describe_number(new.get(key), spec)),
-                f"sla.{key}"))
+            changes.append(
+                Change(
+                    "SLA",
+                    "changed",
+                    _arrow(
+                        label,
+                        describe_number(old.get(key), spec),
+                        describe_number(new.get(key), spec),
+                    ),
+                    f"sla.{key}",
+                )
+            )
     return changes
 
 
@@ -596,17 +737,36 @@ def _diff_stages(old: list, new: list, catalog: Catalog) -> list[Change]:
         name = stage.get("stage")
         prior = before.get(name)
         if prior is None:
-            changes.append(Change("Stages", "added", f"Stage described: {stage.get('label')}",
-                                  f"stages.{name}"))
+            changes.append(
+                Change(
+                    "Stages", "added", f"Stage described: {stage.get('label')}", f"stages.{name}"
+                )
+            )
             continue
         if prior.get("label") != stage.get("label"):
-            changes.append(Change("Stages", "changed", _arrow(
-                f"Stage {name} name", f"“{prior.get('label')}”", f"“{stage.get('label')}”"),
-                f"stages.{name}.label"))
+            changes.append(
+                Change(
+                    "Stages",
+                    "changed",
+                    _arrow(
+                        f"Stage {name} name", f"“{prior.get('label')}”", f"“{stage.get('label')}”"
+                    ),
+                    f"stages.{name}.label",
+                )
+            )
         if prior.get("entry") != stage.get("entry"):
-            changes.append(Change("Stages", "changed", _arrow(
-                f"{stage.get('label')} entry rule", f"“{prior.get('entry')}”",
-                f"“{stage.get('entry')}”"), f"stages.{name}.entry"))
+            changes.append(
+                Change(
+                    "Stages",
+                    "changed",
+                    _arrow(
+                        f"{stage.get('label')} entry rule",
+                        f"“{prior.get('entry')}”",
+                        f"“{stage.get('entry')}”",
+                    ),
+                    f"stages.{name}.entry",
+                )
+            )
     return changes
 
 
@@ -621,8 +781,12 @@ def describe_contract(body: Mapping[str, Any], catalog: Catalog) -> dict:
     labels = {s["stage"]: s["label"] for s in body.get("stages", [])}
     return {
         "criteria": [
-            {"label": c["label"], "condition": describe_criterion(c, catalog),
-             "effect": describe_step(c["step"]), "up": c["step"] > 0}
+            {
+                "label": c["label"],
+                "condition": describe_criterion(c, catalog),
+                "effect": describe_step(c["step"]),
+                "up": c["step"] > 0,
+            }
             for c in body["icp"]
         ],
         "stages": body.get("stages", []),
@@ -637,14 +801,16 @@ def describe_contract(body: Mapping[str, Any], catalog: Catalog) -> dict:
         ),
         "points": [
             {"type": catalog.touch_label(t), "points": _value_words(p)}
-            for t, p in engagement["points"].items() if p
+            for t, p in engagement["points"].items()
+            if p
         ],
         "caps": [
-            {"name": name, "words": _cap_words(cap, catalog)} for name, cap in engagement["caps"].items()
+            {"name": name, "words": _cap_words(cap, catalog)}
+            for name, cap in engagement["caps"].items()
         ],
         "half_life": (
             f"Engagement halves every {_value_words(engagement['half_life_days'])} days: a touch "
-            f"{_value_words(engagement['half_life_days'])} days old counts half as much as one today."
+            f"{_value_words(engagement['half_life_days'])} days old counts half as much as today's."
         ),
         "sales_promises": [
             f"Make the first touch within {_value_words(sla['first_touch_minutes'])} working "

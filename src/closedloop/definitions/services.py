@@ -47,8 +47,16 @@ SIMULATION_WEEKS = 13  # the last 90 days, as 13 whole weeks (91 days)
 # Lead fields an ICP criterion may not use: the scorer's own outputs (a criterion on them would
 # feed the score back into itself) and workflow state, which says where a lead is, not who it is.
 _NOT_CRITERIA = {
-    "id", "version", "external_id", "lifecycle_stage", "status", "fit_grade", "engagement_score",
-    "conversion_probability", "score", "score_reasons",
+    "id",
+    "version",
+    "external_id",
+    "lifecycle_stage",
+    "status",
+    "fit_grade",
+    "engagement_score",
+    "conversion_probability",
+    "score",
+    "score_reasons",
 }
 _TEXT_FIELDS = (models.CharField, models.TextField)
 _NUMBER_FIELDS = (models.IntegerField, models.FloatField, models.DecimalField)
@@ -93,8 +101,12 @@ def _install_starting_contract() -> ContractVersion:
             number = (ContractVersion.objects.aggregate(n=Max("number"))["n"] or 0) + 1
             now = timezone.now()
             return ContractVersion.objects.create(
-                number=number, status=ContractStatus.ACTIVE, body=copy.deepcopy(DEFAULT_CONTRACT),
-                change_note=STARTING_NOTE, created_at=now, activated_at=now,
+                number=number,
+                status=ContractStatus.ACTIVE,
+                body=copy.deepcopy(DEFAULT_CONTRACT),
+                change_note=STARTING_NOTE,
+                created_at=now,
+                activated_at=now,
             )
     except IntegrityError:
         # Another process installed it at the same moment: theirs is as good as ours.
@@ -119,14 +131,23 @@ def catalog() -> rules.Catalog:
     for f in Lead._meta.concrete_fields:
         if f.name in _NOT_CRITERIA or f.is_relation or f.name not in LEAD_FIELDS:
             continue
-        kind = "text" if isinstance(f, _TEXT_FIELDS) else "number" if isinstance(f, _NUMBER_FIELDS) else None
+        kind = (
+            "text"
+            if isinstance(f, _TEXT_FIELDS)
+            else "number"
+            if isinstance(f, _NUMBER_FIELDS)
+            else None
+        )
         if kind:
             fields[f.name] = kind
             labels[f.name] = str(f.verbose_name).capitalize()
     return rules.Catalog(
-        fields=fields, field_labels=labels,
-        touch_types=list(TouchpointType.values), touch_labels=dict(TouchpointType.choices),
-        stages=list(LifecycleStage.values), stage_labels=dict(LifecycleStage.choices),
+        fields=fields,
+        field_labels=labels,
+        touch_types=list(TouchpointType.values),
+        touch_labels=dict(TouchpointType.choices),
+        stages=list(LifecycleStage.values),
+        stage_labels=dict(LifecycleStage.choices),
     )
 
 
@@ -176,8 +197,12 @@ def create_draft(*, by: User, body: Any = None, change_note: str = "") -> Contra
             with transaction.atomic():
                 number = ContractVersion.objects.aggregate(n=Max("number"))["n"] + 1
                 return ContractVersion.objects.create(
-                    number=number, status=ContractStatus.DRAFT, body=cleaned,
-                    change_note=change_note.strip(), based_on=base.number, author=by,
+                    number=number,
+                    status=ContractStatus.DRAFT,
+                    body=cleaned,
+                    change_note=change_note.strip(),
+                    based_on=base.number,
+                    author=by,
                     created_at=timezone.now(),
                 )
         except IntegrityError:
@@ -192,7 +217,9 @@ def update_draft(
     """Change a draft's body and/or note. A changed body removes the draft's signatures."""
     version = _lock(version)
     if not version.is_draft:
-        raise ContractStateError(f"v{version.number} is {version.status}; only a draft can be edited")
+        raise ContractStateError(
+            f"v{version.number} is {version.status}; only a draft can be edited"
+        )
     if not can_edit(by, version):
         raise PermissionDenied("only the author of a draft (or an admin) edits it")
     if body is not None:
@@ -212,7 +239,9 @@ def withdraw_draft(version: ContractVersion, *, by: User) -> ContractVersion:
     """Abandon a draft; it stays in the history as withdrawn."""
     version = _lock(version)
     if not version.is_draft:
-        raise ContractStateError(f"v{version.number} is {version.status}; only a draft can be withdrawn")
+        raise ContractStateError(
+            f"v{version.number} is {version.status}; only a draft can be withdrawn"
+        )
     if not can_edit(by, version):
         raise PermissionDenied("only the author of a draft (or an admin) withdraws it")
     version.status = ContractStatus.WITHDRAWN
@@ -244,7 +273,9 @@ def sign_contract(version: ContractVersion, *, by: User) -> Signoff:
         )
     version = _lock(version)
     if not version.is_draft:
-        raise ContractStateError(f"v{version.number} is {version.status}; only a draft can be signed")
+        raise ContractStateError(
+            f"v{version.number} is {version.status}; only a draft can be signed"
+        )
     signed = {s.side: s for s in version.signoffs.select_related("user")}
     mine = next((s for s in signed.values() if s.user_id == by.pk), None)
     if mine is not None:
@@ -266,9 +297,11 @@ def sign_contract(version: ContractVersion, *, by: User) -> Signoff:
 
 def _activate(version: ContractVersion) -> None:
     now = timezone.now()
-    open_versions = ContractVersion.objects.select_for_update().filter(
-        status__in=[ContractStatus.ACTIVE, ContractStatus.DRAFT]
-    ).exclude(pk=version.pk)
+    open_versions = (
+        ContractVersion.objects.select_for_update()
+        .filter(status__in=[ContractStatus.ACTIVE, ContractStatus.DRAFT])
+        .exclude(pk=version.pk)
+    )
     for other in open_versions:
         other.status = ContractStatus.SUPERSEDED
         other.superseded_at = now
@@ -299,9 +332,11 @@ def compared_version(version: ContractVersion) -> ContractVersion | None:
     if version.is_draft:
         active = active_contract()
         return active if active.pk != version.pk else None
-    return ContractVersion.objects.filter(
-        number__lt=version.number, activated_at__isnull=False
-    ).order_by("-number").first()
+    return (
+        ContractVersion.objects.filter(number__lt=version.number, activated_at__isnull=False)
+        .order_by("-number")
+        .first()
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -315,7 +350,9 @@ class EpochSeconds(models.Func):
     output_field = models.FloatField()
 
     def as_sqlite(self, compiler, conn, **extra):
-        return self.as_sql(compiler, conn, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)")
+        return self.as_sql(
+            compiler, conn, template="((julianday(%(expressions)s) - 2440587.5) * 86400.0)"
+        )
 
     def as_postgresql(self, compiler, conn, **extra):
         return self.as_sql(compiler, conn, template="EXTRACT(EPOCH FROM %(expressions)s)::float8")
@@ -334,7 +371,9 @@ def _criteria_fields(*bodies: Mapping) -> list[str]:
     return sorted({c["field"] for body in bodies for c in body["icp"] if c["field"] in known})
 
 
-def load_history(*, start: datetime.datetime, end: datetime.datetime, fields: list[str]) -> simulation.History:
+def load_history(
+    *, start: datetime.datetime, end: datetime.datetime, fields: list[str]
+) -> simulation.History:
     """The leads created in [start, end], their touches up to `end` and their outcomes, as arrays.
 
     Five queries. Touches, by far the most rows, come back as numbers only (the database maps
@@ -343,12 +382,17 @@ def load_history(*, start: datetime.datetime, end: datetime.datetime, fields: li
     in_window = {"created_at__gte": start, "created_at__lte": end}
     of_leads = {f"lead__{k}": v for k, v in in_window.items()}
     # No ORDER BY anywhere: sorting here is a temporary B-tree over every row; numpy sorts faster.
-    leads = _rows(Lead.objects.filter(**in_window).order_by().values_list(
-        "id", EpochSeconds("created_at"), "lifecycle_stage", *fields))
+    leads = _rows(
+        Lead.objects.filter(**in_window)
+        .order_by()
+        .values_list("id", EpochSeconds("created_at"), "lifecycle_stage", *fields)
+    )
     leads.sort(key=lambda row: row[0])  # by id, for searchsorted below
     ids = np.fromiter((row[0] for row in leads), dtype=np.int64, count=len(leads))
     origin = start.timestamp()
-    created_day = (np.fromiter((row[1] for row in leads), dtype=float, count=len(leads)) - origin) / 86400
+    created_day = (
+        np.fromiter((row[1] for row in leads), dtype=float, count=len(leads)) - origin
+    ) / 86400
     stage = np.array([row[2] for row in leads], dtype=object)
     columns = {name: [row[3 + i] for row in leads] for i, name in enumerate(fields)}
     del leads
@@ -359,22 +403,46 @@ def load_history(*, start: datetime.datetime, end: datetime.datetime, fields: li
         default=models.Value(type_names.index(TouchpointType.OTHER)),
         output_field=models.IntegerField(),
     )
-    touches = np.array(_rows(Touchpoint.objects.filter(occurred_at__lte=end, **of_leads).order_by(
-        ).values_list("lead_id", type_code, EpochSeconds("occurred_at"))), dtype=float).reshape(-1, 3)
+    touches = np.array(
+        _rows(
+            Touchpoint.objects.filter(occurred_at__lte=end, **of_leads)
+            .order_by()
+            .values_list("lead_id", type_code, EpochSeconds("occurred_at"))
+        ),
+        dtype=float,
+    ).reshape(-1, 3)
     touch_lead = np.searchsorted(ids, touches[:, 0].astype(np.int64))
     touch_type = touches[:, 1].astype(np.int64)
     touch_day = (touches[:, 2] - origin) / 86400
 
     later = [LifecycleStage.OPPORTUNITY, LifecycleStage.CUSTOMER]
-    reached = np.isin(stage, later) | _flag(ids, StageChange.objects.filter(
-        to_stage__in=later, **of_leads).values_list("lead_id"))
-    won = (stage == LifecycleStage.CUSTOMER) | _flag(ids, StageChange.objects.filter(
-        to_stage=LifecycleStage.CUSTOMER, **of_leads).values_list("lead_id")) | _flag(
-        ids, OpportunityContact.objects.filter(
-            opportunity__stage=OpportunityStage.WON, **of_leads).values_list("lead_id"))
+    reached = np.isin(stage, later) | _flag(
+        ids, StageChange.objects.filter(to_stage__in=later, **of_leads).values_list("lead_id")
+    )
+    won = (
+        (stage == LifecycleStage.CUSTOMER)
+        | _flag(
+            ids,
+            StageChange.objects.filter(to_stage=LifecycleStage.CUSTOMER, **of_leads).values_list(
+                "lead_id"
+            ),
+        )
+        | _flag(
+            ids,
+            OpportunityContact.objects.filter(
+                opportunity__stage=OpportunityStage.WON, **of_leads
+            ).values_list("lead_id"),
+        )
+    )
     return simulation.History(
-        columns=columns, created_day=created_day, touch_lead=touch_lead, touch_type=touch_type,
-        type_names=type_names, touch_day=touch_day, reached_opportunity=reached, won=won,
+        columns=columns,
+        created_day=created_day,
+        touch_lead=touch_lead,
+        touch_type=touch_type,
+        type_names=type_names,
+        touch_day=touch_day,
+        reached_opportunity=reached,
+        won=won,
     )
 
 
@@ -406,7 +474,8 @@ def simulate_contract(
     return {
         "candidate_version": version.number,
         "active_version": active.number,
-        "start": start, "end": end,
+        "start": start,
+        "end": end,
         "weeks": [(start + datetime.timedelta(weeks=w)).date() for w in range(weeks)],
         "candidate": candidate_outcome.as_dict(),
         "active": active_outcome.as_dict(),

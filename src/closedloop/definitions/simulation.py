@@ -19,7 +19,12 @@ from typing import Any
 
 import numpy as np
 
-from closedloop.scoring.engine import engagement_scores, fit_points, grades_from_points, meets_mql_rule
+from closedloop.scoring.engine import (
+    engagement_scores,
+    fit_points,
+    grades_from_points,
+    meets_mql_rule,
+)
 
 
 @dataclass(frozen=True)
@@ -48,7 +53,7 @@ class History:
 
 
 def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndarray) -> np.ndarray:
-    """For each lead, the index of the first week whose end found it meeting the MQL rule; -1 if none.
+    """Per lead, the index of the first week whose end found it meeting the MQL rule; -1 if none.
 
     body: a contract body (icp, engagement, mql_rule); week_ends: day offsets, ascending.
     """
@@ -67,7 +72,11 @@ def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndar
     for week, end in enumerate(week_ends):
         upto = int(np.searchsorted(days, end, side="right"))
         engagement = engagement_scores(
-            leads[:upto], types[:upto], end - days[:upto], history.n_leads, body["engagement"],
+            leads[:upto],
+            types[:upto],
+            end - days[:upto],
+            history.n_leads,
+            body["engagement"],
             type_names=history.type_names,
         )
         meets = fit_ok & (engagement >= bar) & (history.created_day <= end)
@@ -94,9 +103,12 @@ class Outcome:
 
     def as_dict(self) -> dict:
         return {
-            "mqls_per_week": self.per_week, "mqls": self.mqls,
-            "reached_opportunity": self.reached_opportunity, "won": self.won,
-            "opportunity_rate": self.opportunity_rate, "won_rate": self.won_rate,
+            "mqls_per_week": self.per_week,
+            "mqls": self.mqls,
+            "reached_opportunity": self.reached_opportunity,
+            "won": self.won,
+            "opportunity_rate": self.opportunity_rate,
+            "won_rate": self.won_rate,
         }
 
 

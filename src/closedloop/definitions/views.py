@@ -34,35 +34,45 @@ def agreement(request):
     """The contract in force as a one-page agreement, and the history of every version."""
     active = services.active_contract()
     versions = ContractVersion.objects.select_related("author").prefetch_related("signoffs__user")
-    return render(request, "definitions/agreement.html", {
-        "version": active,
-        "agreement": rules.describe_contract(active.body, services.catalog()),
-        "signatures": _signatures(active),
-        "versions": versions,
-        "can_draft": services.can_draft(request.user),
-    })
+    return render(
+        request,
+        "definitions/agreement.html",
+        {
+            "version": active,
+            "agreement": rules.describe_contract(active.body, services.catalog()),
+            "signatures": _signatures(active),
+            "versions": versions,
+            "can_draft": services.can_draft(request.user),
+        },
+    )
 
 
 @login_required
 @require_GET
 def version_detail(request, number: int):
-    """One version: its text, what it changes, its signatures, and (for drafts) sign and simulate."""
+    """One version: its text, what it changes, its signatures; for drafts, sign and simulate."""
     version = _version(number)
     compared = services.compared_version(version)
     side = services.signing_side(request.user)
     signed = {s.side: s for s in version.signoffs.all()}
-    return render(request, "definitions/version.html", {
-        "version": version,
-        "agreement": rules.describe_contract(version.body, services.catalog()),
-        "signatures": _signatures(version),
-        "compared": compared,
-        "changes": services.diff_versions(compared, version) if compared else [],
-        "can_edit": services.can_edit(request.user, version),
-        "can_draft": services.can_draft(request.user),
-        "my_side": side,
-        "may_sign": version.is_draft and side is not None and side.value not in signed
-        and all(s.user_id != request.user.pk for s in signed.values()),
-    })
+    return render(
+        request,
+        "definitions/version.html",
+        {
+            "version": version,
+            "agreement": rules.describe_contract(version.body, services.catalog()),
+            "signatures": _signatures(version),
+            "compared": compared,
+            "changes": services.diff_versions(compared, version) if compared else [],
+            "can_edit": services.can_edit(request.user, version),
+            "can_draft": services.can_draft(request.user),
+            "my_side": side,
+            "may_sign": version.is_draft
+            and side is not None
+            and side.value not in signed
+            and all(s.user_id != request.user.pk for s in signed.values()),
+        },
+    )
 
 
 @login_required
@@ -83,7 +93,9 @@ def edit_draft(request, number: int):
     """The editor: numbers and rules as a form, ICP criteria as rows; errors beside each input."""
     version = _version(number)
     if not version.is_draft:
-        messages.error(request, f"v{number} is {version.get_status_display().lower()}: start a new draft.")
+        messages.error(
+            request, f"v{number} is {version.get_status_display().lower()}: start a new draft."
+        )
         return redirect("definitions-version", number=number)
     if not services.can_edit(request.user, version):
         raise PermissionDenied("only the author of a draft (or an admin) edits it")
@@ -104,12 +116,17 @@ def edit_draft(request, number: int):
                     text += " Its signatures were removed: both teams sign the new text."
                 messages.success(request, text)
                 return redirect("definitions-version", number=number)
-    return render(request, "definitions/edit.html", {
-        "version": version,
-        "change_note": note,
-        "errors": errors,
-        **forms.editor_context(body, errors, catalog),
-    }, status=422 if errors else 200)
+    return render(
+        request,
+        "definitions/edit.html",
+        {
+            "version": version,
+            "change_note": note,
+            "errors": errors,
+            **forms.editor_context(body, errors, catalog),
+        },
+        status=422 if errors else 200,
+    )
 
 
 @login_required
@@ -123,7 +140,11 @@ def criterion_row(request):
     except ValueError:
         index = 0
     row = forms.criterion_row(index, {}, {}, services.catalog())
-    return render(request, "definitions/_criterion_row.html", {"row": row, "next_index": index + 1, "oob": True})
+    return render(
+        request,
+        "definitions/_criterion_row.html",
+        {"row": row, "next_index": index + 1, "oob": True},
+    )
 
 
 @login_required
@@ -144,11 +165,17 @@ def sign(request, number: int):
         return redirect("definitions-version", number=number)
     version.refresh_from_db()
     if version.status == "active":
-        messages.success(request, f"Signed for {signoff.get_side_display().lower()}. Both teams "
-                         f"have signed: v{number} is now in force and every lead is being rescored.")
+        messages.success(
+            request,
+            f"Signed for {signoff.get_side_display().lower()}. Both teams "
+            f"have signed: v{number} is now in force and every lead is being rescored.",
+        )
     else:
-        messages.success(request, f"Signed for {signoff.get_side_display().lower()}. v{number} "
-                         "takes effect when the other team signs.")
+        messages.success(
+            request,
+            f"Signed for {signoff.get_side_display().lower()}. v{number} "
+            "takes effect when the other team signs.",
+        )
     return redirect("definitions-version", number=number)
 
 
@@ -176,11 +203,18 @@ def diff(request):
             raise Http404(f"{key!r} must be a version number")
         numbers[key] = int(raw)
     old, new = _version(numbers["from"]), _version(numbers["to"])
-    return render(request, "definitions/diff.html", {
-        "old": old, "new": new, "changes": services.diff_versions(old, new),
-        "versions": ContractVersion.objects.only("number", "status"),
-        "old_signatures": _signatures(old), "new_signatures": _signatures(new),
-    })
+    return render(
+        request,
+        "definitions/diff.html",
+        {
+            "old": old,
+            "new": new,
+            "changes": services.diff_versions(old, new),
+            "versions": ContractVersion.objects.only("number", "status"),
+            "old_signatures": _signatures(old),
+            "new_signatures": _signatures(new),
+        },
+    )
 
 
 @login_required
@@ -191,18 +225,36 @@ def simulate(request, number: int):
     result = services.simulate_contract(version)
     rows = [
         {"week": week, "candidate": c, "active": a}
-        for week, c, a in zip(result["weeks"], result["candidate"]["mqls_per_week"],
-                              result["active"]["mqls_per_week"], strict=True)
+        for week, c, a in zip(
+            result["weeks"],
+            result["candidate"]["mqls_per_week"],
+            result["active"]["mqls_per_week"],
+            strict=True,
+        )
     ]
     chart = {
         "labels": [week.strftime("%b %d") for week in result["weeks"]],
         "datasets": [
-            {"label": f"v{result['active_version']} (in force)", "data": result["active"]["mqls_per_week"]},
-            {"label": f"v{result['candidate_version']}", "data": result["candidate"]["mqls_per_week"]},
+            {
+                "label": f"v{result['active_version']} (in force)",
+                "data": result["active"]["mqls_per_week"],
+            },
+            {
+                "label": f"v{result['candidate_version']}",
+                "data": result["candidate"]["mqls_per_week"],
+            },
         ],
     }
     template = "definitions/_simulation.html" if request.htmx else "definitions/simulation.html"
-    return render(request, template, {
-        "version": version, "result": result, "rows": rows, "chart_id": f"simulation-chart-{number}",
-        "chart": chart, "chart_json": json.dumps(chart),
-    })
+    return render(
+        request,
+        template,
+        {
+            "version": version,
+            "result": result,
+            "rows": rows,
+            "chart_id": f"simulation-chart-{number}",
+            "chart": chart,
+            "chart_json": json.dumps(chart),
+        },
+    )
