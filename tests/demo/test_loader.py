@@ -216,3 +216,19 @@ def test_if_empty_leaves_other_data_alone_even_without_leads():
     assert load_demo(leads=50, seed=1, if_empty=True, echo=output) is None
     assert "not loaded" in output[0]
     assert Campaign.objects.count() == 1 and not Lead.objects.exists()
+
+
+@pytest.mark.django_db
+def test_indexes_dropped_for_a_large_load_are_all_built_again(monkeypatch):
+    from closedloop.demo import generator
+
+    def index_names():
+        with connection.cursor() as cursor:
+            return {table: {i.name if hasattr(i, "name") else i for i in
+                            connection.introspection.get_constraints(cursor, table)}
+                    for table in ("crm_lead", "engagement_touchpoint", "crm_stagechange")}
+
+    before = index_names()
+    monkeypatch.setattr(generator, "INDEX_DROP_ROWS", 0)  # take the large-load path
+    load(leads=150)
+    assert index_names() == before

@@ -337,6 +337,8 @@ class _Builder:
         rng, n, acc = self.streams[3], self.n, self.account
         account = rng.choice(acc["count"], n, p=acc["weight"] / acc["weight"].sum())
         created, campaign = self._creation_times(rng, n)
+        order = np.argsort(created, kind="stable")  # ids in the order leads arrived
+        created, campaign = created[order], campaign[order]
         kinds = self.campaign_kind
         organic = _choice(rng, ORGANIC_SOURCES, n)
         source = np.where(campaign >= 0,
