@@ -163,3 +163,22 @@ def test_an_admin_manages_the_rejection_reasons_in_the_admin(client, ada):
     from closedloop.handoff.models import RejectionReason
 
     assert RejectionReason.objects.get(code="competitor-customer").recycle_days == 180
+
+
+def test_bad_data_waits_in_the_marketing_ops_queue_until_resolved(client, alice, mia, lead):
+    from closedloop.handoff.services import reject_lead
+
+    rejection = reject_lead(lead, by=alice, reason="bad-data", note="Phone number is fake")
+    page = login(client, mia).get("/handoff/feedback/").content.decode()
+    assert 'id="bad-data-queue"' in page and "Phone number is fake" in page
+    client.post("/handoff/feedback/", {"rejection": rejection.pk})
+    rejection.refresh_from_db()
+    assert rejection.resolved_at is not None
+
+
+def test_a_manager_cannot_resolve_marketing_ops_work(client, alice, max_manager, lead):
+    from closedloop.handoff.services import reject_lead
+
+    rejection = reject_lead(lead, by=alice, reason="bad-data")
+    response = login(client, max_manager).post("/handoff/feedback/", {"rejection": rejection.pk})
+    assert response.status_code == 403

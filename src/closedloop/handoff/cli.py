@@ -44,12 +44,28 @@ def sla_check(
 
 
 @digest_app.command("send")
-def digest_send(days: int = typer.Option(7, "--days", min=1, help="Feedback of the last N days")):
+def digest_send(
+    days: int = typer.Option(7, "--days", min=1, help="Feedback of the last N days"),
+    schedule: bool = typer.Option(
+        False, "--schedule", help="Also queue the digest to repeat every N days in the worker"
+    ),
+):
     """Email marketing what sales said; prints how many were sent."""
     _setup()
     from closedloop.handoff.reports import send_digest
+    from closedloop.handoff.tasks import send_feedback_digest
 
     typer.echo(f"Sent the digest to {send_digest(days=days)} marketing users.")
+    if schedule:
+        later = send_feedback_digest
+        if later.get_backend().supports_defer:
+            from datetime import timedelta
+
+            from django.utils import timezone
+
+            later = later.using(run_after=timezone.now() + timedelta(days=days))
+        later.enqueue(days, True)
+        typer.echo(f"The next digest is queued in {days} days.")
 
 
 def route(batch: int = typer.Option(500, "--batch", min=1, help="Leads per transaction")) -> None:

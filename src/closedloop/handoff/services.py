@@ -304,6 +304,25 @@ def assign_from_queue(lead: Lead, *, to: User, by: User) -> None:
         raise PermissionDenied("the lead already belongs to that rep")
 
 
+def resolve_bad_data(rejection: Rejection, *, by: User) -> Rejection:
+    """Marketing ops fixed a record sales called bad data: it leaves the queue."""
+    if by.role not in ("marketing", "admin"):
+        raise PermissionDenied("marketing ops resolves bad-data rejections")
+    if rejection.reason.path != RejectionPath.BAD_DATA:
+        raise ValidationError({"rejection": "only bad-data rejections wait in the queue"})
+    if rejection.resolved_at is None:
+        rejection.resolved_at = timezone.now()
+        rejection.save(update_fields=["resolved_at"])
+    return rejection
+
+
+def bad_data_queue():
+    """Bad-data rejections nobody has resolved yet, oldest first."""
+    return Rejection.objects.filter(
+        reason__path=RejectionPath.BAD_DATA, resolved_at__isnull=True
+    ).select_related("lead", "rep", "reason").order_by("at")
+
+
 # -- recycling ----------------------------------------------------------------------------
 
 

@@ -318,13 +318,20 @@ def sla_page(request):
 
 
 @login_required
-@require_GET
 def feedback_page(request):
     if request.user.role == Role.REP:
         raise PermissionDenied("the feedback report is for marketing and managers")
+    if request.method == "POST":
+        rejection = get_object_or_404(services.bad_data_queue(), pk=request.POST.get("rejection") or 0)
+        services.resolve_bad_data(rejection, by=request.user)
+        messages.success(request, f"{rejection.lead} left the bad-data queue.")
+        return redirect("handoff-feedback")
     days = _int(request.GET.get("days"), 30, 1, 730)
     report = reports.feedback_report(since=timezone.now() - timedelta(days=days))
-    return render(request, "handoff/feedback.html", {"report": report, "days": days})
+    return render(request, "handoff/feedback.html", {
+        "report": report, "days": days, "bad_data": services.bad_data_queue()[:100],
+        "can_resolve": request.user.role in (Role.MARKETING, Role.ADMIN),
+    })
 
 
 def _int(value, default: int, low: int, high: int) -> int:
