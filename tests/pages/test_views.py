@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
@@ -55,8 +56,9 @@ def test_a_missing_lead_is_a_404(client_as, ada):
 
 def test_the_leads_list_shows_only_visible_leads(client_as, alice, bob, charlie):
     mine, teammate, other = make_lead(owner=alice), make_lead(owner=bob), make_lead(owner=charlie)
-    rows = client_as(alice).get("/leads/").context["page"].rows
-    assert set(rows) == {mine, teammate}
+    response = client_as(alice).get("/leads/")
+    assert set(response.context["page"].rows) == {mine, teammate}
+    assert f'href="{reverse("lead-detail", args=[mine.pk])}"' in response.content.decode()
 
 
 def test_home_shows_stage_counts_and_the_chart_data(client_as, ada, alice):
