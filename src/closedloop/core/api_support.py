@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from pydantic import AfterValidator, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from closedloop.crm.services import StaleVersion
 
@@ -35,12 +35,23 @@ MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 
 
-class ErrorItem(Schema):
+class OutSchema(BaseModel):
+    """Base of response schemas: plain pydantic reading the model's attributes.
+
+    ninja's Schema wraps every object in a DjangoGetter first; for a 50-row page of leads
+    that made serialisation ten times slower (38 ms against 4 ms), for features responses
+    do not use (resolvers, related managers).
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorItem(OutSchema):
     field: str
     problem: str
 
 
-class ErrorOut(Schema):
+class ErrorOut(OutSchema):
     errors: list[ErrorItem]
 
 
@@ -193,11 +204,6 @@ class Ordering:
     def after(self, key: Any, pk: int) -> Q:
         op = "lt" if self.descending else "gt"
         return Q(**{f"{self.field}__{op}": key}) | Q(**{self.field: key, f"pk__{op}": pk})
-
-
-class Page(Schema):
-    items: list
-    next_cursor: str | None
 
 
 def encode_cursor(ordering: Ordering, key: Any, pk: int) -> str:

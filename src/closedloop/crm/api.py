@@ -25,6 +25,7 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
+    OutSchema,
     MAX_LIMIT,
     ApiError,
     Email,
@@ -154,7 +155,7 @@ def _save(instance, *, expected: int | None, fields: list[str]) -> None:
 # --- leads --------------------------------------------------------------------------------
 
 
-class LeadOut(Schema):
+class LeadOut(OutSchema):
     id: int
     first_name: str
     last_name: str
@@ -226,7 +227,7 @@ class LeadFilters(Schema):
     sort: str = Field("-created_at", description="created_at, updated_at or score; - for newest first")
 
 
-class LeadPage(Schema):
+class LeadPage(OutSchema):
     items: list[LeadOut]
     next_cursor: str | None
 
@@ -341,7 +342,7 @@ def update_lead(request, lead_id: int, payload: LeadPatch, response: HttpRespons
 # --- accounts -----------------------------------------------------------------------------
 
 
-class AccountOut(Schema):
+class AccountOut(OutSchema):
     id: int
     name: str
     domain: str
@@ -375,7 +376,7 @@ class AccountFilters(Schema):
     industry: str | None = Field(None, max_length=80)
 
 
-class AccountPage(Schema):
+class AccountPage(OutSchema):
     items: list[AccountOut]
     next_cursor: str | None
 
@@ -459,7 +460,7 @@ def update_account(request, account_id: int, payload: AccountPatch, response: Ht
 # --- opportunities ------------------------------------------------------------------------
 
 
-class OpportunityOut(Schema):
+class OpportunityOut(OutSchema):
     id: int
     account: int = Field(validation_alias="account_id")
     name: str
@@ -497,7 +498,7 @@ class OpportunityFilters(Schema):
     owner: int | None = None
 
 
-class OpportunityPage(Schema):
+class OpportunityPage(OutSchema):
     items: list[OpportunityOut]
     next_cursor: str | None
 

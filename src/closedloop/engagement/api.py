@@ -19,6 +19,7 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
+    OutSchema,
     MAX_LIMIT,
     Ordering,
     invalid,
@@ -35,7 +36,7 @@ router = Router(auth=token_auth, tags=["touchpoints"])
 Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Rows per page, 1–200")]
 
 
-class TouchpointOut(Schema):
+class TouchpointOut(OutSchema):
     id: int
     lead: int | None = Field(None, validation_alias="lead_id")
     anonymous_id: str
@@ -79,7 +80,7 @@ class TouchpointFilters(Schema):
     since: datetime.datetime | None = Field(None, description="occurred_at at or after this")
 
 
-class TouchpointPage(Schema):
+class TouchpointPage(OutSchema):
     items: list[TouchpointOut]
     next_cursor: str | None
 

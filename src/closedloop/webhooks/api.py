@@ -12,6 +12,7 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
+    OutSchema,
     MAX_LIMIT,
     ApiError,
     Ordering,
@@ -25,7 +26,7 @@ from closedloop.webhooks.models import Delivery, DeliveryStatus, Endpoint
 router = Router(auth=token_auth, tags=["webhooks"])
 
 
-class EndpointOut(Schema):
+class EndpointOut(OutSchema):
     id: int
     url: str
     description: str
@@ -48,7 +49,7 @@ class EndpointPatch(Schema):
     is_active: bool = None
 
 
-class DeliveryOut(Schema):
+class DeliveryOut(OutSchema):
     id: int
     endpoint: int = Field(validation_alias="endpoint_id")
     event: str
@@ -63,7 +64,7 @@ class DeliveryOut(Schema):
     delivered_at: datetime.datetime | None
 
 
-class DeliveryPage(Schema):
+class DeliveryPage(OutSchema):
     items: list[DeliveryOut]
     next_cursor: str | None
 
