@@ -70,20 +70,8 @@ def load_demo(
         raise DemoRefused(f"--leads must be at least 1, not {leads}")
     started = time.perf_counter()
     models = [apps.get_model(label) for label in DEMO_MODELS]
-    lead_model = apps.get_model("crm.Lead")
-    if if_empty and not reset and lead_model.objects.exists():
-        _print_already_loaded(echo, lead_model.objects.count())
+    if not reset and _already_has_data(models, if_empty=if_empty, echo=echo):
         return None
-    if not reset:
-        filled = [str(m._meta.verbose_name_plural) for m in models if m.objects.exists()]
-        if filled and if_empty:
-            echo(f"The database already has {', '.join(filled)}; the demo company was not loaded.")
-            return None
-        if filled:
-            raise DemoRefused(
-                f"the database already has {', '.join(filled)}; run `closedloop demo --reset` "
-                "to replace them with the demo company, or --if-empty to keep them"
-            )
     as_of = as_of or datetime.now(UTC)
     as_of_seconds = int(as_of.timestamp()) // synth.DAY * synth.DAY
     summary = DemoSummary()
@@ -98,6 +86,25 @@ def load_demo(
     summary.seconds = time.perf_counter() - started
     _print_summary(echo, summary)
     return summary
+
+
+def _already_has_data(models, *, if_empty: bool, echo) -> bool:
+    """True (after saying so) when --if-empty finds data; DemoRefused when data is there
+    without --if-empty; False when the tables are empty."""
+    leads = apps.get_model("crm.Lead").objects.count()
+    if leads and if_empty:
+        _print_already_loaded(echo, leads)
+        return True
+    filled = [str(m._meta.verbose_name_plural) for m in models if m.objects.exists()]
+    if filled and if_empty:
+        echo(f"The database already has {', '.join(filled)}; the demo company was not loaded.")
+        return True
+    if filled:
+        raise DemoRefused(
+            f"the database already has {', '.join(filled)}; run `closedloop demo --reset` "
+            "to replace them with the demo company, or --if-empty to keep them"
+        )
+    return False
 
 
 def _progress(console: Console) -> Progress:
