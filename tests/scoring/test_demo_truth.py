@@ -21,7 +21,7 @@ from closedloop.scoring import services
 MIN_SPEARMAN = 0.6
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the loader drops and rebuilds indexes
 def test_the_predictive_score_ranks_leads_like_the_hidden_truth():
     load_demo(leads=4000, seed=11, echo=lambda line: None)
     truth = true_propensities()

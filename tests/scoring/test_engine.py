@@ -253,3 +253,18 @@ def test_evaluating_names_missing_columns_and_a_one_sided_target():
         engine.evaluate_csv_frame(frame, target="Nope")
     with pytest.raises(ValueError, match="both"):
         engine.evaluate_csv_frame(frame.with_columns(Converted=pl.lit(0)), target="Converted")
+
+
+def test_recalibration_rescales_the_tables_and_keeps_the_ranking():
+    frame, converted = messy_leads()
+    model = engine.ConversionModel().fit(frame, converted)
+    matrix = model.encoder.transform(frame)
+    before = model.predict_matrix(matrix)
+    out_of_fold: list = []
+    engine.cross_validate(frame, converted, folds=3, predictions=out_of_fold)
+    slope, _ = model.recalibrate(out_of_fold[0], converted)
+    after = model.predict_matrix(matrix)
+    assert slope > 0
+    assert (np.argsort(before, kind="stable") == np.argsort(after, kind="stable")).mean() > 0.99
+    # The predicted share of conversions matches the observed share after recalibration.
+    assert after.mean() == pytest.approx(converted.mean(), abs=0.03)

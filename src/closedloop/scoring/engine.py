@@ -472,6 +472,24 @@ class ConversionModel:
             self._compile(matrix)
         return self
 
+    def recalibrate(self, out_of_fold: np.ndarray, outcome: np.ndarray) -> tuple[float, float]:
+        """Platt scaling on cross-validated predictions: logit p' = a · logit p + b.
+
+        Regularised boosting tends to be under-confident; fitting a and b on predictions for
+        leads the model did not see makes "a score of 60" mean 60 % again. Scaling every
+        table by a keeps the model additive, so reasons stay exact. Returns (a, b).
+        """
+        from sklearn.linear_model import LogisticRegression
+
+        z = _logit(np.asarray(out_of_fold, dtype=float))[:, None]
+        fitted = LogisticRegression(C=1e6).fit(z, np.asarray(outcome, dtype=int))
+        a, b = float(fitted.coef_[0, 0]), float(fitted.intercept_[0])
+        self.intercept = a * self.intercept + b
+        self.tables = [a * table for table in self.tables]
+        self.means = [a * mean for mean in self.means]
+        self.calibration = (a, b)
+        return a, b
+
     def _internal_index(self, j: int) -> int:
         # With categorical columns, scikit-learn reorders the columns (categoricals first)
         # before binning; the trees' feature_idx counts in that internal order.
@@ -664,7 +682,7 @@ def reasons_json(ids: np.ndarray, effects: np.ndarray, texts: Sequence[str]) -> 
 
 def cross_validate(
     frame: pl.DataFrame, outcome: np.ndarray, *, folds: int = 5, seed: int = 0,
-    make_scorer: Any = None,
+    make_scorer: Any = None, predictions: list | None = None,
 ) -> dict[str, float | int]:
     """Stratified k-fold cross-validation of a scorer: {auc, brier, rows, positives, folds, …}.
 
@@ -684,6 +702,8 @@ def cross_validate(
         scorer = make_scorer().fit(frame[train], outcome[train])
         predicted[test] = scorer.predict(frame[test])
         fold_aucs.append(roc_auc_score(outcome[test], predicted[test]))
+    if predictions is not None:  # the caller wants the out-of-fold predictions too
+        predictions.append(predicted)
     return {
         "auc": round(float(roc_auc_score(outcome, predicted)), 4),
         "auc_fold_mean": round(float(np.mean(fold_aucs)), 4),

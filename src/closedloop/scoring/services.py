@@ -264,7 +264,8 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
     """Train the predictive model on every labelled lead and make it the active one.
 
     Measures hold-out quality first (5-fold cross-validation, stored in `metrics`), then fits on
-    all labelled leads. Raises NotEnoughHistory below MIN_LABELLED / MIN_CONVERSIONS.
+    all labelled leads and recalibrates it on the out-of-fold predictions (Platt scaling).
+    Raises NotEnoughHistory below MIN_LABELLED / MIN_CONVERSIONS.
     """
     now = now or timezone.now()
     data = read_leads(half_life_days=0, now=now)
@@ -278,8 +279,11 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
     labelled = labels >= 0
     frame = model_frame(data).filter(pl.Series(labelled))
     outcome = labels[labelled]
-    metrics = engine.cross_validate(frame, outcome, folds=5, seed=0)
+    out_of_fold: list = []
+    metrics = engine.cross_validate(frame, outcome, folds=5, seed=0, predictions=out_of_fold)
     model = engine.ConversionModel(labels=FEATURE_LABELS).fit(frame, outcome)
+    slope, intercept = model.recalibrate(out_of_fold[0], outcome)
+    metrics["calibration"] = {"slope": round(slope, 4), "intercept": round(intercept, 4)}
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     with transaction.atomic():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,16 +22,15 @@ def can_retrain(user) -> bool:
 
 
 def calibration_chart(table: list[dict]) -> dict:
-    """Chart.js data: actual conversion as bars, predicted as a line, both in percent."""
+    """Chart.js data: predicted and actual conversion per band, side by side, in percent."""
     def percent(value):
         return None if value is None else round(100 * value, 1)
 
     return {
         "labels": [row["band"] for row in table],
         "datasets": [
+            {"label": "Predicted %", "data": [percent(r["predicted"]) for r in table]},
             {"label": "Actual conversion %", "data": [percent(r["actual"]) for r in table]},
-            {"label": "Predicted %", "type": "line", "data": [percent(r["predicted"]) for r in table],
-             "borderColor": "#d9534f", "backgroundColor": "#d9534f", "borderWidth": 2},
         ],
     }
 
@@ -38,8 +39,11 @@ def calibration_chart(table: list[dict]) -> dict:
 @require_GET
 def scoring_page(request):
     table = calibration_table()
+    status = scoring_status()
+    if status["model"]:
+        status["model"]["trained_at"] = datetime.fromisoformat(status["model"]["trained_at"])
     return render(request, "scoring/scoring.html", {
-        "status": scoring_status(), "table": table, "chart": calibration_chart(table),
+        "status": status, "table": table, "chart": calibration_chart(table),
         "can_retrain": can_retrain(request.user),
     })
 

@@ -1,0 +1,119 @@
+"""Full and incremental rescoring on the demo company, with the Odoo algorithm as reference.
+
+    closedloop bench scoring [-s leads=1000000] [-s seed=7] [-s data_dir=DIR] [-s samples=200]
+
+Runs in a child process on a scratch SQLite database (data_dir, default a folder per size in the
+system's temporary directory, reused by later runs); loads the demo company of `leads` leads
+there first when it is empty (the slow part, not measured). Then:
+
+- trains the predictive model if none is active (train_s, not part of the rescore);
+- a full rescore, `rescore_all()`: end_to_end_s is reading leads and touch aggregates from the
+  database, computing fit + engagement + prediction + reasons, writing every lead back and the
+  MQL promotions; compute_s is the computing part alone;
+- reference_s: Odoo's predictive lead scoring, naive Bayes over value counts, fitted on the
+  same judged leads and then applied one lead at a time in a Python loop to every lead;
+- incremental_p95_ms: add one touchpoint to a random lead and `rescore_lead()` it, `samples`
+  times; the 95th percentile of the rescore.
+
+Targets (issue 3): at 1M leads compute_s < 2, end_to_end_s < 60, incremental_p95_ms < 20.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def run(leads: str = "1000000", seed: str = "7", data_dir: str = "", samples: str = "200") -> dict:
+    folder = Path(data_dir) if data_dir else Path(tempfile.gettempdir()) / f"cl-bench-scoring-{leads}"
+    folder.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "CLOSEDLOOP_DEBUG": "1", "CLOSEDLOOP_TASK_BACKEND": "immediate",
+           "DJANGO_SETTINGS_MODULE": "closedloop.settings", "CLOSEDLOOP_DATA_DIR": str(folder)}
+    env.pop("CLOSEDLOOP_DATABASE_URL", None)
+    options = json.dumps({"leads": int(leads), "seed": int(seed), "samples": int(samples)})
+    out = subprocess.run([sys.executable, __file__, options], env=env, capture_output=True,
+                         text=True, check=False)
+    if out.returncode != 0:
+        raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _child(leads: int, seed: int, samples: int) -> dict:
+    import django
+
+    django.setup()
+    import numpy as np
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from closedloop.core.audit import acting_as
+    from closedloop.core.models import AuditSource
+    from closedloop.crm.models import Lead
+    from closedloop.engagement.models import Touchpoint
+    from closedloop.scoring import services
+
+    call_command("migrate", interactive=False, verbosity=0)
+    if not Lead.objects.exists():
+        from closedloop.demo.generator import load_demo
+
+        load_demo(leads=leads, seed=seed, echo=lambda line: print(line, file=sys.stderr))
+    result: dict = {"leads": Lead.objects.count(), "database": "sqlite"}
+    with acting_as(None, AuditSource.JOB):
+        if services.active_model()[0] is None:
+            started = time.perf_counter()
+            services.train_model(by="benchmark")
+            result["train_s"] = round(time.perf_counter() - started, 2)
+        rescore = services.rescore_all(trigger="benchmark")
+        result.update(
+            compute_s=rescore["compute_s"], end_to_end_s=rescore["total_s"],
+            read_s=rescore["read_s"], write_s=rescore["write_s"], scorer=rescore["scorer"],
+            predict_s=rescore.get("predict_s"), reasons_s=rescore["reasons_s"],
+        )
+        result["reference_s"], result["reference_fit_s"] = _reference()
+        result["incremental_p95_ms"], result["incremental_median_ms"] = _incremental(
+            samples, np, timezone, Lead, Touchpoint, services)
+    result["meets_targets"] = (result["compute_s"] < 2 and result["end_to_end_s"] < 60
+                               and result["incremental_p95_ms"] < 20)
+    return result
+
+
+def _reference() -> tuple[float, float]:
+    """Odoo's naive Bayes: counts per field value, then a Python loop over the leads."""
+    from django.utils import timezone
+
+    from closedloop.scoring import engine, services
+
+    now = timezone.now()
+    data = services.read_leads(half_life_days=0, now=now)
+    labels = services.outcome_labels(data, now=now)
+    frame = data.frame.select("industry", "employees", "seniority", "country", "source",
+                              "campaign").cast({"employees": __import__("polars").Utf8})
+    judged = labels >= 0
+    started = time.perf_counter()
+    scorer = engine.FrequencyNaiveBayes().fit(frame.filter(judged), labels[judged])
+    fit_s = time.perf_counter() - started
+    started = time.perf_counter()
+    scorer.predict(frame)
+    return round(time.perf_counter() - started, 2), round(fit_s, 2)
+
+
+def _incremental(samples, np, timezone, Lead, Touchpoint, services) -> tuple[float, float]:
+    ids = np.array(Lead.objects.values_list("id", flat=True))
+    picks = np.random.default_rng(0).choice(ids, size=min(samples, len(ids)), replace=False)
+    services.rescore_lead(int(picks[0]))  # warm the model cache, as a running worker has it
+    timings = []
+    for lead_id in picks.tolist():
+        Touchpoint.objects.create(lead_id=lead_id, type="page_view", occurred_at=timezone.now())
+        started = time.perf_counter()
+        services.rescore_lead(lead_id)
+        timings.append((time.perf_counter() - started) * 1000)
+    return round(float(np.percentile(timings, 95)), 2), round(float(np.median(timings)), 2)
+
+
+if __name__ == "__main__":
+    print(json.dumps(_child(**json.loads(sys.argv[1]))))
