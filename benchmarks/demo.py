@@ -27,7 +27,10 @@ _LOADED = re.compile(
 
 def _command(env: dict, *args: str) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "closedloop.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "closedloop.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
     )
     if result.returncode != 0:
         raise RuntimeError(f"closedloop {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
@@ -37,8 +40,12 @@ def _command(env: dict, *args: str) -> str:
 def run(leads: str = "20000", seed: str = "7", keep: str = "0") -> dict:
     data_dir = Path(tempfile.mkdtemp(prefix="closedloop-bench-demo-"))
     env = {k: v for k, v in os.environ.items() if k != "CLOSEDLOOP_DATABASE_URL"}
-    env.update(CLOSEDLOOP_DATA_DIR=str(data_dir), CLOSEDLOOP_SECRET_KEY=secrets.token_urlsafe(40),
-               CLOSEDLOOP_DEBUG="0", CLOSEDLOOP_TASK_BACKEND="immediate")
+    env.update(
+        CLOSEDLOOP_DATA_DIR=str(data_dir),
+        CLOSEDLOOP_SECRET_KEY=secrets.token_urlsafe(40),
+        CLOSEDLOOP_DEBUG="0",
+        CLOSEDLOOP_TASK_BACKEND="immediate",
+    )
     try:
         _command(env, "migrate")
         started = time.perf_counter()

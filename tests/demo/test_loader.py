@@ -14,7 +14,13 @@ from closedloop.campaigns.models import Campaign
 from closedloop.content.models import ContentAsset
 from closedloop.core.models import AuditAction, AuditEntry, Role, User
 from closedloop.crm.models import (
-    Account, Activity, Lead, Opportunity, OpportunityContact, OpportunityStage, StageChange,
+    Account,
+    Activity,
+    Lead,
+    Opportunity,
+    OpportunityContact,
+    OpportunityStage,
+    StageChange,
 )
 from closedloop.demo.generator import DemoRefused, load_demo
 from closedloop.demo.services import demo_truth
@@ -41,8 +47,17 @@ def load(leads=400, seed=3, **options):
 
 def digest() -> str:
     sha = hashlib.sha256()
-    for model in (Campaign, ContentAsset, Account, Lead, Touchpoint, StageChange, Activity,
-                  Opportunity, OpportunityContact):
+    for model in (
+        Campaign,
+        ContentAsset,
+        Account,
+        Lead,
+        Touchpoint,
+        StageChange,
+        Activity,
+        Opportunity,
+        OpportunityContact,
+    ):
         fields = [f.attname for f in model._meta.concrete_fields]
         for row in model.objects.order_by("pk").values_list(*fields):
             sha.update(repr(row).encode())
@@ -67,8 +82,10 @@ def test_every_stage_history_ends_at_the_leads_stage():
     assert not leads.exclude(last_stage=models_f("lifecycle_stage")).exists()
     assert not leads.filter(last_stage=None).exists()
     first = StageChange.objects.filter(lead=OuterRef("pk")).order_by("at", "id")
-    created = Lead.objects.annotate(first_from=Subquery(first.values("from_stage")[:1]),
-                                    first_at=Subquery(first.values("at")[:1]))
+    created = Lead.objects.annotate(
+        first_from=Subquery(first.values("from_stage")[:1]),
+        first_at=Subquery(first.values("at")[:1]),
+    )
     assert set(created.values_list("first_from", flat=True)) == {""}
     assert not created.exclude(first_at=models_f("created_at")).exists()
 
@@ -98,12 +115,23 @@ def test_relations_are_consistent():
         assert role.lead.account_id == role.opportunity.account_id
     campaigns = set(Campaign.objects.values_list("pk", flat=True))
     assets = set(ContentAsset.objects.values_list("pk", flat=True))
-    assert set(Touchpoint.objects.exclude(campaign=None).values_list("campaign_id", flat=True)) <= campaigns
-    assert set(Touchpoint.objects.exclude(content=None).values_list("content_id", flat=True)) <= assets
+    assert (
+        set(Touchpoint.objects.exclude(campaign=None).values_list("campaign_id", flat=True))
+        <= campaigns
+    )
+    assert (
+        set(Touchpoint.objects.exclude(content=None).values_list("content_id", flat=True)) <= assets
+    )
     assert not Touchpoint.objects.filter(lead=None).exists()
-    won_contacts = set(OpportunityContact.objects.filter(
-        opportunity__stage=OpportunityStage.WON).values_list("lead_id", flat=True))
-    assert set(Lead.objects.filter(lifecycle_stage="customer").values_list("pk", flat=True)) == won_contacts
+    won_contacts = set(
+        OpportunityContact.objects.filter(opportunity__stage=OpportunityStage.WON).values_list(
+            "lead_id", flat=True
+        )
+    )
+    assert (
+        set(Lead.objects.filter(lifecycle_stage="customer").values_list("pk", flat=True))
+        == won_contacts
+    )
     assert not Opportunity.objects.filter(stage=OpportunityStage.LOST, lost_reason="").exists()
     assert set(Lead.objects.exclude(owner=None).values_list("owner__role", flat=True)) == {Role.REP}
     assert not Activity.objects.exclude(lead__owner=models_f("rep")).exists()
@@ -165,8 +193,12 @@ def test_one_login_per_role_is_printed_with_a_fresh_password_each_time():
 @pytest.mark.django_db
 def test_the_data_reps_cannot_log_in():
     load(leads=100)
-    data_users = User.objects.exclude(email__in=[
-        f"{r}@demo.closedloop.test" for r in ("admin", "marketing", "manager", "rep", "executive")])
+    data_users = User.objects.exclude(
+        email__in=[
+            f"{r}@demo.closedloop.test"
+            for r in ("admin", "marketing", "manager", "rep", "executive")
+        ]
+    )
     assert data_users.count() >= 15
     assert not any(user.has_usable_password() for user in data_users)
 
@@ -174,8 +206,9 @@ def test_the_data_reps_cannot_log_in():
 @pytest.mark.django_db
 def test_reset_deletes_the_old_company_and_rows_that_depend_on_it():
     load(leads=200)
-    Touchpoint.objects.create(lead=Lead.objects.first(), type="page_view",
-                              occurred_at=AS_OF, anonymous_id="extra")
+    Touchpoint.objects.create(
+        lead=Lead.objects.first(), type="page_view", occurred_at=AS_OF, anonymous_id="extra"
+    )
     load(leads=150, seed=4, reset=True)
     assert Lead.objects.count() == 150
     assert not Touchpoint.objects.filter(anonymous_id="extra").exists()
@@ -211,7 +244,9 @@ def test_the_truth_read_back_from_the_database_is_the_truth_the_outcomes_were_dr
 
 @pytest.mark.django_db
 def test_if_empty_leaves_other_data_alone_even_without_leads():
-    Campaign.objects.create(name="Spring launch", type="email", channel="email", starts_on=AS_OF.date())
+    Campaign.objects.create(
+        name="Spring launch", type="email", channel="email", starts_on=AS_OF.date()
+    )
     output = Output()
     assert load_demo(leads=50, seed=1, if_empty=True, echo=output) is None
     assert "not loaded" in output[0]
@@ -224,9 +259,13 @@ def test_indexes_dropped_for_a_large_load_are_all_built_again(monkeypatch):
 
     def index_names():
         with connection.cursor() as cursor:
-            return {table: {i.name if hasattr(i, "name") else i for i in
-                            connection.introspection.get_constraints(cursor, table)}
-                    for table in ("crm_lead", "engagement_touchpoint", "crm_stagechange")}
+            return {
+                table: {
+                    i.name if hasattr(i, "name") else i
+                    for i in connection.introspection.get_constraints(cursor, table)
+                }
+                for table in ("crm_lead", "engagement_touchpoint", "crm_stagechange")
+            }
 
     before = index_names()
     monkeypatch.setattr(generator, "INDEX_DROP_ROWS", 0)  # take the large-load path

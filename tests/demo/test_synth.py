@@ -62,7 +62,12 @@ def test_firmographics_cover_the_icp_and_beyond(company):
     assert {"Retail", "Manufacturing", "Education", "Media", "Logistics"} <= industries
     assert {"US", "GB", "DE", "CA", "FR", "IN", "BR", "AU"} <= set(col(company, "lead", "country"))
     assert set(col(company, "lead", "seniority")) == {
-        "VP", "C-level", "Director", "Manager", "Individual contributor"}
+        "VP",
+        "C-level",
+        "Director",
+        "Manager",
+        "Individual contributor",
+    }
     emails = col(company, "lead", "email").astype(str)
     assert len(set(emails)) == len(emails)
     personal = truth.is_personal_email(emails)
@@ -108,12 +113,18 @@ def test_better_campaigns_really_convert_better(company):
 
 
 def test_deals_whose_contacts_saw_strong_content_win_more_often(company):
-    touches, contacts = company.tables["touchpoint"].columns, company.tables["opportunity_contact"].columns
+    touches, contacts = (
+        company.tables["touchpoint"].columns,
+        company.tables["opportunity_contact"].columns,
+    )
     strong = np.flatnonzero(company.hidden.asset_effectiveness > 0.7) + 1
-    viewers = touches["lead_id"][np.isin(touches["content_id"], strong)
-                                 & (touches["type"] == "content_view")]
-    saw = np.isin(col(company, "opportunity", "id"),
-                  contacts["opportunity_id"][np.isin(contacts["lead_id"], viewers)])
+    viewers = touches["lead_id"][
+        np.isin(touches["content_id"], strong) & (touches["type"] == "content_view")
+    ]
+    saw = np.isin(
+        col(company, "opportunity", "id"),
+        contacts["opportunity_id"][np.isin(contacts["lead_id"], viewers)],
+    )
     stage = col(company, "opportunity", "stage")
     closed = np.isin(stage, ["won", "lost"])
     won = stage == "won"

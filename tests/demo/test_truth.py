@@ -8,15 +8,23 @@ DAY = 86400
 
 
 def fit(**overrides):
-    lead = {"industry": "Software", "employees": 500, "seniority": "VP", "country": "US",
-            "email": "ann@acme.com"} | overrides
+    lead = {
+        "industry": "Software",
+        "employees": 500,
+        "seniority": "VP",
+        "country": "US",
+        "email": "ann@acme.com",
+    } | overrides
     return truth.fit_logit(**{k: [v] for k, v in lead.items()})[0]
 
 
 def engagement(types, days_after_creation):
     return truth.engagement_logit(
-        n_leads=1, touch_lead=[0] * len(types), touch_weight=truth.touch_weight(types),
-        touch_at=[d * DAY for d in days_after_creation], lead_created_at=[0],
+        n_leads=1,
+        touch_lead=[0] * len(types),
+        touch_weight=truth.touch_weight(types),
+        touch_at=[d * DAY for d in days_after_creation],
+        lead_created_at=[0],
     )[0]
 
 
@@ -55,13 +63,27 @@ def test_effective_content_counts_more_than_ineffective_content():
 
 
 def test_propensity_rises_with_fit_engagement_and_campaign_quality():
-    base = truth.true_propensity(fit=np.array([0.0]), engagement=np.array([1.0]), campaign_quality=[1.0])
-    assert truth.true_propensity(fit=np.array([1.0]), engagement=np.array([1.0]),
-                                 campaign_quality=[1.0]) > base
-    assert truth.true_propensity(fit=np.array([0.0]), engagement=np.array([2.0]),
-                                 campaign_quality=[1.0]) > base
-    assert truth.true_propensity(fit=np.array([0.0]), engagement=np.array([1.0]),
-                                 campaign_quality=[2.0]) > base
+    base = truth.true_propensity(
+        fit=np.array([0.0]), engagement=np.array([1.0]), campaign_quality=[1.0]
+    )
+    assert (
+        truth.true_propensity(
+            fit=np.array([1.0]), engagement=np.array([1.0]), campaign_quality=[1.0]
+        )
+        > base
+    )
+    assert (
+        truth.true_propensity(
+            fit=np.array([0.0]), engagement=np.array([2.0]), campaign_quality=[1.0]
+        )
+        > base
+    )
+    assert (
+        truth.true_propensity(
+            fit=np.array([0.0]), engagement=np.array([1.0]), campaign_quality=[2.0]
+        )
+        > base
+    )
 
 
 def test_slow_follow_up_lowers_the_chance_of_sql():

@@ -73,8 +73,15 @@ def _db_values(field: models.Field, values: np.ndarray) -> list:
         return _times(values, date=False)
     if isinstance(field, models.DateField):
         return _times(values, date=True)
-    if isinstance(field, models.FloatField | models.IntegerField | models.DecimalField
-                  | models.ForeignKey | models.AutoField | models.BigAutoField):
+    if isinstance(
+        field,
+        models.FloatField
+        | models.IntegerField
+        | models.DecimalField
+        | models.ForeignKey
+        | models.AutoField
+        | models.BigAutoField,
+    ):
         return _numbers(values, field)
     if isinstance(field, models.BooleanField):
         return np.asarray(values, dtype=bool).tolist()
@@ -92,12 +99,17 @@ def _default(field: models.Field):
         return None
     if isinstance(field, models.CharField | models.TextField | models.FileField):
         return ""
-    raise ValueError(f"{field.model.__name__}.{field.name} has no default; the generator must fill it")
+    raise ValueError(
+        f"{field.model.__name__}.{field.name} has no default; the generator must fill it"
+    )
 
 
 def write_rows(
-    model: type[models.Model], columns: dict[str, np.ndarray], *,
-    advance: Callable[[int], None] = lambda rows: None, chunk: int = CHUNK_ROWS,
+    model: type[models.Model],
+    columns: dict[str, np.ndarray],
+    *,
+    advance: Callable[[int], None] = lambda rows: None,
+    chunk: int = CHUNK_ROWS,
 ) -> int:
     """Insert the rows given as column arrays (keyed by attname) into `model`'s table.
 
@@ -116,8 +128,12 @@ def write_rows(
     for f in given:
         first_of.setdefault(id(columns[f.attname]), f)
     bound = [f for f in given if first_of[id(columns[f.attname])] is f]
-    insert = _insert_statement(model, fields, defaults, {
-        f.attname: bound.index(first_of[id(columns[f.attname])]) + 1 for f in given})
+    insert = _insert_statement(
+        model,
+        fields,
+        defaults,
+        {f.attname: bound.index(first_of[id(columns[f.attname])]) + 1 for f in given},
+    )
     for start in range(0, count, chunk):
         stop = min(start + chunk, count)
         converted = {f.attname: _db_values(f, columns[f.attname][start:stop]) for f in bound}
@@ -210,7 +226,8 @@ def _secondary_indexes(table: str) -> list[tuple[str, str, str | None]]:
             return [(name, sql, _first_column(sql)) for name, sql in rows]
         cursor.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-            "AND sql IS NOT NULL", [table],
+            "AND sql IS NOT NULL",
+            [table],
         )
         rows = cursor.fetchall()
         out = []
@@ -228,7 +245,10 @@ def _first_column(definition: str) -> str | None:
 
 @contextmanager
 def indexes_dropped(
-    model: type[models.Model], *, when: bool = True, keep_leading: tuple[str, ...] = (),
+    model: type[models.Model],
+    *,
+    when: bool = True,
+    keep_leading: tuple[str, ...] = (),
 ) -> Iterator[None]:
     """Drop the table's secondary indexes for the block and build them again after it: one
     sort per index instead of a random B-tree insert per row. Indexes whose first column is in
@@ -286,8 +306,10 @@ def delete_all(model_list: list[type[models.Model]]) -> dict[str, int]:
         for model, field in nulled:
             if model in doomed:
                 continue
-            cursor.execute(f"UPDATE {quote(model._meta.db_table)} SET {quote(field.column)} = NULL "
-                           f"WHERE {quote(field.column)} IS NOT NULL")
+            cursor.execute(
+                f"UPDATE {quote(model._meta.db_table)} SET {quote(field.column)} = NULL "
+                f"WHERE {quote(field.column)} IS NOT NULL"
+            )
         for model in doomed:
             cursor.execute(f"DELETE FROM {quote(model._meta.db_table)}")
             deleted[model._meta.label] = max(cursor.rowcount, 0)

@@ -38,8 +38,15 @@ KEEP_INDEXES_LEADING = {
     "crm.OpportunityContact": ("opportunity_id",),
 }
 DEMO_MODELS = (
-    "engagement.Touchpoint", "crm.OpportunityContact", "crm.Opportunity", "crm.Activity",
-    "crm.StageChange", "crm.Lead", "crm.Account", "content.ContentAsset", "campaigns.Campaign",
+    "engagement.Touchpoint",
+    "crm.OpportunityContact",
+    "crm.Opportunity",
+    "crm.Activity",
+    "crm.StageChange",
+    "crm.Lead",
+    "crm.Account",
+    "content.ContentAsset",
+    "campaigns.Campaign",
 )
 
 
@@ -56,8 +63,13 @@ class DemoSummary:
 
 
 def load_demo(
-    *, leads: int, seed: int, if_empty: bool = False, reset: bool = False,
-    echo: Callable[[str], None] = print, as_of: datetime | None = None,
+    *,
+    leads: int,
+    seed: int,
+    if_empty: bool = False,
+    reset: bool = False,
+    echo: Callable[[str], None] = print,
+    as_of: datetime | None = None,
 ) -> DemoSummary | None:
     """Load the demo company: `leads` leads drawn from `seed`, history ending at `as_of`
     (default: today, midnight UTC; the same seed and day give identical rows).
@@ -109,8 +121,12 @@ def _already_has_data(models, *, if_empty: bool, echo) -> bool:
 
 def _progress(console: Console) -> Progress:
     return Progress(
-        TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, transient=False,
+        TextColumn("{task.description:<28}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
     )
 
 
@@ -120,8 +136,11 @@ def _reset(models, progress: Progress) -> None:
         deleted = bulk.delete_all(models)
         for label, count in deleted.items():
             if count:
-                record_bulk(apps.get_model(label), count=count,
-                            description=f"Deleted by closedloop demo --reset ({count} rows)")
+                record_bulk(
+                    apps.get_model(label),
+                    count=count,
+                    description=f"Deleted by closedloop demo --reset ({count} rows)",
+                )
     progress.update(task, completed=1)
 
 
@@ -132,8 +151,11 @@ def _create_users() -> tuple[dict[str, int], list[tuple[str, str, str]]]:
         for seat in synth.ROSTER:
             if seat.login:
                 user, password, _ = create_or_reset_user(
-                    email=seat.email, role=seat.role, team_name=seat.team,
-                    first_name=seat.first_name, last_name=seat.last_name,
+                    email=seat.email,
+                    role=seat.role,
+                    team_name=seat.team,
+                    first_name=seat.first_name,
+                    last_name=seat.last_name,
                 )
                 logins.append((seat.email, seat.role, password))
             else:
@@ -172,14 +194,21 @@ def _write(progress: Progress, company: synth.Company) -> dict[str, int]:
             count = len(table)
             label = str(model._meta.verbose_name_plural).capitalize()
             task = progress.add_task(f"Writing {label.lower()}", total=count)
-            with bulk.indexes_dropped(model, when=count >= INDEX_DROP_ROWS,
-                                      keep_leading=KEEP_INDEXES_LEADING.get(table.model, ())):
-                bulk.write_rows(model, table.columns,
-                                advance=lambda n, t=task: progress.update(t, advance=n))
+            with bulk.indexes_dropped(
+                model,
+                when=count >= INDEX_DROP_ROWS,
+                keep_leading=KEEP_INDEXES_LEADING.get(table.model, ()),
+            ):
+                bulk.write_rows(
+                    model, table.columns, advance=lambda n, t=task: progress.update(t, advance=n)
+                )
                 progress.update(task, description=f"Indexing {label.lower()}")
             progress.update(task, description=f"Wrote {label.lower()}")
-            record_bulk(model, count=count,
-                        description=f"Demo company: {count} {label.lower()} (seed {company.seed})")
+            record_bulk(
+                model,
+                count=count,
+                description=f"Demo company: {count} {label.lower()} (seed {company.seed})",
+            )
             rows[model._meta.label] = count
         bulk.reset_sequences([apps.get_model(t.model) for t in company.tables.values()])
     return rows
@@ -197,8 +226,10 @@ def _print_already_loaded(echo, count: int) -> None:
 def _print_summary(echo, summary: DemoSummary) -> None:
     leads = summary.rows.get("crm.Lead", 0)
     touches = summary.rows.get("engagement.Touchpoint", 0)
-    echo(f"Loaded the demo company: {leads:,} leads, {touches:,} touchpoints, "
-         f"{sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s.")
+    echo(
+        f"Loaded the demo company: {leads:,} leads, {touches:,} touchpoints, "
+        f"{sum(summary.rows.values()):,} rows in {summary.seconds:.1f} s."
+    )
     echo("")
     echo(f"How to log in at {LOGIN_URL} (passwords are shown only this once):")
     width = max(len(email) for email, _, _ in summary.logins)

@@ -79,14 +79,35 @@ COMPANY_SUFFIXES = {
     "Nonprofit": ("Foundation", "Trust", "Alliance", "Society"),
 }
 TLDS = {
-    "US": "com", "GB": "co.uk", "DE": "de", "CA": "ca", "FR": "fr", "IN": "in", "BR": "com.br",
-    "AU": "com.au", "NL": "nl", "ES": "es", "JP": "jp", "SG": "sg", "MX": "mx",
+    "US": "com",
+    "GB": "co.uk",
+    "DE": "de",
+    "CA": "ca",
+    "FR": "fr",
+    "IN": "in",
+    "BR": "com.br",
+    "AU": "com.au",
+    "NL": "nl",
+    "ES": "es",
+    "JP": "jp",
+    "SG": "sg",
+    "MX": "mx",
 }
 PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com")
 
 CITIES = {
-    "US": ("New York", "San Francisco", "Chicago", "Austin", "Boston", "Seattle", "Atlanta",
-           "Denver", "Los Angeles", "Miami"),
+    "US": (
+        "New York",
+        "San Francisco",
+        "Chicago",
+        "Austin",
+        "Boston",
+        "Seattle",
+        "Atlanta",
+        "Denver",
+        "Los Angeles",
+        "Miami",
+    ),
     "GB": ("London", "Manchester", "Edinburgh", "Bristol", "Leeds"),
     "DE": ("Berlin", "Munich", "Hamburg", "Frankfurt", "Cologne"),
     "CA": ("Toronto", "Vancouver", "Montreal", "Calgary", "Ottawa"),
@@ -101,8 +122,19 @@ CITIES = {
     "MX": ("Mexico City", "Guadalajara", "Monterrey"),
 }
 PHONE_PREFIX = {
-    "US": "+1", "GB": "+44", "DE": "+49", "CA": "+1", "FR": "+33", "IN": "+91", "BR": "+55",
-    "AU": "+61", "NL": "+31", "ES": "+34", "JP": "+81", "SG": "+65", "MX": "+52",
+    "US": "+1",
+    "GB": "+44",
+    "DE": "+49",
+    "CA": "+1",
+    "FR": "+33",
+    "IN": "+91",
+    "BR": "+55",
+    "AU": "+61",
+    "NL": "+31",
+    "ES": "+34",
+    "JP": "+81",
+    "SG": "+65",
+    "MX": "+52",
 }
 
 DEPARTMENTS = ("Engineering", "Marketing", "Sales", "Finance", "Operations", "IT", "Data")
@@ -111,24 +143,71 @@ TITLES = {
     "C-level": ("CTO", "CMO", "CRO", "CFO", "COO", "CIO", "Chief Data Officer"),
     "VP": tuple(f"VP of {d}" for d in DEPARTMENTS),
     "Director": tuple(f"Director of {d}" for d in DEPARTMENTS),
-    "Manager": ("Engineering Manager", "Marketing Manager", "Sales Manager", "Finance Manager",
-                "Operations Manager", "IT Manager", "Analytics Manager"),
-    "Individual contributor": ("Software Engineer", "Marketing Specialist", "Account Executive",
-                               "Financial Analyst", "Operations Analyst",
-                               "Systems Administrator", "Data Analyst"),
+    "Manager": (
+        "Engineering Manager",
+        "Marketing Manager",
+        "Sales Manager",
+        "Finance Manager",
+        "Operations Manager",
+        "IT Manager",
+        "Analytics Manager",
+    ),
+    "Individual contributor": (
+        "Software Engineer",
+        "Marketing Specialist",
+        "Account Executive",
+        "Financial Analyst",
+        "Operations Analyst",
+        "Systems Administrator",
+        "Data Analyst",
+    ),
 }
 
 THEMES = (
-    "Cloud cost control", "Data security", "AI for operations", "Compliance automation",
-    "Customer 360", "Revenue analytics", "Zero-downtime migrations", "Supply chain visibility",
-    "Modern data stack", "Remote team productivity", "Fraud prevention", "Self-service BI",
+    "Cloud cost control",
+    "Data security",
+    "AI for operations",
+    "Compliance automation",
+    "Customer 360",
+    "Revenue analytics",
+    "Zero-downtime migrations",
+    "Supply chain visibility",
+    "Modern data stack",
+    "Remote team productivity",
+    "Fraud prevention",
+    "Self-service BI",
 )
 PAGE_PATHS = (
-    "/", "/product", "/pricing", "/customers", "/blog", "/blog/cloud-costs", "/blog/security",
-    "/integrations", "/about", "/careers", "/docs", "/demo", "/compare", "/security",
-    "/solutions/finance", "/solutions/healthcare",
+    "/",
+    "/product",
+    "/pricing",
+    "/customers",
+    "/blog",
+    "/blog/cloud-costs",
+    "/blog/security",
+    "/integrations",
+    "/about",
+    "/careers",
+    "/docs",
+    "/demo",
+    "/compare",
+    "/security",
+    "/solutions/finance",
+    "/solutions/healthcare",
 )
-FORMS = ("Demo request", "Contact us", "Content download", "Newsletter", "Webinar registration",
-         "Free trial")
-OPPORTUNITY_PRODUCTS = ("Platform", "Platform expansion", "Analytics add-on", "Enterprise plan",
-                        "Pilot", "Renewal uplift")
+FORMS = (
+    "Demo request",
+    "Contact us",
+    "Content download",
+    "Newsletter",
+    "Webinar registration",
+    "Free trial",
+)
+OPPORTUNITY_PRODUCTS = (
+    "Platform",
+    "Platform expansion",
+    "Analytics add-on",
+    "Enterprise plan",
+    "Pilot",
+    "Renewal uplift",
+)

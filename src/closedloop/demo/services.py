@@ -42,14 +42,19 @@ def demo_truth() -> DemoTruth:
     Raises NoDemoLoaded when the campaigns are not the demo's.
     """
     seed, campaign_index = _campaign_indexes()
-    hidden = truth.hidden_parameters(seed, campaigns=synth.CAMPAIGN_COUNT,
-                                     assets=synth.ASSET_COUNT, reps=len(synth.REP_SEATS))
+    hidden = truth.hidden_parameters(
+        seed, campaigns=synth.CAMPAIGN_COUNT, assets=synth.ASSET_COUNT, reps=len(synth.REP_SEATS)
+    )
     quality = {pk: float(hidden.campaign_quality[i]) for pk, i in campaign_index.items()}
     effect = {pk: float(hidden.asset_effectiveness[i]) for pk, i in _asset_indexes().items()}
-    reps = dict(User.objects.filter(email__in=[s.email for s in synth.REP_SEATS])
-                .values_list("email", "pk"))
-    follow_up = {reps[s.email]: float(hidden.rep_follow_up_minutes[i])
-                 for i, s in enumerate(synth.REP_SEATS) if s.email in reps}
+    reps = dict(
+        User.objects.filter(email__in=[s.email for s in synth.REP_SEATS]).values_list("email", "pk")
+    )
+    follow_up = {
+        reps[s.email]: float(hidden.rep_follow_up_minutes[i])
+        for i, s in enumerate(synth.REP_SEATS)
+        if s.email in reps
+    }
     return DemoTruth(seed, _propensities(quality, effect), quality, effect, follow_up)
 
 
@@ -80,24 +85,47 @@ def _asset_indexes() -> dict[int, int]:
 
 
 def _propensities(quality: dict[int, float], effect: dict[int, float]) -> dict[int, float]:
-    leads = list(Lead.objects.order_by("pk").values_list(
-        "pk", "industry", "employees", "seniority", "country", "email", "created_at",
-        "original_campaign_id").iterator(chunk_size=20_000))
+    leads = list(
+        Lead.objects.order_by("pk")
+        .values_list(
+            "pk",
+            "industry",
+            "employees",
+            "seniority",
+            "country",
+            "email",
+            "created_at",
+            "original_campaign_id",
+        )
+        .iterator(chunk_size=20_000)
+    )
     if not leads:
         return {}
     pk, industry, employees, seniority, country, email, created, campaign = zip(*leads, strict=True)
     ids = np.array(pk, dtype=np.int64)
-    touches = list(Touchpoint.objects.filter(
-        lead__isnull=False, type__in=truth.MARKETING_TOUCH_TYPES,
-    ).values_list("lead_id", "type", "content_id", "occurred_at").iterator(chunk_size=50_000))
+    touches = list(
+        Touchpoint.objects.filter(
+            lead__isnull=False,
+            type__in=truth.MARKETING_TOUCH_TYPES,
+        )
+        .values_list("lead_id", "type", "content_id", "occurred_at")
+        .iterator(chunk_size=50_000)
+    )
     t_lead, t_type, t_content, t_at = zip(*touches, strict=True) if touches else ((),) * 4
-    fit = truth.fit_logit(industry=_obj(industry), employees=[e or 0 for e in employees],
-                          seniority=_obj(seniority), country=_obj(country), email=_obj(email))
+    fit = truth.fit_logit(
+        industry=_obj(industry),
+        employees=[e or 0 for e in employees],
+        seniority=_obj(seniority),
+        country=_obj(country),
+        email=_obj(email),
+    )
     asset_effect = np.array([effect.get(c, 0.0) if c else 0.0 for c in t_content])
     engagement = truth.engagement_logit(
-        n_leads=len(ids), touch_lead=np.searchsorted(ids, np.array(t_lead, dtype=np.int64)),
+        n_leads=len(ids),
+        touch_lead=np.searchsorted(ids, np.array(t_lead, dtype=np.int64)),
         touch_weight=truth.touch_weight(_obj(t_type), asset_effect),
-        touch_at=_epoch(t_at), lead_created_at=_epoch(created),
+        touch_at=_epoch(t_at),
+        lead_created_at=_epoch(created),
     )
     multiplier = np.array([quality.get(c, 1.0) if c else 1.0 for c in campaign])
     p = truth.true_propensity(fit=fit, engagement=engagement, campaign_quality=multiplier)

@@ -28,17 +28,41 @@ DEMO_DOMAIN = "demo.closedloop.test"
 ASSET_URL = "https://" + DEMO_DOMAIN + "/content/{index}/{slug}"
 
 INDUSTRY_SHARE = {
-    "Software": 0.2, "Financial services": 0.12, "Healthcare": 0.11, "Manufacturing": 0.1,
-    "Retail": 0.09, "Education": 0.07, "Media": 0.06, "Logistics": 0.06,
-    "Professional services": 0.06, "Telecommunications": 0.04, "Energy": 0.04,
-    "Government": 0.03, "Nonprofit": 0.02,
+    "Software": 0.2,
+    "Financial services": 0.12,
+    "Healthcare": 0.11,
+    "Manufacturing": 0.1,
+    "Retail": 0.09,
+    "Education": 0.07,
+    "Media": 0.06,
+    "Logistics": 0.06,
+    "Professional services": 0.06,
+    "Telecommunications": 0.04,
+    "Energy": 0.04,
+    "Government": 0.03,
+    "Nonprofit": 0.02,
 }
 COUNTRY_SHARE = {
-    "US": 0.38, "GB": 0.11, "DE": 0.08, "IN": 0.08, "CA": 0.06, "FR": 0.06, "BR": 0.05,
-    "AU": 0.05, "NL": 0.03, "ES": 0.03, "JP": 0.03, "SG": 0.02, "MX": 0.02,
+    "US": 0.38,
+    "GB": 0.11,
+    "DE": 0.08,
+    "IN": 0.08,
+    "CA": 0.06,
+    "FR": 0.06,
+    "BR": 0.05,
+    "AU": 0.05,
+    "NL": 0.03,
+    "ES": 0.03,
+    "JP": 0.03,
+    "SG": 0.02,
+    "MX": 0.02,
 }
 SENIORITY_SHARE = {
-    "Individual contributor": 0.34, "Manager": 0.3, "Director": 0.16, "VP": 0.11, "C-level": 0.09,
+    "Individual contributor": 0.34,
+    "Manager": 0.3,
+    "Director": 0.16,
+    "VP": 0.11,
+    "C-level": 0.09,
 }
 SENIORITY_RANK = {"C-level": 0, "VP": 1, "Director": 2, "Manager": 3, "Individual contributor": 4}
 WEST_COUNTRIES = ("CA", "BR", "MX", "AU", "JP", "SG")
@@ -55,33 +79,86 @@ CAMPAIGN_TYPES = {
     "outbound": (3, "sales", "outbound", 45, (8_000, 20_000), 0.5),
 }
 CAMPAIGN_LABEL = {
-    "webinar": "webinar", "email": "email nurture", "paid_search": "search ads",
-    "paid_social": "LinkedIn ads", "content": "content hub", "event": "summit booth",
-    "partner": "partner co-marketing", "outbound": "outbound sequence",
+    "webinar": "webinar",
+    "email": "email nurture",
+    "paid_search": "search ads",
+    "paid_social": "LinkedIn ads",
+    "content": "content hub",
+    "event": "summit booth",
+    "partner": "partner co-marketing",
+    "outbound": "outbound sequence",
 }
-ORGANIC_SOURCES = {"organic_search": 0.4, "direct": 0.2, "referral": 0.2, "social": 0.1,
-                   "partner": 0.05, "other": 0.05}
+ORGANIC_SOURCES = {
+    "organic_search": 0.4,
+    "direct": 0.2,
+    "referral": 0.2,
+    "social": 0.1,
+    "partner": 0.05,
+    "other": 0.05,
+}
 SOURCE_LABEL = {
-    "organic_search": "organic search", "paid_search": "paid search", "social": "social",
-    "email": "email", "referral": "referral", "event": "event", "webinar": "webinar",
-    "partner": "partner", "outbound": "sales outbound", "direct": "direct", "other": "other",
+    "organic_search": "organic search",
+    "paid_search": "paid search",
+    "social": "social",
+    "email": "email",
+    "referral": "referral",
+    "event": "event",
+    "webinar": "webinar",
+    "partner": "partner",
+    "outbound": "sales outbound",
+    "direct": "direct",
+    "other": "other",
 }
-CREATION_TOUCH = {"email": "email_click", "event": "event", "webinar": "webinar",
-                  "outbound": "email_click"}  # every other source: a form fill
+CREATION_TOUCH = {
+    "email": "email_click",
+    "event": "event",
+    "webinar": "webinar",
+    "outbound": "email_click",
+}  # every other source: a form fill
 
-HIGH_INTENT = {"form": 0.15, "webinar": 0.12, "content_view": 0.38, "event": 0.08,
-               "email_click": 0.27}
+HIGH_INTENT = {
+    "form": 0.15,
+    "webinar": 0.12,
+    "content_view": 0.38,
+    "event": 0.08,
+    "email_click": 0.27,
+}
 LOW_INTENT = {"page_view": 0.55, "email_open": 0.35, "ad_click": 0.10}
-TOUCH_KINDS = ("page_view", "email_open", "email_click", "form", "webinar", "ad_click",
-               "content_view", "event", "sales_call", "meeting")
+TOUCH_KINDS = (
+    "page_view",
+    "email_open",
+    "email_click",
+    "form",
+    "webinar",
+    "ad_click",
+    "content_view",
+    "event",
+    "sales_call",
+    "meeting",
+)
 KIND = {k: i for i, k in enumerate(TOUCH_KINDS)}
-TOUCH_CHANNEL = {"page_view": "web", "email_open": "email", "email_click": "email",
-                 "form": "web", "webinar": "web", "ad_click": "search", "content_view": "web",
-                 "event": "events", "sales_call": "sales", "meeting": "sales"}
+TOUCH_CHANNEL = {
+    "page_view": "web",
+    "email_open": "email",
+    "email_click": "email",
+    "form": "web",
+    "webinar": "web",
+    "ad_click": "search",
+    "content_view": "web",
+    "event": "events",
+    "sales_call": "sales",
+    "meeting": "sales",
+}
 
 ASSET_KINDS = {
-    "case_study": "lead", "whitepaper": "mql", "ebook": "lead", "deck": "opportunity",
-    "one_pager": "sql", "battlecard": "opportunity", "video": "lead", "blog": "lead",
+    "case_study": "lead",
+    "whitepaper": "mql",
+    "ebook": "lead",
+    "deck": "opportunity",
+    "one_pager": "sql",
+    "battlecard": "opportunity",
+    "video": "lead",
+    "blog": "lead",
     "webinar": "mql",
 }
 ASSET_TITLE = {
@@ -99,10 +176,17 @@ COMPETITORS = ("Acme Cloud", "Initech", "Globex", "Umbrella Analytics", "Hooli")
 PERSONAS = ("executive", "technical", "practitioner", "finance", "")
 
 LOST_REASONS = ("price", "competitor", "no_budget", "no_decision", "timing", "product_fit")
-WRONG_FIT = ("Wrong fit: company too small", "Wrong fit: student or personal interest",
-             "Wrong fit: no use case", "Wrong fit: works for a competitor")
-NOT_NOW = ("Not now: revisit next quarter", "Not now: budget frozen until next year",
-           "Not now: evaluating after a reorganisation")
+WRONG_FIT = (
+    "Wrong fit: company too small",
+    "Wrong fit: student or personal interest",
+    "Wrong fit: no use case",
+    "Wrong fit: works for a competitor",
+)
+NOT_NOW = (
+    "Not now: revisit next quarter",
+    "Not now: budget frozen until next year",
+    "Not now: evaluating after a reorganisation",
+)
 
 
 @dataclass(frozen=True)
@@ -132,17 +216,36 @@ LOGIN_SEATS = (
 )
 REP_SEATS = (
     LOGIN_SEATS[3],
-    *(_seat(n, "rep", "East") for n in ("Sam Patel", "Jordan Kim", "Taylor Reed",
-                                         "Casey Nguyen", "Morgan Silva")),
-    *(_seat(n, "rep", "West") for n in ("Alex Rivera", "Jamie Fox", "Drew Tanaka",
-                                         "Quinn Murphy", "Parker Hughes", "Reese Okafor")),
-    *(_seat(n, "rep", "Enterprise") for n in ("Cameron Wright", "Avery Jansen", "Hayden Costa",
-                                               "Logan Meyer")),
+    *(
+        _seat(n, "rep", "East")
+        for n in ("Sam Patel", "Jordan Kim", "Taylor Reed", "Casey Nguyen", "Morgan Silva")
+    ),
+    *(
+        _seat(n, "rep", "West")
+        for n in (
+            "Alex Rivera",
+            "Jamie Fox",
+            "Drew Tanaka",
+            "Quinn Murphy",
+            "Parker Hughes",
+            "Reese Okafor",
+        )
+    ),
+    *(
+        _seat(n, "rep", "Enterprise")
+        for n in ("Cameron Wright", "Avery Jansen", "Hayden Costa", "Logan Meyer")
+    ),
 )
-MANAGER_SEATS = (LOGIN_SEATS[2], _seat("Dana Ellis", "manager", "West"),
-                 _seat("Robin Hart", "manager", "Enterprise"))
-MARKETING_SEATS = (LOGIN_SEATS[1], _seat("Lena Fischer", "marketing"),
-                   _seat("Omar Haddad", "marketing"))
+MANAGER_SEATS = (
+    LOGIN_SEATS[2],
+    _seat("Dana Ellis", "manager", "West"),
+    _seat("Robin Hart", "manager", "Enterprise"),
+)
+MARKETING_SEATS = (
+    LOGIN_SEATS[1],
+    _seat("Lena Fischer", "marketing"),
+    _seat("Omar Haddad", "marketing"),
+)
 ROSTER = tuple(dict.fromkeys((*LOGIN_SEATS, *REP_SEATS, *MANAGER_SEATS, *MARKETING_SEATS)))
 
 
@@ -238,33 +341,42 @@ class _Builder:
         ]
         audience = [
             f"{rng.choice(['VPs and directors', 'Practitioners', 'C-level buyers', 'Managers'])}"
-            f" in {rng.choice(list(INDUSTRY_SHARE))}, {rng.choice(['50–200', '200–1,000', '1,000+'])}"
-            " employees" for _ in kinds
+            f" in {rng.choice(list(INDUSTRY_SHARE))},"
+            f" {rng.choice(['50–200', '200–1,000', '1,000+'])} employees"
+            for _ in kinds
         ]
         message = [
             f"{names.THEMES[t]} without the busywork: see results in the first 30 days, "
-            "backed by customers in your industry." for t in themes
+            "backed by customers in your industry."
+            for t in themes
         ]
         self.campaign_kind = kinds
         self.campaign_start = starts
         self.campaign_end = starts + duration * DAY
         growth = 1.0 + start_day / HISTORY_DAYS
-        self.campaign_reach = np.array([CAMPAIGN_TYPES[k][5] for k in kinds]) * np.sqrt(duration) * growth
+        self.campaign_reach = (
+            np.array([CAMPAIGN_TYPES[k][5] for k in kinds]) * np.sqrt(duration) * growth
+        )
         self.campaign_quality = self.hidden.campaign_quality
-        self.tables["campaign"] = Table("campaigns.Campaign", {
-            "id": np.arange(1, CAMPAIGN_COUNT + 1),
-            "name": _obj(name),
-            "type": kinds,
-            "channel": _obj(CAMPAIGN_TYPES[k][1] for k in kinds),
-            "starts_on": starts,
-            "ends_on": self.campaign_end,
-            "cost": cost,
-            "audience": _obj(audience),
-            "message": _obj(message),
-            "owner_id": self.marketer_ids[rng.integers(0, len(self.marketer_ids), CAMPAIGN_COUNT)],
-            "external_id": _obj(f"demo:{self.seed}:{i}" for i in range(CAMPAIGN_COUNT)),
-            "created_at": starts - 14 * DAY + 9 * 3600,
-        })
+        self.tables["campaign"] = Table(
+            "campaigns.Campaign",
+            {
+                "id": np.arange(1, CAMPAIGN_COUNT + 1),
+                "name": _obj(name),
+                "type": kinds,
+                "channel": _obj(CAMPAIGN_TYPES[k][1] for k in kinds),
+                "starts_on": starts,
+                "ends_on": self.campaign_end,
+                "cost": cost,
+                "audience": _obj(audience),
+                "message": _obj(message),
+                "owner_id": self.marketer_ids[
+                    rng.integers(0, len(self.marketer_ids), CAMPAIGN_COUNT)
+                ],
+                "external_id": _obj(f"demo:{self.seed}:{i}" for i in range(CAMPAIGN_COUNT)),
+                "created_at": starts - 14 * DAY + 9 * 3600,
+            },
+        )
 
     def assets(self) -> None:
         rng = self.streams[1]
@@ -275,7 +387,8 @@ class _Builder:
         for i, (kind, theme) in enumerate(zip(kinds, themes, strict=True)):
             ind = industries[rng.integers(0, 6)] if rng.random() < 0.3 else ""
             title = ASSET_TITLE[kind].format(
-                theme=names.THEMES[theme].lower(), industry=ind or "growing teams",
+                theme=names.THEMES[theme].lower(),
+                industry=ind or "growing teams",
                 company=f"{names.COMPANY_PREFIXES[i]} {names.COMPANY_CORES[i]}",
                 competitor=COMPETITORS[i % len(COMPETITORS)],
             )
@@ -288,20 +401,27 @@ class _Builder:
         self.asset_popularity = popularity / popularity.sum()
         self.asset_effect = self.hidden.asset_effectiveness
         created = self.start + rng.integers(0, HISTORY_DAYS - 30, ASSET_COUNT) * DAY + 10 * 3600
-        self.tables["asset"] = Table("content.ContentAsset", {
-            "id": np.arange(1, ASSET_COUNT + 1),
-            "title": _obj(titles),
-            "kind": kinds,
-            "url": _obj(urls),
-            "description": _obj(f"{t}. For {ASSET_KINDS[k].upper()}-stage conversations."
-                                for t, k in zip(titles, kinds, strict=True)),
-            "persona": np.array(PERSONAS, dtype=object)[rng.integers(0, len(PERSONAS), ASSET_COUNT)],
-            "stage": _obj(ASSET_KINDS[k] for k in kinds),
-            "industry": _obj(industry),
-            "owner_id": self.marketer_ids[rng.integers(0, len(self.marketer_ids), ASSET_COUNT)],
-            "created_at": created,
-            "updated_at": created + rng.integers(0, 60, ASSET_COUNT) * DAY,
-        })
+        self.tables["asset"] = Table(
+            "content.ContentAsset",
+            {
+                "id": np.arange(1, ASSET_COUNT + 1),
+                "title": _obj(titles),
+                "kind": kinds,
+                "url": _obj(urls),
+                "description": _obj(
+                    f"{t}. For {ASSET_KINDS[k].upper()}-stage conversations."
+                    for t, k in zip(titles, kinds, strict=True)
+                ),
+                "persona": np.array(PERSONAS, dtype=object)[
+                    rng.integers(0, len(PERSONAS), ASSET_COUNT)
+                ],
+                "stage": _obj(ASSET_KINDS[k] for k in kinds),
+                "industry": _obj(industry),
+                "owner_id": self.marketer_ids[rng.integers(0, len(self.marketer_ids), ASSET_COUNT)],
+                "created_at": created,
+                "updated_at": created + rng.integers(0, 60, ASSET_COUNT) * DAY,
+            },
+        )
 
     # -- accounts and leads --------------------------------------------------------------------
     def accounts(self) -> None:
@@ -310,26 +430,44 @@ class _Builder:
         industry = _choice(rng, INDUSTRY_SHARE, count)
         country = _choice(rng, COUNTRY_SHARE, count)
         employees = np.clip(rng.lognormal(np.log(180), 1.4, count), 3, 150_000).astype(np.int64)
-        prefix = np.array(names.COMPANY_PREFIXES, object)[rng.integers(0, len(names.COMPANY_PREFIXES), count)]
-        core = np.array(names.COMPANY_CORES, object)[rng.integers(0, len(names.COMPANY_CORES), count)]
+        prefix = np.array(names.COMPANY_PREFIXES, object)[
+            rng.integers(0, len(names.COMPANY_PREFIXES), count)
+        ]
+        core = np.array(names.COMPANY_CORES, object)[
+            rng.integers(0, len(names.COMPANY_CORES), count)
+        ]
         pick = rng.integers(0, 4, count)
         suffix = _obj(names.COMPANY_SUFFIXES[ind][k] for ind, k in zip(industry, pick, strict=True))
         name = prefix + " " + core + " " + suffix
-        stem = _dedupe(_obj((p + c + s).lower() for p, c, s in zip(prefix, core, suffix, strict=True)))
+        stem = _dedupe(
+            _obj((p + c + s).lower() for p, c, s in zip(prefix, core, suffix, strict=True))
+        )
         domain = stem + "." + _obj(names.TLDS[c] for c in country)
         revenue = (employees * rng.lognormal(np.log(150_000), 0.4, count)).round(-3)
-        team = np.where(employees >= 2000, "Enterprise",
-                        np.where(np.isin(country, WEST_COUNTRIES)
-                                 | ((country == "US") & (rng.random(count) < 0.5)), "West", "East"))
+        team = np.where(
+            employees >= 2000,
+            "Enterprise",
+            np.where(
+                np.isin(country, WEST_COUNTRIES) | ((country == "US") & (rng.random(count) < 0.5)),
+                "West",
+                "East",
+            ),
+        )
         owner_rep = np.empty(count, dtype=np.int64)
         for t in TEAMS:
             mask = team == t
             seats = np.flatnonzero(self.rep_team == t)
             owner_rep[mask] = seats[rng.integers(0, len(seats), mask.sum())]
         self.account = dict(
-            count=count, industry=industry, country=country, employees=employees, name=name,
-            domain=domain, owner_rep=owner_rep, pattern=rng.integers(0, 4, count),
-            weight=employees ** 0.5,
+            count=count,
+            industry=industry,
+            country=country,
+            employees=employees,
+            name=name,
+            domain=domain,
+            owner_rep=owner_rep,
+            pattern=rng.integers(0, 4, count),
+            weight=employees**0.5,
         )
         self.account_revenue = revenue
 
@@ -341,10 +479,14 @@ class _Builder:
         created, campaign = created[order], campaign[order]
         kinds = self.campaign_kind
         organic = _choice(rng, ORGANIC_SOURCES, n)
-        source = np.where(campaign >= 0,
-                          _obj(CAMPAIGN_TYPES[k][2] for k in kinds)[np.maximum(campaign, 0)], organic)
+        source = np.where(
+            campaign >= 0,
+            _obj(CAMPAIGN_TYPES[k][2] for k in kinds)[np.maximum(campaign, 0)],
+            organic,
+        )
         subscriber = ((source == "email") & (rng.random(n) < 0.5)) | (
-            (source == "organic_search") & (rng.random(n) < 0.25))
+            (source == "organic_search") & (rng.random(n) < 0.25)
+        )
         seniority = _choice(rng, SENIORITY_SHARE, n)
         department = rng.integers(0, len(names.DEPARTMENTS), n)
         title_table = {s: np.array(t, dtype=object) for s, t in names.TITLES.items()}
@@ -364,23 +506,45 @@ class _Builder:
             city[mask] = np.array(cities, object)[rng.integers(0, len(cities), mask.sum())]
         has_phone = rng.random(n) < 0.65
         digits = rng.integers(200_000_0000, 999_999_9999, n)
-        phone = _obj(f"{names.PHONE_PREFIX[c]} {d // 10**7} {d // 10**4 % 1000:03d} {d % 10**4:04d}"
-                     if h else ""
-                     for c, d, h in zip(country, digits, has_phone, strict=True))
-        self.lead = dict(
-            account=account, created=created, campaign=campaign, source=source,
-            subscriber=subscriber, seniority=seniority, title=title, first=first, last=last,
-            email=email, country=country, city=city, phone=phone, employees=employees,
-            industry=acc["industry"][account], company=acc["name"][account],
+        phone = _obj(
+            f"{names.PHONE_PREFIX[c]} {d // 10**7} {d // 10**4 % 1000:03d} {d % 10**4:04d}"
+            if h
+            else ""
+            for c, d, h in zip(country, digits, has_phone, strict=True)
         )
-        self.fit = truth.fit_logit(industry=self.lead["industry"], employees=employees,
-                                   seniority=seniority, country=country, email=email)
+        self.lead = dict(
+            account=account,
+            created=created,
+            campaign=campaign,
+            source=source,
+            subscriber=subscriber,
+            seniority=seniority,
+            title=title,
+            first=first,
+            last=last,
+            email=email,
+            country=country,
+            city=city,
+            phone=phone,
+            employees=employees,
+            industry=acc["industry"][account],
+            company=acc["name"][account],
+        )
+        self.fit = truth.fit_logit(
+            industry=self.lead["industry"],
+            employees=employees,
+            seniority=seniority,
+            country=country,
+            email=email,
+        )
 
     def _creation_times(self, rng, n: int) -> tuple[np.ndarray, np.ndarray]:
         from_campaign = rng.random(n) < 0.62
         campaign = np.where(
             from_campaign,
-            rng.choice(CAMPAIGN_COUNT, n, p=self.campaign_reach / self.campaign_reach.sum()), -1)
+            rng.choice(CAMPAIGN_COUNT, n, p=self.campaign_reach / self.campaign_reach.sum()),
+            -1,
+        )
         c = np.maximum(campaign, 0)
         span = (self.campaign_end[c] - self.campaign_start[c]) * rng.beta(1.0, 2.0, n)
         in_campaign = self.campaign_start[c] + span
@@ -404,19 +568,28 @@ class _Builder:
         pattern = self.account["pattern"][account]
         local = np.select(
             [pattern == 0, pattern == 1, pattern == 2],
-            [np.strings.add(np.strings.add(f, "."), la),
-             np.strings.add(np.strings.slice(f, 0, 1), la), f],
+            [
+                np.strings.add(np.strings.add(f, "."), la),
+                np.strings.add(np.strings.slice(f, 0, 1), la),
+                f,
+            ],
             np.strings.add(f, np.strings.slice(la, 0, 1)),
         )
         nn = rng.integers(10, 99, len(first)).astype(str)
-        personal_local = np.where(rng.random(len(first)) < 0.6,
-                                  np.strings.add(np.strings.add(np.strings.add(f, "."), la), nn),
-                                  np.strings.add(np.strings.add(f, "."), la))
+        personal_local = np.where(
+            rng.random(len(first)) < 0.6,
+            np.strings.add(np.strings.add(np.strings.add(f, "."), la), nn),
+            np.strings.add(np.strings.add(f, "."), la),
+        )
         domains = np.array(names.PERSONAL_DOMAINS)[
-            rng.choice(5, len(first), p=[0.55, 0.15, 0.15, 0.1, 0.05])]
+            rng.choice(5, len(first), p=[0.55, 0.15, 0.15, 0.1, 0.05])
+        ]
         work = self.account["domain"][account].astype(str)
-        address = np.where(personal, np.strings.add(np.strings.add(personal_local, "@"), domains),
-                           np.strings.add(np.strings.add(local.astype(str), "@"), work))
+        address = np.where(
+            personal,
+            np.strings.add(np.strings.add(personal_local, "@"), domains),
+            np.strings.add(np.strings.add(local.astype(str), "@"), work),
+        )
         return _dedupe(address.astype(object), lambda s, k: s.replace("@", f"{k}@", 1))
 
     # -- touches and truth ---------------------------------------------------------------------
@@ -434,7 +607,9 @@ class _Builder:
         offset = np.where(is_first, 0, (fraction * truth.HORIZON_DAYS * DAY).astype(np.int64))
         at = lead["created"][owner] + offset
         hi = rng.random(len(owner)) < truth.sigmoid(-1.3 + 0.9 * z)[owner]
-        kind = np.where(hi, _codes(rng, HIGH_INTENT, len(owner)), _codes(rng, LOW_INTENT, len(owner)))
+        kind = np.where(
+            hi, _codes(rng, HIGH_INTENT, len(owner)), _codes(rng, LOW_INTENT, len(owner))
+        )
         kind[first] = [KIND[CREATION_TOUCH.get(s, "form")] for s in lead["source"]]
         keep = at <= self.as_of
         owner, at, kind, is_first = owner[keep], at[keep], kind[keep], is_first[keep]
@@ -444,23 +619,37 @@ class _Builder:
         asset = self._touch_assets(rng, kind)
         effect = np.where(asset >= 0, self.asset_effect[np.maximum(asset, 0)], 0.0)
         weight = truth.touch_weight(kind, effect, categories=TOUCH_KINDS)
-        engagement = truth.engagement_logit(n_leads=n, touch_lead=owner, touch_weight=weight,
-                                            touch_at=at, lead_created_at=lead["created"])
-        quality = np.where(lead["campaign"] >= 0,
-                           self.campaign_quality[np.maximum(lead["campaign"], 0)], 1.0)
-        self.propensity = truth.true_propensity(fit=self.fit, engagement=engagement,
-                                                campaign_quality=quality)
-        self.touch = dict(lead=owner, at=at, kind=kind, campaign=campaign, asset=asset,
-                          is_first=is_first)
+        engagement = truth.engagement_logit(
+            n_leads=n,
+            touch_lead=owner,
+            touch_weight=weight,
+            touch_at=at,
+            lead_created_at=lead["created"],
+        )
+        quality = np.where(
+            lead["campaign"] >= 0, self.campaign_quality[np.maximum(lead["campaign"], 0)], 1.0
+        )
+        self.propensity = truth.true_propensity(
+            fit=self.fit, engagement=engagement, campaign_quality=quality
+        )
+        self.touch = dict(
+            lead=owner, at=at, kind=kind, campaign=campaign, asset=asset, is_first=is_first
+        )
         self.touch_count = np.bincount(owner, minlength=n)
 
     def _touch_campaigns(self, rng, owner, at, kind, is_first) -> np.ndarray:
         day = ((at - self.start) // DAY).astype(np.int64)
         u = rng.random(len(owner))
         campaign = np.full(len(owner), -1, dtype=np.int64)
-        groups = {"email_open": ("email",), "email_click": ("email",),
-                  "ad_click": ("paid_search", "paid_social"), "webinar": ("webinar",),
-                  "event": ("event",), "content_view": ("content",), "form": ("content", "webinar")}
+        groups = {
+            "email_open": ("email",),
+            "email_click": ("email",),
+            "ad_click": ("paid_search", "paid_social"),
+            "webinar": ("webinar",),
+            "event": ("event",),
+            "content_view": ("content",),
+            "form": ("content", "webinar"),
+        }
         for touch_kind, types in groups.items():
             mask = kind == KIND[touch_kind]
             if touch_kind in ("content_view", "form"):
@@ -493,7 +682,9 @@ class _Builder:
 
     def _touch_assets(self, rng, kind) -> np.ndarray:
         asset = np.full(len(kind), -1, dtype=np.int64)
-        mask = (kind == KIND["content_view"]) | ((kind == KIND["email_click"]) & (rng.random(len(kind)) < 0.25))
+        mask = (kind == KIND["content_view"]) | (
+            (kind == KIND["email_click"]) & (rng.random(len(kind)) < 0.25)
+        )
         asset[mask] = rng.choice(ASSET_COUNT, mask.sum(), p=self.asset_popularity)
         return asset
 
@@ -522,9 +713,21 @@ class _Builder:
         sal = mql & accepted & (sal_at <= as_of)
         sql = sal & draw_sql & (sql_at <= as_of)
         self.flow = dict(
-            rep=rep, delay=delay, worked=worked, draw_sql=draw_sql, mql_at=mql_at, first_touch=first_touch,
-            sal_at=sal_at, sql_at=sql_at, opp_at=opp_at, exit_at=exit_at, accepted=accepted,
-            mql=mql, sal=sal, sql=sql, opp=sql & draw_opp & (opp_at <= as_of),
+            rep=rep,
+            delay=delay,
+            worked=worked,
+            draw_sql=draw_sql,
+            mql_at=mql_at,
+            first_touch=first_touch,
+            sal_at=sal_at,
+            sql_at=sql_at,
+            opp_at=opp_at,
+            exit_at=exit_at,
+            accepted=accepted,
+            mql=mql,
+            sal=sal,
+            sql=sql,
+            opp=sql & draw_opp & (opp_at <= as_of),
             worked_exit=mql & worked & ~draw_sql & (exit_at <= as_of),
             disqualify=rng.random(n) < truth.sigmoid(-1.2 * self.fit - 0.8),
             unworked_exit=mql & ~worked & (mql_at + 30 * DAY <= as_of),
@@ -550,13 +753,21 @@ class _Builder:
         leads = np.flatnonzero(f["opp"])
         leads = leads[np.lexsort((f["opp_at"][leads], self.lead["account"][leads]))]
         account = self.lead["account"]
-        cycle = np.clip(rng.lognormal(np.log(40), 0.5, len(leads))
-                        * (acc["employees"][account[leads]] / 200) ** 0.15, 7, 365)
+        cycle = np.clip(
+            rng.lognormal(np.log(40), 0.5, len(leads))
+            * (acc["employees"][account[leads]] / 200) ** 0.15,
+            7,
+            365,
+        )
         group = np.empty(len(leads), dtype=np.int64)
         opp_account, opp_created, opp_close = [], [], []
         for i, lead in enumerate(leads):
             # A contact joins the account's open deal, or opens a new one.
-            if opp_account and opp_account[-1] == account[lead] and f["opp_at"][lead] <= opp_close[-1]:
+            if (
+                opp_account
+                and opp_account[-1] == account[lead]
+                and f["opp_at"][lead] <= opp_close[-1]
+            ):
                 group[i] = len(opp_account) - 1
                 continue
             group[i] = len(opp_account)
@@ -568,47 +779,77 @@ class _Builder:
         created = np.array(opp_created, dtype=np.int64)
         close = np.array(opp_close, dtype=np.int64)
         mean_fit = np.bincount(group, weights=self.fit[leads], minlength=count) / np.maximum(
-            np.bincount(group, minlength=count), 1)
+            np.bincount(group, minlength=count), 1
+        )
         content = self._content_effect(leads, group, close, count)
         first_member = np.unique(group, return_index=True)[1] if count else np.zeros(0, np.int64)
         campaign = self.lead["campaign"][leads[first_member]] if count else np.zeros(0, np.int64)
         quality = np.where(campaign >= 0, self.campaign_quality[np.maximum(campaign, 0)], 1.0)
         won = rng.random(count) < truth.win_probability(
-            mean_fit=mean_fit, content_effect=content, campaign_quality=quality)
+            mean_fit=mean_fit, content_effect=content, campaign_quality=quality
+        )
         closed = close <= as_of
         elapsed = (as_of - created) / np.maximum(close - created, 1)
-        stage = np.where(closed, np.where(won, "won", "lost"),
-                         np.where(elapsed < 0.4, "discovery",
-                                  np.where(elapsed < 0.75, "proposal", "negotiation"))).astype(object)
+        stage = np.where(
+            closed,
+            np.where(won, "won", "lost"),
+            np.where(
+                elapsed < 0.4, "discovery", np.where(elapsed < 0.75, "proposal", "negotiation")
+            ),
+        ).astype(object)
         employees = acc["employees"][opp_account]
-        lost_weights = np.stack([
-            np.full(count, 1.0), np.full(count, 1.2), np.where(employees < 100, 1.5, 0.4),
-            np.full(count, 1.0), np.full(count, 0.8), np.where(mean_fit < 0, 1.6, 0.3)], axis=1)
+        lost_weights = np.stack(
+            [
+                np.full(count, 1.0),
+                np.full(count, 1.2),
+                np.where(employees < 100, 1.5, 0.4),
+                np.full(count, 1.0),
+                np.full(count, 0.8),
+                np.where(mean_fit < 0, 1.6, 0.3),
+            ],
+            axis=1,
+        )
         reason = np.array(LOST_REASONS, dtype=object)[
-            (lost_weights.cumsum(1) / lost_weights.sum(1, keepdims=True)
-             < rng.random((count, 1))).sum(1)]
+            (
+                lost_weights.cumsum(1) / lost_weights.sum(1, keepdims=True) < rng.random((count, 1))
+            ).sum(1)
+        ]
         amount = (6000 * (employees / 50) ** 0.45 * rng.lognormal(0, 0.35, count)).round(-2)
         product = np.array(names.OPPORTUNITY_PRODUCTS, object)[
-            rng.integers(0, len(names.OPPORTUNITY_PRODUCTS), count)]
-        self.opp = dict(count=count, leads=leads, group=group, account=opp_account,
-                        created=created, close=close, closed=closed, won=won & closed,
-                        lost=~won & closed, stage=stage, reason=reason)
+            rng.integers(0, len(names.OPPORTUNITY_PRODUCTS), count)
+        ]
+        self.opp = dict(
+            count=count,
+            leads=leads,
+            group=group,
+            account=opp_account,
+            created=created,
+            close=close,
+            closed=closed,
+            won=won & closed,
+            lost=~won & closed,
+            stage=stage,
+            reason=reason,
+        )
         owner = self.rep_ids[acc["owner_rep"][opp_account]]
-        self.tables["opportunity"] = Table("crm.Opportunity", {
-            "id": np.arange(1, count + 1),
-            "version": np.ones(count, dtype=np.int64),
-            "created_at": created,
-            "updated_at": np.where(closed, close, created),
-            "account_id": opp_account + 1,
-            "name": acc["name"][opp_account] + " – " + product,
-            "amount": amount,
-            "stage": stage,
-            "close_date": close,
-            "closed_at": np.where(closed, close, NULL_TIME),
-            "lost_reason": np.where(stage == "lost", reason, "").astype(object),
-            "owner_id": owner,
-            "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
-        })
+        self.tables["opportunity"] = Table(
+            "crm.Opportunity",
+            {
+                "id": np.arange(1, count + 1),
+                "version": np.ones(count, dtype=np.int64),
+                "created_at": created,
+                "updated_at": np.where(closed, close, created),
+                "account_id": opp_account + 1,
+                "name": acc["name"][opp_account] + " – " + product,
+                "amount": amount,
+                "stage": stage,
+                "close_date": close,
+                "closed_at": np.where(closed, close, NULL_TIME),
+                "lost_reason": np.where(stage == "lost", reason, "").astype(object),
+                "owner_id": owner,
+                "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
+            },
+        )
         self._opportunity_contacts(leads, group)
 
     def _content_effect(self, leads, group, close, count) -> np.ndarray:
@@ -616,13 +857,15 @@ class _Builder:
         t = self.touch
         member = np.full(self.n, -1, dtype=np.int64)
         member[leads] = group
-        views = np.flatnonzero((t["asset"] >= 0) & (t["kind"] == KIND["content_view"])
-                               & (member[t["lead"]] >= 0))
+        views = np.flatnonzero(
+            (t["asset"] >= 0) & (t["kind"] == KIND["content_view"]) & (member[t["lead"]] >= 0)
+        )
         deal = member[t["lead"][views]]
         views, deal = views[t["at"][views] <= close[deal]], deal[t["at"][views] <= close[deal]]
         pairs = np.unique(deal * ASSET_COUNT + t["asset"][views])
-        return np.bincount(pairs // ASSET_COUNT, weights=self.asset_effect[pairs % ASSET_COUNT],
-                           minlength=count)
+        return np.bincount(
+            pairs // ASSET_COUNT, weights=self.asset_effect[pairs % ASSET_COUNT], minlength=count
+        )
 
     def _opportunity_contacts(self, leads, group) -> None:
         rank = _obj(self.lead["seniority"][leads])
@@ -631,23 +874,31 @@ class _Builder:
         position = np.empty(len(leads), dtype=np.int64)
         starts = np.searchsorted(group[order], group[order])
         position[order] = np.arange(len(leads)) - starts
-        role = np.where(position == 0, np.where(rank <= 2, "decision_maker", "champion"),
-                        np.where(position == 1, "champion",
-                                 np.where(rank == 4, "user", "influencer"))).astype(object)
-        self.tables["opportunity_contact"] = Table("crm.OpportunityContact", {
-            "id": np.arange(1, len(leads) + 1),
-            "opportunity_id": group + 1,
-            "lead_id": leads + 1,
-            "role": role,
-        })
+        role = np.where(
+            position == 0,
+            np.where(rank <= 2, "decision_maker", "champion"),
+            np.where(position == 1, "champion", np.where(rank == 4, "user", "influencer")),
+        ).astype(object)
+        self.tables["opportunity_contact"] = Table(
+            "crm.OpportunityContact",
+            {
+                "id": np.arange(1, len(leads) + 1),
+                "opportunity_id": group + 1,
+                "lead_id": leads + 1,
+                "role": role,
+            },
+        )
 
     # -- rep activities and sales touches ------------------------------------------------------
     def activities(self) -> None:
         rng, f, as_of = self.streams[7], self.flow, self.as_of
         worked = np.flatnonzero(f["mql"] & f["worked"] & (f["first_touch"] <= as_of))
         phase_end = np.where(f["accepted"], f["sal_at"], f["exit_at"])[worked]
-        persistence = np.where(self.hidden.rep_follow_up_minutes < 30, 3.0,
-                               np.where(self.hidden.rep_follow_up_minutes < 300, 2.0, 1.0))
+        persistence = np.where(
+            self.hidden.rep_follow_up_minutes < 30,
+            3.0,
+            np.where(self.hidden.rep_follow_up_minutes < 300, 2.0, 1.0),
+        )
         attempts = 1 + rng.poisson(persistence[f["rep"][worked]])
         lead = np.repeat(worked, attempts)
         start = np.concatenate([[0], np.cumsum(attempts)[:-1]])
@@ -659,53 +910,104 @@ class _Builder:
         lead, at = lead[keep], at[keep]
         call = rng.random(len(lead)) < 0.6
         kind = np.where(call, "call", "email").astype(object)
-        outcome = np.where(call, _choice(rng, {"no_answer": 0.5, "left_message": 0.35,
-                                               "connected": 0.15}, len(lead)), "").astype(object)
-        notes = np.where(outcome == "connected", "Short call: asked for more information",
-                         np.where(call, "Tried to reach", "Follow-up email sent")).astype(object)
+        outcome = np.where(
+            call,
+            _choice(rng, {"no_answer": 0.5, "left_message": 0.35, "connected": 0.15}, len(lead)),
+            "",
+        ).astype(object)
+        notes = np.where(
+            outcome == "connected",
+            "Short call: asked for more information",
+            np.where(call, "Tried to reach", "Follow-up email sent"),
+        ).astype(object)
         parts = [(lead, at, kind, outcome, notes)]
         milestones = (
-            ("sal", "sal_at", -600, "call", np.where(f["draw_sql"], "meeting_booked", "connected"),
-             "Connected: interested, booked a meeting"),
-            ("sql", "sql_at", -1800, "meeting", "connected",
-             "Discovery meeting: budget, authority, need and timeline confirmed"),
+            (
+                "sal",
+                "sal_at",
+                -600,
+                "call",
+                np.where(f["draw_sql"], "meeting_booked", "connected"),
+                "Connected: interested, booked a meeting",
+            ),
+            (
+                "sql",
+                "sql_at",
+                -1800,
+                "meeting",
+                "connected",
+                "Discovery meeting: budget, authority, need and timeline confirmed",
+            ),
             ("opp", "opp_at", -1800, "meeting", "connected", "Solution presentation"),
         )
         for flag, when, shift, act, result, note in milestones:
             idx = np.flatnonzero(f[flag])
             result = np.broadcast_to(np.asarray(result, dtype=object), (self.n,))[idx]
-            parts.append((idx, f[when][idx] + shift, np.full(len(idx), act, object), result,
-                          np.full(len(idx), note, object)))
+            parts.append(
+                (
+                    idx,
+                    f[when][idx] + shift,
+                    np.full(len(idx), act, object),
+                    result,
+                    np.full(len(idx), note, object),
+                )
+            )
         exits = np.flatnonzero(f["worked_exit"])
         dq = f["disqualify"][exits]
-        parts.append((exits, f["exit_at"][exits] - 600, np.full(len(exits), "call", object),
-                      np.where(dq, "not_interested", "connected").astype(object),
-                      np.where(dq, "Not a fit", "Asked to reconnect later").astype(object)))
+        parts.append(
+            (
+                exits,
+                f["exit_at"][exits] - 600,
+                np.full(len(exits), "call", object),
+                np.where(dq, "not_interested", "connected").astype(object),
+                np.where(dq, "Not a fit", "Asked to reconnect later").astype(object),
+            )
+        )
         lead, at, kind, outcome, notes = (np.concatenate(c) for c in zip(*parts, strict=True))
         keep = at <= as_of
-        lead, at, kind, outcome, notes = lead[keep], at[keep], kind[keep], outcome[keep], notes[keep]
+        lead, at, kind, outcome, notes = (
+            lead[keep],
+            at[keep],
+            kind[keep],
+            outcome[keep],
+            notes[keep],
+        )
         order = np.lexsort((at, lead))
-        lead, at, kind, outcome, notes = lead[order], at[order], kind[order], outcome[order], notes[order]
+        lead, at, kind, outcome, notes = (
+            lead[order],
+            at[order],
+            kind[order],
+            outcome[order],
+            notes[order],
+        )
         self.activity = dict(lead=lead, at=at, kind=kind, outcome=outcome)
         count = len(lead)
-        self.tables["activity"] = Table("crm.Activity", {
-            "id": np.arange(1, count + 1),
-            "lead_id": lead + 1,
-            "rep_id": self.rep_ids[f["rep"][lead]],
-            "kind": kind,
-            "outcome": outcome,
-            "notes": notes,
-            "at": at,
-        })
+        self.tables["activity"] = Table(
+            "crm.Activity",
+            {
+                "id": np.arange(1, count + 1),
+                "lead_id": lead + 1,
+                "rep_id": self.rep_ids[f["rep"][lead]],
+                "kind": kind,
+                "outcome": outcome,
+                "notes": notes,
+                "at": at,
+            },
+        )
 
     def touch_table(self) -> None:
         t, a = self.touch, self.activity
-        sales = (a["kind"] == "meeting") | ((a["kind"] == "call") & (a["outcome"] != "no_answer")
-                                             & (a["outcome"] != "left_message"))
+        sales = (a["kind"] == "meeting") | (
+            (a["kind"] == "call") & (a["outcome"] != "no_answer") & (a["outcome"] != "left_message")
+        )
         lead = np.concatenate([t["lead"], a["lead"][sales]])
         at = np.concatenate([t["at"], a["at"][sales]])
-        kind = np.concatenate([t["kind"], np.where(a["kind"][sales] == "meeting", KIND["meeting"],
-                                                   KIND["sales_call"])])
+        kind = np.concatenate(
+            [
+                t["kind"],
+                np.where(a["kind"][sales] == "meeting", KIND["meeting"], KIND["sales_call"]),
+            ]
+        )
         campaign = np.concatenate([t["campaign"], np.full(sales.sum(), -1)])
         asset = np.concatenate([t["asset"], np.full(sales.sum(), -1)])
         order = np.lexsort((at, lead))
@@ -715,17 +1017,20 @@ class _Builder:
         channel = np.array([TOUCH_CHANNEL[k] for k in TOUCH_KINDS], dtype=object)[kind]
         paid = (kind == KIND["ad_click"]) & (campaign >= 0)
         channel[paid] = np.where(kinds[campaign[paid]] == "paid_social", "social", "search")
-        self.tables["touchpoint"] = Table("engagement.Touchpoint", {
-            "id": np.arange(1, count + 1),
-            "lead_id": lead + 1,
-            "type": np.array(TOUCH_KINDS, dtype=object)[kind],
-            "channel": channel,
-            "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
-            "content_id": np.where(asset >= 0, asset + 1, -1),
-            "occurred_at": at,
-            "received_at": at,
-            "properties": self._properties(kind),
-        })
+        self.tables["touchpoint"] = Table(
+            "engagement.Touchpoint",
+            {
+                "id": np.arange(1, count + 1),
+                "lead_id": lead + 1,
+                "type": np.array(TOUCH_KINDS, dtype=object)[kind],
+                "channel": channel,
+                "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
+                "content_id": np.where(asset >= 0, asset + 1, -1),
+                "occurred_at": at,
+                "received_at": at,
+                "properties": self._properties(kind),
+            },
+        )
 
     def _properties(self, kind: np.ndarray) -> np.ndarray:
         rng = self.streams[8]
@@ -763,26 +1068,58 @@ class _Builder:
         dq = f["disqualify"]
         not_now = np.array(NOT_NOW, dtype=object)[rng.integers(0, len(NOT_NOW), n)]
         wrong_fit = np.array(WRONG_FIT, dtype=object)[rng.integers(0, len(WRONG_FIT), n)]
-        lost_label = {"price": "price", "competitor": "chose a competitor", "no_budget": "no budget",
-                      "no_decision": "no decision", "timing": "bad timing",
-                      "product_fit": "product fit", "": ""}
+        lost_label = {
+            "price": "price",
+            "competitor": "chose a competitor",
+            "no_budget": "no budget",
+            "no_decision": "no decision",
+            "timing": "bad timing",
+            "product_fit": "product fit",
+            "": "",
+        }
         steps = [
             # (which leads, to stage, when, by, reason)
-            (np.ones(n, bool), initial, lead["created"], np.where(outbound, rep_id, -1), created_reason),
-            (lead["subscriber"] & (f["promote_at"] <= self.as_of), "lead", f["promote_at"], -1,
-             "Filled in a form"),
+            (
+                np.ones(n, bool),
+                initial,
+                lead["created"],
+                np.where(outbound, rep_id, -1),
+                created_reason,
+            ),
+            (
+                lead["subscriber"] & (f["promote_at"] <= self.as_of),
+                "lead",
+                f["promote_at"],
+                -1,
+                "Filled in a form",
+            ),
             (f["mql"], "mql", f["mql_at"], -1, "MQL rule: engagement and fit thresholds met"),
             (f["sal"], "sal", f["sal_at"], rep_id, "Accepted by sales"),
-            (f["sql"], "sql", f["sql_at"], rep_id,
-             "Qualified: budget, authority, need and timeline confirmed"),
+            (
+                f["sql"],
+                "sql",
+                f["sql_at"],
+                rep_id,
+                "Qualified: budget, authority, need and timeline confirmed",
+            ),
             (f["opp"], "opportunity", f["opp_at"], rep_id, "Opportunity opened"),
             (won, "customer", close_at, rep_id, "Closed won"),
-            (lost, "recycled", close_at, rep_id,
-             _obj("Opportunity lost: " + lost_label[r] for r in lost_reason)),
+            (
+                lost,
+                "recycled",
+                close_at,
+                rep_id,
+                _obj("Opportunity lost: " + lost_label[r] for r in lost_reason),
+            ),
             (f["worked_exit"] & dq, "disqualified", f["exit_at"], rep_id, wrong_fit),
             (f["worked_exit"] & ~dq, "recycled", f["exit_at"], rep_id, not_now),
-            (f["unworked_exit"], "recycled", f["mql_at"] + 30 * DAY, -1,
-             "Not followed up within 30 days: back to nurture"),
+            (
+                f["unworked_exit"],
+                "recycled",
+                f["mql_at"] + 30 * DAY,
+                -1,
+                "Not followed up within 30 days: back to nurture",
+            ),
             (f["sql_exit"], "recycled", f["sql_exit_at"], rep_id, not_now),
         ]
         cols = {"lead": [], "to": [], "at": [], "by": [], "reason": [], "step": []}
@@ -806,19 +1143,22 @@ class _Builder:
         self.last_change_at = np.zeros(n, np.int64)
         self.last_change_at[c["lead"][last_of_lead]] = c["at"][last_of_lead]
         count = len(c["lead"])
-        self.tables["stage_change"] = Table("crm.StageChange", {
-            "id": np.arange(1, count + 1),
-            "lead_id": c["lead"] + 1,
-            "from_stage": previous,
-            "to_stage": c["to"],
-            "at": c["at"],
-            "by_id": c["by"],
-            "reason": c["reason"],
-            "rule_version": np.full(count, -1),
-        })
+        self.tables["stage_change"] = Table(
+            "crm.StageChange",
+            {
+                "id": np.arange(1, count + 1),
+                "lead_id": c["lead"] + 1,
+                "from_stage": previous,
+                "to_stage": c["to"],
+                "at": c["at"],
+                "by_id": c["by"],
+                "reason": c["reason"],
+                "rule_version": np.full(count, -1),
+            },
+        )
 
     def lead_table(self) -> None:
-        f, lead, n, as_of = self.flow, self.lead, self.n, self.as_of
+        f, lead, n = self.flow, self.lead, self.n
         stage = self.final_stage
         a = self.activity
         touched = np.zeros(n, bool)
@@ -828,36 +1168,58 @@ class _Builder:
         last_activity = np.zeros(n, np.int64)
         np.maximum.at(last_activity, a["lead"], a["at"])
         status = np.select(
-            [np.isin(stage, ["sql", "opportunity", "customer"]), stage == "recycled",
-             stage == "disqualified", stage == "sal", (stage == "mql") & connected,
-             (stage == "mql") & touched],
+            [
+                np.isin(stage, ["sql", "opportunity", "customer"]),
+                stage == "recycled",
+                stage == "disqualified",
+                stage == "sal",
+                (stage == "mql") & connected,
+                (stage == "mql") & touched,
+            ],
             ["qualified", "nurture", "unqualified", "connected", "connected", "attempting"],
-            "new").astype(object)
+            "new",
+        ).astype(object)
         outbound = lead["source"] == "outbound"
         owned = f["mql"] | outbound
         mql_at = np.where(f["mql"], f["mql_at"], NULL_TIME)
         assigned = np.where(outbound, lead["created"], f["mql_at"] + 300)
         self.tables["account"] = self._account_table()
-        self.tables["lead"] = Table("crm.Lead", {
-            "id": np.arange(1, n + 1),
-            "version": np.ones(n, dtype=np.int64),
-            "created_at": lead["created"],
-            "updated_at": np.maximum.reduce([lead["created"], self.last_change_at, last_activity]),
-            "first_name": lead["first"], "last_name": lead["last"], "email": lead["email"],
-            "phone": lead["phone"], "title": lead["title"], "seniority": lead["seniority"],
-            "company": lead["company"], "account_id": lead["account"] + 1,
-            "industry": lead["industry"], "employees": lead["employees"],
-            "country": lead["country"], "city": lead["city"],
-            "lifecycle_stage": stage, "status": status,
-            "owner_id": np.where(owned, self.rep_ids[f["rep"]], -1),
-            "source": lead["source"],
-            "original_campaign_id": np.where(lead["campaign"] >= 0, lead["campaign"] + 1, -1),
-            "mql_at": mql_at,
-            "assigned_at": np.where(owned, assigned, NULL_TIME),
-            "first_touched_at": np.where(touched, np.where(f["mql"], f["first_touch"], NULL_TIME),
-                                         NULL_TIME),
-            "recycle_at": np.where(stage == "recycled", self.last_change_at + 90 * DAY, NULL_TIME),
-        })
+        self.tables["lead"] = Table(
+            "crm.Lead",
+            {
+                "id": np.arange(1, n + 1),
+                "version": np.ones(n, dtype=np.int64),
+                "created_at": lead["created"],
+                "updated_at": np.maximum.reduce(
+                    [lead["created"], self.last_change_at, last_activity]
+                ),
+                "first_name": lead["first"],
+                "last_name": lead["last"],
+                "email": lead["email"],
+                "phone": lead["phone"],
+                "title": lead["title"],
+                "seniority": lead["seniority"],
+                "company": lead["company"],
+                "account_id": lead["account"] + 1,
+                "industry": lead["industry"],
+                "employees": lead["employees"],
+                "country": lead["country"],
+                "city": lead["city"],
+                "lifecycle_stage": stage,
+                "status": status,
+                "owner_id": np.where(owned, self.rep_ids[f["rep"]], -1),
+                "source": lead["source"],
+                "original_campaign_id": np.where(lead["campaign"] >= 0, lead["campaign"] + 1, -1),
+                "mql_at": mql_at,
+                "assigned_at": np.where(owned, assigned, NULL_TIME),
+                "first_touched_at": np.where(
+                    touched, np.where(f["mql"], f["first_touch"], NULL_TIME), NULL_TIME
+                ),
+                "recycle_at": np.where(
+                    stage == "recycled", self.last_change_at + 90 * DAY, NULL_TIME
+                ),
+            },
+        )
 
     def _account_table(self) -> Table:
         acc, rng = self.account, self.streams[10]
@@ -865,37 +1227,65 @@ class _Builder:
         np.minimum.at(first_lead, self.lead["account"], self.lead["created"])
         created = first_lead - rng.integers(60, 2 * DAY, acc["count"])
         count = acc["count"]
-        return Table("crm.Account", {
-            "id": np.arange(1, count + 1),
-            "version": np.ones(count, dtype=np.int64),
-            "created_at": created,
-            "updated_at": created,
-            "name": acc["name"], "domain": acc["domain"], "industry": acc["industry"],
-            "employees": acc["employees"], "annual_revenue": self.account_revenue,
-            "country": acc["country"], "owner_id": self.rep_ids[acc["owner_rep"]],
-        })
+        return Table(
+            "crm.Account",
+            {
+                "id": np.arange(1, count + 1),
+                "version": np.ones(count, dtype=np.int64),
+                "created_at": created,
+                "updated_at": created,
+                "name": acc["name"],
+                "domain": acc["domain"],
+                "industry": acc["industry"],
+                "employees": acc["employees"],
+                "annual_revenue": self.account_revenue,
+                "country": acc["country"],
+                "owner_id": self.rep_ids[acc["owner_rep"]],
+            },
+        )
 
 
-def generate_company(*, leads: int, seed: int, as_of: int, users: dict[str, int],
-                     progress=lambda phase: None) -> Company:
+def generate_company(
+    *, leads: int, seed: int, as_of: int, users: dict[str, int], progress=lambda phase: None
+) -> Company:
     """Draw the whole company. `as_of` is the epoch second the history ends at (the demo's
     "now"); `users` maps every ROSTER email to its user id; `progress(phase)` is told what
     is being drawn. Returns the tables in a loadable order and the leads' true propensity."""
     builder = _Builder(leads=leads, seed=seed, as_of=as_of, users=users)
     phases = (
-        ("campaigns", builder.campaigns), ("content assets", builder.assets),
-        ("accounts", builder.accounts), ("leads", builder.leads), ("touchpoints", builder.touches),
-        ("funnel", builder.funnel), ("opportunities", builder.opportunities),
-        ("activities", builder.activities), ("sales touches", builder.touch_table),
-        ("stage history", builder.stage_history), ("lead records", builder.lead_table),
+        ("campaigns", builder.campaigns),
+        ("content assets", builder.assets),
+        ("accounts", builder.accounts),
+        ("leads", builder.leads),
+        ("touchpoints", builder.touches),
+        ("funnel", builder.funnel),
+        ("opportunities", builder.opportunities),
+        ("activities", builder.activities),
+        ("sales touches", builder.touch_table),
+        ("stage history", builder.stage_history),
+        ("lead records", builder.lead_table),
     )
     for label, phase in phases:
         progress(label)
         phase()
-    order = ("campaign", "asset", "account", "lead", "touchpoint", "stage_change", "activity",
-             "opportunity", "opportunity_contact")
-    return Company(seed=seed, as_of=as_of, tables={k: builder.tables[k] for k in order},
-                   hidden=builder.hidden, propensity=builder.propensity)
+    order = (
+        "campaign",
+        "asset",
+        "account",
+        "lead",
+        "touchpoint",
+        "stage_change",
+        "activity",
+        "opportunity",
+        "opportunity_contact",
+    )
+    return Company(
+        seed=seed,
+        as_of=as_of,
+        tables={k: builder.tables[k] for k in order},
+        hidden=builder.hidden,
+        propensity=builder.propensity,
+    )
 
 
 def _month_label(month: str) -> str:

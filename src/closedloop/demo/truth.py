@@ -48,25 +48,56 @@ HALF_LIFE_DAYS = 21.0
 ENGAGEMENT_SLOPE = 1.15
 
 INDUSTRY_EFFECT = {
-    "Software": 0.8, "Financial services": 0.6, "Healthcare": 0.45, "Manufacturing": 0.55,
-    "Logistics": 0.1, "Energy": 0.15, "Professional services": 0.0, "Telecommunications": 0.0,
-    "Retail": -0.25, "Media": -0.35, "Government": -0.5, "Education": -0.8, "Nonprofit": -1.0,
+    "Software": 0.8,
+    "Financial services": 0.6,
+    "Healthcare": 0.45,
+    "Manufacturing": 0.55,
+    "Logistics": 0.1,
+    "Energy": 0.15,
+    "Professional services": 0.0,
+    "Telecommunications": 0.0,
+    "Retail": -0.25,
+    "Media": -0.35,
+    "Government": -0.5,
+    "Education": -0.8,
+    "Nonprofit": -1.0,
 }
 # (lower bound of employees, effect), ascending.
 EMPLOYEE_BANDS = ((0, -0.9), (50, -0.3), (200, 0.3), (1000, 0.65), (5000, 0.35))
 SENIORITY_EFFECT = {
-    "C-level": 0.4, "VP": 0.75, "Director": 0.6, "Manager": 0.2, "Individual contributor": -0.5,
+    "C-level": 0.4,
+    "VP": 0.75,
+    "Director": 0.6,
+    "Manager": 0.2,
+    "Individual contributor": -0.5,
 }
 COUNTRY_EFFECT = {
-    "US": 0.3, "GB": 0.2, "DE": 0.2, "CA": 0.2, "AU": 0.1, "NL": 0.1, "FR": 0.0, "SG": 0.0,
-    "ES": -0.1, "JP": -0.2, "BR": -0.3, "MX": -0.3, "IN": -0.4,
+    "US": 0.3,
+    "GB": 0.2,
+    "DE": 0.2,
+    "CA": 0.2,
+    "AU": 0.1,
+    "NL": 0.1,
+    "FR": 0.0,
+    "SG": 0.0,
+    "ES": -0.1,
+    "JP": -0.2,
+    "BR": -0.3,
+    "MX": -0.3,
+    "IN": -0.4,
 }
 PERSONAL_EMAIL_EFFECT = -1.0
 PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com")
 
 TOUCH_WEIGHT = {
-    "page_view": 0.25, "email_open": 0.08, "email_click": 0.5, "form": 1.5, "webinar": 2.0,
-    "ad_click": 0.15, "content_view": 0.6, "event": 1.6,
+    "page_view": 0.25,
+    "email_open": 0.08,
+    "email_click": 0.5,
+    "form": 1.5,
+    "webinar": 2.0,
+    "ad_click": 0.15,
+    "content_view": 0.6,
+    "event": 1.6,
 }
 MARKETING_TOUCH_TYPES = tuple(TOUCH_WEIGHT)
 
@@ -178,7 +209,8 @@ def win_probability(*, mean_fit: np.ndarray, content_effect: np.ndarray, campaig
     """P(won) of an opportunity: its contacts' mean fit log-odds, the summed effectiveness of
     the distinct assets they viewed (capped), and the quality of its campaign."""
     return sigmoid(
-        WIN_BASE_LOGIT + WIN_FIT_SLOPE * mean_fit
+        WIN_BASE_LOGIT
+        + WIN_FIT_SLOPE * mean_fit
         + np.minimum(content_effect, WIN_CONTENT_CAP)
         + WIN_CAMPAIGN_SLOPE * np.log(np.asarray(campaign_quality, float))
     )
@@ -197,7 +229,8 @@ def hidden_parameters(seed: int, *, campaigns: int, assets: int, reps: int) -> H
     # Exact shares (not coin flips) so that every seed has stars, duds and helpful content.
     tier = rng.permutation(np.arange(campaigns) * 8 // campaigns)  # 0 star .. 7 dud, 1/8 each
     quality = rng.lognormal(0.0, 0.35, campaigns) * np.select(
-        [tier == 0, tier == 7], [2.2, 0.45], 1.0)
+        [tier == 0, tier == 7], [2.2, 0.45], 1.0
+    )
 
     kind = rng.permutation(np.arange(assets) * 20 // assets)  # twentieths of the assets
     effect = np.select(
