@@ -13,8 +13,14 @@ import time
 from pathlib import Path
 
 LEAKING = [
-    "Tags", "Lead Quality", "Lead Profile", "Last Activity", "Last Notable Activity",
-    "Asymmetrique Activity Index", "Asymmetrique Profile Index", "Asymmetrique Activity Score",
+    "Tags",
+    "Lead Quality",
+    "Lead Profile",
+    "Last Activity",
+    "Last Notable Activity",
+    "Asymmetrique Activity Index",
+    "Asymmetrique Profile Index",
+    "Asymmetrique Activity Score",
     "Asymmetrique Profile Score",
 ]
 FILE_NAME = "x_education_leads.csv"
@@ -23,7 +29,11 @@ TARGET_AUC = 0.87
 
 def _default_csv() -> Path:
     here = Path(__file__).resolve().parent
-    for folder in (Path.cwd() / "data", here.parent / "data", here.parent.parent / "shared" / "data"):
+    for folder in (
+        Path.cwd() / "data",
+        here.parent / "data",
+        here.parent.parent / "shared" / "data",
+    ):
         if (folder / FILE_NAME).is_file():
             return folder / FILE_NAME
     raise FileNotFoundError(f"{FILE_NAME} not found in ./data; pass -s csv=PATH")
@@ -38,17 +48,29 @@ def run(csv: str = "", folds: str = "5") -> dict:
     frame = pl.read_csv(path, infer_schema_length=0)
     started = time.perf_counter()
     result = evaluate_csv_frame(
-        frame, target="Converted", id_column="Prospect ID", drop=["Lead Number", *LEAKING],
-        folds=int(folds), seed=0, reference=True,
+        frame,
+        target="Converted",
+        id_column="Prospect ID",
+        drop=["Lead Number", *LEAKING],
+        folds=int(folds),
+        seed=0,
+        reference=True,
     )
     reference = result.pop("reference")
     return {
-        "file": path.name, "rows": result["rows"], "folds": result["folds"],
+        "file": path.name,
+        "rows": result["rows"],
+        "folds": result["folds"],
         "dropped": ["Prospect ID", "Lead Number", *LEAKING],
-        "auc": result["auc"], "auc_fold_mean": result["auc_fold_mean"],
-        "auc_fold_std": result["auc_fold_std"], "brier": result["brier"], "model": result["model"],
-        "reference_auc": reference["auc"], "reference_brier": reference["brier"],
+        "auc": result["auc"],
+        "auc_fold_mean": result["auc_fold_mean"],
+        "auc_fold_std": result["auc_fold_std"],
+        "brier": result["brier"],
+        "model": result["model"],
+        "reference_auc": reference["auc"],
+        "reference_brier": reference["brier"],
         "reference_model": reference["model"],
-        "target_auc": TARGET_AUC, "meets_target": result["auc"] >= TARGET_AUC,
+        "target_auc": TARGET_AUC,
+        "meets_target": result["auc"] >= TARGET_AUC,
         "seconds": round(time.perf_counter() - started, 1),
     }

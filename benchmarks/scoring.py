@@ -30,14 +30,22 @@ from pathlib import Path
 
 
 def run(leads: str = "1000000", seed: str = "7", data_dir: str = "", samples: str = "200") -> dict:
-    folder = Path(data_dir) if data_dir else Path(tempfile.gettempdir()) / f"cl-bench-scoring-{leads}"
+    folder = (
+        Path(data_dir) if data_dir else Path(tempfile.gettempdir()) / f"cl-bench-scoring-{leads}"
+    )
     folder.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "CLOSEDLOOP_DEBUG": "1", "CLOSEDLOOP_TASK_BACKEND": "immediate",
-           "DJANGO_SETTINGS_MODULE": "closedloop.settings", "CLOSEDLOOP_DATA_DIR": str(folder)}
+    env = {
+        **os.environ,
+        "CLOSEDLOOP_DEBUG": "1",
+        "CLOSEDLOOP_TASK_BACKEND": "immediate",
+        "DJANGO_SETTINGS_MODULE": "closedloop.settings",
+        "CLOSEDLOOP_DATA_DIR": str(folder),
+    }
     env.pop("CLOSEDLOOP_DATABASE_URL", None)
     options = json.dumps({"leads": int(leads), "seed": int(seed), "samples": int(samples)})
-    out = subprocess.run([sys.executable, __file__, options], env=env, capture_output=True,
-                         text=True, check=False)
+    out = subprocess.run(
+        [sys.executable, __file__, options], env=env, capture_output=True, text=True, check=False
+    )
     if out.returncode != 0:
         raise RuntimeError(f"benchmark child failed:\n{out.stderr[-3000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -70,15 +78,23 @@ def _child(leads: int, seed: int, samples: int) -> dict:
             result["train_s"] = round(time.perf_counter() - started, 2)
         rescore = services.rescore_all(trigger="benchmark")
         result.update(
-            compute_s=rescore["compute_s"], end_to_end_s=rescore["total_s"],
-            read_s=rescore["read_s"], write_s=rescore["write_s"], scorer=rescore["scorer"],
-            predict_s=rescore.get("predict_s"), reasons_s=rescore["reasons_s"],
+            compute_s=rescore["compute_s"],
+            end_to_end_s=rescore["total_s"],
+            read_s=rescore["read_s"],
+            write_s=rescore["write_s"],
+            scorer=rescore["scorer"],
+            predict_s=rescore.get("predict_s"),
+            reasons_s=rescore["reasons_s"],
         )
         result["reference_s"], result["reference_fit_s"] = _reference()
         result["incremental_p95_ms"], result["incremental_median_ms"] = _incremental(
-            samples, np, timezone, Lead, Touchpoint, services)
-    result["meets_targets"] = (result["compute_s"] < 2 and result["end_to_end_s"] < 60
-                               and result["incremental_p95_ms"] < 20)
+            samples, np, timezone, Lead, Touchpoint, services
+        )
+    result["meets_targets"] = (
+        result["compute_s"] < 2
+        and result["end_to_end_s"] < 60
+        and result["incremental_p95_ms"] < 20
+    )
     return result
 
 
@@ -91,8 +107,9 @@ def _reference() -> tuple[float, float]:
     now = timezone.now()
     data = services.read_leads(half_life_days=0, now=now)
     labels = services.outcome_labels(data, now=now)
-    frame = data.frame.select("industry", "employees", "seniority", "country", "source",
-                              "campaign").cast({"employees": __import__("polars").Utf8})
+    frame = data.frame.select(
+        "industry", "employees", "seniority", "country", "source", "campaign"
+    ).cast({"employees": __import__("polars").Utf8})
     judged = labels >= 0
     started = time.perf_counter()
     scorer = engine.FrequencyNaiveBayes().fit(frame.filter(judged), labels[judged])

@@ -71,9 +71,13 @@ def test_missing_numbers_never_meet_a_numeric_criterion():
 
 def test_the_one_lead_path_agrees_with_the_array_path():
     icp = DEFAULT_CONTRACT["icp"]
-    values = {"industry": ["healthcare"] * 100, "employees": [250] * 100,
-              "seniority": ["C-level"] * 100, "country": ["DE"] * 100,
-              "email": ["x@Gmail.com"] * 100}
+    values = {
+        "industry": ["healthcare"] * 100,
+        "employees": [250] * 100,
+        "seniority": ["C-level"] * 100,
+        "country": ["DE"] * 100,
+        "email": ["x@Gmail.com"] * 100,
+    }
     many = engine.fit_matches({k: np.array(v, dtype=object) for k, v in values.items()}, icp)
     one = engine.fit_matches({k: v[:1] for k, v in values.items()}, icp)
     assert (many[:1] == one).all()
@@ -90,32 +94,41 @@ def test_an_unknown_criterion_op_is_refused_by_name():
 def test_a_touch_loses_half_its_points_per_half_life():
     config = {"points": {"form": 16}, "caps": {}, "half_life_days": 30}
     scores = engine.engagement_scores(
-        np.array([0, 1, 2]), np.array(["form"] * 3), np.array([0, 30, 60]), 3, config)
+        np.array([0, 1, 2]), np.array(["form"] * 3), np.array([0, 30, 60]), 3, config
+    )
     assert scores.tolist() == pytest.approx([16, 8, 4])
 
 
 def test_a_burst_two_years_ago_does_not_make_a_lead_hot_today():
     burst = engine.engagement_scores(
-        np.zeros(30, dtype=int), np.array(["webinar"] * 30), np.full(30, 730.0), 1, ENGAGEMENT)
+        np.zeros(30, dtype=int), np.array(["webinar"] * 30), np.full(30, 730.0), 1, ENGAGEMENT
+    )
     assert burst[0] < 0.01
 
 
 def test_caps_limit_a_group_after_decay():
-    config = {"points": {"page_view": 1}, "caps": {"web": {"types": ["page_view"], "max": 20}},
-              "half_life_days": 30}
+    config = {
+        "points": {"page_view": 1},
+        "caps": {"web": {"types": ["page_view"], "max": 20}},
+        "half_life_days": 30,
+    }
     scores = engine.engagement_scores(
-        np.zeros(500, dtype=int), np.array(["page_view"] * 500), np.zeros(500), 1, config)
+        np.zeros(500, dtype=int), np.array(["page_view"] * 500), np.zeros(500), 1, config
+    )
     assert scores[0] == 20
 
 
 def test_leads_without_touches_score_zero():
-    scores = engine.engagement_scores(np.array([2]), np.array(["form"]), np.array([0]), 4, ENGAGEMENT)
+    scores = engine.engagement_scores(
+        np.array([2]), np.array(["form"]), np.array([0]), 4, ENGAGEMENT
+    )
     assert scores.tolist() == [0, 0, 15, 0]
 
 
 touches = st.lists(
     st.tuples(st.integers(0, 4), st.sampled_from(TYPES), st.floats(0, 2000)),
-    min_size=1, max_size=60,
+    min_size=1,
+    max_size=60,
 )
 
 
@@ -143,7 +156,8 @@ def test_more_age_never_increases_any_score(rows, extra_days):
 def test_caps_hold_for_every_group(rows):
     lead, kind, age = zip(*rows, strict=True)
     by_group, groups = engine.engagement_by_group(
-        np.array(lead), np.array(kind), np.array(age), 5, ENGAGEMENT)
+        np.array(lead), np.array(kind), np.array(age), 5, ENGAGEMENT
+    )
     for group, spec in ENGAGEMENT["caps"].items():
         assert (by_group[:, groups.index(group)] <= spec["max"] + 1e-9).all()
     assert (by_group >= 0).all()
@@ -168,13 +182,20 @@ def messy_leads(n=3000, seed=1) -> tuple[pl.DataFrame, np.ndarray]:
     visits = rng.poisson(3, n)
     source = rng.choice(["Google", "Referral", "Olark Chat", "Select"], n)
     flag = rng.choice(["Yes", "No"], n)
-    logit = -2 + 0.5 * visits + np.where(source == "Referral", 1.5, 0) + np.where(flag == "Yes", -1, 0)
+    logit = (
+        -2 + 0.5 * visits + np.where(source == "Referral", 1.5, 0) + np.where(flag == "Yes", -1, 0)
+    )
     converted = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
     visits_text = np.where(rng.random(n) < 0.05, "", visits.astype(str))  # missing as ""
-    frame = pl.DataFrame({
-        "Visits": visits_text, "Source": source, "Do Not Email": flag,
-        "Prospect": [f"id-{i}" for i in range(n)], "Constant": ["No"] * n,
-    })
+    frame = pl.DataFrame(
+        {
+            "Visits": visits_text,
+            "Source": source,
+            "Do Not Email": flag,
+            "Prospect": [f"id-{i}" for i in range(n)],
+            "Constant": ["No"] * n,
+        }
+    )
     return frame, converted
 
 
@@ -183,8 +204,15 @@ def test_the_encoder_reads_numbers_in_text_yes_no_and_placeholders():
     encoder = engine.FeatureEncoder().fit(frame)
     assert encoder.kinds == {"Visits": "number", "Source": "category", "Do Not Email": "yes_no"}
     assert "Select" not in encoder.categories["Source"]  # a placeholder, so missing
-    matrix = encoder.transform(pl.DataFrame({"Visits": ["7", "", "x"], "Source": ["Select", "Google", "Bing"],
-                                             "Do Not Email": ["yes", "No", None]}))
+    matrix = encoder.transform(
+        pl.DataFrame(
+            {
+                "Visits": ["7", "", "x"],
+                "Source": ["Select", "Google", "Bing"],
+                "Do Not Email": ["yes", "No", None],
+            }
+        )
+    )
     assert matrix[0, 0] == 7 and np.isnan(matrix[1, 0]) and np.isnan(matrix[2, 0])
     assert np.isnan(matrix[0, 1]) and matrix[2, 1] == len(encoder.categories["Source"])
     assert matrix[:, 2].tolist()[:2] == [1.0, 0.0] and np.isnan(matrix[2, 2])
@@ -203,7 +231,8 @@ def test_the_model_learns_the_signal_and_its_tables_reproduce_the_trees():
     model = engine.ConversionModel().fit(frame, converted)
     matrix = model.encoder.transform(frame)
     np.testing.assert_allclose(
-        model.predict_matrix(matrix), model.classifier.predict_proba(matrix)[:, 1], atol=1e-9)
+        model.predict_matrix(matrix), model.classifier.predict_proba(matrix)[:, 1], atol=1e-9
+    )
     result = engine.cross_validate(frame, converted, folds=3)
     assert result["auc"] > 0.75
     assert {"auc", "brier", "rows", "folds"} <= set(result)
@@ -228,7 +257,10 @@ def test_reasons_json_is_valid_json_with_text_and_effect_for_many_leads():
     ids = np.array([[0, 1, -1]] * 100)
     effects = np.array([[2.04, -1.0, 0.0]] * 100)
     out = engine.reasons_json(ids, effects, ['said "hi"', "b"])
-    assert json.loads(out[99]) == [{"text": 'said "hi"', "effect": 2.0}, {"text": "b", "effect": -1.0}]
+    assert json.loads(out[99]) == [
+        {"text": 'said "hi"', "effect": 2.0},
+        {"text": "b", "effect": -1.0},
+    ]
     assert out[:1] == engine.reasons_json(ids[:1], effects[:1], ['said "hi"', "b"])
 
 
@@ -241,8 +273,9 @@ def test_top_factors_keeps_the_strongest_on_each_side_and_drops_small_ones():
 
 def test_the_naive_bayes_reference_ranks_better_than_chance():
     frame, converted = messy_leads()
-    result = engine.cross_validate(frame, converted, folds=3,
-                                   make_scorer=engine.FrequencyNaiveBayes)
+    result = engine.cross_validate(
+        frame, converted, folds=3, make_scorer=engine.FrequencyNaiveBayes
+    )
     assert 0.6 < result["auc"]
 
 

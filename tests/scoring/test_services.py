@@ -20,15 +20,17 @@ pytestmark = pytest.mark.django_db
 
 
 def ideal_lead(**extra) -> Lead:
-    """Software, 1,500 people, a VP in the US: 3+3+1+2+1 points, grade A+ under the default contract."""
-    fields = dict(industry="Software", employees=1500, seniority="VP", country="US",
-                  email="vp@bigco.example")
+    """Software, 1,500 people, a VP in the US: 3+3+1+2+1 points, grade A+ (default contract)."""
+    fields = dict(
+        industry="Software", employees=1500, seniority="VP", country="US", email="vp@bigco.example"
+    )
     return make_lead(**{**fields, **extra})
 
 
 def touch(lead: Lead, kind: str = "webinar", *, days_ago: float = 0) -> Touchpoint:
     return Touchpoint.objects.create(
-        lead=lead, type=kind, occurred_at=timezone.now() - timedelta(days=days_ago))
+        lead=lead, type=kind, occurred_at=timezone.now() - timedelta(days=days_ago)
+    )
 
 
 def history(n: int, conversions: int, *, days_old: int = 120) -> None:
@@ -39,12 +41,18 @@ def history(n: int, conversions: int, *, days_old: int = 120) -> None:
     for i in range(n):
         converted = i < conversions
         software = converted or rng.random() < 0.1
-        rows.append(Lead(
-            first_name=f"H{i}", email=f"h{i}@co{i % 50}.example", created_at=created,
-            industry="Software" if software else rng.choice(["Retail", "Media", "Education"]),
-            employees=int(rng.integers(10, 3000)), seniority=rng.choice(["VP", "Manager"]),
-            country="US", lifecycle_stage=LifecycleStage.SQL if converted else LifecycleStage.LEAD,
-        ))
+        rows.append(
+            Lead(
+                first_name=f"H{i}",
+                email=f"h{i}@co{i % 50}.example",
+                created_at=created,
+                industry="Software" if software else rng.choice(["Retail", "Media", "Education"]),
+                employees=int(rng.integers(10, 3000)),
+                seniority=rng.choice(["VP", "Manager"]),
+                country="US",
+                lifecycle_stage=LifecycleStage.SQL if converted else LifecycleStage.LEAD,
+            )
+        )
     Lead.objects.bulk_create(rows)
 
 
@@ -70,7 +78,8 @@ def test_the_rules_score_is_the_documented_blend():
     lead.refresh_from_db()
     assert lead.score == 50
     assert {"text": "Little recent engagement", "effect": pytest.approx(-50 / 3, abs=0.1)} in [
-        {"text": r["text"], "effect": r["effect"]} for r in lead.score_reasons]
+        {"text": r["text"], "effect": r["effect"]} for r in lead.score_reasons
+    ]
 
 
 def test_a_lead_that_crosses_the_mql_rule_becomes_mql_naming_the_rule_version():
@@ -97,8 +106,9 @@ def test_a_poor_fit_or_a_lead_already_with_sales_is_not_made_mql():
 
 
 def test_a_recycled_lead_waits_for_its_re_entry_date():
-    lead = ideal_lead(stage=LifecycleStage.RECYCLED,
-                      recycle_at=timezone.localdate() + timedelta(days=10))
+    lead = ideal_lead(
+        stage=LifecycleStage.RECYCLED, recycle_at=timezone.localdate() + timedelta(days=10)
+    )
     for _ in range(3):
         touch(lead, "webinar")
     services.rescore_all()
@@ -117,7 +127,9 @@ def test_old_activity_decays_out_of_the_score():
     assert stale.engagement_score < 0.01 and stale.score < fresh.score
 
 
-def test_new_touchpoints_announced_by_the_event_rescore_their_lead(django_capture_on_commit_callbacks):
+def test_new_touchpoints_announced_by_the_event_rescore_their_lead(
+    django_capture_on_commit_callbacks,
+):
     lead = ideal_lead()
     services.rescore_all()
     touch(lead, "form")
@@ -159,13 +171,15 @@ def test_with_enough_history_the_model_takes_over_and_explains_itself():
     assert model.is_active and model.rows == 1000 and model.positives == 100
     assert {"auc", "brier", "rows", "folds"} <= set(model.metrics)
     services.rescore_all()
-    software = Lead.objects.filter(industry="Software").exclude(
-        lifecycle_stage=LifecycleStage.SQL).first()
+    software = (
+        Lead.objects.filter(industry="Software").exclude(lifecycle_stage=LifecycleStage.SQL).first()
+    )
     retail = Lead.objects.filter(industry="Retail").first()
     assert software.conversion_probability > retail.conversion_probability
     assert software.score == round(100 * software.conversion_probability)
-    assert {"text": "Industry: Software"} in [{"text": r["text"]} for r in software.score_reasons
-                                              if r["effect"] > 0]
+    assert {"text": "Industry: Software"} in [
+        {"text": r["text"]} for r in software.score_reasons if r["effect"] > 0
+    ]
     status = services.scoring_status()
     assert status["scorer"] == Scorer.MODEL and status["model"]["rows"] == 1000
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from closedloop.cli import app
 from closedloop.scoring.models import ScoringModel
 from closedloop.scoring.services import rescore_all
-from tests.api.conftest import api_as, problems  # noqa: F401
+from tests.api.conftest import problems
 from tests.factories import make_lead
 from tests.scoring.test_services import history
 
@@ -20,7 +20,10 @@ runner = CliRunner()
 
 @pytest.fixture
 def scored(alice, charlie):
-    leads = {"alice": make_lead(owner=alice, industry="Software"), "charlie": make_lead(owner=charlie)}
+    leads = {
+        "alice": make_lead(owner=alice, industry="Software"),
+        "charlie": make_lead(owner=charlie),
+    }
     rescore_all()
     return leads
 
@@ -117,8 +120,23 @@ def write_csv(path, rows=400, seed=3):
 
 def test_model_evaluate_prints_one_json_object_with_the_quality_keys(tmp_path):
     csv = write_csv(tmp_path / "leads.csv")
-    result = runner.invoke(app, ["model", "evaluate", "--csv", str(csv), "--target", "Converted",
-                                 "--id", "Lead ID", "--drop", "Junk", "--folds", "3"])
+    result = runner.invoke(
+        app,
+        [
+            "model",
+            "evaluate",
+            "--csv",
+            str(csv),
+            "--target",
+            "Converted",
+            "--id",
+            "Lead ID",
+            "--drop",
+            "Junk",
+            "--folds",
+            "3",
+        ],
+    )
     assert result.exit_code == 0, result.output
     body = json.loads(result.output)
     assert {"auc", "brier", "rows", "folds"} <= set(body)

@@ -84,7 +84,9 @@ def retrain(request):
 
     by = f"{request.auth.email} (API)"
     transaction.on_commit(lambda: retrain_model.enqueue(False, by))
-    return Status(202, {"queued": True, "detail": "retraining started; leads are rescored after it"})
+    return Status(
+        202, {"queued": True, "detail": "retraining started; leads are rescored after it"}
+    )
 
 
 @router.get("/scoring/leads/{lead_id}", response={200: LeadScoreOut, **ERRORS})

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import typer
 
-model_app = typer.Typer(help="The predictive scorer: judge it on a CSV, train it, see it.",
-                        no_args_is_help=True)
+model_app = typer.Typer(
+    help="The predictive scorer: judge it on a CSV, train it, see it.", no_args_is_help=True
+)
 MAX_CSV_BYTES = 512 * 1024 * 1024
 
 
@@ -49,10 +50,12 @@ def score() -> None:
 
 @model_app.command("evaluate")
 def evaluate(
-    csv: Path = typer.Option(..., "--csv", help="A CSV file of leads, one row per lead"),
+    csv: Path = typer.Option(..., "--csv", help="A CSV file of leads, one row per lead"),  # noqa: B008
     target: str = typer.Option(..., "--target", help="The outcome column (1/yes/won = converted)"),
     id_column: str = typer.Option("", "--id", help="An id column, left out of the features"),
-    drop: list[str] = typer.Option([], "--drop", help="Another column to leave out (repeatable)"),
+    drop: list[str] = typer.Option(  # noqa: B008  (typer declares options this way)
+        [], "--drop", help="Another column to leave out (repeatable)"
+    ),
     folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds"),
     seed: int = typer.Option(0, "--seed", help="Seed of the fold split"),
     reference: bool = typer.Option(
@@ -75,8 +78,15 @@ def evaluate(
         raise typer.BadParameter(f"not a readable CSV file: {exc}", param_hint="--csv") from exc
     started = time.perf_counter()
     try:
-        result = evaluate_csv_frame(frame, target=target, id_column=id_column or None, drop=drop,
-                                    folds=folds, seed=seed, reference=reference)
+        result = evaluate_csv_frame(
+            frame,
+            target=target,
+            id_column=id_column or None,
+            drop=drop,
+            folds=folds,
+            seed=seed,
+            reference=reference,
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     result["seconds"] = round(time.perf_counter() - started, 2)
@@ -103,9 +113,17 @@ def train(
             typer.echo(f"Not trained: {exc}. The rules stay in use.", err=True)
             raise typer.Exit(1) from exc
         rescore = rescore_all(trigger="retrain")
-    typer.echo(json.dumps({"model_id": model.pk, "rows": model.rows,
-                           "positives": model.positives, "metrics": model.metrics,
-                           "rescored": rescore["leads"]}))
+    typer.echo(
+        json.dumps(
+            {
+                "model_id": model.pk,
+                "rows": model.rows,
+                "positives": model.positives,
+                "metrics": model.metrics,
+                "rescored": rescore["leads"],
+            }
+        )
+    )
     if schedule:
         queued = ensure_retrain_scheduled()
         typer.echo("Weekly retraining queued." if queued else "Weekly retraining already queued.")

@@ -19,7 +19,19 @@ import polars as pl
 
 # Worst → best. Index 2 ("D") is where every lead starts; +3 points is one letter up.
 GRADES: tuple[str, ...] = (
-    "F", "D-", "D", "D+", "C-", "C", "C+", "B-", "B", "B+", "A-", "A", "A+",
+    "F",
+    "D-",
+    "D",
+    "D+",
+    "C-",
+    "C",
+    "C+",
+    "B-",
+    "B",
+    "B+",
+    "A-",
+    "A",
+    "A+",
 )
 _START = GRADES.index("D")
 # Up to this many leads, plain Python beats array set-up costs (the one-lead rescore path).
@@ -115,7 +127,9 @@ def _to_float(raw: Any) -> float:
         return float("nan")
 
 
-def fit_matches(columns: Mapping[str, Any], icp: list[dict], n_leads: int | None = None) -> np.ndarray:
+def fit_matches(
+    columns: Mapping[str, Any], icp: list[dict], n_leads: int | None = None
+) -> np.ndarray:
     """Matrix (leads × criteria) of booleans: which ICP criteria each lead meets.
 
     A criterion on a field absent from `columns` matches nobody.
@@ -146,8 +160,7 @@ def fit_points(
     labels = [str(c.get("label") or f"{c['field']} {c['op']} {c['value']}") for c in icp]
     order = np.argsort(-np.abs(steps), kind="stable")
     reasons = [
-        [(labels[j], float(steps[j])) for j in order if row[j] and steps[j] != 0]
-        for row in matches
+        [(labels[j], float(steps[j])) for j in order if row[j] and steps[j] != 0] for row in matches
     ]
     return points, reasons
 
@@ -157,7 +170,9 @@ def grades_from_points(points: np.ndarray) -> np.ndarray:
 
     Clipped to F … A+. Returns an array of grade strings.
     """
-    index = np.clip(_START + np.rint(np.asarray(points, dtype=float)).astype(int), 0, len(GRADES) - 1)
+    index = np.clip(
+        _START + np.rint(np.asarray(points, dtype=float)).astype(int), 0, len(GRADES) - 1
+    )
     return np.asarray(GRADES, dtype=object)[index]
 
 
@@ -172,14 +187,19 @@ def grade_rank(grades: np.ndarray | Sequence[str]) -> np.ndarray:
 
 
 def decay_weights(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
-    """0.5 ** (age / half-life): 1 for a touch now, ½ after one half-life. Future ages count as 0 days."""
+    """0.5 ** (age / half-life): 1 for a touch now, ½ after one half-life.
+
+    Ages below zero (touches dated in the future) count as 0 days.
+    """
     age = np.maximum(np.asarray(age_days, dtype=float), 0.0)
     if not half_life_days or half_life_days <= 0:
         return np.ones_like(age)
     return np.exp2(-age / float(half_life_days))
 
 
-def _type_codes(touch_type: np.ndarray, type_names: Sequence[str] | None) -> tuple[np.ndarray, list[str]]:
+def _type_codes(
+    touch_type: np.ndarray, type_names: Sequence[str] | None
+) -> tuple[np.ndarray, list[str]]:
     touch_type = np.asarray(touch_type)
     if type_names is not None:
         return touch_type.astype(np.int64, copy=False), list(type_names)
@@ -265,7 +285,9 @@ def engagement_scores(
 # --------------------------------------------------------------------------------------------
 
 
-def meets_mql_rule(fit_grades: np.ndarray, engagement: np.ndarray, rule: Mapping[str, Any]) -> np.ndarray:
+def meets_mql_rule(
+    fit_grades: np.ndarray, engagement: np.ndarray, rule: Mapping[str, Any]
+) -> np.ndarray:
     """Boolean per lead: engagement >= rule["min_engagement"] and grade >= rule["min_fit_grade"]."""
     min_rank = _GRADE_INDEX.get(rule.get("min_fit_grade") or "F", 0)
     fit_ok = grade_rank(fit_grades) >= min_rank
@@ -278,7 +300,9 @@ def meets_mql_rule(fit_grades: np.ndarray, engagement: np.ndarray, rule: Mapping
 # --------------------------------------------------------------------------------------------
 
 # Values that forms and CRMs use to mean "not answered": treated as missing.
-PLACEHOLDERS = frozenset({"", "select", "-", "--", "n/a", "na", "nan", "none", "null", "unknown", "?"})
+PLACEHOLDERS = frozenset(
+    {"", "select", "-", "--", "n/a", "na", "nan", "none", "null", "unknown", "?"}
+)
 _YES = frozenset({"yes", "y", "true", "t", "1"})
 _NO = frozenset({"no", "n", "false", "f", "0"})
 MAX_CATEGORIES = 60  # per column; rarer values are pooled into "other"
@@ -465,9 +489,13 @@ class ConversionModel:
         # One thread: on a busy machine OpenMP's spinning threads make fitting 20× slower.
         with threadpool_limits(1):
             self.classifier = HistGradientBoostingClassifier(
-                learning_rate=0.1, max_iter=1000, early_stopping=True, l2_regularization=1.0,
+                learning_rate=0.1,
+                max_iter=1000,
+                early_stopping=True,
+                l2_regularization=1.0,
                 interaction_cst="no_interactions",
-                categorical_features=self.encoder.categorical_mask, random_state=self.random_state,
+                categorical_features=self.encoder.categorical_mask,
+                random_state=self.random_state,
             ).fit(matrix, outcome)
             self._compile(matrix)
         return self
@@ -504,8 +532,11 @@ class ConversionModel:
         internal = self._internal_index(j)
         points = [
             node["num_threshold"]
-            for trees in self.classifier._predictors for tree in trees for node in tree.nodes
-            if not node["is_leaf"] and node["feature_idx"] == internal
+            for trees in self.classifier._predictors
+            for tree in trees
+            for node in tree.nodes
+            if not node["is_leaf"]
+            and node["feature_idx"] == internal
             and not node["is_categorical"]
         ]
         return np.unique(np.array(points, dtype=float))
@@ -531,8 +562,10 @@ class ConversionModel:
         self.means = [
             float(self.tables[j][self._cells(matrix[:, j], j)].mean()) for j in range(n_columns)
         ]
-        check = matrix[: 2000]
-        if not np.allclose(self.log_odds(check), self.classifier.decision_function(check), atol=1e-6):
+        check = matrix[:2000]
+        if not np.allclose(
+            self.log_odds(check), self.classifier.decision_function(check), atol=1e-6
+        ):
             raise RuntimeError("the lookup tables do not reproduce the trained trees")
 
     def _text_bands(self, column: np.ndarray, j: int) -> np.ndarray | None:
@@ -592,8 +625,9 @@ class ConversionModel:
             elif self.bands[j] is None:
                 texts += [f"{label}: {'yes' if i else 'no'}" for i in range(len(cuts) + 1)]
             else:
-                texts += [_interval_text(label, self.bands[j], i)
-                          for i in range(len(self.bands[j]) + 1)]
+                texts += [
+                    _interval_text(label, self.bands[j], i) for i in range(len(self.bands[j]) + 1)
+                ]
             texts.append(f"{label}: not given")
         return texts
 
@@ -657,8 +691,13 @@ def reasons_json(ids: np.ndarray, effects: np.ndarray, texts: Sequence[str]) -> 
         return []
     if n <= SMALL:
         return [
-            json.dumps([{"text": texts[i], "effect": round(float(e), 1)}
-                        for i, e in zip(row_ids, row_effects, strict=True) if i >= 0])
+            json.dumps(
+                [
+                    {"text": texts[i], "effect": round(float(e), 1)}
+                    for i, e in zip(row_ids, row_effects, strict=True)
+                    if i >= 0
+                ]
+            )
             for row_ids, row_effects in zip(ids.tolist(), effects.tolist(), strict=True)
         ]
     quoted = pl.Series([json.dumps(t) for t in texts] or [""], dtype=pl.Utf8)
@@ -681,8 +720,13 @@ def reasons_json(ids: np.ndarray, effects: np.ndarray, texts: Sequence[str]) -> 
 
 
 def cross_validate(
-    frame: pl.DataFrame, outcome: np.ndarray, *, folds: int = 5, seed: int = 0,
-    make_scorer: Any = None, predictions: list | None = None,
+    frame: pl.DataFrame,
+    outcome: np.ndarray,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+    make_scorer: Any = None,
+    predictions: list | None = None,
 ) -> dict[str, float | int]:
     """Stratified k-fold cross-validation of a scorer: {auc, brier, rows, positives, folds, …}.
 
@@ -739,8 +783,12 @@ class FrequencyNaiveBayes:
         return self
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
-        rows = zip(*(clean_text(frame[c]).fill_null("").to_list() for c in self.columns), strict=True)
-        return np.array([self.predict_one(dict(zip(self.columns, row, strict=True))) for row in rows])
+        rows = zip(
+            *(clean_text(frame[c]).fill_null("").to_list() for c in self.columns), strict=True
+        )
+        return np.array(
+            [self.predict_one(dict(zip(self.columns, row, strict=True))) for row in rows]
+        )
 
     def predict_one(self, lead: Mapping[str, str]) -> float:
         """One lead's probability, the Odoo way (Laplace smoothing keeps unseen values finite)."""
@@ -754,8 +802,14 @@ class FrequencyNaiveBayes:
 
 
 def evaluate_csv_frame(
-    frame: pl.DataFrame, *, target: str, id_column: str | None = None, drop: Sequence[str] = (),
-    folds: int = 5, seed: int = 0, reference: bool = False,
+    frame: pl.DataFrame,
+    *,
+    target: str,
+    id_column: str | None = None,
+    drop: Sequence[str] = (),
+    folds: int = 5,
+    seed: int = 0,
+    reference: bool = False,
 ) -> dict[str, Any]:
     """Cross-validated quality of the predictive scorer on a lead table with an outcome column.
 
@@ -770,15 +824,23 @@ def evaluate_csv_frame(
     if outcome.min() == outcome.max():
         raise ValueError(f"target column {target!r} needs both converted and not-converted rows")
     features = frame.drop([c for c in [target, id_column, *drop] if c])
-    result: dict[str, Any] = {"model": ALGORITHM, **cross_validate(
-        features, outcome, folds=folds, seed=seed)}
+    result: dict[str, Any] = {
+        "model": ALGORITHM,
+        **cross_validate(features, outcome, folds=folds, seed=seed),
+    }
     if reference:
-        result["reference"] = {"model": "naive Bayes over value counts (Odoo)", **cross_validate(
-            features, outcome, folds=folds, seed=seed, make_scorer=FrequencyNaiveBayes)}
+        result["reference"] = {
+            "model": "naive Bayes over value counts (Odoo)",
+            **cross_validate(
+                features, outcome, folds=folds, seed=seed, make_scorer=FrequencyNaiveBayes
+            ),
+        }
     return result
 
 
 def outcome_from_values(values: Any) -> np.ndarray:
     """1 for converted (1, yes, true, won, converted, y), 0 for anything else."""
     text = _text(_as_series(values)).str.strip_chars()
-    return text.is_in(["1", "1.0", "yes", "y", "true", "t", "won", "converted"]).to_numpy().astype(int)
+    return (
+        text.is_in(["1", "1.0", "yes", "y", "true", "t", "won", "converted"]).to_numpy().astype(int)
+    )

@@ -46,24 +46,52 @@ CONVERTED_STAGES = (LifecycleStage.SQL, LifecycleStage.OPPORTUNITY, LifecycleSta
 MQL_ENTRY_STAGES = (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD, LifecycleStage.RECYCLED)
 # Sales calls and meetings follow conversion, so they would leak the outcome into the model.
 MODEL_TOUCH_TYPES = (
-    "page_view", "email_open", "email_click", "form", "webinar", "ad_click", "content_view", "event",
+    "page_view",
+    "email_open",
+    "email_click",
+    "form",
+    "webinar",
+    "ad_click",
+    "content_view",
+    "event",
 )
 WRITE_CHUNK = 20_000
 
-LEAD_FIELDS = ("industry", "employees", "seniority", "country", "email", "source", "title",
-               "campaign", "stage", "created")
+LEAD_FIELDS = (
+    "industry",
+    "employees",
+    "seniority",
+    "country",
+    "email",
+    "source",
+    "title",
+    "campaign",
+    "stage",
+    "created",
+)
 FEATURE_LABELS = {
-    "industry": "Industry", "employees": "Company size (employees)", "seniority": "Seniority",
-    "country": "Country", "email_domain": "Email domain", "source": "Lead source",
-    "title": "Job title", "campaign": "Original campaign",
-    **{f"touches_{t}": f"{t.replace('_', ' ').capitalize()}s in first 90 days"
-       for t in MODEL_TOUCH_TYPES},
+    "industry": "Industry",
+    "employees": "Company size (employees)",
+    "seniority": "Seniority",
+    "country": "Country",
+    "email_domain": "Email domain",
+    "source": "Lead source",
+    "title": "Job title",
+    "campaign": "Original campaign",
+    **{
+        f"touches_{t}": f"{t.replace('_', ' ').capitalize()}s in first 90 days"
+        for t in MODEL_TOUCH_TYPES
+    },
 }
 GROUP_TEXTS = {
-    "web": "Recent website visits", "email": "Recent email engagement",
-    "form": "Filled in a form recently", "webinar": "Attended a webinar recently",
-    "content_view": "Read content recently", "event": "Visited an event recently",
-    "sales_call": "Recent sales call", "meeting": "Recent meeting",
+    "web": "Recent website visits",
+    "email": "Recent email engagement",
+    "form": "Filled in a form recently",
+    "webinar": "Attended a webinar recently",
+    "content_view": "Read content recently",
+    "event": "Visited an event recently",
+    "sales_call": "Recent sales call",
+    "meeting": "Recent meeting",
 }
 LOW_ENGAGEMENT_TEXT = "Little recent engagement"
 
@@ -113,21 +141,29 @@ class LeadData:
         return len(self.ids)
 
 
-def read_leads(*, lead_ids: list[int] | None = None, half_life_days: float, now: datetime) -> LeadData:
+def read_leads(
+    *, lead_ids: list[int] | None = None, half_life_days: float, now: datetime
+) -> LeadData:
     """Read leads and their touch aggregates per (lead, type) in two queries."""
     where, params = _in_clause("id", lead_ids)
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, industry, employees, seniority, country, email, source, title, "
             f"original_campaign_id, lifecycle_stage, {_epoch('created_at')} "
-            f"FROM crm_lead WHERE 1=1{where} ORDER BY id", params,
+            f"FROM crm_lead WHERE 1=1{where} ORDER BY id",
+            params,
         )
         rows = cursor.fetchall()
     frame = pl.DataFrame(rows, schema=["id", *LEAD_FIELDS], orient="row", infer_schema_length=None)
-    frame = frame.with_columns(
-        pl.col("employees").cast(pl.Float64), pl.col("campaign").cast(pl.Utf8),
-        pl.col("created").cast(pl.Float64),
-    ) if frame.height else _empty_frame()
+    frame = (
+        frame.with_columns(
+            pl.col("employees").cast(pl.Float64),
+            pl.col("campaign").cast(pl.Utf8),
+            pl.col("created").cast(pl.Float64),
+        )
+        if frame.height
+        else _empty_frame()
+    )
     ids = frame["id"].to_numpy().astype(np.int64) if frame.height else np.zeros(0, dtype=np.int64)
     data = LeadData(ids=ids, frame=frame.drop("id") if frame.height else frame)
     _read_touches(data, lead_ids=lead_ids, half_life_days=half_life_days, now=now)
@@ -137,9 +173,19 @@ def read_leads(*, lead_ids: list[int] | None = None, half_life_days: float, now:
 def _empty_frame() -> pl.DataFrame:
     return pl.DataFrame(
         {"id": [], **{name: [] for name in LEAD_FIELDS}},
-        schema={"id": pl.Int64, "industry": pl.Utf8, "employees": pl.Float64,
-                "seniority": pl.Utf8, "country": pl.Utf8, "email": pl.Utf8, "source": pl.Utf8,
-                "title": pl.Utf8, "campaign": pl.Utf8, "stage": pl.Utf8, "created": pl.Float64},
+        schema={
+            "id": pl.Int64,
+            "industry": pl.Utf8,
+            "employees": pl.Float64,
+            "seniority": pl.Utf8,
+            "country": pl.Utf8,
+            "email": pl.Utf8,
+            "source": pl.Utf8,
+            "title": pl.Utf8,
+            "campaign": pl.Utf8,
+            "stage": pl.Utf8,
+            "created": pl.Float64,
+        },
     )
 
 
@@ -151,8 +197,10 @@ def _read_touches(data: LeadData, *, lead_ids, half_life_days: float, now: datet
     age = f"{greatest}(0, (%s - {_epoch('t.occurred_at')}) / 86400.0)"
     decayed = f"power(0.5, {age} / %s)" if half_life_days > 0 else "1.0"
     decay_params = [now.timestamp(), float(half_life_days)] if half_life_days > 0 else []
-    early = (f"SUM(CASE WHEN {_epoch('t.occurred_at')} - {_epoch('l.created_at')} "
-             f"< {FEATURE_WINDOW_DAYS * 86400} THEN 1 ELSE 0 END)")
+    early = (
+        f"SUM(CASE WHEN {_epoch('t.occurred_at')} - {_epoch('l.created_at')} "
+        f"< {FEATURE_WINDOW_DAYS * 86400} THEN 1 ELSE 0 END)"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT t.lead_id, t.type, SUM({decayed}), {early} "
@@ -178,8 +226,9 @@ def model_frame(data: LeadData) -> pl.DataFrame:
     if len(data) <= engine.SMALL:
         return _model_rows(data)
     email = frame["email"].fill_null("").str.to_lowercase()
-    features = frame.select("industry", "employees", "seniority", "country", "source", "title",
-                            "campaign").with_columns(
+    features = frame.select(
+        "industry", "employees", "seniority", "country", "source", "title", "campaign"
+    ).with_columns(
         email_domain=email.str.split_exact("@", 1).struct.field("field_1"),
     )
     n = len(data)
@@ -196,16 +245,23 @@ def model_frame(data: LeadData) -> pl.DataFrame:
 def _model_rows(data: LeadData) -> dict[str, list]:
     """model_frame for a few leads, as lists: Polars' per-call overhead dominates tiny inputs."""
     frame = data.frame
-    rows: dict[str, list] = {name: frame[name].to_list() for name in (
-        "industry", "employees", "seniority", "country", "source", "title", "campaign")}
-    rows["email_domain"] = [(e or "").lower().partition("@")[2] or None
-                            for e in frame["email"].to_list()]
+    rows: dict[str, list] = {
+        name: frame[name].to_list()
+        for name in ("industry", "employees", "seniority", "country", "source", "title", "campaign")
+    }
+    rows["email_domain"] = [
+        (e or "").lower().partition("@")[2] or None for e in frame["email"].to_list()
+    ]
     for name in MODEL_TOUCH_TYPES:
         column = [0.0] * len(data)
         if name in data.type_names:
             code = data.type_names.index(name)
-            for lead, kind, early in zip(data.touch_lead.tolist(), data.touch_type.tolist(),
-                                         data.touch_early.tolist(), strict=True):
+            for lead, kind, early in zip(
+                data.touch_lead.tolist(),
+                data.touch_type.tolist(),
+                data.touch_early.tolist(),
+                strict=True,
+            ):
                 if kind == code:
                     column[lead] += early
         rows[f"touches_{name}"] = column
@@ -236,23 +292,31 @@ def _ever_converted_ids() -> np.ndarray:
 
 
 def history_counts(*, now: datetime | None = None) -> dict[str, int]:
-    """How much labelled history there is: {labelled, conversions, needed_labelled, needed_conversions}."""
+    """How much judged history there is.
+
+    Returns {labelled, conversions, needed_labelled, needed_conversions}.
+    """
     now = now or timezone.now()
     data = _read_labels_only(now)
     labels = outcome_labels(data, now=now)
     return {
-        "labelled": int((labels >= 0).sum()), "conversions": int((labels == 1).sum()),
-        "needed_labelled": MIN_LABELLED, "needed_conversions": MIN_CONVERSIONS,
+        "labelled": int((labels >= 0).sum()),
+        "conversions": int((labels == 1).sum()),
+        "needed_labelled": MIN_LABELLED,
+        "needed_conversions": MIN_CONVERSIONS,
     }
 
 
 def _read_labels_only(now: datetime) -> LeadData:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT id, lifecycle_stage, {_epoch('created_at')} FROM crm_lead ORDER BY id")
+        cursor.execute(
+            f"SELECT id, lifecycle_stage, {_epoch('created_at')} FROM crm_lead ORDER BY id"
+        )
         rows = cursor.fetchall()
-    ids, stage, created = (zip(*rows, strict=True) if rows else ((), (), ()))
-    frame = pl.DataFrame({"stage": pl.Series(stage, dtype=pl.Utf8),
-                          "created": pl.Series(created, dtype=pl.Float64)})
+    ids, stage, created = zip(*rows, strict=True) if rows else ((), (), ())
+    frame = pl.DataFrame(
+        {"stage": pl.Series(stage, dtype=pl.Utf8), "created": pl.Series(created, dtype=pl.Float64)}
+    )
     return LeadData(ids=np.array(ids, dtype=np.int64), frame=frame)
 
 
@@ -289,9 +353,15 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
     with transaction.atomic():
         ScoringModel.objects.filter(is_active=True).update(is_active=False)
         row = ScoringModel.objects.create(
-            algorithm=engine.ALGORITHM, trained_at=now, rows=int(labelled.sum()),
-            positives=int(outcome.sum()), metrics=metrics, features=model.encoder.columns,
-            blob=buffer.getvalue(), is_active=True, trained_by=by[:200],
+            algorithm=engine.ALGORITHM,
+            trained_at=now,
+            rows=int(labelled.sum()),
+            positives=int(outcome.sum()),
+            metrics=metrics,
+            features=model.encoder.columns,
+            blob=buffer.getvalue(),
+            is_active=True,
+            trained_by=by[:200],
         )
     _model_cache.clear()
     return row
@@ -331,7 +401,9 @@ class Scores:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def compute_scores(data: LeadData, *, contract: dict, model: engine.ConversionModel | None) -> Scores:
+def compute_scores(
+    data: LeadData, *, contract: dict, model: engine.ConversionModel | None
+) -> Scores:
     """Fit grade, engagement, probability, 0–100 score, reasons and the MQL rule for `data`."""
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -344,16 +416,22 @@ def compute_scores(data: LeadData, *, contract: dict, model: engine.ConversionMo
     points = matches @ steps if icp else np.zeros(len(data))
     grades = engine.grades_from_points(points)
     by_group, groups = engine.engagement_by_group(
-        data.touch_lead, data.touch_type, np.zeros(len(data.touch_lead)), len(data),
-        contract.get("engagement", {}), type_names=data.type_names, multiplicity=data.touch_decayed,
+        data.touch_lead,
+        data.touch_type,
+        np.zeros(len(data.touch_lead)),
+        len(data),
+        contract.get("engagement", {}),
+        type_names=data.type_names,
+        multiplicity=data.touch_decayed,
     )
     engagement = by_group.sum(axis=1)
     timings["rules_s"] = time.perf_counter() - started
     rule = contract.get("mql_rule", {})
     bar = float(rule.get("min_engagement") or 40)
     if model is None:
-        score, ids, effects, texts = _rules_score(grades, by_group, groups, engagement, bar,
-                                                  matches, icp)
+        score, ids, effects, texts = _rules_score(
+            grades, by_group, groups, engagement, bar, matches, icp
+        )
         probability = None
     else:
         started = time.perf_counter()
@@ -370,10 +448,14 @@ def compute_scores(data: LeadData, *, contract: dict, model: engine.ConversionMo
     reasons = engine.reasons_json(top_ids, top_effects, texts)
     timings["reasons_s"] = time.perf_counter() - started
     return Scores(
-        grades=grades, engagement=engagement, probability=probability,
-        score=np.clip(score, 0, 100).astype(int), reasons=reasons,
+        grades=grades,
+        engagement=engagement,
+        probability=probability,
+        score=np.clip(score, 0, 100).astype(int),
+        reasons=reasons,
         meets_mql=engine.meets_mql_rule(grades, engagement, rule),
-        scorer=Scorer.RULES if model is None else Scorer.MODEL, timings=timings,
+        scorer=Scorer.RULES if model is None else Scorer.MODEL,
+        timings=timings,
     )
 
 
@@ -406,17 +488,25 @@ def _write_scores(data: LeadData, scores: Scores, *, now: datetime) -> None:
         "UPDATE crm_lead SET fit_grade = %s, engagement_score = %s, conversion_probability = %s, "
         f"score = %s, score_reasons = {json_cast}, scored_at = %s WHERE id = %s"
     )
-    probability = (scores.probability.tolist() if scores.probability is not None
-                   else [None] * len(data))
+    probability = (
+        scores.probability.tolist() if scores.probability is not None else [None] * len(data)
+    )
     stamp = now if connection.vendor == "postgresql" else now.replace(tzinfo=None).isoformat(" ")
-    rows = zip(scores.grades.tolist(), np.round(scores.engagement, 3).tolist(), probability,
-               scores.score.tolist(), scores.reasons, [stamp] * len(data), data.ids.tolist(),
-               strict=True)
+    rows = zip(
+        scores.grades.tolist(),
+        np.round(scores.engagement, 3).tolist(),
+        probability,
+        scores.score.tolist(),
+        scores.reasons,
+        [stamp] * len(data),
+        data.ids.tolist(),
+        strict=True,
+    )
     rows = list(rows)
     for start in range(0, len(rows), WRITE_CHUNK):
         # One transaction per chunk keeps SQLite's write lock short for the web requests.
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, rows[start:start + WRITE_CHUNK])
+            cursor.executemany(sql, rows[start : start + WRITE_CHUNK])
 
 
 def _promote_to_mql(data: LeadData, scores: Scores, *, version: int | None) -> int:
@@ -431,10 +521,18 @@ def _promote_to_mql(data: LeadData, scores: Scores, *, version: int | None) -> i
     label = f"v{version}" if version is not None else "defaults"
     moved = 0
     for lead in Lead.objects.filter(pk__in=candidates.tolist()):
-        if lead.lifecycle_stage == LifecycleStage.RECYCLED and lead.recycle_at and lead.recycle_at > today:
+        if (
+            lead.lifecycle_stage == LifecycleStage.RECYCLED
+            and lead.recycle_at
+            and lead.recycle_at > today
+        ):
             continue  # nurture until the agreed re-entry date
-        if change_stage(lead, to=LifecycleStage.MQL, reason=f"MQL rule of contract {label}",
-                        rule_version=version):
+        if change_stage(
+            lead,
+            to=LifecycleStage.MQL,
+            reason=f"MQL rule of contract {label}",
+            rule_version=version,
+        ):
             moved += 1
     return moved
 
@@ -465,15 +563,27 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
     moved = _promote_to_mql(data, scores, version=version)
     total_s = time.perf_counter() - started
     RescoreRun.objects.create(
-        started_at=now, finished_at=timezone.now(), scorer=scores.scorer, model=model_row,
-        contract_version=version, leads=len(data), became_mql=moved, compute_seconds=compute_s,
-        total_seconds=total_s, trigger=trigger[:40],
+        started_at=now,
+        finished_at=timezone.now(),
+        scorer=scores.scorer,
+        model=model_row,
+        contract_version=version,
+        leads=len(data),
+        became_mql=moved,
+        compute_seconds=compute_s,
+        total_seconds=total_s,
+        trigger=trigger[:40],
     )
     report("done", 1.0)
     return {
-        "leads": len(data), "scorer": str(scores.scorer), "became_mql": moved,
-        "read_s": round(read_s, 3), "compute_s": round(compute_s, 3), "write_s": round(write_s, 3),
-        "total_s": round(total_s, 3), **{k: round(v, 3) for k, v in scores.timings.items()},
+        "leads": len(data),
+        "scorer": str(scores.scorer),
+        "became_mql": moved,
+        "read_s": round(read_s, 3),
+        "compute_s": round(compute_s, 3),
+        "write_s": round(write_s, 3),
+        "total_s": round(total_s, 3),
+        **{k: round(v, 3) for k, v in scores.timings.items()},
     }
 
 
@@ -523,12 +633,15 @@ def calibration_table(*, now: datetime | None = None) -> list[dict]:
         in_band = band == b
         judged = in_band & (labels >= 0)
         n = int(judged.sum())
-        table.append({
-            "band": f"{b * 10}–{b * 10 + 9 if b < 9 else 100}", "leads": int(in_band.sum()),
-            "labelled": n,
-            "predicted": round(float(score[judged].mean() / 100), 4) if n else None,
-            "actual": round(float((labels[judged] == 1).mean()), 4) if n else None,
-        })
+        table.append(
+            {
+                "band": f"{b * 10}–{b * 10 + 9 if b < 9 else 100}",
+                "leads": int(in_band.sum()),
+                "labelled": n,
+                "predicted": round(float(score[judged].mean() / 100), 4) if n else None,
+                "actual": round(float((labels[judged] == 1).mean()), 4) if n else None,
+            }
+        )
     return table
 
 
@@ -540,18 +653,29 @@ def scoring_status() -> dict:
     return {
         "scorer": Scorer.MODEL if row else Scorer.RULES,
         "scorer_label": (Scorer.MODEL if row else Scorer.RULES).label,
-        "model": None if row is None else {
-            "id": row.pk, "algorithm": row.algorithm, "trained_at": row.trained_at.isoformat(),
-            "rows": row.rows, "positives": row.positives, "metrics": row.metrics,
+        "model": None
+        if row is None
+        else {
+            "id": row.pk,
+            "algorithm": row.algorithm,
+            "trained_at": row.trained_at.isoformat(),
+            "rows": row.rows,
+            "positives": row.positives,
+            "metrics": row.metrics,
             "trained_by": row.trained_by,
         },
         "history": counts,
         "enough_history": counts["labelled"] >= MIN_LABELLED
         and counts["conversions"] >= MIN_CONVERSIONS,
-        "last_rescore": None if last is None else {
-            "started_at": last.started_at.isoformat(), "leads": last.leads,
-            "scorer": last.scorer, "total_seconds": round(last.total_seconds, 2),
-            "became_mql": last.became_mql, "trigger": last.trigger,
+        "last_rescore": None
+        if last is None
+        else {
+            "started_at": last.started_at.isoformat(),
+            "leads": last.leads,
+            "scorer": last.scorer,
+            "total_seconds": round(last.total_seconds, 2),
+            "became_mql": last.became_mql,
+            "trigger": last.trigger,
         },
     }
 
@@ -559,10 +683,13 @@ def scoring_status() -> dict:
 def lead_score(lead: Lead) -> dict:
     """One lead's stored scores and reasons, as the API returns them."""
     return {
-        "lead_id": lead.pk, "score": lead.score, "fit_grade": lead.fit_grade,
+        "lead_id": lead.pk,
+        "score": lead.score,
+        "fit_grade": lead.fit_grade,
         "engagement_score": lead.engagement_score,
         "conversion_probability": lead.conversion_probability,
-        "reasons": lead.score_reasons if isinstance(lead.score_reasons, list)
+        "reasons": lead.score_reasons
+        if isinstance(lead.score_reasons, list)
         else json.loads(lead.score_reasons or "[]"),
         "scored_at": lead.scored_at.isoformat() if lead.scored_at else None,
     }

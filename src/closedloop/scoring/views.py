@@ -23,6 +23,7 @@ def can_retrain(user) -> bool:
 
 def calibration_chart(table: list[dict]) -> dict:
     """Chart.js data: predicted and actual conversion per band, side by side, in percent."""
+
     def percent(value):
         return None if value is None else round(100 * value, 1)
 
@@ -42,10 +43,16 @@ def scoring_page(request):
     status = scoring_status()
     if status["model"]:
         status["model"]["trained_at"] = datetime.fromisoformat(status["model"]["trained_at"])
-    return render(request, "scoring/scoring.html", {
-        "status": status, "table": table, "chart": calibration_chart(table),
-        "can_retrain": can_retrain(request.user),
-    })
+    return render(
+        request,
+        "scoring/scoring.html",
+        {
+            "status": status,
+            "table": table,
+            "chart": calibration_chart(table),
+            "can_retrain": can_retrain(request.user),
+        },
+    )
 
 
 @login_required
@@ -57,6 +64,7 @@ def retrain(request):
 
     by = f"{request.user.email} (page)"
     transaction.on_commit(lambda: retrain_model.enqueue(False, by))
-    messages.success(request, "Retraining started in the background; every lead is rescored "
-                              "when it finishes.")
+    messages.success(
+        request, "Retraining started in the background; every lead is rescored when it finishes."
+    )
     return redirect("scoring")
