@@ -24,6 +24,7 @@ from closedloop.core.audit import record_bulk
 from closedloop.core.models import Role, User
 from closedloop.crm.models import Account, Lead, LifecycleStage
 from closedloop.handoff import engine
+from closedloop.handoff.bulk import insert_rows
 from closedloop.handoff.models import Assignment, RoutingMember, RoutingRule
 from closedloop.handoff.sla import calendars_for_teams, sla_numbers, upsert_timers
 
@@ -233,16 +234,12 @@ def _set_owners(ids: list[int], decisions, *, now: datetime) -> int:
 
 
 def _log_assignments(ids: list[int], decisions, *, now: datetime) -> None:
-    # One multi-row INSERT rather than bulk_create: the ORM's per-field preparation of thousands of
-    # rows costs more than the insert itself.
     at = connection.ops.adapt_datetimefield_value(now)
-    table = Assignment._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (lead_id, to_owner_id, rule, reason, at) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s)"] * len(ids)),
-            [v for i in ids for v in (i, decisions[i].owner_id, decisions[i].rule[:100], "routing", at)],
-        )
+    insert_rows(
+        Assignment._meta.db_table, ("lead_id", "to_owner_id", "rule", "reason", "at"),
+        ("bigint", "bigint", "text", "text", "timestamptz"),
+        [(i, decisions[i].owner_id, decisions[i].rule[:100], "routing", at) for i in ids],
+    )
 
 
 def _save_counters(members: dict[int, engine.Member], *, today) -> None:

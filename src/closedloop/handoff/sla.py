@@ -23,6 +23,7 @@ from closedloop.core.models import Role, Team, User
 from closedloop.crm.models import Activity, ActivityKind, Lead, LifecycleStage
 from closedloop.definitions.services import active_contract_body
 from closedloop.handoff import engine
+from closedloop.handoff.bulk import insert_rows
 from closedloop.handoff.models import (
     Channel,
     DeliveryStatus,
@@ -79,34 +80,36 @@ def upsert_timers(items: list[tuple[int, datetime, engine.WorkCalendar]], *, num
     deadlines are recomputed in the new owner's calendar.
     """
     existing = {t.lead_id: t for t in LeadSla.objects.filter(lead_id__in=[i[0] for i in items])}
-    create, update = [], []
+    new_rows, update = [], []
     for lead_id, start, calendar in items:
         timer = existing.get(lead_id)
-        if timer is not None and timer.closed_at is None:
+        if timer is None:
+            # Plain tuples, not model instances: routing starts thousands of clocks a second.
+            first_due = engine.add_working_minutes(start, numbers["first_touch_minutes"], calendar)
+            new_rows.append((lead_id, start, first_due,
+                             start + timedelta(days=numbers["attempts_days"]), numbers["attempts"]))
+            continue
+        if timer.closed_at is None:
             start = timer.started_at
-        timer = timer or LeadSla(lead_id=lead_id)
         _set_deadlines(timer, start, calendar, numbers)
-        (update if timer.pk else create).append(timer)
-    _insert_timers(create)
+        update.append(timer)
+    _insert_timers(new_rows)
     LeadSla.objects.bulk_update(
         update, ["started_at", "first_touch_due", "attempts_due", "attempts_required", "closed_at"]
     )
 
 
-def _insert_timers(timers: list[LeadSla]) -> None:
-    # One multi-row INSERT: routing inserts thousands of clocks a second (see routing.py).
-    if not timers:
-        return
+def _insert_timers(rows: list[tuple]) -> None:
+    """rows: (lead id, started_at, first_touch_due, attempts_due, attempts_required)."""
     adapt = connection.ops.adapt_datetimefield_value
-    table = LeadSla._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (lead_id, started_at, first_touch_due, attempts_due, "
-            "attempts_required, attempts_made) VALUES "
-            + ", ".join(["(%s, %s, %s, %s, %s, 0)"] * len(timers)),
-            [v for t in timers for v in (t.lead_id, adapt(t.started_at), adapt(t.first_touch_due),
-                                         adapt(t.attempts_due), t.attempts_required)],
-        )
+    insert_rows(
+        LeadSla._meta.db_table,
+        ("lead_id", "started_at", "first_touch_due", "attempts_due", "attempts_required",
+         "attempts_made"),
+        ("bigint", "timestamptz", "timestamptz", "timestamptz", "integer", "integer"),
+        [(lead_id, adapt(start), adapt(first), adapt(attempts), required, 0)
+         for lead_id, start, first, attempts, required in rows],
+    )
 
 
 def _set_deadlines(timer: LeadSla, start, calendar, numbers: dict) -> None:
