@@ -97,3 +97,17 @@ def test_touchpoint_pages_cover_every_row_once(api_as, mia):
         if not cursor:
             break
     assert len(seen) == len(made) and set(seen) == made
+
+
+def test_times_with_any_offset_are_stored_and_filtered_in_utc(api_as, alice):
+    lead = make_lead(owner=alice)
+    api = api_as(alice)
+    # Python allows offsets up to 24 h, PostgreSQL only 16 h: the API converts to UTC first.
+    response = api.post("/touchpoints", {
+        "lead": lead.pk, "type": "email_open", "occurred_at": "2024-11-15T08:56:34-22:57",
+    })
+    assert response.status_code == 201, response.content
+    assert response.json()["occurred_at"] == "2024-11-16T07:53:34Z"
+    listed = api.get("/touchpoints", {"since": "2024-11-16T07:00:00+23:30"}).json()["items"]
+    assert [t["id"] for t in listed] == [response.json()["id"]]
+    assert api.get("/touchpoints", {"since": "2024-11-16"}).status_code == 200

@@ -152,6 +152,24 @@ Email = Annotated[str, AfterValidator(_email)]
 """An email address, or "" for none; validated the way Django validates forms."""
 
 
+def to_utc(value: datetime.datetime) -> datetime.datetime:
+    """The same instant in UTC; a value without a time zone is taken as UTC.
+
+    Python accepts offsets up to ±24 h, PostgreSQL only up to ±16 h: converting first means
+    every valid instant reaches the database in a form it accepts.
+    """
+    if value.tzinfo is None:
+        return value.replace(tzinfo=datetime.UTC)
+    try:
+        return value.astimezone(datetime.UTC)
+    except OverflowError:
+        raise ValueError("is out of range once converted to UTC") from None
+
+
+UtcDatetime = Annotated[datetime.datetime, AfterValidator(to_utc)]
+"""A datetime, normalised to UTC (naive values are read as UTC)."""
+
+
 # --- ETag / If-Match ---------------------------------------------------------------------
 
 STALE_PROBLEM = "the record changed since you read it; GET it again and reapply your change"
@@ -235,7 +253,7 @@ def _cursor_key(key: Any, kind: type) -> Any:
             value = datetime.datetime.fromisoformat(key)
             if value.tzinfo is None:
                 raise ValueError
-            return value
+            return to_utc(value)
         if kind is Decimal and isinstance(key, str):
             return Decimal(key)
         if kind is float and isinstance(key, int | float) and not isinstance(key, bool):

@@ -26,6 +26,7 @@ from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
     OutSchema,
+    UtcDatetime,
     MAX_LIMIT,
     ApiError,
     Email,
@@ -222,7 +223,7 @@ class LeadFilters(Schema):
     campaign: int | None = Field(None, description="Original campaign id")
     score_min: int | None = Field(None, ge=0, le=100)
     score_max: int | None = Field(None, ge=0, le=100)
-    updated_since: datetime.datetime | None = None
+    updated_since: UtcDatetime | None = Field(None, description="Without a time zone: UTC")
     q: str | None = Field(None, max_length=100, description="Search name, email or company")
     sort: str = Field("-created_at", description="created_at, updated_at or score; - for newest first")
 

@@ -20,11 +20,13 @@ from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
     OutSchema,
+    UtcDatetime,
     MAX_LIMIT,
     Ordering,
     invalid,
     not_found,
     paginate,
+    to_utc,
 )
 from closedloop.core.permissions import require_write, visible
 from closedloop.crm.models import Lead
@@ -67,6 +69,7 @@ class TouchpointIn(Schema):
     def _aware_and_not_future(cls, value: datetime.datetime) -> datetime.datetime:
         if value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2025-03-01T09:30:00Z")
+        value = to_utc(value)
         # A little slack for clients whose clocks run ahead.
         if value > timezone.now() + datetime.timedelta(minutes=5):
             raise ValueError("is in the future")
@@ -77,7 +80,9 @@ class TouchpointFilters(Schema):
     lead: int | None = None
     type: TouchpointType | None = None
     campaign: int | None = None
-    since: datetime.datetime | None = Field(None, description="occurred_at at or after this")
+    since: UtcDatetime | None = Field(
+        None, description="occurred_at at or after this; without a time zone: UTC"
+    )
 
 
 class TouchpointPage(OutSchema):
