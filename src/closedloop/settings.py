@@ -122,6 +122,9 @@ def _database() -> dict:
             "timeout": 30,
         },
         "TEST": {"NAME": str(DATA_DIR / "test.sqlite3")},
+        # Keep each server thread's connection: a new one per request re-runs the PRAGMAs and
+        # starts with a cold page cache (measured: ~5x slower small tracking requests).
+        "CONN_MAX_AGE": 600,
     }
 
 

@@ -7,6 +7,7 @@ import gzip
 import json
 
 import pytest
+from django.db import connections
 
 from closedloop.engagement.tracking import create_source, forget_cached_sources
 
@@ -38,3 +39,15 @@ def send(client, path: str, body, *, key: str | None = None, compress: bool = Fa
         data = gzip.compress(data)
         headers["Content-Encoding"] = "gzip"
     return client.post(path, data=data, content_type="application/json", headers=headers)
+
+
+@pytest.fixture
+def tracking_server(live_server):
+    """The live server, with connections closed after each request: the server's threads
+    would otherwise keep PostgreSQL sessions open (CONN_MAX_AGE) and the test database could
+    not be dropped."""
+    settings_dict = connections["default"].settings_dict
+    before = settings_dict.get("CONN_MAX_AGE", 0)
+    settings_dict["CONN_MAX_AGE"] = 0
+    yield live_server
+    settings_dict["CONN_MAX_AGE"] = before

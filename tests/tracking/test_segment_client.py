@@ -14,11 +14,11 @@ from closedloop.engagement.tracking import create_source
 
 
 @pytest.fixture
-def segment_client(live_server, transactional_db):
+def segment_client(tracking_server, transactional_db):
     _, key = create_source(name="Backend")
     errors: list = []
     client = Client(
-        write_key=key, host=live_server.url, sync_mode=True, gzip=True, max_retries=0,
+        write_key=key, host=tracking_server.url, sync_mode=True, gzip=True, max_retries=0,
         on_error=lambda error, batch: errors.append(error),
     )
     return client, errors
@@ -52,11 +52,11 @@ def test_the_official_client_in_sync_mode_stores_identify_track_page_and_group(s
     assert lead.account == Account.objects.get(domain="navy.mil")
 
 
-def test_the_official_client_batches_in_the_background_and_flushes(live_server,
+def test_the_official_client_batches_in_the_background_and_flushes(tracking_server,
                                                                    transactional_db):
     _, key = create_source(name="Batch sender")
     errors: list = []
-    client = Client(write_key=key, host=live_server.url, upload_size=50, gzip=True,
+    client = Client(write_key=key, host=tracking_server.url, upload_size=50, gzip=True,
                     on_error=lambda error, batch: errors.append(error))
 
     for n in range(120):
@@ -69,9 +69,9 @@ def test_the_official_client_batches_in_the_background_and_flushes(live_server,
     assert Touchpoint.objects.filter(type="content_view").count() == 120
 
 
-def test_the_official_client_hears_a_wrong_write_key_as_an_error(live_server, transactional_db):
+def test_the_official_client_hears_a_wrong_write_key_as_an_error(tracking_server, transactional_db):
     errors: list = []
-    client = Client(write_key="wk_wrong", host=live_server.url, max_retries=0,
+    client = Client(write_key="wk_wrong", host=tracking_server.url, max_retries=0,
                     on_error=lambda error, batch: errors.append(error))
 
     client.track("u1", "Ad Clicked")

@@ -26,7 +26,11 @@ from closedloop.core.models import AuditSource
 from closedloop.crm.models import Lead
 from closedloop.engagement import segment
 from closedloop.engagement.ingest import (
-    _announce, insert_touches, lead_for_email, link_visitor, upsert_lead,
+    _announce,
+    insert_touches,
+    lead_for_email,
+    link_visitor,
+    upsert_lead,
 )
 from closedloop.engagement.models import Form, TouchpointType
 

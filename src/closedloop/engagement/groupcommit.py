@@ -9,7 +9,7 @@ committed, and with one request at a time a group is just that request: no delay
 
 This is the group commit that databases do inside their own log, done one level up because
 SQLite has none; it is not a queue: nothing outlives the requests that brought it
-(docs/decisions/0004-tracking-group-commit.md).
+(docs/decisions/0005-tracking-ingestion.md).
 """
 
 from __future__ import annotations

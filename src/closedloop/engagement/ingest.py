@@ -37,10 +37,14 @@ from closedloop.core.models import AuditSource
 from closedloop.crm.models import Account, Lead
 from closedloop.crm.services import save_if_version
 from closedloop.engagement import segment
-from closedloop.engagement.models import (
-    GroupLink, Identity, IdentityKind, ReceivedMessage, Touchpoint,
-)
 from closedloop.engagement.groupcommit import GroupCommit
+from closedloop.engagement.models import (
+    GroupLink,
+    Identity,
+    IdentityKind,
+    ReceivedMessage,
+    Touchpoint,
+)
 from closedloop.engagement.segment import Invalid, Message, Rejection
 from closedloop.engagement.tracking import SourceConfig
 
@@ -234,6 +238,8 @@ def insert_touches(rows: list[tuple]) -> list[int | None]:
     meta = Touchpoint._meta
     columns = ", ".join(connection.ops.quote_name(c) for c in _TOUCH_COLUMNS)
     row_sql = "(" + ", ".join(["%s"] * len(_TOUCH_COLUMNS)) + ")"
+    insert = f"INSERT INTO {meta.db_table} ({columns}) VALUES "
+    on_conflict = " ON CONFLICT (message_id) DO NOTHING RETURNING lead_id"
     as_time, as_json = _adapters()
     inserted: list[int | None] = []
     for start in range(0, len(rows), _INSERT_CHUNK):
@@ -243,11 +249,7 @@ def insert_touches(rows: list[tuple]) -> list[int | None]:
             params += [lead, visitor, kind, channel, campaign, as_time(occurred),
                        as_time(received), as_json(props), message_id]
         with connection.cursor() as cursor:
-            cursor.execute(
-                f"INSERT INTO {meta.db_table} ({columns}) VALUES {', '.join([row_sql] * len(chunk))} "
-                "ON CONFLICT (message_id) DO NOTHING RETURNING lead_id",
-                params,
-            )
+            cursor.execute(insert + ", ".join([row_sql] * len(chunk)) + on_conflict, params)
             inserted += [row[0] for row in cursor.fetchall()]
     return inserted
 

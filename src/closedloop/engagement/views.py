@@ -11,7 +11,6 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from closedloop.campaigns.models import Campaign
 from closedloop.core.models import Role
@@ -146,7 +145,9 @@ def form_detail(request, pk: int):
 def embed_snippet(request, form: Form, key: str) -> str:
     """HTML to paste into a web page: a plain form posting to the capture endpoint."""
     action = request.build_absolute_uri(reverse("form-capture", args=[key]))
-    campaign = f'\n  <input type="hidden" name="campaign" value="{form.campaign.pk}">' if form.campaign else ""
+    campaign = ""
+    if form.campaign:
+        campaign = f'\n  <input type="hidden" name="campaign" value="{form.campaign.pk}">'
     return (
         f'<form method="post" action="{action}">\n'
         '  <label>Email <input type="email" name="email" required></label>\n'
