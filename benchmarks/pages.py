@@ -21,7 +21,8 @@ Pages, each requested `requests` times as an admin (sees every lead) and as a sa
 Options: leads (comma separated sizes), seed, requests, workdir (where the scratch data
 directories live; default: the system temp folder), analyze (1, the default: run SQLite's
 ANALYZE after loading if the loader did not, so the planner has statistics; 0: measure as
-loaded). The output says whether planner statistics were present. Prints a list with one object per size:
+loaded). The output says whether planner statistics were present.
+Prints a list with one object per size:
 {"leads": N, "database": "sqlite", "pages": {page: {"p50_ms", "p95_ms"}}, "by_role": {...}}.
 """
 
@@ -41,7 +42,10 @@ BENCH_SECRET = "closedloop-bench-only-secret-key-" + "b" * 32
 
 
 def run(
-    leads: str = "20000,1000000", seed: str = "7", requests: str = "60", workdir: str = "",
+    leads: str = "20000,1000000",
+    seed: str = "7",
+    requests: str = "60",
+    workdir: str = "",
     analyze: str = "1",
 ) -> list:
     """Load (or reuse) a demo database per size and measure the pages; one result per size."""
@@ -60,13 +64,15 @@ def run(
 
 def _env(data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")}
-    env.update({
-        "CLOSEDLOOP_DATA_DIR": str(data_dir),
-        "CLOSEDLOOP_SECRET_KEY": BENCH_SECRET,
-        "CLOSEDLOOP_DEBUG": "0",
-        "CLOSEDLOOP_TASK_BACKEND": "immediate",
-        "DJANGO_SETTINGS_MODULE": "closedloop.settings",
-    })
+    env.update(
+        {
+            "CLOSEDLOOP_DATA_DIR": str(data_dir),
+            "CLOSEDLOOP_SECRET_KEY": BENCH_SECRET,
+            "CLOSEDLOOP_DEBUG": "0",
+            "CLOSEDLOOP_TASK_BACKEND": "immediate",
+            "DJANGO_SETTINGS_MODULE": "closedloop.settings",
+        }
+    )
     return env
 
 
@@ -95,7 +101,9 @@ def _has_statistics(data_dir: Path) -> bool:
     import sqlite3
 
     with sqlite3.connect(_database_file(data_dir)) as db:
-        return bool(db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone())
+        return bool(
+            db.execute("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_stat1'").fetchone()
+        )
 
 
 def _analyze(data_dir: Path) -> bool:
@@ -123,8 +131,12 @@ def _measure_in_subprocess(data_dir: Path, requests: int, seed: int) -> dict:
 def _percentiles(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
-            "max_ms": round(ordered[-1], 1), "n": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+        "n": len(ordered),
+    }
 
 
 def _timed(client, url: str) -> float:
@@ -193,13 +205,20 @@ def _measure(requests: int, seed: int) -> dict:
     admin = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
     rep = User.objects.filter(role=Role.REP, team__isnull=False).order_by("pk").first()
     # The manifest static storage needs collectstatic; serving static files is not measured.
-    plain_static = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    plain_static = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     with override_settings(STORAGES=plain_static, ALLOWED_HOSTS=["testserver"]):
-        by_role = {role: _measure_user(user, requests, rng)
-                   for role, user in (("admin", admin), ("rep", rep)) if user is not None}
-    pages = {name: by_role["admin"][name]
-             for name in ("home", "lead_list", "lead_list_default", "lead_search", "lead_detail")}
+        by_role = {
+            role: _measure_user(user, requests, rng)
+            for role, user in (("admin", admin), ("rep", rep))
+            if user is not None
+        }
+    pages = {
+        name: by_role["admin"][name]
+        for name in ("home", "lead_list", "lead_list_default", "lead_search", "lead_detail")
+    }
     return {
         "leads": Lead.objects.count(),
         "database": connection.vendor,

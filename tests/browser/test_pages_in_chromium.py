@@ -1,4 +1,4 @@
-"""A user's round trip in a real browser: log in, dashboard chart, filter the leads, a lead, log out."""
+"""A user's round trip in a real browser: log in, the chart, filter leads, a lead, log out."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from closedloop.crm.models import LeadSource, LifecycleStage as S
+from closedloop.crm.models import LeadSource
+from closedloop.crm.models import LifecycleStage as S
 from closedloop.crm.services import change_stage
 from tests.factories import make_account, make_lead
 
@@ -26,20 +27,32 @@ def log_in(page: Page, base: str, email: str) -> None:
     expect(page.locator("h1")).to_have_text("Revenue cycle")
 
 
-def test_log_in_see_the_chart_filter_leads_open_one_and_log_out(page: Page, live_server, ada, alice):
+def test_log_in_see_the_chart_filter_leads_open_one_and_log_out(
+    page: Page, live_server, ada, alice
+):
     now = timezone.now()
     account = make_account("Initech", domain="initech.example")
-    hot = make_lead(owner=alice, first_name="Peter", last_name="Gibbons", account=account,
-                    source=LeadSource.WEBINAR, created_at=now - timedelta(days=1))
+    hot = make_lead(
+        owner=alice,
+        first_name="Peter",
+        last_name="Gibbons",
+        account=account,
+        source=LeadSource.WEBINAR,
+        created_at=now - timedelta(days=1),
+    )
     change_stage(hot, to=S.MQL, reason="attended the webinar")
     for i in range(4):
-        make_lead(first_name=f"Cold{i}", source=LeadSource.EMAIL, created_at=now - timedelta(weeks=i))
+        make_lead(
+            first_name=f"Cold{i}", source=LeadSource.EMAIL, created_at=now - timedelta(weeks=i)
+        )
 
     log_in(page, live_server.url, ada.email)
 
     canvas = page.locator("canvas#weekly-chart")
     expect(canvas).to_be_visible()
-    page.wait_for_function("() => window.Chart && Chart.getChart(document.getElementById('weekly-chart'))")
+    page.wait_for_function(
+        "() => window.Chart && Chart.getChart(document.getElementById('weekly-chart'))"
+    )
     drawn = page.evaluate("""() => {
         const chart = Chart.getChart(document.getElementById('weekly-chart'));
         return {sets: chart.data.datasets.map(d => d.label),

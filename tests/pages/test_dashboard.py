@@ -9,7 +9,8 @@ import time_machine
 
 from closedloop.core.permissions import visible
 from closedloop.crm import dashboard
-from closedloop.crm.models import Lead, LeadSource, LifecycleStage as S, StageChange
+from closedloop.crm.models import Lead, LeadSource, StageChange
+from closedloop.crm.models import LifecycleStage as S
 from closedloop.crm.services import change_stage
 from tests.factories import make_lead
 
@@ -44,8 +45,15 @@ def by_pair(conversions):
 def test_stage_counts_count_each_lead_at_its_current_stage(funnel):
     counts = dashboard.stage_counts(Lead.objects.all())
     assert counts == {
-        "subscriber": 1, "lead": 2, "mql": 1, "sal": 1, "sql": 0, "opportunity": 0,
-        "customer": 0, "recycled": 0, "disqualified": 1,
+        "subscriber": 1,
+        "lead": 2,
+        "mql": 1,
+        "sal": 1,
+        "sql": 0,
+        "opportunity": 0,
+        "customer": 0,
+        "recycled": 0,
+        "disqualified": 1,
     }
 
 
@@ -114,8 +122,13 @@ def test_a_stale_snapshot_is_served_while_one_background_refresh_replaces_it(
     make_lead(stage=S.LEAD)
     refreshes = []
     # Run the refresh inline: a thread would not see this test's uncommitted rows.
-    monkeypatch.setattr(dashboard.threading, "Thread", lambda target, args, **kw: FakeThread(
-        lambda: refreshes.append(dashboard.compute_snapshot(args[0]))))
+    monkeypatch.setattr(
+        dashboard.threading,
+        "Thread",
+        lambda target, args, **kw: FakeThread(
+            lambda: refreshes.append(dashboard.compute_snapshot(args[0]))
+        ),
+    )
     with time_machine.travel(first.as_of + timedelta(seconds=61)):
         assert dashboard.snapshot(leads, scope="all") == first  # stale, served at once
         assert dashboard.snapshot(leads, scope="all") == first  # a refresh is already running
@@ -130,7 +143,9 @@ class FakeThread:
         self.run()
 
 
-def test_visibility_scope_differs_between_teams_and_roles(alice, bob, charlie, max_manager, mia, eve):
+def test_visibility_scope_differs_between_teams_and_roles(
+    alice, bob, charlie, max_manager, mia, eve
+):
     scope = dashboard.visibility_scope
     assert scope(alice) == scope(bob)  # same team, same leads
     assert len({scope(alice), scope(charlie), scope(max_manager), scope(mia)}) == 4

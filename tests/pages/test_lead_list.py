@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
 from closedloop.crm.filters import filter_leads, page_of
-from closedloop.crm.models import Lead, LeadSource, LifecycleStage as S
-
+from closedloop.crm.models import Lead, LeadSource
+from closedloop.crm.models import LifecycleStage as S
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +24,16 @@ def run(query: str):
 
 @pytest.fixture
 def campaign(db):
-    return Campaign.objects.create(name="Q3 webinar", type="webinar", channel="web",
-                                   starts_on=timezone.now().date())
+    return Campaign.objects.create(
+        name="Q3 webinar", type="webinar", channel="web", starts_on=timezone.now().date()
+    )
 
 
 def test_each_filter_narrows_the_list(alice, bob, campaign):
     mql = make_lead(stage=S.MQL, owner=alice, source=LeadSource.WEBINAR, score=80)
-    sal = make_lead(stage=S.SAL, owner=bob, source=LeadSource.EMAIL, score=30,
-                    original_campaign=campaign)
+    sal = make_lead(
+        stage=S.SAL, owner=bob, source=LeadSource.EMAIL, score=30, original_campaign=campaign
+    )
     unassigned = make_lead(stage=S.LEAD, score=24)
     assert run("stage=mql")[0] == [mql]
     assert run(f"owner={bob.pk}")[0] == [sal]
@@ -45,8 +47,12 @@ def test_each_filter_narrows_the_list(alice, bob, campaign):
 
 
 def test_search_matches_name_email_and_company_and_needs_every_word(db):
-    ada = make_lead(first_name="Ada", last_name="Lovelace", email="ada@engines.example", company="Analytical")
-    grace = make_lead(first_name="Grace", last_name="Hopper", email="grace@navy.example", company="Navy")
+    ada = make_lead(
+        first_name="Ada", last_name="Lovelace", email="ada@engines.example", company="Analytical"
+    )
+    grace = make_lead(
+        first_name="Grace", last_name="Hopper", email="grace@navy.example", company="Navy"
+    )
     assert run("q=lovelace")[0] == [ada]
     assert run("q=NAVY.example")[0] == [grace]
     assert run("q=analyt")[0] == [ada]
@@ -67,11 +73,20 @@ def test_sorts_order_the_list(db):
     assert run("sort=updated")[0][0] == old
 
 
-@pytest.mark.parametrize("query, field", [
-    ("stage=hot", "stage"), ("owner=bob", "owner"), ("owner=-1", "owner"), ("source=tv", "source"),
-    ("campaign=1.5", "campaign"), ("score=10-20", "score"), ("sort=random", "sort"),
-    ("owner=99999999999999999999999", "owner"), ("campaign=²", "campaign"),
-])
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ("stage=hot", "stage"),
+        ("owner=bob", "owner"),
+        ("owner=-1", "owner"),
+        ("source=tv", "source"),
+        ("campaign=1.5", "campaign"),
+        ("score=10-20", "score"),
+        ("sort=random", "sort"),
+        ("owner=99999999999999999999999", "owner"),
+        ("campaign=²", "campaign"),
+    ],
+)
 def test_a_bad_parameter_is_ignored_with_a_message_naming_it(query, field):
     leads, cleaned = run(query)
     assert len(cleaned.errors) == 1 and cleaned.errors[0].startswith(f"Ignored {field}")
@@ -83,7 +98,11 @@ def test_the_page_shows_a_bad_parameter_message_instead_of_failing(client_as, ad
     response = client_as(ada).get("/leads/?stage=%3Cb%3Ehot&page=abc&score=lots")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Ignored stage “&lt;b&gt;hot”" in html and "Ignored page" in html and "Ignored score" in html
+    assert (
+        "Ignored stage “&lt;b&gt;hot”" in html
+        and "Ignored page" in html
+        and "Ignored score" in html
+    )
     assert len(response.context["page"].rows) == 1
 
 

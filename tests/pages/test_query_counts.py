@@ -10,10 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
+from closedloop.content.models import AssetKind, ContentAsset
 from closedloop.crm.models import Activity, ActivityKind, OpportunityContact
 from closedloop.crm.services import change_stage
 from closedloop.engagement.models import Touchpoint, TouchpointType
-from closedloop.content.models import AssetKind, ContentAsset
 from tests.factories import make_account, make_lead, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -48,9 +48,16 @@ def test_the_leads_list_makes_the_same_few_queries_for_5_or_50_leads(
 def add_history(lead, rep, campaign, asset, n: int) -> None:
     now = timezone.now()
     for i in range(n):
-        Touchpoint.objects.create(lead=lead, type=TouchpointType.CONTENT_VIEW, campaign=campaign,
-                                  content=asset, occurred_at=now - timedelta(hours=i))
-        Activity.objects.create(lead=lead, rep=rep, kind=ActivityKind.CALL, at=now - timedelta(hours=i))
+        Touchpoint.objects.create(
+            lead=lead,
+            type=TouchpointType.CONTENT_VIEW,
+            campaign=campaign,
+            content=asset,
+            occurred_at=now - timedelta(hours=i),
+        )
+        Activity.objects.create(
+            lead=lead, rep=rep, kind=ActivityKind.CALL, at=now - timedelta(hours=i)
+        )
         deal = make_opportunity(account=make_account(), owner=rep)
         OpportunityContact.objects.create(opportunity=deal, lead=lead)
     change_stage(lead, to="mql" if lead.lifecycle_stage != "mql" else "sal", by=rep)
@@ -60,8 +67,9 @@ def test_the_lead_detail_makes_the_same_few_queries_however_long_its_history(
     client_as, ada, alice, django_assert_max_num_queries
 ):
     client = client_as(ada)
-    campaign = Campaign.objects.create(name="C", type="email", channel="email",
-                                       starts_on=timezone.now().date())
+    campaign = Campaign.objects.create(
+        name="C", type="email", channel="email", starts_on=timezone.now().date()
+    )
     asset = ContentAsset.objects.create(title="Pricing guide", kind=AssetKind.values[0])
     lead = make_lead(owner=alice, account=make_account())
     add_history(lead, alice, campaign, asset, 2)
@@ -71,4 +79,3 @@ def test_the_lead_detail_makes_the_same_few_queries_however_long_its_history(
         response = client.get(f"/leads/{lead.pk}/")
     assert len(response.context["timeline"]) == 100  # bounded: 126 items exist
     assert count_queries(client, f"/leads/{lead.pk}/") == few
-

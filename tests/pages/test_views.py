@@ -10,8 +10,16 @@ from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
 from closedloop.crm.models import (
-    Activity, ActivityKind, ActivityOutcome, LeadSource, LifecycleStage as S, LostReason,
-    OpportunityContact, OpportunityStage,
+    Activity,
+    ActivityKind,
+    ActivityOutcome,
+    LeadSource,
+    LostReason,
+    OpportunityContact,
+    OpportunityStage,
+)
+from closedloop.crm.models import (
+    LifecycleStage as S,
 )
 from closedloop.crm.services import change_stage
 from closedloop.engagement.models import Touchpoint, TouchpointType
@@ -43,7 +51,9 @@ def test_a_rep_can_open_a_teammates_lead_but_not_an_unassigned_one(client_as, al
     assert client_as(alice).get(f"/leads/{make_lead().pk}/").status_code == 404
 
 
-def test_a_manager_opens_unassigned_leads_and_marketing_opens_all(client_as, max_manager, mia, charlie):
+def test_a_manager_opens_unassigned_leads_and_marketing_opens_all(
+    client_as, max_manager, mia, charlie
+):
     unassigned, western = make_lead(), make_lead(owner=charlie)
     assert client_as(max_manager).get(f"/leads/{unassigned.pk}/").status_code == 200
     assert client_as(max_manager).get(f"/leads/{western.pk}/").status_code == 404
@@ -55,7 +65,8 @@ def test_a_missing_lead_is_a_404(client_as, ada):
 
 
 def test_the_leads_list_shows_only_visible_leads(client_as, alice, bob, charlie):
-    mine, teammate, other = make_lead(owner=alice), make_lead(owner=bob), make_lead(owner=charlie)
+    mine, teammate = make_lead(owner=alice), make_lead(owner=bob)
+    make_lead(owner=charlie)
     response = client_as(alice).get("/leads/")
     assert set(response.context["page"].rows) == {mine, teammate}
     assert f'href="{reverse("lead-detail", args=[mine.pk])}"' in response.content.decode()
@@ -85,17 +96,23 @@ def test_a_lead_named_like_a_script_is_escaped_everywhere(client_as, ada):
 
 def test_lead_detail_shows_account_owner_scores_and_history(client_as, ada, alice):
     account = make_account("Acme Corp", domain="acme.example")
-    lead = make_lead(owner=alice, account=account, fit_grade="A-", score=81, score_reasons=[
-        {"text": "Works at a 500+ person company", "effect": 12.5},
-        {"text": "No visit in 60 days", "effect": -4},
-        {"text": "Opened three emails", "effect": 3},
-        "not a reason",
-    ])
+    lead = make_lead(
+        owner=alice,
+        account=account,
+        fit_grade="A-",
+        score=81,
+        score_reasons=[
+            {"text": "Works at a 500+ person company", "effect": 12.5},
+            {"text": "No visit in 60 days", "effect": -4},
+            {"text": "Opened three emails", "effect": 3},
+            "not a reason",
+        ],
+    )
     change_stage(lead, to=S.MQL, reason="score crossed 70")
     html = client_as(ada).get(f"/leads/{lead.pk}/").content.decode()
     assert "acme.example" in html and "Acme Corp" in html and "Alice" in html and "East" in html
     assert "score crossed 70" in html and "A-" in html
-    reasons = html[html.index('id="score-reasons"'):]
+    reasons = html[html.index('id="score-reasons"') :]
     assert reasons.index("+12.5") < reasons.index("−4") < reasons.index("+3")
 
 
@@ -104,18 +121,35 @@ def test_a_lead_without_score_reasons_says_it_is_not_scored_yet(client_as, ada):
     assert "Not scored yet." in client_as(ada).get(f"/leads/{lead.pk}/").content.decode()
 
 
-def test_the_timeline_merges_touchpoints_activities_and_opportunities_newest_first(client_as, ada, alice):
+def test_the_timeline_merges_touchpoints_activities_and_opportunities_newest_first(
+    client_as, ada, alice
+):
     now = timezone.now()
     lead = make_lead(owner=alice)
-    campaign = Campaign.objects.create(name="Spring webinar", type="webinar", channel="web",
-                                       starts_on=now.date())
-    Touchpoint.objects.create(lead=lead, type=TouchpointType.WEBINAR, campaign=campaign,
-                              occurred_at=now - timedelta(days=3))
-    Activity.objects.create(lead=lead, rep=alice, kind=ActivityKind.CALL,
-                            outcome=ActivityOutcome.MEETING_BOOKED, notes="Wants a demo",
-                            at=now - timedelta(days=2))
-    deal = make_opportunity(name="Acme expansion", stage=OpportunityStage.LOST,
-                            lost_reason=LostReason.PRICE, amount=12000, owner=alice)
+    campaign = Campaign.objects.create(
+        name="Spring webinar", type="webinar", channel="web", starts_on=now.date()
+    )
+    Touchpoint.objects.create(
+        lead=lead,
+        type=TouchpointType.WEBINAR,
+        campaign=campaign,
+        occurred_at=now - timedelta(days=3),
+    )
+    Activity.objects.create(
+        lead=lead,
+        rep=alice,
+        kind=ActivityKind.CALL,
+        outcome=ActivityOutcome.MEETING_BOOKED,
+        notes="Wants a demo",
+        at=now - timedelta(days=2),
+    )
+    deal = make_opportunity(
+        name="Acme expansion",
+        stage=OpportunityStage.LOST,
+        lost_reason=LostReason.PRICE,
+        amount=12000,
+        owner=alice,
+    )
     OpportunityContact.objects.create(opportunity=deal, lead=lead)
     timeline = client_as(ada).get(f"/leads/{lead.pk}/").context["timeline"]
     assert [item.kind for item in timeline] == ["opportunity", "activity", "touchpoint"]

@@ -75,7 +75,7 @@ def stage_conversion(leads: QuerySet) -> list[Conversion]:
     pairs are counted from those. Returns one Conversion per adjacent pair of FUNNEL_STAGES.
     """
     histogram = _stage_mask_histogram(leads)
-    pairs = list(zip(FUNNEL_STAGES, FUNNEL_STAGES[1:]))
+    pairs = list(zip(FUNNEL_STAGES, FUNNEL_STAGES[1:], strict=False))
     result = []
     for i, (a, b) in enumerate(pairs):
         bit_a, bit_b = 1 << i, 1 << (i + 1)
@@ -94,11 +94,16 @@ def _stage_bits(field: str) -> Case:
 def _stage_mask_histogram(leads: QuerySet) -> dict[int, int]:
     """{bitmask of funnel stages a lead has been at: number of such leads}."""
     # SUM(DISTINCT bit) over a lead's changes is the OR of those bits: each stage counts once.
-    per_lead = leads.order_by().values("id").annotate(
-        to_bits=Coalesce(Sum(_stage_bits("stage_changes__to_stage"), distinct=True), 0),
-        from_bits=Coalesce(Sum(_stage_bits("stage_changes__from_stage"), distinct=True), 0),
-        now_bit=Max(_stage_bits("lifecycle_stage")),
-    ).values("to_bits", "from_bits", "now_bit")
+    per_lead = (
+        leads.order_by()
+        .values("id")
+        .annotate(
+            to_bits=Coalesce(Sum(_stage_bits("stage_changes__to_stage"), distinct=True), 0),
+            from_bits=Coalesce(Sum(_stage_bits("stage_changes__from_stage"), distinct=True), 0),
+            now_bit=Max(_stage_bits("lifecycle_stage")),
+        )
+        .values("to_bits", "from_bits", "now_bit")
+    )
     sql, params = per_lead.query.sql_with_params()
     # Grouping by an expression over aggregates needs a derived table, which the ORM cannot
     # express; the inner query is still the ORM's, with the visibility filter in it.
@@ -120,7 +125,7 @@ class WeeklyLeads:
     series: dict[str, list[int]]
 
     def chart_data(self) -> dict:
-        """The Chart.js `data` object for a stacked bar chart (labels ISO dates, one dataset per source)."""
+        """Chart.js `data` for a stacked bar chart: ISO week labels, one dataset per source."""
         labels = dict(LeadSource.choices)
         return {
             "labels": [week.date().isoformat() for week in self.weeks],
@@ -138,7 +143,9 @@ def week_starts(now: datetime, weeks: int = WEEKS) -> list[datetime]:
     return [this_monday - timedelta(weeks=weeks - 1 - i) for i in range(weeks)]
 
 
-def leads_per_week(leads: QuerySet, *, now: datetime | None = None, weeks: int = WEEKS) -> WeeklyLeads:
+def leads_per_week(
+    leads: QuerySet, *, now: datetime | None = None, weeks: int = WEEKS
+) -> WeeklyLeads:
     """Leads created per week and source over the last `weeks` weeks (UTC weeks, Monday first).
 
     One query: a count per week as a filtered aggregate, grouped by source. Filtering on
@@ -148,7 +155,7 @@ def leads_per_week(leads: QuerySet, *, now: datetime | None = None, weeks: int =
     ends = starts[1:] + [starts[-1] + timedelta(weeks=1)]
     per_week = {
         f"w{i}": Count("id", filter=Q(created_at__gte=start, created_at__lt=end))
-        for i, (start, end) in enumerate(zip(starts, ends))
+        for i, (start, end) in enumerate(zip(starts, ends, strict=True))
     }
     rows = (
         leads.order_by()
@@ -229,7 +236,9 @@ def snapshot(leads: QuerySet, *, scope: str) -> Snapshot:
     # cache.add is atomic: of many concurrent stale hits, one starts the refresh.
     if is_stale and cache.add(f"{key}:refreshing", True, timeout=REFRESH_LOCK_SECONDS):
         threading.Thread(
-            target=_refresh, args=(leads, key, seconds), daemon=True,
+            target=_refresh,
+            args=(leads, key, seconds),
+            daemon=True,
             name="dashboard-refresh",
         ).start()
     return cached

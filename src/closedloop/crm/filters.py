@@ -65,8 +65,15 @@ class LeadFilters:
 
     @property
     def is_filtered(self) -> bool:
-        return bool(self.stage or self.owner or self.unassigned or self.source or self.campaign
-                    or self.score or self.q)
+        return bool(
+            self.stage
+            or self.owner
+            or self.unassigned
+            or self.source
+            or self.campaign
+            or self.score
+            or self.q
+        )
 
     def params(self) -> dict[str, str]:
         """The accepted values as query parameters (defaults left out)."""
@@ -195,8 +202,10 @@ def _search(q: str) -> Q:
     condition = Q()
     for word in q.split()[:MAX_SEARCH_WORDS]:
         condition &= (
-            Q(first_name__icontains=word) | Q(last_name__icontains=word)
-            | Q(email__icontains=word) | Q(company__icontains=word)
+            Q(first_name__icontains=word)
+            | Q(last_name__icontains=word)
+            | Q(email__icontains=word)
+            | Q(company__icontains=word)
         )
     return condition
 
@@ -238,5 +247,5 @@ def page_of(queryset: QuerySet, raw_page: str | None, *, per_page: int = 50) -> 
         error = f"Ignored page “{raw_page}”: expected a number from 1 to {MAX_PAGE}."
         number = 1
     offset = (number - 1) * per_page
-    rows = list(queryset[offset:offset + per_page + 1])
+    rows = list(queryset[offset : offset + per_page + 1])
     return Page(rows[:per_page], number, per_page, has_next=len(rows) > per_page), error

@@ -15,14 +15,28 @@ from closedloop.core.permissions import opportunity_visibility, visible
 from closedloop.crm import dashboard
 from closedloop.crm.filters import SCORE_BANDS, SORTS, filter_leads, page_of
 from closedloop.crm.models import (
-    Lead, LeadSource, LifecycleStage, Opportunity, OpportunityContact,
+    Lead,
+    LeadSource,
+    LifecycleStage,
+    Opportunity,
+    OpportunityContact,
     StageChange,
 )
 
 # What a row of the leads list shows; loading only these keeps 50 rows cheap to build.
 LIST_COLUMNS = (
-    "first_name", "last_name", "email", "company", "lifecycle_stage", "score", "fit_grade",
-    "source", "created_at", "account__name", "owner__first_name", "owner__last_name",
+    "first_name",
+    "last_name",
+    "email",
+    "company",
+    "lifecycle_stage",
+    "score",
+    "fit_grade",
+    "source",
+    "created_at",
+    "account__name",
+    "owner__first_name",
+    "owner__last_name",
     "owner__email",
 )
 TIMELINE_LIMIT = 100
@@ -34,15 +48,19 @@ TOP_REASONS = 6
 def home(request):
     leads = visible(Lead.objects.all(), request.user)
     snap = dashboard.snapshot(leads, scope=dashboard.visibility_scope(request.user))
-    return render(request, "crm/home.html", {
-        "snap": snap,
-        "scope_label": _scope_label(request.user),
-        "cache_minutes": max(1, round(dashboard.cache_seconds() / 60)),
-        "chart_data": snap.weekly.chart_data(),
-        "recent": dashboard.recent_stage_changes(
-            visible(StageChange.objects.all(), request.user, via="lead")
-        ),
-    })
+    return render(
+        request,
+        "crm/home.html",
+        {
+            "snap": snap,
+            "scope_label": _scope_label(request.user),
+            "cache_minutes": max(1, round(dashboard.cache_seconds() / 60)),
+            "chart_data": snap.weekly.chart_data(),
+            "recent": dashboard.recent_stage_changes(
+                visible(StageChange.objects.all(), request.user, via="lead")
+            ),
+        },
+    )
 
 
 def _scope_label(user: User) -> str:
@@ -63,11 +81,15 @@ def lead_list(request):
     page, page_error = page_of(leads, request.GET.get("page"))
     errors = cleaned.errors + ([page_error] if page_error else [])
     context = {
-        "page": page, "filters": cleaned, "errors": errors,
+        "page": page,
+        "filters": cleaned,
+        "errors": errors,
         "prev_query": cleaned.as_query(page=str(page.number - 1)),
         "next_query": cleaned.as_query(page=str(page.number + 1)),
-        "stages": LifecycleStage.choices, "sources": LeadSource.choices,
-        "bands": list(SCORE_BANDS), "sorts": [(key, label) for key, (label, _) in SORTS.items()],
+        "stages": LifecycleStage.choices,
+        "sources": LeadSource.choices,
+        "bands": list(SCORE_BANDS),
+        "sorts": [(key, label) for key, (label, _) in SORTS.items()],
         "owners": _owner_choices(request.user),
         "campaigns": Campaign.objects.order_by("-starts_on", "name").only("id", "name"),
     }
@@ -87,16 +109,23 @@ def _owner_choices(user: User):
 def lead_detail(request, pk: int):
     # A lead the user may not see is a 404, indistinguishable from one that does not exist.
     lead = get_object_or_404(
-        visible(Lead.objects.select_related("account", "owner__team", "original_campaign"),
-                request.user),
+        visible(
+            Lead.objects.select_related("account", "owner__team", "original_campaign"), request.user
+        ),
         pk=pk,
     )
-    return render(request, "crm/lead_detail.html", {
-        "lead": lead,
-        "reasons": score_reasons(lead.score_reasons),
-        "history": lead.stage_changes.select_related("by").order_by("-at", "-id")[:STAGE_HISTORY_LIMIT],
-        "timeline": timeline(lead, request.user),
-    })
+    return render(
+        request,
+        "crm/lead_detail.html",
+        {
+            "lead": lead,
+            "reasons": score_reasons(lead.score_reasons),
+            "history": lead.stage_changes.select_related("by").order_by("-at", "-id")[
+                :STAGE_HISTORY_LIMIT
+            ],
+            "timeline": timeline(lead, request.user),
+        },
+    )
 
 
 @dataclass(frozen=True)
@@ -154,4 +183,3 @@ def timeline(lead: Lead, user: User, *, limit: int = TIMELINE_LIMIT) -> list[Tim
     ]
     items.sort(key=lambda item: item.at, reverse=True)
     return list(islice(items, limit))
-
