@@ -198,3 +198,11 @@ def test_a_bad_filter_value_names_the_parameter(api_as, mia):
     response = api_as(mia).get("/leads", {"stage": "lukewarm", "limit": 0})
     assert response.status_code == 422
     assert set(problems(response)) == {"stage", "limit"}
+
+
+def test_absurd_ids_are_refused_by_validation_not_by_the_database(api_as, mia):
+    api = api_as(mia)
+    huge = 2**70
+    assert set(problems(api.get(f"/leads/{huge}"))) == {"lead_id"}
+    response = api.post("/leads", {"owner": huge, "employees": 2**40})
+    assert response.status_code == 422 and set(problems(response)) == {"owner", "employees"}

@@ -25,13 +25,14 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from ninja import NinjaAPI, Schema
+from ninja import NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
 from closedloop.crm.services import StaleVersion
 
 MAX_LIMIT = 200
+MAX_ID = 2**63 - 1  # SQLite INTEGER and PostgreSQL bigint
 DEFAULT_LIMIT = 50
 
 
@@ -166,6 +167,10 @@ def to_utc(value: datetime.datetime) -> datetime.datetime:
         raise ValueError("is out of range once converted to UTC") from None
 
 
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+"""A primary key; bounded so an absurd number is a 422, not a database overflow."""
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+
 UtcDatetime = Annotated[datetime.datetime, AfterValidator(to_utc)]
 """A datetime, normalised to UTC (naive values are read as UTC)."""
 
@@ -254,7 +259,7 @@ def _cursor_key(key: Any, kind: type) -> Any:
             if value.tzinfo is None:
                 raise ValueError
             return to_utc(value)
-        if kind is Decimal and isinstance(key, str):
+        if kind is Decimal and isinstance(key, str) and Decimal(key).is_finite():
             return Decimal(key)
         if kind is float and isinstance(key, int | float) and not isinstance(key, bool):
             return float(key)

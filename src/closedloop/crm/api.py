@@ -25,7 +25,9 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
+    Id,
     OutSchema,
+    PathId,
     UtcDatetime,
     MAX_LIMIT,
     ApiError,
@@ -197,17 +199,17 @@ class LeadIn(Schema):
     title: str = Field("", max_length=150)
     seniority: str = Field("", max_length=40)
     company: str = Field("", max_length=200)
-    account: int | None = Field(None, description="Account id")
+    account: Id | None = Field(None, description="Account id")
     industry: str = Field("", max_length=80)
-    employees: int | None = Field(None, ge=0)
+    employees: int | None = Field(None, ge=0, le=2**31 - 1)
     country: Country = Field("", description="ISO 3166 alpha-2, upper case")
     city: str = Field("", max_length=100)
     lifecycle_stage: LifecycleStage = LifecycleStage.LEAD
     stage_reason: str = Field("", max_length=300, description="Why the stage changes (history)")
     status: LeadStatus = LeadStatus.NEW
-    owner: int | None = Field(None, description="User id; changing it needs a manager or admin")
+    owner: Id | None = Field(None, description="User id; changing it needs a manager or admin")
     source: LeadSource = LeadSource.OTHER
-    original_campaign: int | None = Field(None, description="Campaign id")
+    original_campaign: Id | None = Field(None, description="Campaign id")
     external_id: str = Field("", max_length=100)
     recycle_at: datetime.date | None = None
 
@@ -218,9 +220,9 @@ LeadPatch = partial_schema(LeadIn, "LeadPatch")
 class LeadFilters(Schema):
     stage: LifecycleStage | None = None
     status: LeadStatus | None = None
-    owner: int | None = Field(None, description="Owner's user id")
+    owner: Id | None = Field(None, description="Owner's user id")
     source: LeadSource | None = None
-    campaign: int | None = Field(None, description="Original campaign id")
+    campaign: Id | None = Field(None, description="Original campaign id")
     score_min: int | None = Field(None, ge=0, le=100)
     score_max: int | None = Field(None, ge=0, le=100)
     updated_since: UtcDatetime | None = Field(None, description="Without a time zone: UTC")
@@ -271,7 +273,7 @@ def list_leads(
 
 
 @router.get("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["leads"])
-def get_lead(request, lead_id: int, response: HttpResponse):
+def get_lead(request, lead_id: PathId, response: HttpResponse):
     lead = _lead_for(_user_of(request), lead_id)
     set_etag(response, lead.version)
     return lead
@@ -312,7 +314,7 @@ def create_lead(request, payload: LeadIn, response: HttpResponse):
 
 
 @router.patch("/leads/{lead_id}", response={200: LeadOut, **ERRORS}, tags=["leads"])
-def update_lead(request, lead_id: int, payload: LeadPatch, response: HttpResponse):
+def update_lead(request, lead_id: PathId, payload: LeadPatch, response: HttpResponse):
     """Change the fields sent. With If-Match, only if the lead is still at that version."""
     user = _user_of(request)
     lead = _lead_for(user, lead_id)
@@ -362,10 +364,10 @@ class AccountIn(Schema):
     name: str = Field(min_length=1, max_length=200)
     domain: Domain = Field("", max_length=200)
     industry: str = Field("", max_length=80)
-    employees: int | None = Field(None, ge=0)
+    employees: int | None = Field(None, ge=0, le=2**31 - 1)
     annual_revenue: Decimal | None = Field(None, ge=0, max_digits=16, decimal_places=2)
     country: Country = ""
-    owner: int | None = None
+    owner: Id | None = None
     external_id: str = Field("", max_length=100)
 
 
@@ -413,7 +415,7 @@ def list_accounts(
 
 
 @router.get("/accounts/{account_id}", response={200: AccountOut, **ERRORS}, tags=["accounts"])
-def get_account(request, account_id: int, response: HttpResponse):
+def get_account(request, account_id: PathId, response: HttpResponse):
     account = _account_or_404(_user_of(request), account_id)
     set_etag(response, account.version)
     return account
@@ -438,7 +440,7 @@ def create_account(request, payload: AccountIn, response: HttpResponse):
 
 
 @router.patch("/accounts/{account_id}", response={200: AccountOut, **ERRORS}, tags=["accounts"])
-def update_account(request, account_id: int, payload: AccountPatch, response: HttpResponse):
+def update_account(request, account_id: PathId, payload: AccountPatch, response: HttpResponse):
     user = _user_of(request)
     account = _account_or_404(user, account_id)
     require_write(user)
@@ -479,14 +481,14 @@ class OpportunityOut(OutSchema):
 
 
 class OpportunityIn(Schema):
-    account: int = Field(description="Account id")
+    account: Id = Field(description="Account id")
     name: str = Field(min_length=1, max_length=200)
     amount: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
     stage: OpportunityStage = OpportunityStage.DISCOVERY
     close_date: datetime.date | None = None
     lost_reason: LostReason = LostReason.NONE
-    owner: int | None = None
-    campaign: int | None = Field(None, description="Campaign credited with the deal")
+    owner: Id | None = None
+    campaign: Id | None = Field(None, description="Campaign credited with the deal")
     external_id: str = Field("", max_length=100)
 
 
@@ -495,8 +497,8 @@ OpportunityPatch = partial_schema(OpportunityIn, "OpportunityPatch")
 
 class OpportunityFilters(Schema):
     stage: OpportunityStage | None = None
-    account: int | None = None
-    owner: int | None = None
+    account: Id | None = None
+    owner: Id | None = None
 
 
 class OpportunityPage(OutSchema):
@@ -569,7 +571,7 @@ def list_opportunities(
 @router.get(
     "/opportunities/{opportunity_id}", response={200: OpportunityOut, **ERRORS}, tags=["opportunities"]
 )
-def get_opportunity(request, opportunity_id: int, response: HttpResponse):
+def get_opportunity(request, opportunity_id: PathId, response: HttpResponse):
     opportunity = _opportunity_or_404(_user_of(request), opportunity_id)
     set_etag(response, opportunity.version)
     return opportunity
@@ -596,7 +598,7 @@ def create_opportunity(request, payload: OpportunityIn, response: HttpResponse):
 @router.patch(
     "/opportunities/{opportunity_id}", response={200: OpportunityOut, **ERRORS}, tags=["opportunities"]
 )
-def update_opportunity(request, opportunity_id: int, payload: OpportunityPatch, response: HttpResponse):
+def update_opportunity(request, opportunity_id: PathId, payload: OpportunityPatch, response: HttpResponse):
     user = _user_of(request)
     opportunity = _opportunity_or_404(user, opportunity_id)
     require_write(user)

@@ -19,7 +19,9 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
+    Id,
     OutSchema,
+    PathId,
     UtcDatetime,
     MAX_LIMIT,
     Ordering,
@@ -53,12 +55,12 @@ class TouchpointOut(OutSchema):
 
 
 class TouchpointIn(Schema):
-    lead: int = Field(description="Lead id")
+    lead: Id = Field(description="Lead id")
     type: TouchpointType
     occurred_at: datetime.datetime = Field(description="With a time zone, e.g. 2025-03-01T09:30:00Z")
     channel: Channel | Literal[""] = ""
-    campaign: int | None = None
-    content: int | None = Field(None, description="Content asset id")
+    campaign: Id | None = None
+    content: Id | None = Field(None, description="Content asset id")
     properties: dict[str, Any] = Field(default_factory=dict)
     message_id: str | None = Field(
         None, min_length=1, max_length=100, description="Unique per touch; a repeat is refused"
@@ -77,9 +79,9 @@ class TouchpointIn(Schema):
 
 
 class TouchpointFilters(Schema):
-    lead: int | None = None
+    lead: Id | None = None
     type: TouchpointType | None = None
-    campaign: int | None = None
+    campaign: Id | None = None
     since: UtcDatetime | None = Field(
         None, description="occurred_at at or after this; without a time zone: UTC"
     )
@@ -116,7 +118,7 @@ def list_touchpoints(
 
 
 @router.get("/touchpoints/{touchpoint_id}", response={200: TouchpointOut, **ERRORS})
-def get_touchpoint(request, touchpoint_id: int):
+def get_touchpoint(request, touchpoint_id: PathId):
     touch = _visible_touchpoints(request.auth).filter(pk=touchpoint_id).first()
     if touch is None:
         raise not_found("touchpoint", touchpoint_id)

@@ -12,6 +12,7 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
+    PathId,
     OutSchema,
     MAX_LIMIT,
     ApiError,
@@ -75,7 +76,7 @@ def _admin(request):
     return request.auth
 
 
-def _endpoint(endpoint_id: int) -> Endpoint:
+def _endpoint(endpoint_id: PathId) -> Endpoint:
     endpoint = Endpoint.objects.filter(pk=endpoint_id).first()
     if endpoint is None:
         raise not_found("endpoint", endpoint_id)
@@ -104,13 +105,13 @@ def create_endpoint(request, payload: EndpointIn):
 
 
 @router.get("/webhooks/endpoints/{endpoint_id}", response={200: EndpointOut, **ERRORS})
-def get_endpoint(request, endpoint_id: int):
+def get_endpoint(request, endpoint_id: PathId):
     _admin(request)
     return _endpoint(endpoint_id)
 
 
 @router.patch("/webhooks/endpoints/{endpoint_id}", response={200: EndpointOut, **ERRORS})
-def update_endpoint(request, endpoint_id: int, payload: EndpointPatch):
+def update_endpoint(request, endpoint_id: PathId, payload: EndpointPatch):
     """Change the URL, events, description, or disable with {"is_active": false}."""
     _admin(request)
     endpoint = _endpoint(endpoint_id)
@@ -122,7 +123,7 @@ def update_endpoint(request, endpoint_id: int, payload: EndpointPatch):
 
 
 @router.post("/webhooks/endpoints/{endpoint_id}/test", response={202: DeliveryOut, **ERRORS})
-def send_test_event(request, endpoint_id: int):
+def send_test_event(request, endpoint_id: PathId):
     """Queue a `webhook.test` delivery; poll the deliveries to see how it went."""
     user = _admin(request)
     delivery = services.send_test_event(_endpoint(endpoint_id), by=user)
@@ -134,7 +135,7 @@ def send_test_event(request, endpoint_id: int):
     "/webhooks/endpoints/{endpoint_id}/deliveries", response={200: DeliveryPage, **ERRORS}
 )
 def list_deliveries(
-    request, endpoint_id: int, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    request, endpoint_id: PathId, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
     cursor: str | None = None, status: DeliveryStatus | None = None,
 ):
     """The delivery log of an endpoint, newest first."""
