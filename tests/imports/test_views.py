@@ -76,7 +76,7 @@ def test_starting_with_a_fixed_mapping_imports_in_the_background(client_as, mia,
     client = client_as(mia)
     upload(client, "hubspot.csv", sample("hubspot_contacts.csv").read_bytes())
     job = ImportJob.objects.get()
-    form = {f"col-{i}": target for i, target in enumerate(job.mapping.values())}
+    form = {f"col-{i}": job.mapping[header] for i, header in enumerate(job.headers)}
     title = job.headers.index("Job Title")
     form[f"col-{title}"] = ""  # the user decides not to import titles
     response = client.post(f"/imports/{job.pk}/", form)
