@@ -25,7 +25,7 @@ from closedloop.handoff.views import inbox_items
 router = Router(auth=token_auth, tags=["handoff"])
 
 
-class TimerOut(Schema):
+class HandoffTimerOut(Schema):
     label: str
     state: str
     due: datetime
@@ -33,7 +33,7 @@ class TimerOut(Schema):
     detail: str
 
 
-class InboxLeadOut(Schema):
+class HandoffInboxLeadOut(Schema):
     id: int
     name: str
     company: str
@@ -41,41 +41,41 @@ class InboxLeadOut(Schema):
     owner: str | None
     score: int
     priority: float
-    timers: list[TimerOut]
+    timers: list[HandoffTimerOut]
     score_reasons: list[dict]
 
 
-class ReasonOut(Schema):
+class HandoffReasonOut(Schema):
     code: str
     label: str
     path: str
     recycle_days: int
 
 
-class RejectIn(Schema):
+class HandoffRejectIn(Schema):
     reason: str = Field(description="code of a reason from GET /handoff/reasons")
     note: str = ""
     recycle_on: date | None = Field(None, description="not-now path: the re-entry date")
     duplicate_of: int | None = Field(None, description="duplicate path: the surviving lead id")
 
 
-class ActivityIn(Schema):
+class HandoffActivityIn(Schema):
     kind: str = Field(description="call, email, meeting or note")
     outcome: str = ""
     notes: str = ""
 
 
-class ClaimIn(Schema):
+class HandoffClaimIn(Schema):
     reason: str = ""
 
 
-class ReassignIn(Schema):
+class HandoffReassignIn(Schema):
     lead_ids: list[int] = Field(min_length=1)
     to: int = Field(description="id of the new owner")
     reason: str
 
 
-class ResultOut(Schema):
+class HandoffResultOut(Schema):
     lead_id: int
     stage: str
     owner: str | None
@@ -107,7 +107,7 @@ def _result(lead: Lead, dispute: Dispute | None = None) -> dict:
             "dispute_id": dispute.pk if dispute else None}
 
 
-@router.get("/handoff/inbox", response={200: list[InboxLeadOut], **ERRORS})
+@router.get("/handoff/inbox", response={200: list[HandoffInboxLeadOut], **ERRORS})
 def inbox(request, unassigned: bool = False):
     """The caller's open leads (managers: their team's; `unassigned=true`: the queue), most
     urgent first: priority = score × SLA urgency."""
@@ -132,13 +132,13 @@ def inbox(request, unassigned: bool = False):
     ]
 
 
-@router.get("/handoff/reasons", response={200: list[ReasonOut], **ERRORS})
+@router.get("/handoff/reasons", response={200: list[HandoffReasonOut], **ERRORS})
 def reasons(request):
     """The managed list of rejection reasons and the path each one takes."""
     return list(RejectionReason.objects.filter(is_active=True))
 
 
-@router.post("/handoff/leads/{lead_id}/accept", response={200: ResultOut, **ERRORS})
+@router.post("/handoff/leads/{lead_id}/accept", response={200: HandoffResultOut, **ERRORS})
 def accept(request, lead_id: int):
     lead = _lead(request.auth, lead_id)
     with _refusals():
@@ -146,8 +146,8 @@ def accept(request, lead_id: int):
     return _result(lead)
 
 
-@router.post("/handoff/leads/{lead_id}/reject", response={200: ResultOut, **ERRORS})
-def reject(request, lead_id: int, payload: RejectIn):
+@router.post("/handoff/leads/{lead_id}/reject", response={200: HandoffResultOut, **ERRORS})
+def reject(request, lead_id: int, payload: HandoffRejectIn):
     lead = _lead(request.auth, lead_id)
     duplicate = _lead(request.auth, payload.duplicate_of) if payload.duplicate_of else None
     with _refusals():
@@ -158,8 +158,8 @@ def reject(request, lead_id: int, payload: RejectIn):
     return _result(lead)
 
 
-@router.post("/handoff/leads/{lead_id}/activities", response={200: ResultOut, **ERRORS})
-def log_activity(request, lead_id: int, payload: ActivityIn):
+@router.post("/handoff/leads/{lead_id}/activities", response={200: HandoffResultOut, **ERRORS})
+def log_activity(request, lead_id: int, payload: HandoffActivityIn):
     lead = _lead(request.auth, lead_id)
     with _refusals():
         services.log_activity(lead, by=request.auth, kind=payload.kind, outcome=payload.outcome,
@@ -167,8 +167,8 @@ def log_activity(request, lead_id: int, payload: ActivityIn):
     return _result(lead)
 
 
-@router.post("/handoff/leads/{lead_id}/claim", response={200: ResultOut, **ERRORS})
-def claim(request, lead_id: int, payload: ClaimIn):
+@router.post("/handoff/leads/{lead_id}/claim", response={200: HandoffResultOut, **ERRORS})
+def claim(request, lead_id: int, payload: HandoffClaimIn):
     """Claim a lead; a protected one opens a dispute (see dispute_id) instead."""
     lead = _lead(request.auth, lead_id)
     with _refusals():
@@ -177,7 +177,7 @@ def claim(request, lead_id: int, payload: ClaimIn):
 
 
 @router.post("/handoff/reassign", response={200: dict, **ERRORS})
-def reassign(request, payload: ReassignIn):
+def reassign(request, payload: HandoffReassignIn):
     """Managers and admins: move leads to one owner, with a reason."""
     to = User.objects.filter(pk=payload.to, is_active=True).first()
     if to is None:
