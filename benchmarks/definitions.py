@@ -13,6 +13,12 @@ under the contract in force, `repeat` times, in a fresh process with production 
 Prints {"leads", "touches", "load_s", "simulate_s" (median), "simulate_runs", "read_s"
 (database to arrays, median), "compute_s" (both versions' 13 weekly replays, median),
 "mqls": {"draft", "active"}}.
+
+    closedloop bench definitions -s mode=compute -s leads=1000000 -s touches=5
+
+The replay alone on the same kind of synthetic data built in memory (no database): the pure
+part at sizes that take too long to load on a busy machine. Prints {"mode", "leads",
+"touches", "compute_s" (median), "compute_runs", "mqls"}.
 """
 
 from __future__ import annotations
@@ -35,7 +41,12 @@ def run(
     seed: str = "7",
     repeat: str = "3",
     workdir: str = "",
+    mode: str = "database",
 ) -> dict:
+    """mode=database: read from SQLite and replay (end to end); mode=compute: the replay alone,
+    on arrays built in memory (no database), to see the pure part at sizes too slow to load."""
+    if mode == "compute":
+        return _compute_only(int(leads), float(touches), int(seed), int(repeat))
     base = Path(workdir or tempfile.gettempdir()) / "closedloop-bench-definitions"
     data_dir = base / f"leads{leads}-touches{touches}-seed{seed}"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -52,6 +63,57 @@ def run(
     command = [sys.executable, __file__, str(data_dir), leads, touches, seed, repeat]
     out = subprocess.run(command, env=env, check=True, capture_output=True, text=True)
     return json.loads(out.stdout)
+
+
+def _compute_only(n_leads: int, per_lead: float, seed: int, repeat: int) -> dict:
+    import copy
+
+    import numpy as np
+
+    from closedloop.definitions import simulation
+    from closedloop.definitions.defaults import DEFAULT_CONTRACT
+
+    rng = np.random.default_rng(seed)
+    n_touches = int(n_leads * per_lead)
+    pick = lambda values: np.asarray(values, dtype=object)[rng.integers(0, len(values), n_leads)]  # noqa: E731
+    created = rng.uniform(0, 91, n_leads)
+    lead = rng.integers(0, n_leads, n_touches)
+    types = list(DEFAULT_CONTRACT["engagement"]["points"])
+    history = simulation.History(
+        columns={
+            "industry": pick(["Software", "Retail", "Healthcare", "Financial services"]),
+            "employees": np.exp(rng.normal(5, 1.5, n_leads)),
+            "seniority": pick(["VP", "Director", "Manager", "Individual", "C-level"]),
+            "country": pick(["US", "GB", "DE", "FR", "IN", "CA"]),
+            "email": pick(["a@corp.example", "b@gmail.com"]),
+        },
+        created_day=created,
+        touch_lead=lead,
+        touch_type=rng.integers(0, len(types), n_touches),
+        type_names=types,
+        touch_day=np.minimum(91, created[lead] - 5 + rng.exponential(20, n_touches)),
+        reached_opportunity=rng.random(n_leads) < 0.1,
+        won=rng.random(n_leads) < 0.04,
+    )
+    draft = copy.deepcopy(DEFAULT_CONTRACT)
+    draft["mql_rule"]["min_engagement"] = 25
+    week_ends = np.arange(1, 14, dtype=float) * 7
+    seconds = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        ordered = history.in_time_order()  # once for both versions, as simulate_contract does
+        outcomes = [
+            simulation.simulate(ordered, body, week_ends) for body in (draft, DEFAULT_CONTRACT)
+        ]
+        seconds.append(round(time.perf_counter() - started, 3))
+    return {
+        "mode": "compute",
+        "leads": n_leads,
+        "touches": n_touches,
+        "compute_s": statistics.median(seconds),
+        "compute_runs": seconds,
+        "mqls": {"draft": outcomes[0].mqls, "active": outcomes[1].mqls},
+    }
 
 
 # ---- everything below runs inside the measuring subprocess -------------------------------

@@ -218,3 +218,39 @@ def test_a_one_week_replay_agrees_with_the_scoring_engines_mql_rule():
     expected = meets_mql_rule(grades, engagement, body["mql_rule"]) & (h.created_day <= 7)
     assert expected.sum() > 20 and (~expected).sum() > 20  # both outcomes are exercised
     assert np.array_equal(first == 0, expected)
+
+
+def test_every_week_of_a_replay_agrees_with_the_engine_at_that_weeks_end():
+    from closedloop.scoring.engine import (
+        engagement_scores,
+        fit_points,
+        grades_from_points,
+        meets_mql_rule,
+    )
+
+    rng = np.random.default_rng(5)
+    n, m = 300, 4000
+    h = simulation.History(
+        columns={"employees": rng.integers(1, 2000, n).tolist()},
+        created_day=rng.uniform(0, 60, n),
+        touch_lead=rng.integers(0, n, m),
+        touch_type=rng.integers(0, 3, m),
+        type_names=TYPES,
+        touch_day=rng.uniform(-10, 91, m),
+        reached_opportunity=np.zeros(n, dtype=bool),
+        won=np.zeros(n, dtype=bool),
+    )
+    body = contract(12, half_life=10)
+    first = simulation.first_mql_week(h, body, WEEKS)
+    grades = grades_from_points(fit_points(h.columns, body["icp"])[0])
+    met_before = np.zeros(n, dtype=bool)
+    for week, end in enumerate(WEEKS):
+        upto = h.touch_day <= end
+        engagement = engagement_scores(
+            h.touch_lead[upto], h.touch_type[upto], end - h.touch_day[upto], n,
+            body["engagement"], type_names=TYPES,
+        )  # fmt: skip
+        meets = meets_mql_rule(grades, engagement, body["mql_rule"]) & (h.created_day <= end)
+        assert np.array_equal(first == week, meets & ~met_before), f"week {week}"
+        met_before |= meets
+    assert len(set(first[first >= 0].tolist())) > 5  # MQLs spread over many weeks

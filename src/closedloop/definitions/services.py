@@ -466,7 +466,9 @@ def simulate_contract(
     end = now or timezone.now()
     start = end - datetime.timedelta(weeks=weeks)
     active = active_contract()
-    history = load_history(start=start, end=end, fields=_criteria_fields(version.body, active.body))
+    history = load_history(
+        start=start, end=end, fields=_criteria_fields(version.body, active.body)
+    ).in_time_order()
     loaded = time.perf_counter()
     week_ends = np.arange(1, weeks + 1, dtype=float) * 7
     candidate_outcome = simulation.simulate(history, version.body, week_ends)
