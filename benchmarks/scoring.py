@@ -9,7 +9,9 @@ there first when it is empty (the slow part, not measured). Then:
 - trains the predictive model if none is active (train_s, not part of the rescore);
 - a full rescore, `rescore_all()`: end_to_end_s is reading leads and touch aggregates from the
   database, computing fit + engagement + prediction + reasons, writing every lead back and the
-  MQL promotions; compute_s is the computing part alone;
+  MQL promotions; compute_s is the computing part alone. It is the second rescore after the
+  load: the first also promotes every demo lead that already meets the MQL rule, one stage
+  change each (first_rescore_s, first_became_mql);
 - reference_s: Odoo's predictive lead scoring, naive Bayes over value counts, fitted on the
   same judged leads and then applied one lead at a time in a Python loop to every lead;
 - incremental_p95_ms: add one touchpoint to a random lead and `rescore_lead()` it, `samples`
@@ -76,6 +78,10 @@ def _child(leads: int, seed: int, samples: int) -> dict:
             started = time.perf_counter()
             services.train_model(by="benchmark")
             result["train_s"] = round(time.perf_counter() - started, 2)
+        # The first rescore after loading also moves every lead that already meets the MQL
+        # rule (one change_stage each); it is reported apart from the steady-state rescore.
+        first = services.rescore_all(trigger="benchmark")
+        result.update(first_rescore_s=first["total_s"], first_became_mql=first["became_mql"])
         rescore = services.rescore_all(trigger="benchmark")
         result.update(
             compute_s=rescore["compute_s"],
@@ -85,6 +91,7 @@ def _child(leads: int, seed: int, samples: int) -> dict:
             scorer=rescore["scorer"],
             predict_s=rescore.get("predict_s"),
             reasons_s=rescore["reasons_s"],
+            became_mql=rescore["became_mql"],
         )
         result["reference_s"], result["reference_fit_s"] = _reference()
         result["incremental_p95_ms"], result["incremental_median_ms"] = _incremental(

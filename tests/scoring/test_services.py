@@ -202,3 +202,15 @@ def test_the_calibration_table_judges_only_old_enough_leads():
     assert sum(row["labelled"] for row in table) == 200
     judged = [row for row in table if row["labelled"]]
     assert all(0 <= row["actual"] <= 1 and 0 <= row["predicted"] <= 1 for row in judged)
+
+
+def test_rescoring_an_empty_database_reports_zero_leads():
+    result = services.rescore_all()
+    assert result["leads"] == 0 and result["became_mql"] == 0
+    assert services.calibration_table()[0] == {
+        "band": "0–9",
+        "leads": 0,
+        "labelled": 0,
+        "predicted": None,
+        "actual": None,
+    }
