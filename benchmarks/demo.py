@@ -5,7 +5,8 @@
     closedloop bench demo -s leads=1000000     # the 10-minute target: ~10M touchpoints
 
 Prints {leads, touchpoints, rows, seconds (the demo command, wall clock), load_seconds (as the
-loader reports it, without interpreter start-up), rows_per_s, database, database_mb}.
+loader reports it, without interpreter start-up), rows_per_s, database, database_mb, and the
+machine's 1-minute load average before and after}.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def run(leads: str = "20000", seed: str = "7", keep: str = "0") -> dict:
     )
     try:
         _command(env, "migrate")
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         output = _command(env, "demo", "--leads", str(int(leads)), "--seed", str(int(seed)))
         seconds = time.perf_counter() - started
@@ -66,6 +68,8 @@ def run(leads: str = "20000", seed: str = "7", keep: str = "0") -> dict:
             "database": "sqlite",
             "database_mb": round(size / 2**20),
             "cpus": os.cpu_count(),
+            # Other work on the machine slows the load; say how busy it was.
+            "load_average_1m": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         }
     finally:
         if keep != "1":
