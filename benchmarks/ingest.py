@@ -74,7 +74,9 @@ def run(**options) -> dict:
         run_id = secrets.token_hex(4)
         _identify_pool(port, key, run_id)
         schedule, bodies, batch_ids = _plan(run_id, batches, resend, identify_every)
+        cpu_before = _cpu_seconds(server.pid)
         load = _send(port, key, schedule, bodies, clients, seconds)
+        server_cpu = _cpu_seconds(server.pid) - cpu_before
         stored = _count_stored(database, env, run_id)
     finally:
         if server is not None:
@@ -99,6 +101,10 @@ def run(**options) -> dict:
         "resent_batches": load["resends"],
         "errors": load["errors"],
         "seconds": round(load["elapsed"], 2),
+        # The server's own CPU time per request: what the figures would be bounded by on a
+        # machine whose cores the server did not share with the load and other work.
+        "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(latencies)), 2),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "clients": clients,
         "server_threads": threads,
         "events_per_batch": EVENTS_PER_BATCH,
@@ -325,6 +331,15 @@ def _count_stored(database: str, env: dict, run_id: str) -> int:
     path = Path(env["CLOSEDLOOP_DATA_DIR"]) / "closedloop.sqlite3"
     with sqlite3.connect(path) as conn:
         return sum(conn.execute(q.replace("%s", "?"), (pattern,)).fetchone()[0] for q in queries)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], q: float) -> float | None:

@@ -26,7 +26,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from django.db import connection, transaction
-from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -266,8 +265,11 @@ def _adapters():
     return (lambda at: at), (lambda value: connection.ops.adapt_json_value(value, None))
 
 
+_JSON = json.JSONEncoder(separators=(",", ":"))
+
+
 def _json_text(value) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return _JSON.encode(value)
 
 
 @dataclass
@@ -281,9 +283,7 @@ class _Resolution:
 def _resolve(messages: list[Message]) -> _Resolution:
     users = {m.user_id for m in messages if m.user_id}
     anons = {m.anonymous_id for m in messages if m.anonymous_id}
-    found = Identity.objects.filter(
-        Q(kind=USER, value__in=users) | Q(kind=ANON, value__in=anons)
-    ).values_list("kind", "value", "lead_id")
+    found = _identities(users, anons)
     user_leads, anon_leads = {}, {}
     for kind, value, lead_id in found:
         (user_leads if kind == USER else anon_leads)[value] = lead_id
@@ -301,6 +301,29 @@ def _resolve(messages: list[Message]) -> _Resolution:
         elif not lead_id and m.user_id and m.anonymous_id not in anon_leads:
             resolution.pending[m.anonymous_id] = m.user_id
     return resolution
+
+
+def _identities(users: set[str], anons: set[str]) -> list[tuple]:
+    """(kind, value, lead_id) of the known ones among these userIds and anonymousIds.
+
+    Plain SQL: on the hot path, compiling the ORM query costs more than running it.
+    """
+    found: list[tuple] = []
+    table = Identity._meta.db_table
+    for kind, values in ((USER, users), (ANON, anons)):
+        if values:
+            marks = ", ".join(["%s"] * len(values))
+            found += _rows(
+                f"SELECT kind, value, lead_id FROM {table} WHERE kind = %s AND value IN ({marks})",
+                [kind, *values],
+            )
+    return found
+
+
+def _rows(sql: str, params: list) -> list[tuple]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
 
 
 def _link_visitors(resolution: _Resolution, result: IngestResult) -> None:
@@ -337,11 +360,10 @@ def stitch(lead_id: int, visitor_keys: Iterable[str]) -> int:
         return 0
     # Found by anonymous_id first, then updated by id: filtering on "lead IS NULL" in the same
     # statement lets the planner pick the lead index, and most anonymous touches share NULL.
-    ids = [
-        pk for pk, lead in
-        Touchpoint.objects.filter(anonymous_id__in=keys).values_list("id", "lead_id")
-        if lead is None
-    ]
+    table = Touchpoint._meta.db_table
+    marks = ", ".join(["%s"] * len(keys))
+    found = _rows(f"SELECT id, lead_id FROM {table} WHERE anonymous_id IN ({marks})", keys)
+    ids = [pk for pk, lead in found if lead is None]
     if not ids:
         return 0
     return Touchpoint.objects.filter(pk__in=ids, lead__isnull=True).update(lead_id=lead_id)
@@ -355,11 +377,12 @@ def campaigns_for(utms: Iterable[dict]) -> dict[str, CampaignRef]:
     names = {str(u.get("name")).strip() for u in utms if u.get("name")}
     if not names:
         return {}
-    lowered = {n.casefold() for n in names}
-    rows = (
-        Campaign.objects.annotate(lname=Lower("name"))
-        .filter(Q(lname__in=lowered) | Q(external_id__in=names))
-        .values_list("id", "lname", "external_id", "channel")
+    lowered = {n.lower() for n in names}
+    rows = _rows(
+        f"SELECT id, LOWER(name), external_id, channel FROM {Campaign._meta.db_table} "
+        f"WHERE LOWER(name) IN ({', '.join(['%s'] * len(lowered))}) "
+        f"OR external_id IN ({', '.join(['%s'] * len(names))})",
+        [*lowered, *names],
     )
     found: dict[str, CampaignRef] = {}
     for pk, lname, external_id, channel in rows:
@@ -374,7 +397,7 @@ def match_campaign(campaigns: dict[str, CampaignRef], utm: dict) -> CampaignRef 
     name = str(utm.get("name") or "").strip()
     if not name:
         return None
-    return campaigns.get(f"ext:{name}") or campaigns.get(name.casefold())
+    return campaigns.get(f"ext:{name}") or campaigns.get(name.lower())
 
 
 # --- identify, group, alias ------------------------------------------------------------------
@@ -382,22 +405,22 @@ def match_campaign(campaigns: dict[str, CampaignRef], utm: dict) -> CampaignRef 
 
 def lead_for_ids(user_id: str | None, anonymous_id: str | None) -> Lead | None:
     """The lead a userId (first) or an anonymousId belongs to, if any."""
-    wanted = Q(pk__in=[])
-    if user_id:
-        wanted |= Q(kind=USER, value=user_id)
-    if anonymous_id:
-        wanted |= Q(kind=ANON, value=anonymous_id)
-    links = dict(Identity.objects.filter(wanted, lead__isnull=False).values_list("kind", "lead_id"))
+    links = {
+        kind: lead_id
+        for kind, _, lead_id in _identities({user_id} - {None}, {anonymous_id} - {None})
+        if lead_id is not None
+    }
     lead_id = links.get(USER) or links.get(ANON)
     return Lead.objects.filter(pk=lead_id).first() if lead_id else None
 
 
 def lead_for_email(email: str) -> Lead | None:
-    # Lower(email) = value uses the lead_email_lower index, where iexact would not.
-    return (
-        Lead.objects.annotate(lemail=Lower("email")).filter(lemail=email.lower())
-        .order_by("id").first()
+    # LOWER(email) = value uses the lead_email_lower index, where iexact would not.
+    found = _rows(
+        f"SELECT id FROM {Lead._meta.db_table} WHERE LOWER(email) = %s ORDER BY id LIMIT 1",
+        [email.lower()],
     )
+    return Lead.objects.filter(pk=found[0][0]).first() if found else None
 
 
 def upsert_lead(

@@ -288,9 +288,13 @@ def _merged(raw: dict, defaults: dict) -> dict:
     return merged
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def message_size(raw) -> int:
     """Bytes of the message as compact JSON: what Segment's 32 KB limit counts."""
-    return len(json.dumps(raw, separators=(",", ":"), ensure_ascii=False).encode())
+    text = _COMPACT.encode(raw)
+    return len(text) if text.isascii() else len(text.encode())
 
 
 def touch_type(message: Message, overrides: dict[str, str] | None = None) -> str:
