@@ -42,6 +42,7 @@ MIN_LABELLED = 1000  # labelled leads needed before the model replaces the rules
 MIN_CONVERSIONS = 100  # … of which converted
 MATURITY_DAYS = 90  # a lead this old that never converted counts as not converted
 FEATURE_WINDOW_DAYS = 90  # model features count touches in a lead's first 90 days
+MAX_TRAINING_ROWS = 200_000  # judged leads sampled for training beyond this
 CONVERTED_STAGES = (LifecycleStage.SQL, LifecycleStage.OPPORTUNITY, LifecycleStage.CUSTOMER)
 MQL_ENTRY_STAGES = (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD, LifecycleStage.RECYCLED)
 # Sales calls and meetings follow conversion, so they would leak the outcome into the model.
@@ -340,7 +341,7 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
             f"{counts['labelled']} labelled leads and {counts['conversions']} conversions; "
             f"the model needs {MIN_LABELLED} and {MIN_CONVERSIONS}"
         )
-    labelled = labels >= 0
+    labelled = _training_sample(labels)
     frame = model_frame(data).filter(pl.Series(labelled))
     outcome = labels[labelled]
     out_of_fold: list = []
@@ -365,6 +366,18 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
         )
     _model_cache.clear()
     return row
+
+
+def _training_sample(labels: np.ndarray) -> np.ndarray:
+    """Mask of the judged leads to learn from: all of them, or a fixed-seed random
+    MAX_TRAINING_ROWS when there are more (a few hundred thousand rows say all that ~20
+    columns can say, and keep a weekly retraining within minutes)."""
+    judged = np.flatnonzero(labels >= 0)
+    if len(judged) > MAX_TRAINING_ROWS:
+        judged = np.random.default_rng(0).choice(judged, MAX_TRAINING_ROWS, replace=False)
+    mask = np.zeros(len(labels), dtype=bool)
+    mask[judged] = True
+    return mask
 
 
 _model_cache: dict[int, engine.ConversionModel] = {}
