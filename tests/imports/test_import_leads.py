@@ -199,3 +199,11 @@ def test_imports_are_audited_once_per_chunk_as_imports(tmp_path, mia):
     assert entries.count() == 3
     assert {(e.action, e.source, e.actor_id) for e in entries} == {("bulk", "import", mia.pk)}
     assert sum(e.changes["rows"] for e in entries) == 7
+
+
+def test_a_row_without_email_or_external_id_fails_so_a_reimport_cannot_duplicate_it(tmp_path):
+    path = write(tmp_path, "k.csv", "Record ID,Email,First Name\n,,Nameless\n1,,Keyed\n")
+    job = import_file(path, fmt="hubspot")
+    assert (job.created, job.failed) == (1, 1)
+    reason = "no Record ID or Email: a row needs one to be matched when imported again"
+    assert errors_of(job) == [(2, "Record ID", reason)]

@@ -3,8 +3,11 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import pytest
+
 from closedloop.crm.models import Account, Opportunity
 from closedloop.engagement.models import Touchpoint
+from closedloop.imports.services import ImportRefused
 from tests.factories import make_account, make_lead
 from tests.imports.helpers import errors_of, import_file, sample, write
 
@@ -81,3 +84,19 @@ def test_touchpoints_join_leads_by_email_and_never_duplicate():
     assert Touchpoint.objects.get(lead=alan).type == "email_open"
     again = import_file(sample("touchpoints.csv"), kind="touchpoints")
     assert (again.created, again.skipped, Touchpoint.objects.count()) == (0, 3, 3)
+
+
+def test_an_opportunity_file_without_an_id_column_is_refused_whole(tmp_path):
+    make_account("Acme", domain="acme.com")
+    path = write(tmp_path, "o.csv", "Opportunity Name,Account Name\nBig deal,Acme\n")
+    with pytest.raises(ImportRefused, match=r"no column is mapped to External id \(required\)"):
+        import_file(path, kind="opportunities", fmt="salesforce")
+    assert not Opportunity.objects.exists()
+
+
+def test_the_same_touch_twice_in_a_file_is_stored_once(tmp_path):
+    make_lead(email="ann@acme.com")
+    path = write(tmp_path, "t.csv", "email,type,timestamp\nann@acme.com,Page view,2024-03-01\n"
+                                    "ann@acme.com,Page view,2024-03-01\n")
+    job = import_file(path, kind="touchpoints")
+    assert (job.created, job.skipped, Touchpoint.objects.count()) == (1, 1, 1)

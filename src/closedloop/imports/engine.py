@@ -366,8 +366,8 @@ TARGETS: dict[Kind, dict[str, Target]] = {
 # Each entry: "one of these targets must be mapped" (a group of alternatives).
 REQUIRED: dict[Kind, tuple[tuple[str, ...], ...]] = {
     Kind.LEADS: (("email", "external_id"),),
-    Kind.ACCOUNTS: (("name",),),
-    Kind.OPPORTUNITIES: (("name",), ("account_external_id", "account_name")),
+    Kind.ACCOUNTS: (("name",), ("external_id", "domain")),
+    Kind.OPPORTUNITIES: (("external_id",), ("name",), ("account_external_id", "account_name")),
     Kind.TOUCHPOINTS: (("email", "lead_external_id"), ("type",), ("occurred_at",)),
 }
 
@@ -572,6 +572,11 @@ class RowConverter:
             for index, header in enumerate(headers)
             if mapping.get(header)
         ]
+        # A row must carry one of its kind's upsert keys, or importing it twice would create it
+        # twice. Touchpoints have a fallback (a digest of who, what and when).
+        self.keys = KEYS[kind] if kind != Kind.TOUCHPOINTS else ()
+        by_target = {target: header for header, target in mapping.items() if target}
+        self.key_columns = [by_target[name] for name in self.keys if name in by_target]
 
     def convert(self, line: int, cells: list[str]) -> Row:
         row = Row(line)
@@ -590,6 +595,10 @@ class RowConverter:
                 values[target] = parse(cell)
             except BadValue as exc:
                 row.fail(header, cell, str(exc))
+        if self.keys and row.ok and not any(values.get(name) for name in self.keys):
+            columns = " or ".join(self.key_columns) or "key"
+            row.fail(self.key_columns[0] if self.key_columns else "", "",
+                     f"no {columns}: a row needs one to be matched when imported again")
         return row
 
 

@@ -435,13 +435,17 @@ class TouchpointLoader(Loader):
         ids = [r.values["message_id"] for r in rows]
         stored = Touchpoint.objects.filter(message_id__in=ids)
         known = set(stored.values_list("message_id", flat=True))
-        new = [
-            {"lead_id": v["lead_id"], "type": v["type"], "occurred_at": v["occurred_at"],
-             "channel": v.get("channel", ""), "campaign_id": v.get("campaign_id"),
-             "message_id": v["message_id"], "properties": {"source": "import"}}
-            for v in (r.values for r in rows)
-            if v["message_id"] not in known
-        ]
+        new = []
+        for values in (r.values for r in rows):
+            if values["message_id"] in known:
+                continue  # imported before, or the same touch twice in this file
+            known.add(values["message_id"])
+            new.append({
+                "lead_id": values["lead_id"], "type": values["type"],
+                "occurred_at": values["occurred_at"], "channel": values.get("channel", ""),
+                "campaign_id": values.get("campaign_id"), "message_id": values["message_id"],
+                "properties": {"source": "import"},
+            })
         _inserter(Touchpoint).insert(new, returning=False)
         lead_ids = sorted({t["lead_id"] for t in new})
         if lead_ids:
