@@ -14,14 +14,15 @@ needs a fall of more than 15 % within the week.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from closedloop.scoring.engine import (
-    engagement_scores,
+    decay_weights,
+    engagement_by_group,
     fit_points,
     grades_from_points,
     meets_mql_rule,
@@ -79,22 +80,43 @@ def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndar
     fit_ok = meets_mql_rule(grades, np.full(len(grades), np.inf), rule)[which.reshape(-1)]
     bar = float(rule.get("min_engagement", 0))
     first = np.full(history.n_leads, -1, dtype=np.int64)
-    # Touches in time order, so that "touches up to week end e" is a prefix.
-    history = history.in_time_order()
-    days, leads, types = history.touch_day, history.touch_lead, history.touch_type
-    for week, end in enumerate(week_ends):
-        upto = int(np.searchsorted(days, end, side="right"))
-        engagement = engagement_scores(
-            leads[:upto],
-            types[:upto],
-            end - days[:upto],
-            history.n_leads,
-            body["engagement"],
-            type_names=history.type_names,
-        )
+    weekly = weekly_engagement(history, body["engagement"], week_ends)
+    for week, (end, engagement) in enumerate(zip(week_ends, weekly, strict=True)):
         meets = fit_ok & (engagement >= bar) & (history.created_day <= end)
         first[(first < 0) & meets] = week
     return first
+
+
+def weekly_engagement(
+    history: History, config: Mapping[str, Any], week_ends: np.ndarray
+) -> Iterator[np.ndarray]:
+    """Each lead's engagement score at each week end (points), from one pass over the touches.
+
+    Decay is multiplicative, so a group's decayed total at the end of week k is its total at the
+    end of week k-1 decayed by one week, plus week k's own touches decayed to the end of week k.
+    The engine computes the per-group totals (its caps lifted, so that a cap applies to the
+    running total and not to one week's share) and the decay factor; the caps are applied here
+    to the running totals, the way `engine.engagement_by_group` applies them.
+    """
+    history = history.in_time_order()
+    days, leads, types = history.touch_day, history.touch_lead, history.touch_type
+    caps = config.get("caps", {})
+    uncapped = {**config, "caps": {g: {**spec, "max": np.inf} for g, spec in caps.items()}}
+    totals, groups, previous_end, done = None, [], None, 0
+    for end in week_ends:
+        upto = int(np.searchsorted(days, end, side="right"))
+        fresh, groups = engagement_by_group(
+            leads[done:upto], types[done:upto], end - days[done:upto], history.n_leads, uncapped,
+            type_names=history.type_names,
+        )  # fmt: skip
+        if totals is None:
+            totals = fresh
+        else:
+            week = decay_weights(np.array([end - previous_end]), config.get("half_life_days", 0))
+            totals = totals * week[0] + fresh
+        previous_end, done = end, upto
+        cap_row = np.array([float(caps[g]["max"]) if g in caps else np.inf for g in groups])
+        yield np.minimum(totals, cap_row).sum(axis=1)
 
 
 @dataclass(frozen=True)
