@@ -506,12 +506,7 @@ class _Builder:
             city[mask] = np.array(cities, object)[rng.integers(0, len(cities), mask.sum())]
         has_phone = rng.random(n) < 0.65
         digits = rng.integers(200_000_0000, 999_999_9999, n)
-        phone = _obj(
-            f"{names.PHONE_PREFIX[c]} {d // 10**7} {d // 10**4 % 1000:03d} {d % 10**4:04d}"
-            if h
-            else ""
-            for c, d, h in zip(country, digits, has_phone, strict=True)
-        )
+        phone = _phones(country, digits, has_phone)
         self.lead = dict(
             account=account,
             created=created,
@@ -1286,6 +1281,21 @@ def generate_company(
         hidden=builder.hidden,
         propensity=builder.propensity,
     )
+
+
+def _phones(country: np.ndarray, digits: np.ndarray, has_phone: np.ndarray) -> np.ndarray:
+    """'+44 207 123 4567' from ten digits, vectorised (a Python f-string per lead is slow)."""
+    prefix = np.array([names.PHONE_PREFIX[c] for c in country.tolist()])
+    parts = (
+        prefix,
+        (digits // 10**7).astype(str),
+        np.strings.zfill((digits // 10**4 % 1000).astype(str), 3),
+        np.strings.zfill((digits % 10**4).astype(str), 4),
+    )
+    phone = parts[0]
+    for part in parts[1:]:
+        phone = np.strings.add(np.strings.add(phone, " "), part)
+    return np.where(has_phone, phone, "").astype(object)
 
 
 def _month_label(month: str) -> str:
