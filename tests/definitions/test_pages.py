@@ -210,3 +210,24 @@ def test_the_admin_shows_versions_but_cannot_change_them(client, ada, mia):
     client.post(f"/admin/definitions/contractversion/{draft.pk}/change/", {"status": "active"})
     draft.refresh_from_db()
     assert draft.status == ContractStatus.DRAFT
+
+
+def test_two_cap_groups_with_one_name_are_refused_with_the_other_problems(client, mia):
+    login(client, mia)
+    draft = services.create_draft(by=mia)
+    data = editor_post(draft, **{"engagement.caps.1.name": "web", "sla.attempts": "0"})
+    response = client.post(reverse("definitions-edit", args=[draft.number]), data)
+    text = response.content.decode()
+    assert response.status_code == 422
+    assert "two cap groups are named “web”" in text and "cannot be below 1 (got 0)" in text
+
+
+def test_a_new_cap_group_is_added_from_the_blank_row(client, mia):
+    login(client, mia)
+    draft = services.create_draft(by=mia)
+    data = editor_post(draft)
+    data.update({"engagement.caps.2.name": "events", "engagement.caps.2.max": "30"})
+    data["engagement.caps.2.types"] = ["event", "webinar"]
+    assert client.post(reverse("definitions-edit", args=[draft.number]), data).status_code == 302
+    draft.refresh_from_db()
+    assert draft.body["engagement"]["caps"]["events"] == {"types": ["event", "webinar"], "max": 30}

@@ -104,7 +104,9 @@ def edit_draft(request, number: int):
     if request.method == "POST":
         body, errors = forms.body_from_post(request.POST, catalog)
         note = request.POST.get("change_note", "")
-        if not errors:
+        if errors:  # show every other problem too, not one round trip per problem
+            errors = {**rules.validate_contract(body, catalog)[1], **errors}
+        else:
             try:
                 had_signatures = version.signoffs.exists()
                 services.update_draft(version, by=request.user, body=body, change_note=note)
