@@ -120,3 +120,14 @@ def test_source_create_refuses_a_duplicate_name(db):
 
     assert result.exit_code != 0
     assert Source.objects.count() == 1
+
+
+def test_a_form_with_a_bad_origin_or_thank_you_address_is_refused_naming_the_field(client, mia):
+    client.force_login(mia)
+
+    bad_origin = client.post("/tracking/forms/", {"name": "A", "allowed_origins": "example.com/x"})
+    bad_url = client.post("/tracking/forms/", {"name": "B", "redirect_url": "javascript:alert(1)"})
+
+    assert b"allowed_origins: " in bad_origin.content
+    assert b"redirect_url: " in bad_url.content
+    assert not Form.objects.exists()

@@ -10,6 +10,7 @@ processes see them within CACHE_SECONDS.
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -146,12 +147,30 @@ def create_form(
     name = name.strip()
     if not name:
         raise ValueError("name: give the form a name")
+    origins = _checked_origins(allowed_origins)
+    redirect_url = redirect_url.strip()
+    if redirect_url and not _HTTP_URL.match(redirect_url):
+        raise ValueError(f"redirect_url: {redirect_url[:80]!r} is not an http(s) address")
     secret = FORM_KEY_PREFIX + secrets.token_urlsafe(18)
     form = Form.objects.create(
         name=name[:100], key_prefix=secret[:8], key_hash=hash_key(secret), campaign=campaign,
-        allowed_origins=allowed_origins.strip(), redirect_url=redirect_url.strip(), created_by=by,
+        allowed_origins="\n".join(origins), redirect_url=redirect_url, created_by=by,
     )
     return form, secret
+
+
+_HTTP_URL = re.compile(r"^https?://[^\s/?#]+[^\s]*$", re.IGNORECASE)
+_ORIGIN = re.compile(r"^https?://[a-z0-9.-]+(:\d+)?$", re.IGNORECASE)
+
+
+def _checked_origins(text: str) -> list[str]:
+    """Origins one a line (or space separated), each scheme://host[:port] without a path."""
+    origins = [line.strip().rstrip("/") for line in text.split() if line.strip()]
+    for origin in origins:
+        if not _ORIGIN.match(origin):
+            raise ValueError(f"allowed_origins: {origin[:80]!r} is not an origin like "
+                             "https://www.example.com")
+    return origins
 
 
 def rotate_form_key(form: Form) -> str:

@@ -61,7 +61,9 @@ def source_detail(request, pk: int):
             return redirect("tracking-source", pk=source.pk)
     context = {
         "source": source, "new_key": new_key, "mappings": source.event_mappings.all(),
-        "defaults": sorted(DEFAULT_EVENT_TYPES.items()), "types": TouchpointType.choices,
+        "defaults": [(name.title(), TouchpointType(kind).label)
+                     for name, kind in sorted(DEFAULT_EVENT_TYPES.items())],
+        "types": TouchpointType.choices,
         "can_manage": request.user.role in _MANAGERS, "endpoint": request.build_absolute_uri("/"),
     }
     return render(request, "engagement/source_detail.html", context)
