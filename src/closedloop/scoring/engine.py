@@ -178,7 +178,13 @@ def grades_from_points(points: np.ndarray) -> np.ndarray:
 
 def grade_rank(grades: np.ndarray | Sequence[str]) -> np.ndarray:
     """Index of each grade in GRADES (F = 0 … A+ = 12); -1 for a blank or unknown grade."""
-    return np.fromiter((_GRADE_INDEX.get(g, -1) for g in grades), dtype=int, count=len(grades))
+    if len(grades) <= SMALL:
+        return np.fromiter((_GRADE_INDEX.get(g, -1) for g in grades), dtype=int, count=len(grades))
+    series = pl.Series(
+        list(grades) if not isinstance(grades, np.ndarray) else grades, dtype=pl.Utf8
+    )
+    ranks = series.replace_strict(_GRADE_INDEX, default=-1, return_dtype=pl.Int64)
+    return ranks.fill_null(-1).to_numpy()
 
 
 # --------------------------------------------------------------------------------------------

@@ -238,7 +238,7 @@ def model_frame(data: LeadData) -> pl.DataFrame:
         column = np.zeros(n)
         if name in data.type_names:
             mask = data.touch_type == data.type_names.index(name)
-            np.add.at(column, data.touch_lead[mask], data.touch_early[mask])
+            column = np.bincount(data.touch_lead[mask], weights=data.touch_early[mask], minlength=n)
         counts[f"touches_{name}"] = column
     return features.with_columns(**{k: pl.Series(v) for k, v in counts.items()})
 
