@@ -5,7 +5,9 @@ from typer.testing import CliRunner
 
 from closedloop.cli import app
 
-DATABASE_TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+DATABASE_TASKS = {
+    "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "scoring"]}
+}
 calls: list[int] = []
 
 
