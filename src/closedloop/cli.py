@@ -109,7 +109,10 @@ def worker(
     ensure_retrain_scheduled()  # the weekly model retraining re-enqueues itself from then on
     backend = settings.TASKS["default"]["BACKEND"]
     if backend.startswith("django_tasks_rq"):
-        call_command("rqworker", *(q for q in queue if q != "*") or ["default", "scoring"])
+        names = [q for q in queue if q != "*"] or list(settings.RQ_QUEUES)
+        # The scheduler moves deferred tasks (retries, periodic work) onto the queues when due.
+        call_command("rqworker", *names, job_class="django_tasks_rq.Job", with_scheduler=True,
+                     burst=batch)
     elif backend.startswith("django_tasks_db"):
         call_command("db_worker", queue_name=",".join(queue), interval=0.5, batch=batch,
                      startup_delay=not batch)

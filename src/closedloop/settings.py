@@ -145,6 +145,8 @@ if _task_backend not in _TASK_BACKENDS:
         f"CLOSEDLOOP_TASK_BACKEND must be one of {', '.join(_TASK_BACKENDS)}, not {_task_backend!r}"
     )
 TASKS = {"default": _TASK_BACKENDS[_task_backend]}
+if _task_backend == "rq":
+    INSTALLED_APPS.append("django_rq")  # its rqworker command runs the RQ queues
 RQ_QUEUES = {
     "default": {"URL": env_str("CLOSEDLOOP_REDIS_URL", "redis://127.0.0.1:6379/0")},
     "scoring": {"URL": env_str("CLOSEDLOOP_REDIS_URL", "redis://127.0.0.1:6379/0")},
