@@ -153,6 +153,8 @@ RQ_QUEUES = {
 }
 
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Public web forms (/f/<key>): submissions allowed per client IP, "count/seconds".
+CLOSEDLOOP_FORM_RATE_LIMIT = env_str("CLOSEDLOOP_FORM_RATE_LIMIT", "10/60")
 # Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.
 API_RATE_LIMIT = env_str("CLOSEDLOOP_API_RATE_LIMIT", "600/min")
 
