@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.utils import timezone
 
 from closedloop.core.permissions import visible
 from closedloop.crm import dashboard
@@ -157,3 +158,14 @@ def test_recent_stage_changes_are_newest_first_and_only_visible_ones(funnel, cha
     assert [c.to_stage for c in changes[:2]] == [S.LEAD, S.DISQUALIFIED]
     theirs = visible(StageChange.objects.all(), charlie, via="lead")
     assert dashboard.recent_stage_changes(theirs) == []
+
+
+def test_recent_stage_changes_look_further_back_when_the_newest_are_not_visible(alice, charlie):
+    now = timezone.now()
+    mine, theirs = make_lead(owner=alice), make_lead(owner=charlie)
+    StageChange.objects.create(lead=mine, to_stage=S.MQL, at=now - timedelta(days=1))
+    StageChange.objects.bulk_create(
+        StageChange(lead=theirs, to_stage=S.MQL, at=now - timedelta(minutes=i)) for i in range(250)
+    )
+    changes = dashboard.recent_stage_changes(visible(StageChange.objects.all(), alice, via="lead"))
+    assert [c.lead_id for c in changes] == [mine.pk]
