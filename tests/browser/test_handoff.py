@@ -35,8 +35,14 @@ def second_page(browser: Browser):
 def test_a_rep_rejects_a_lead_with_a_reason_and_marketing_sees_it(
     page: Page, second_page: Page, live_server, alice, mia
 ):
-    lead = make_lead(owner=alice, stage=LifecycleStage.MQL, first_name="Quinn", last_name="Student",
-                     score=40, score_reasons=[{"text": "Opened 5 emails", "effect": 9}])
+    lead = make_lead(
+        owner=alice,
+        stage=LifecycleStage.MQL,
+        first_name="Quinn",
+        last_name="Student",
+        score=40,
+        score_reasons=[{"text": "Opened 5 emails", "effect": 9}],
+    )
     start_clock(lead, at=timezone.now())
     ensure_default_reasons()  # a transactional test may run after a flush of the migration's rows
 

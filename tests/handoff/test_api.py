@@ -42,8 +42,10 @@ def test_a_rep_cannot_accept_another_reps_lead_through_the_api(client, bob, lead
 
 def test_rejecting_with_an_unknown_reason_names_the_field(client, alice, lead):
     response = client.post(
-        f"/api/v1/handoff/leads/{lead.pk}/reject", {"reason": "nope"},
-        content_type="application/json", **bearer(alice),
+        f"/api/v1/handoff/leads/{lead.pk}/reject",
+        {"reason": "nope"},
+        content_type="application/json",
+        **bearer(alice),
     )
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "reason"
@@ -51,8 +53,10 @@ def test_rejecting_with_an_unknown_reason_names_the_field(client, alice, lead):
 
 def test_rejecting_through_the_api_and_marketing_reading_the_feedback(client, alice, mia, lead):
     client.post(
-        f"/api/v1/handoff/leads/{lead.pk}/reject", {"reason": "wrong-fit", "note": "tiny shop"},
-        content_type="application/json", **bearer(alice),
+        f"/api/v1/handoff/leads/{lead.pk}/reject",
+        {"reason": "wrong-fit", "note": "tiny shop"},
+        content_type="application/json",
+        **bearer(alice),
     )
     assert Rejection.objects.get(lead=lead).note == "tiny shop"
     body = client.get("/api/v1/handoff/feedback?days=7", **bearer(mia)).json()
@@ -62,8 +66,10 @@ def test_rejecting_through_the_api_and_marketing_reading_the_feedback(client, al
 
 def test_marketing_cannot_reassign_through_the_api(client, mia, bob, lead):
     response = client.post(
-        "/api/v1/handoff/reassign", {"lead_ids": [lead.pk], "to": bob.pk, "reason": "x"},
-        content_type="application/json", **bearer(mia),
+        "/api/v1/handoff/reassign",
+        {"lead_ids": [lead.pk], "to": bob.pk, "reason": "x"},
+        content_type="application/json",
+        **bearer(mia),
     )
     assert response.status_code == 403
 

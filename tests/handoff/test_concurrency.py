@@ -29,7 +29,12 @@ def test_fifty_concurrent_assigners_never_give_a_lead_two_owners():
     RoutingRule.objects.create(name="Everyone", team=team)
     now = timezone.now()
     Lead.objects.bulk_create(
-        Lead(email=f"l{i}@example.com", lifecycle_stage=LifecycleStage.MQL, created_at=now, mql_at=now)
+        Lead(
+            email=f"l{i}@example.com",
+            lifecycle_stage=LifecycleStage.MQL,
+            created_at=now,
+            mql_at=now,
+        )
         for i in range(LEADS)
     )
     errors, counts = [], []

@@ -56,7 +56,9 @@ def test_holidays_next_to_a_weekend_push_the_deadline_over_both():
 def test_a_holiday_on_a_weekend_changes_nothing():
     calendar = WorkCalendar(holidays=(date(2026, 11, 21),))
     start = utc(2026, 11, 20, 16, 0)
-    assert add_working_minutes(start, 120, calendar) == add_working_minutes(start, 120, NINE_TO_FIVE)
+    assert add_working_minutes(start, 120, calendar) == add_working_minutes(
+        start, 120, NINE_TO_FIVE
+    )
 
 
 def test_working_hours_are_read_in_the_team_time_zone():
@@ -87,12 +89,14 @@ def test_a_weekend_team_works_saturdays():
 
 
 def test_working_minutes_between_counts_only_office_hours():
-    assert working_minutes_between(
-        utc(2026, 11, 20, 16, 0), utc(2026, 11, 23, 10, 0), NINE_TO_FIVE
-    ) == 120
-    assert working_minutes_between(
-        utc(2026, 11, 21, 8, 0), utc(2026, 11, 22, 20, 0), NINE_TO_FIVE
-    ) == 0
+    assert (
+        working_minutes_between(utc(2026, 11, 20, 16, 0), utc(2026, 11, 23, 10, 0), NINE_TO_FIVE)
+        == 120
+    )
+    assert (
+        working_minutes_between(utc(2026, 11, 21, 8, 0), utc(2026, 11, 22, 20, 0), NINE_TO_FIVE)
+        == 0
+    )
 
 
 def test_zero_minutes_from_a_weekend_is_monday_morning():

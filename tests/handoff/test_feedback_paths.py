@@ -27,8 +27,9 @@ def test_accepting_makes_the_lead_sales_accepted_and_tells_listeners(
     lead, alice, django_capture_on_commit_callbacks
 ):
     heard = []
-    events.lead_accepted.connect(lambda **kw: heard.append(kw["payload"]), weak=False,
-                                 dispatch_uid="test-accepted")
+    events.lead_accepted.connect(
+        lambda **kw: heard.append(kw["payload"]), weak=False, dispatch_uid="test-accepted"
+    )
     try:
         with django_capture_on_commit_callbacks(execute=True):
             accept_lead(lead, by=alice)
@@ -116,7 +117,9 @@ def test_rejection_keeps_campaign_and_source_for_the_feedback_report(alice):
 
 
 def test_a_recycled_lead_comes_back_as_an_mql_when_its_date_arrives(lead, alice):
-    reject_lead(lead, by=alice, reason="not-now", recycle_on=timezone.localdate() + timedelta(days=3))
+    reject_lead(
+        lead, by=alice, reason="not-now", recycle_on=timezone.localdate() + timedelta(days=3)
+    )
     assert return_due_recycled_leads(today=timezone.localdate() + timedelta(days=2)) == 0
     assert return_due_recycled_leads(today=timezone.localdate() + timedelta(days=3)) == 1
     lead.refresh_from_db()

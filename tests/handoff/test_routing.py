@@ -1,15 +1,21 @@
 """Routing: account owners first, then rules in order, weighted round-robin with capacity."""
 
-from django.core.exceptions import PermissionDenied, ValidationError
 import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
 
-from closedloop.core.models import Role
 from closedloop.crm.models import Activity, ActivityKind, LifecycleStage
-from closedloop.handoff.models import Assignment, Dispute, DisputeStatus, LeadSla, RoutingMember, RoutingRule
+from closedloop.handoff.models import (
+    Assignment,
+    Dispute,
+    DisputeStatus,
+    LeadSla,
+    RoutingMember,
+    RoutingRule,
+)
 from closedloop.handoff.routing import assign_leads
 from closedloop.handoff.services import claim_lead, decide_dispute, reassign_leads
-from django.utils import timezone
-from tests.factories import make_account, make_lead, make_user
+from tests.factories import make_account, make_lead
 
 
 def mql(**extra):
@@ -34,7 +40,7 @@ def test_a_rep_who_is_away_gets_nothing(alice, bob, east):
     catch_all(east)
     leads = [mql() for _ in range(4)]
     assign_leads()
-    assert {type(l).objects.get(pk=l.pk).owner_id for l in leads} == {alice.pk}
+    assert {type(lead).objects.get(pk=lead.pk).owner_id for lead in leads} == {alice.pk}
 
 
 def test_a_rep_at_capacity_is_skipped_and_the_rest_wait_in_the_queue(alice, bob, east):
@@ -43,7 +49,7 @@ def test_a_rep_at_capacity_is_skipped_and_the_rest_wait_in_the_queue(alice, bob,
     RoutingMember.objects.create(user=bob, capacity=2)
     leads = [mql() for _ in range(5)]
     assert assign_leads() == 3
-    owners = [type(l).objects.get(pk=l.pk).owner_id for l in leads]
+    owners = [type(lead).objects.get(pk=lead.pk).owner_id for lead in leads]
     assert owners.count(alice.pk) == 1 and owners.count(bob.pk) == 2 and owners.count(None) == 2
 
 
@@ -53,7 +59,7 @@ def test_weights_give_a_heavier_rep_a_larger_share(alice, bob, east):
     RoutingMember.objects.create(user=bob, weight=1)
     leads = [mql() for _ in range(8)]
     assign_leads()
-    owners = [type(l).objects.get(pk=l.pk).owner_id for l in leads]
+    owners = [type(lead).objects.get(pk=lead.pk).owner_id for lead in leads]
     assert owners.count(alice.pk) == 6 and owners.count(bob.pk) == 2
 
 
@@ -69,11 +75,15 @@ def test_a_lead_from_a_known_account_goes_to_the_account_owner(alice, bob, charl
 
 def test_territory_rules_are_evaluated_in_order(alice, charlie, east, west):
     RoutingRule.objects.create(
-        name="Germany to West", position=1, team=west,
+        name="Germany to West",
+        position=1,
+        team=west,
         conditions=[{"field": "country", "op": "in", "value": ["DE", "AT"]}],
     )
     RoutingRule.objects.create(
-        name="Big to Alice", position=2, rep=alice,
+        name="Big to Alice",
+        position=2,
+        rep=alice,
         conditions=[{"field": "employees", "op": "gte", "value": 1000}],
     )
     german_big = mql(country="DE", employees=5000)
@@ -124,7 +134,9 @@ def test_a_lead_that_becomes_an_mql_is_routed_at_once(
 
 def worked(lead, rep, days_ago=1):
     Activity.objects.create(
-        lead=lead, rep=rep, kind=ActivityKind.CALL,
+        lead=lead,
+        rep=rep,
+        kind=ActivityKind.CALL,
         at=timezone.now() - timezone.timedelta(days=days_ago),
     )
 
@@ -174,8 +186,9 @@ def test_a_rep_cannot_decide_a_dispute(alice, bob):
 
 def test_a_manager_reassigns_in_bulk_with_a_reason(alice, bob, max_manager):
     leads = [mql(owner=alice) for _ in range(3)]
-    assert reassign_leads([l.pk for l in leads], to=bob, by=max_manager, reason="Alice on leave") == 3
-    assert {type(l).objects.get(pk=l.pk).owner_id for l in leads} == {bob.pk}
+    ids = [lead.pk for lead in leads]
+    assert reassign_leads(ids, to=bob, by=max_manager, reason="Alice on leave") == 3
+    assert {type(lead).objects.get(pk=lead.pk).owner_id for lead in leads} == {bob.pk}
 
 
 def test_reassigning_without_a_reason_is_refused(alice, bob, max_manager):

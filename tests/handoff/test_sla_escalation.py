@@ -96,7 +96,9 @@ def test_a_timer_turns_to_warning_before_the_deadline_and_breached_after(lead):
     warning, _ = timers_for(lead, now=MONDAY_10 + timedelta(hours=3, minutes=30))
     breached, _ = timers_for(lead, now=MONDAY_10 + timedelta(hours=5))
     assert [on_track.state, warning.state, breached.state] == [
-        engine.TimerState.ON_TRACK, engine.TimerState.WARNING, engine.TimerState.BREACHED,
+        engine.TimerState.ON_TRACK,
+        engine.TimerState.WARNING,
+        engine.TimerState.BREACHED,
     ]
 
 
@@ -144,7 +146,9 @@ def test_an_unreachable_webhook_gives_up_after_five_attempts(
     lead, east, max_manager, django_capture_on_commit_callbacks, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    TeamCalendar.objects.create(team=east, escalation_webhook_url=f"http://127.0.0.1:{free_port()}/")
+    TeamCalendar.objects.create(
+        team=east, escalation_webhook_url=f"http://127.0.0.1:{free_port()}/"
+    )
     with django_capture_on_commit_callbacks(execute=True):
         check_slas(now=MONDAY_10 + timedelta(hours=5))
     hook = Escalation.objects.get(channel="webhook")

@@ -13,8 +13,12 @@ from tests.factories import make_lead
 
 @pytest.fixture
 def lead(alice):
-    lead = make_lead(owner=alice, stage=LifecycleStage.MQL, score=70,
-                     score_reasons=[{"text": "Industry we win in", "effect": 12}])
+    lead = make_lead(
+        owner=alice,
+        stage=LifecycleStage.MQL,
+        score=70,
+        score_reasons=[{"text": "Industry we win in", "effect": 12}],
+    )
     start_clock(lead, at=timezone.now())
     return lead
 
@@ -78,7 +82,9 @@ def test_a_bad_reentry_date_is_refused_by_name(client, alice, lead):
     response = login(client, alice).post(
         f"/inbox/leads/{lead.pk}/reject/", {"reason": "not-now", "recycle_on": "next spring"}
     )
-    assert response.status_code == 422 and "recycle_on: expected a date" in response.content.decode()
+    assert (
+        response.status_code == 422 and "recycle_on: expected a date" in response.content.decode()
+    )
 
 
 def test_logging_a_call_stops_the_first_touch_clock(client, alice, lead):
@@ -156,10 +162,17 @@ def test_the_lead_detail_page_shows_the_sla_timers(client, alice, lead):
 def test_an_admin_manages_the_rejection_reasons_in_the_admin(client, ada):
     page = login(client, ada).get("/admin/handoff/rejectionreason/")
     assert page.status_code == 200 and "Wrong fit" in page.content.decode()
-    client.post("/admin/handoff/rejectionreason/add/", {
-        "code": "competitor-customer", "label": "Already a competitor's customer",
-        "path": "recycle", "recycle_days": 180, "is_active": "on", "position": 5,
-    })
+    client.post(
+        "/admin/handoff/rejectionreason/add/",
+        {
+            "code": "competitor-customer",
+            "label": "Already a competitor's customer",
+            "path": "recycle",
+            "recycle_days": 180,
+            "is_active": "on",
+            "position": 5,
+        },
+    )
     from closedloop.handoff.models import RejectionReason
 
     assert RejectionReason.objects.get(code="competitor-customer").recycle_days == 180

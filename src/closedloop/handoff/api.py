@@ -88,8 +88,11 @@ def _refusals():
     try:
         yield
     except DjangoValidationError as exc:
-        field, problems = next(iter(exc.message_dict.items())) if hasattr(
-            exc, "message_dict") else ("", exc.messages)
+        field, problems = (
+            next(iter(exc.message_dict.items()))
+            if hasattr(exc, "message_dict")
+            else ("", exc.messages)
+        )
         raise ApiError(422, field, problems[0]) from exc
 
 
@@ -102,9 +105,12 @@ def _lead(user: User, lead_id: int) -> Lead:
 
 def _result(lead: Lead, dispute: Dispute | None = None) -> dict:
     lead.refresh_from_db()
-    return {"lead_id": lead.pk, "stage": lead.lifecycle_stage,
-            "owner": lead.owner.email if lead.owner else None,
-            "dispute_id": dispute.pk if dispute else None}
+    return {
+        "lead_id": lead.pk,
+        "stage": lead.lifecycle_stage,
+        "owner": lead.owner.email if lead.owner else None,
+        "dispute_id": dispute.pk if dispute else None,
+    }
 
 
 @router.get("/handoff/inbox", response={200: list[HandoffInboxLeadOut], **ERRORS})
@@ -121,13 +127,21 @@ def inbox(request, unassigned: bool = False):
     elif user.role == Role.REP:
         leads = Lead.objects.filter(owner=user, lifecycle_stage__in=OPEN_STAGES)
     else:
-        leads = visible(Lead.objects.filter(owner__isnull=False, lifecycle_stage__in=OPEN_STAGES), user)
+        leads = visible(
+            Lead.objects.filter(owner__isnull=False, lifecycle_stage__in=OPEN_STAGES), user
+        )
     return [
-        {"id": i["lead"].pk, "name": str(i["lead"]), "company": i["lead"].company,
-         "stage": i["lead"].lifecycle_stage,
-         "owner": i["lead"].owner.email if i["lead"].owner else None, "score": i["lead"].score,
-         "priority": round(i["priority"], 2), "score_reasons": i["reasons"],
-         "timers": [t.__dict__ | {"state": str(t.state)} for t in i["timers"]]}
+        {
+            "id": i["lead"].pk,
+            "name": str(i["lead"]),
+            "company": i["lead"].company,
+            "stage": i["lead"].lifecycle_stage,
+            "owner": i["lead"].owner.email if i["lead"].owner else None,
+            "score": i["lead"].score,
+            "priority": round(i["priority"], 2),
+            "score_reasons": i["reasons"],
+            "timers": [t.__dict__ | {"state": str(t.state)} for t in i["timers"]],
+        }
         for i in inbox_items(leads, now=timezone.now())
     ]
 
@@ -152,8 +166,12 @@ def reject(request, lead_id: int, payload: HandoffRejectIn):
     duplicate = _lead(request.auth, payload.duplicate_of) if payload.duplicate_of else None
     with _refusals():
         services.reject_lead(
-            lead, by=request.auth, reason=payload.reason, note=payload.note,
-            recycle_on=payload.recycle_on, duplicate_of=duplicate,
+            lead,
+            by=request.auth,
+            reason=payload.reason,
+            note=payload.note,
+            recycle_on=payload.recycle_on,
+            duplicate_of=duplicate,
         )
     return _result(lead)
 
@@ -162,8 +180,9 @@ def reject(request, lead_id: int, payload: HandoffRejectIn):
 def log_activity(request, lead_id: int, payload: HandoffActivityIn):
     lead = _lead(request.auth, lead_id)
     with _refusals():
-        services.log_activity(lead, by=request.auth, kind=payload.kind, outcome=payload.outcome,
-                              notes=payload.notes)
+        services.log_activity(
+            lead, by=request.auth, kind=payload.kind, outcome=payload.outcome, notes=payload.notes
+        )
     return _result(lead)
 
 
@@ -183,7 +202,9 @@ def reassign(request, payload: HandoffReassignIn):
     if to is None:
         raise ApiError(422, "to", f"no active user with id {payload.to}")
     with _refusals():
-        moved = services.reassign_leads(payload.lead_ids, to=to, by=request.auth, reason=payload.reason)
+        moved = services.reassign_leads(
+            payload.lead_ids, to=to, by=request.auth, reason=payload.reason
+        )
     return {"moved": moved}
 
 

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from django.db import connection
 
 
-def insert_rows(table: str, columns: Sequence[str], pg_types: Sequence[str], rows: list[tuple]) -> None:
+def insert_rows(
+    table: str, columns: Sequence[str], pg_types: Sequence[str], rows: list[tuple]
+) -> None:
     """Insert `rows` (tuples in `columns` order, already adapted for the database) into `table`.
 
     `pg_types` are the PostgreSQL array element types of the columns, e.g. "bigint", "text".

@@ -9,8 +9,9 @@ import time
 import typer
 
 sla_app = typer.Typer(help="Service levels of the handoff.", no_args_is_help=True)
-digest_app = typer.Typer(help="The weekly digest of sales feedback to marketing.",
-                         no_args_is_help=True)
+digest_app = typer.Typer(
+    help="The weekly digest of sales feedback to marketing.", no_args_is_help=True
+)
 
 
 def _setup() -> None:

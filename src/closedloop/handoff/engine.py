@@ -158,7 +158,11 @@ class TimerState(StrEnum):
 
 
 def timer_state(
-    *, now: datetime, due: datetime, done_at: datetime | None, minutes_left: float,
+    *,
+    now: datetime,
+    due: datetime,
+    done_at: datetime | None,
+    minutes_left: float,
     warn_before_minutes: float,
 ) -> TimerState:
     """Where a timer stands. `minutes_left` is working minutes from now to due."""
@@ -183,7 +187,7 @@ def urgency(state: TimerState, *, minutes_left: float, window_minutes: float) ->
 
 
 def priority(score: float, urgency_factor: float) -> float:
-    """Inbox order: score (0–100, floored at 1 so unscored leads still rank by urgency) × urgency."""
+    """Inbox order: score (0–100; floored at 1 so unscored leads still rank) × urgency."""
     return max(score, 1.0) * urgency_factor
 
 
@@ -204,8 +208,11 @@ def condition_holds(value, op: str, expected) -> bool:
     """One rule condition on one lead value; text compares case-insensitively."""
     if isinstance(value, str):
         value = value.lower()
-        expected = [e.lower() if isinstance(e, str) else e for e in expected] if isinstance(
-            expected, list) else (expected.lower() if isinstance(expected, str) else expected)
+        expected = (
+            [e.lower() if isinstance(e, str) else e for e in expected]
+            if isinstance(expected, list)
+            else (expected.lower() if isinstance(expected, str) else expected)
+        )
     match Op(op):
         case Op.EQ:
             return value == expected
@@ -252,8 +259,10 @@ class Member:
 
     @property
     def available(self) -> bool:
-        return not self.away and self.weight > 0 and (
-            self.capacity is None or self.in_period < self.capacity
+        return (
+            not self.away
+            and self.weight > 0
+            and (self.capacity is None or self.in_period < self.capacity)
         )
 
 
@@ -274,15 +283,23 @@ def pick_round_robin(members: Sequence[Member]) -> Member | None:
 
 
 def route(
-    lead: Mapping, *, rules: Sequence[Rule], account_owner_id: int | None,
-    pools: Mapping[int, Sequence[Member]], reps: Mapping[int, Member],
+    lead: Mapping,
+    *,
+    rules: Sequence[Rule],
+    account_owner_id: int | None,
+    pools: Mapping[int, Sequence[Member]],
+    reps: Mapping[int, Member],
 ) -> Decision:
     """Who gets `lead`: the owner of its account, else the first matching rule (a named rep,
     or round-robin in a team), else nobody (the lead waits in the unassigned queue).
 
     Counters of the chosen member are advanced here, so a batch can be routed in one pass.
     """
-    if account_owner_id is not None and account_owner_id in reps and not reps[account_owner_id].away:
+    if (
+        account_owner_id is not None
+        and account_owner_id in reps
+        and not reps[account_owner_id].away
+    ):
         return _take(reps[account_owner_id], "account", rotation=False)
     for rule in rules:
         if not rule.matches(lead):

@@ -25,7 +25,7 @@ class TeamCalendar(Audited):
         max_length=13, default="0,1,2,3,4", help_text="Weekday numbers, 0 = Monday, comma separated"
     )
     escalation_webhook_url = models.URLField(
-        blank=True, help_text="Slack-compatible incoming webhook: receives {\"text\": ...} on breach"
+        blank=True, help_text='Slack-compatible incoming webhook: receives {"text": ...} on breach'
     )
 
     def __str__(self) -> str:

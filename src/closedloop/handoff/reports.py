@@ -34,13 +34,24 @@ def sla_report(*, weeks: int = 12, now: datetime | None = None, team_id: int | N
     timers = LeadSla.objects.filter(started_at__gte=since, lead__owner__isnull=False)
     if team_id:
         timers = timers.filter(lead__owner__team_id=team_id)
-    rows = list(timers.values(
-        "started_at", "first_touch_due", "first_touched_at", "closed_at",
-        "lead__owner_id", "lead__owner__email", "lead__owner__team_id", "lead__owner__team__name",
-    ))
+    rows = list(
+        timers.values(
+            "started_at",
+            "first_touch_due",
+            "first_touched_at",
+            "closed_at",
+            "lead__owner_id",
+            "lead__owner__email",
+            "lead__owner__team_id",
+            "lead__owner__team__name",
+        )
+    )
     calendars = calendars_for_teams({r["lead__owner__team_id"] for r in rows})
-    minutes, by_rep, by_team, by_week = [], defaultdict(Counter), defaultdict(Counter), defaultdict(
-        lambda: {"met": 0, "decided": 0, "minutes": []}
+    minutes, by_rep, by_team, by_week = (
+        [],
+        defaultdict(Counter),
+        defaultdict(Counter),
+        defaultdict(lambda: {"met": 0, "decided": 0, "minutes": []}),
     )
     for row in rows:
         outcome = _outcome(row, now)
@@ -53,7 +64,10 @@ def sla_report(*, weeks: int = 12, now: datetime | None = None, team_id: int | N
             )
             minutes.append(spent)
             week["minutes"].append(spent)
-        for counter in (by_rep[row["lead__owner__email"]], by_team[row["lead__owner__team__name"] or "No team"]):
+        for counter in (
+            by_rep[row["lead__owner__email"]],
+            by_team[row["lead__owner__team__name"] or "No team"],
+        ):
             counter["decided"] += 1
             counter["met"] += outcome
         week["decided"] += 1
@@ -68,8 +82,12 @@ def sla_report(*, weeks: int = 12, now: datetime | None = None, team_id: int | N
         "by_rep": _compliance(by_rep),
         "by_team": _compliance(by_team),
         "weeks": [
-            {"week": week.isoformat(), "compliance": engine.share(v["met"], v["decided"]),
-             "median_minutes": engine.percentile(v["minutes"], 50), "decided": v["decided"]}
+            {
+                "week": week.isoformat(),
+                "compliance": engine.share(v["met"], v["decided"]),
+                "median_minutes": engine.percentile(v["minutes"], 50),
+                "decided": v["decided"],
+            }
             for week, v in sorted(by_week.items())
         ],
         "marketing": marketing_delivery(now=now, months=3),
@@ -88,8 +106,12 @@ def _outcome(row: dict, now: datetime) -> int | None:
 def _compliance(counters: dict) -> list[dict]:
     return sorted(
         (
-            {"name": name, "met": c["met"], "decided": c["decided"],
-             "compliance": engine.share(c["met"], c["decided"])}
+            {
+                "name": name,
+                "met": c["met"],
+                "decided": c["decided"],
+                "compliance": engine.share(c["met"], c["decided"]),
+            }
             for name, c in counters.items()
         ),
         key=lambda r: (r["compliance"] if r["compliance"] is not None else 2, r["name"]),
@@ -107,18 +129,29 @@ def marketing_delivery(*, now: datetime, months: int) -> list[dict]:
     while first <= now.date():
         nxt = _month_start(first + timedelta(days=32))
         span = {"at__date__gte": first, "at__date__lt": nxt}
-        delivered = StageChange.objects.filter(to_stage=LifecycleStage.MQL, **span).values(
-            "lead").distinct().count()
+        delivered = (
+            StageChange.objects.filter(to_stage=LifecycleStage.MQL, **span)
+            .values("lead")
+            .distinct()
+            .count()
+        )
         accepted = Acceptance.objects.filter(**span).count()
         rejected = Rejection.objects.filter(**span).count()
         rate = engine.share(accepted, accepted + rejected)
         promised = numbers["mql_per_rep_month"] * reps
-        result.append({
-            "month": first.strftime("%Y-%m"), "delivered": delivered, "promised": promised,
-            "accepted": accepted, "rejected": rejected, "accept_rate": rate,
-            "accept_rate_floor": numbers["accept_rate_floor"],
-            "met": delivered >= promised and (rate is None or rate >= numbers["accept_rate_floor"]),
-        })
+        result.append(
+            {
+                "month": first.strftime("%Y-%m"),
+                "delivered": delivered,
+                "promised": promised,
+                "accepted": accepted,
+                "rejected": rejected,
+                "accept_rate": rate,
+                "accept_rate_floor": numbers["accept_rate_floor"],
+                "met": delivered >= promised
+                and (rate is None or rate >= numbers["accept_rate_floor"]),
+            }
+        )
         first = nxt
     return result
 
@@ -130,7 +163,9 @@ def _month_start(day: date) -> date:
 # -- the feedback report --------------------------------------------------------------------
 
 
-def feedback_report(*, since: datetime, until: datetime | None = None, limit_notes: int = 200) -> dict:
+def feedback_report(
+    *, since: datetime, until: datetime | None = None, limit_notes: int = 200
+) -> dict:
     """What sales said: rejection counts by reason, and by reason within campaign, source and
     rep, plus the latest notes. Everything since `since` (and before `until`)."""
     rows = Rejection.objects.filter(at__gte=since)
@@ -146,11 +181,20 @@ def feedback_report(*, since: datetime, until: datetime | None = None, limit_not
         "by_source": _grouped(rows, "source", "unknown", labels=dict(LeadSource.choices)),
         "by_rep": _grouped(rows, "rep__email", "nobody"),
         "notes": [
-            {"lead_id": r.lead_id, "lead": str(r.lead), "reason": r.reason.label, "note": r.note,
-             "rep": r.rep.email if r.rep else None, "campaign": r.campaign.name if r.campaign else None,
-             "source": LeadSource(r.source).label if r.source in LeadSource.values else r.source,
-             "at": r.at.isoformat(), "at_display": f"{r.at:%Y-%m-%d %H:%M}"}
-            for r in rows.exclude(note="").select_related("lead", "reason", "rep", "campaign")[:limit_notes]
+            {
+                "lead_id": r.lead_id,
+                "lead": str(r.lead),
+                "reason": r.reason.label,
+                "note": r.note,
+                "rep": r.rep.email if r.rep else None,
+                "campaign": r.campaign.name if r.campaign else None,
+                "source": LeadSource(r.source).label if r.source in LeadSource.values else r.source,
+                "at": r.at.isoformat(),
+                "at_display": f"{r.at:%Y-%m-%d %H:%M}",
+            }
+            for r in rows.exclude(note="").select_related("lead", "reason", "rep", "campaign")[
+                :limit_notes
+            ]
         ],
     }
 
@@ -171,13 +215,17 @@ def send_digest(*, days: int = 7, now: datetime | None = None) -> int:
     now = now or timezone.now()
     report = feedback_report(since=now - timedelta(days=days), until=now, limit_notes=50)
     recipients = list(
-        User.objects.filter(role=Role.MARKETING, is_active=True).exclude(email="")
+        User.objects.filter(role=Role.MARKETING, is_active=True)
+        .exclude(email="")
         .values_list("email", flat=True)
     )
     if not recipients or not (report["total"] or report["accepted"]):
         return 0
     body = render_to_string("handoff/digest.txt", {"report": report, "days": days, "now": now})
-    subject = f"[closedloop] What sales said this week: {report['accepted']} accepted, {report['total']} rejected"
+    subject = (
+        f"[closedloop] What sales said this week: {report['accepted']} accepted, "
+        f"{report['total']} rejected"
+    )
     for address in recipients:
         send_mail(subject, body, settings.DEFAULT_FROM_EMAIL, [address], fail_silently=False)
     return len(recipients)

@@ -57,9 +57,9 @@ def pool_user_ids(rules: list[engine.Rule]) -> dict[int, list[int]]:
     """Active reps of each team a rule round-robins in: {team_id: [user ids]}."""
     team_ids = {r.team_id for r in rules if r.team_id is not None}
     pools: dict[int, list[int]] = defaultdict(list)
-    reps = User.objects.filter(
-        team_id__in=team_ids, role=Role.REP, is_active=True
-    ).values_list("team_id", "id")
+    reps = User.objects.filter(team_id__in=team_ids, role=Role.REP, is_active=True).values_list(
+        "team_id", "id"
+    )
     for team_id, user_id in reps:
         pools[team_id].append(user_id)
     return pools
@@ -98,8 +98,13 @@ def _rule_reps(rules: list[engine.Rule]) -> list[int]:
 
 @transaction.atomic
 def assign_batch(
-    *, rules: list[engine.Rule], pools: dict[int, list[int]], after_id: int = 0,
-    ids: list[int] | None = None, batch_size: int = 500, now: datetime | None = None,
+    *,
+    rules: list[engine.Rule],
+    pools: dict[int, list[int]],
+    after_id: int = 0,
+    ids: list[int] | None = None,
+    batch_size: int = 500,
+    now: datetime | None = None,
 ) -> tuple[int | None, int]:
     """Claim and assign one batch of unassigned MQLs with id > after_id.
 
@@ -118,7 +123,10 @@ def assign_batch(
     }
     decisions = {
         lead["id"]: engine.route(
-            lead, rules=rules, account_owner_id=owners.get(lead["id"]), pools=team_pools,
+            lead,
+            rules=rules,
+            account_owner_id=owners.get(lead["id"]),
+            pools=team_pools,
             reps=members,
         )
         for lead in leads
@@ -155,9 +163,7 @@ def _account_owners(leads: list[dict]) -> dict[int, int]:
         owner__isnull=False, owner__is_active=True
     )
     by_id, by_domain = {}, {}
-    for acc_id, domain, owner_id in accounts.filter(pk__in=account_ids).values_list(
-        "id", "domain_lower", "owner_id"
-    ):
+    for acc_id, owner_id in accounts.filter(pk__in=account_ids).values_list("id", "owner_id"):
         by_id[acc_id] = owner_id
     if domains:
         for domain, owner_id in accounts.filter(domain_lower__in=domains).values_list(
@@ -180,17 +186,19 @@ def _lock_members(
     rows = list(
         RoutingMember.objects.select_for_update().filter(user_id__in=user_ids).order_by("pk")
     )
-    users = dict(
-        User.objects.filter(pk__in=user_ids).values_list("pk", "is_away")
-    )
+    users = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "is_away"))
     teams = dict(User.objects.filter(pk__in=user_ids).values_list("pk", "team_id"))
     members = {}
     for row in rows:
         start = engine.period_start(today, row.period)
         in_period = row.assigned_in_period if row.period_start == start else 0
         members[row.user_id] = engine.Member(
-            id=row.user_id, team_id=teams.get(row.user_id), weight=row.weight,
-            capacity=row.capacity, in_period=in_period, total=row.assigned_total,
+            id=row.user_id,
+            team_id=teams.get(row.user_id),
+            weight=row.weight,
+            capacity=row.capacity,
+            in_period=in_period,
+            total=row.assigned_total,
             away=users.get(row.user_id, True),
         )
         members[row.user_id].row = row  # type: ignore[attr-defined]
@@ -236,7 +244,8 @@ def _set_owners(ids: list[int], decisions, *, now: datetime) -> int:
 def _log_assignments(ids: list[int], decisions, *, now: datetime) -> None:
     at = connection.ops.adapt_datetimefield_value(now)
     insert_rows(
-        Assignment._meta.db_table, ("lead_id", "to_owner_id", "rule", "reason", "at"),
+        Assignment._meta.db_table,
+        ("lead_id", "to_owner_id", "rule", "reason", "at"),
         ("bigint", "bigint", "text", "text", "timestamptz"),
         [(i, decisions[i].owner_id, decisions[i].rule[:100], "routing", at) for i in ids],
     )
@@ -257,9 +266,7 @@ def _save_counters(members: dict[int, engine.Member], *, today) -> None:
 
 
 def _start_timers(assigned, decisions, members, *, now: datetime) -> None:
-    team_of = {
-        lead["id"]: members[decisions[lead["id"]].owner_id].team_id for lead in assigned
-    }
+    team_of = {lead["id"]: members[decisions[lead["id"]].owner_id].team_id for lead in assigned}
     calendars = calendars_for_teams(set(team_of.values()))
     upsert_timers(
         [(lead["id"], lead["mql_at"] or now, calendars[team_of[lead["id"]]]) for lead in assigned],

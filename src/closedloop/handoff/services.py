@@ -41,7 +41,6 @@ from closedloop.handoff.models import (
     RejectionReason,
 )
 
-
 DEFAULT_REASONS = [
     # (code, label, path, recycle_days, position): the list a new installation starts with.
     ("not-now", "Not now: timing", RejectionPath.RECYCLE, 90, 1),
@@ -57,8 +56,8 @@ def ensure_default_reasons() -> int:
     created = 0
     for code, label, path, days, position in DEFAULT_REASONS:
         created += RejectionReason.objects.get_or_create(
-            code=code, defaults={"label": label, "path": path, "recycle_days": days,
-                                 "position": position},
+            code=code,
+            defaults={"label": label, "path": path, "recycle_days": days, "position": position},
         )[1]
     return created
 
@@ -71,7 +70,9 @@ def _locked(lead: Lead) -> Lead:
 def _require_stage(lead: Lead, *stages: str) -> None:
     if lead.lifecycle_stage not in stages:
         names = " or ".join(LifecycleStage(s).label for s in stages)
-        raise ValidationError({"lead": f"lead {lead.pk} is {lead.get_lifecycle_stage_display()}, not {names}"})
+        raise ValidationError(
+            {"lead": f"lead {lead.pk} is {lead.get_lifecycle_stage_display()}, not {names}"}
+        )
 
 
 @transaction.atomic
@@ -84,14 +85,22 @@ def accept_lead(lead: Lead, *, by: User, at: datetime | None = None) -> Acceptan
     change_stage(lead, to=LifecycleStage.SAL, by=by, reason="Accepted by sales", at=at)
     acceptance = Acceptance.objects.create(lead=lead, rep=lead.owner, at=at)
     payload = {"lead_id": lead.pk, "rep": lead.owner.email if lead.owner else None}
-    transaction.on_commit(lambda: events.lead_accepted.send(sender=Lead, lead=lead, payload=payload))
+    transaction.on_commit(
+        lambda: events.lead_accepted.send(sender=Lead, lead=lead, payload=payload)
+    )
     return acceptance
 
 
 @transaction.atomic
 def reject_lead(
-    lead: Lead, *, by: User, reason: RejectionReason | str, note: str = "",
-    recycle_on: date | None = None, duplicate_of: Lead | None = None, at: datetime | None = None,
+    lead: Lead,
+    *,
+    by: User,
+    reason: RejectionReason | str,
+    note: str = "",
+    recycle_on: date | None = None,
+    duplicate_of: Lead | None = None,
+    at: datetime | None = None,
 ) -> Rejection:
     """Reject an MQL with a reason from the managed list (and an optional note); the reason's
     path decides where the lead goes (see the module docstring)."""
@@ -102,17 +111,26 @@ def reject_lead(
     _require_stage(lead, LifecycleStage.MQL, LifecycleStage.SAL)
     note = note.strip()
     rejection = Rejection(
-        lead=lead, rep=lead.owner, reason=reason, note=note, at=at,
-        campaign_id=lead.original_campaign_id, source=lead.source,
+        lead=lead,
+        rep=lead.owner,
+        reason=reason,
+        note=note,
+        at=at,
+        campaign_id=lead.original_campaign_id,
+        source=lead.source,
     )
     _PATHS[reason.path](lead, rejection, by=by, recycle_on=recycle_on, duplicate_of=duplicate_of)
     rejection.save()
     sla.stop_clock(lead, at=at)
     payload = {
-        "lead_id": lead.pk, "rep": rejection.rep.email if rejection.rep else None,
-        "reason": reason.code, "note": note,
+        "lead_id": lead.pk,
+        "rep": rejection.rep.email if rejection.rep else None,
+        "reason": reason.code,
+        "note": note,
     }
-    transaction.on_commit(lambda: events.lead_rejected.send(sender=Lead, lead=lead, payload=payload))
+    transaction.on_commit(
+        lambda: events.lead_rejected.send(sender=Lead, lead=lead, payload=payload)
+    )
     return rejection
 
 
@@ -121,8 +139,13 @@ def _reason(reason: RejectionReason | str) -> RejectionReason:
         return reason
     found = RejectionReason.objects.filter(code=reason, is_active=True).first()
     if found is None:
-        raise ValidationError({"reason": f"{reason!r} is not a reason in the managed list" if reason
-                               else "a reason is required"})
+        raise ValidationError(
+            {
+                "reason": f"{reason!r} is not a reason in the managed list"
+                if reason
+                else "a reason is required"
+            }
+        )
     return found
 
 
@@ -137,7 +160,9 @@ def _recycle(lead, rejection, *, by, recycle_on, **_):
 
 
 def _disqualify(lead, rejection, *, by, **_):
-    change_stage(lead, to=LifecycleStage.DISQUALIFIED, by=by, reason=_why(rejection), at=rejection.at)
+    change_stage(
+        lead, to=LifecycleStage.DISQUALIFIED, by=by, reason=_why(rejection), at=rejection.at
+    )
     lead.status = LeadStatus.UNQUALIFIED
     save_if_version(lead, expected_version=None, fields=["status"])
 
@@ -174,7 +199,12 @@ def _why(rejection: Rejection) -> str:
 
 def _release(lead: Lead, *, by, reason: str, status: str, recycle_at: date | None = None) -> None:
     Assignment.objects.create(
-        lead=lead, from_owner=lead.owner, to_owner=None, rule="release", reason=reason, by=by,
+        lead=lead,
+        from_owner=lead.owner,
+        to_owner=None,
+        rule="release",
+        reason=reason,
+        by=by,
         at=timezone.now(),
     )
     lead.owner, lead.status, lead.recycle_at = None, status, recycle_at
@@ -183,7 +213,12 @@ def _release(lead: Lead, *, by, reason: str, status: str, recycle_at: date | Non
 
 @transaction.atomic
 def log_activity(
-    lead: Lead, *, by: User, kind: str, outcome: str = "", notes: str = "",
+    lead: Lead,
+    *,
+    by: User,
+    kind: str,
+    outcome: str = "",
+    notes: str = "",
     at: datetime | None = None,
 ) -> Activity:
     """A rep logs a call, email, meeting or note on their lead; calls, emails and meetings count
@@ -234,8 +269,14 @@ def claim_lead(lead: Lead, *, by: User, reason: str = "") -> Lead | Dispute:
         if not reason.strip():
             raise ValidationError({"reason": "say why you should have this protected lead"})
         dispute, _ = Dispute.objects.get_or_create(
-            lead=lead, claimant=by, status=DisputeStatus.OPEN,
-            defaults={"owner": lead.owner, "reason": reason.strip()[:300], "created_at": timezone.now()},
+            lead=lead,
+            claimant=by,
+            status=DisputeStatus.OPEN,
+            defaults={
+                "owner": lead.owner,
+                "reason": reason.strip()[:300],
+                "created_at": timezone.now(),
+            },
         )
         return dispute
     _transfer(lead, to=by, by=by, rule="claim", reason=reason.strip() or "claimed")
@@ -245,7 +286,11 @@ def claim_lead(lead: Lead, *, by: User, reason: str = "") -> Lead | Dispute:
 @transaction.atomic
 def decide_dispute(dispute: Dispute, *, by: User, grant: bool, note: str = "") -> Dispute:
     """A manager settles a claim: grant moves the lead to the claimant; deny keeps it."""
-    dispute = Dispute.objects.select_for_update(of=("self",)).select_related("claimant", "lead").get(pk=dispute.pk)
+    dispute = (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("claimant", "lead")
+        .get(pk=dispute.pk)
+    )
     permissions.check_can_decide_dispute(by, claimant=dispute.claimant)
     if dispute.status != DisputeStatus.OPEN:
         raise ValidationError({"dispute": f"already decided: {dispute.get_status_display()}"})
@@ -254,11 +299,18 @@ def decide_dispute(dispute: Dispute, *, by: User, grant: bool, note: str = "") -
     dispute.decided_by, dispute.decided_at, dispute.decision_note = by, now, note.strip()[:300]
     dispute.save()
     if grant:
-        _transfer(_locked(dispute.lead), to=dispute.claimant, by=by, rule="dispute",
-                  reason=f"dispute granted: {dispute.decision_note or dispute.reason}")
+        _transfer(
+            _locked(dispute.lead),
+            to=dispute.claimant,
+            by=by,
+            rule="dispute",
+            reason=f"dispute granted: {dispute.decision_note or dispute.reason}",
+        )
     for user in {dispute.claimant, dispute.owner} - {None}:
         Notification.objects.create(
-            user=user, lead=dispute.lead, at=now,
+            user=user,
+            lead=dispute.lead,
+            at=now,
             text=f"Dispute over {dispute.lead}: {dispute.get_status_display()}",
         )
     return dispute
@@ -271,7 +323,9 @@ def reassign_leads(lead_ids: list[int], *, to: User, by: User, reason: str) -> i
         raise ValidationError({"reason": "a reason is required to reassign leads"})
     if to.role not in ("rep", "manager") or not to.is_active:
         raise ValidationError({"to": f"{to} cannot own leads"})
-    leads = list(Lead.objects.select_for_update(of=("self",)).select_related("owner").filter(pk__in=lead_ids))
+    leads = list(
+        Lead.objects.select_for_update(of=("self",)).select_related("owner").filter(pk__in=lead_ids)
+    )
     if len(leads) != len(set(lead_ids)):
         raise ValidationError({"lead_ids": "some leads do not exist"})
     for lead in leads:
@@ -318,9 +372,11 @@ def resolve_bad_data(rejection: Rejection, *, by: User) -> Rejection:
 
 def bad_data_queue():
     """Bad-data rejections nobody has resolved yet, oldest first."""
-    return Rejection.objects.filter(
-        reason__path=RejectionPath.BAD_DATA, resolved_at__isnull=True
-    ).select_related("lead", "rep", "reason").order_by("at")
+    return (
+        Rejection.objects.filter(reason__path=RejectionPath.BAD_DATA, resolved_at__isnull=True)
+        .select_related("lead", "rep", "reason")
+        .order_by("at")
+    )
 
 
 # -- recycling ----------------------------------------------------------------------------

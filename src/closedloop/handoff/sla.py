@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from closedloop.core import events
 from closedloop.core.models import Role, Team, User
-from closedloop.crm.models import Activity, ActivityKind, Lead, LifecycleStage
+from closedloop.crm.models import ActivityKind, Lead, LifecycleStage
 from closedloop.definitions.services import active_contract_body
 from closedloop.handoff import engine
 from closedloop.handoff.bulk import insert_rows
@@ -57,7 +57,8 @@ def calendars_for_teams(team_ids: set[int | None]) -> dict[int | None, engine.Wo
     ids = {t for t in team_ids if t is not None}
     zones = dict(Team.objects.filter(pk__in=ids).values_list("pk", "time_zone"))
     stored = {
-        c.team_id: c for c in TeamCalendar.objects.filter(team_id__in=ids).prefetch_related("holidays")
+        c.team_id: c
+        for c in TeamCalendar.objects.filter(team_id__in=ids).prefetch_related("holidays")
     }
     result: dict[int | None, engine.WorkCalendar] = {None: engine.WorkCalendar()}
     for team_id in ids:
@@ -67,7 +68,10 @@ def calendars_for_teams(team_ids: set[int | None]) -> dict[int | None, engine.Wo
             result[team_id] = engine.WorkCalendar(time_zone=zone)
             continue
         result[team_id] = engine.WorkCalendar(
-            time_zone=zone, start=cal.work_start, end=cal.work_end, workdays=cal.workday_numbers,
+            time_zone=zone,
+            start=cal.work_start,
+            end=cal.work_end,
+            workdays=cal.workday_numbers,
             holidays=tuple(h.date for h in cal.holidays.all()),
         )
     return result
@@ -86,8 +90,15 @@ def upsert_timers(items: list[tuple[int, datetime, engine.WorkCalendar]], *, num
         if timer is None:
             # Plain tuples, not model instances: routing starts thousands of clocks a second.
             first_due = engine.add_working_minutes(start, numbers["first_touch_minutes"], calendar)
-            new_rows.append((lead_id, start, first_due,
-                             start + timedelta(days=numbers["attempts_days"]), numbers["attempts"]))
+            new_rows.append(
+                (
+                    lead_id,
+                    start,
+                    first_due,
+                    start + timedelta(days=numbers["attempts_days"]),
+                    numbers["attempts"],
+                )
+            )
             continue
         if timer.closed_at is None:
             start = timer.started_at
@@ -104,11 +115,19 @@ def _insert_timers(rows: list[tuple]) -> None:
     adapt = connection.ops.adapt_datetimefield_value
     insert_rows(
         LeadSla._meta.db_table,
-        ("lead_id", "started_at", "first_touch_due", "attempts_due", "attempts_required",
-         "attempts_made"),
+        (
+            "lead_id",
+            "started_at",
+            "first_touch_due",
+            "attempts_due",
+            "attempts_required",
+            "attempts_made",
+        ),
         ("bigint", "timestamptz", "timestamptz", "timestamptz", "integer", "integer"),
-        [(lead_id, adapt(start), adapt(first), adapt(attempts), required, 0)
-         for lead_id, start, first, attempts, required in rows],
+        [
+            (lead_id, adapt(start), adapt(first), adapt(attempts), required, 0)
+            for lead_id, start, first, attempts, required in rows
+        ],
     )
 
 
@@ -158,8 +177,13 @@ class Timer:
     detail: str
 
 
-def timers_for(lead: Lead, *, now: datetime | None = None, timer: LeadSla | None = None,
-               calendar: engine.WorkCalendar | None = None) -> list[Timer]:
+def timers_for(
+    lead: Lead,
+    *,
+    now: datetime | None = None,
+    timer: LeadSla | None = None,
+    calendar: engine.WorkCalendar | None = None,
+) -> list[Timer]:
     """The lead's two sales clocks as they stand at `now`; empty when no clock runs."""
     now = now or timezone.now()
     timer = timer or LeadSla.objects.filter(lead=lead).first()
@@ -172,7 +196,8 @@ def timers_for(lead: Lead, *, now: datetime | None = None, timer: LeadSla | None
     first = Timer(
         "First touch",
         _state(now, timer.first_touch_due, done, left, numbers, timer.closed_at),
-        timer.first_touch_due, left,
+        timer.first_touch_due,
+        left,
         f"within {numbers['first_touch_minutes']} working minutes of MQL",
     )
     # Enough attempts counts as done at the clock's start: MET, whatever the time now.
@@ -181,8 +206,10 @@ def timers_for(lead: Lead, *, now: datetime | None = None, timer: LeadSla | None
     attempts = Timer(
         "Attempts",
         _state(now, timer.attempts_due, attempts_done, attempts_left, numbers, timer.closed_at),
-        timer.attempts_due, attempts_left,
-        f"{timer.attempts_made} of {timer.attempts_required} within {numbers['attempts_days']} days",
+        timer.attempts_due,
+        attempts_left,
+        f"{timer.attempts_made} of {timer.attempts_required} "
+        f"within {numbers['attempts_days']} days",
     )
     return [first, attempts]
 
@@ -192,7 +219,10 @@ def _state(now, due, done, left, numbers, closed_at) -> engine.TimerState:
         # The lead left the sales queue (rejected, recycled): the clock stopped where it stood.
         return engine.TimerState.MISSED if closed_at > due else engine.TimerState.MET
     return engine.timer_state(
-        now=now, due=due, done_at=done, minutes_left=left,
+        now=now,
+        due=due,
+        done_at=done,
+        minutes_left=left,
         warn_before_minutes=numbers["warn_before_minutes"],
     )
 
@@ -242,7 +272,9 @@ def _warn(open_timers, *, now: datetime, numbers: dict) -> int:
         if left > numbers["warn_before_minutes"]:
             continue
         Notification.objects.create(
-            user=timer.lead.owner, lead=timer.lead, at=now,
+            user=timer.lead.owner,
+            lead=timer.lead,
+            at=now,
             text=f"First touch due for {timer.lead} in {left:.0f} working minutes",
         )
         LeadSla.objects.filter(pk=timer.pk).update(warned_at=now)
@@ -272,13 +304,20 @@ def breach_lead(lead: Lead, *, kind: str, due: datetime, now: datetime) -> SlaBr
     try:
         with transaction.atomic():
             breach = SlaBreach.objects.create(
-                lead=lead, rep=owner, team_id=owner.team_id if owner else None, kind=kind,
-                due=due, breached_at=now,
+                lead=lead,
+                rep=owner,
+                team_id=owner.team_id if owner else None,
+                kind=kind,
+                due=due,
+                breached_at=now,
             )
             escalations = _escalations_for(breach)
             payload = {
-                "lead_id": lead.pk, "rep": owner.email if owner else None, "sla": kind,
-                "due": due.isoformat(), "breached_at": now.isoformat(),
+                "lead_id": lead.pk,
+                "rep": owner.email if owner else None,
+                "sla": kind,
+                "due": due.isoformat(),
+                "breached_at": now.isoformat(),
             }
             transaction.on_commit(lambda: _announce(lead, payload, escalations))
     except IntegrityError:
@@ -301,9 +340,11 @@ def _escalations_for(breach: SlaBreach) -> list[Escalation]:
             team_id=breach.team_id, role=Role.MANAGER, is_active=True
         ).exclude(email="")
         rows += [Escalation(breach=breach, channel=Channel.EMAIL, target=m.email) for m in managers]
-        url = TeamCalendar.objects.filter(team_id=breach.team_id).values_list(
-            "escalation_webhook_url", flat=True
-        ).first()
+        url = (
+            TeamCalendar.objects.filter(team_id=breach.team_id)
+            .values_list("escalation_webhook_url", flat=True)
+            .first()
+        )
         if url:
             rows.append(Escalation(breach=breach, channel=Channel.WEBHOOK, target=url))
     return Escalation.objects.bulk_create(rows)
@@ -324,12 +365,16 @@ def deliver(escalation: Escalation) -> None:
     if escalation.channel == Channel.EMAIL:
         send_mail(
             subject=f"[closedloop] {breach.get_kind_display()} SLA breached: {breach.lead}",
-            message=text, from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[escalation.target], fail_silently=False,
+            message=text,
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[escalation.target],
+            fail_silently=False,
         )
         return
     request = urllib.request.Request(
-        escalation.target, data=json.dumps({"text": text}).encode(), method="POST",
+        escalation.target,
+        data=json.dumps({"text": text}).encode(),
+        method="POST",
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - admin-set URL

@@ -32,7 +32,9 @@ def _require_sales(user: User) -> None:
 def inbox_items(leads, *, now: datetime) -> list[dict]:
     """Leads with their timers and priority (score × SLA urgency), most urgent first."""
     leads = list(leads.select_related("owner", "sla")[:INBOX_LIMIT])
-    calendars = calendars_for_teams({lead.owner.team_id if lead.owner_id else None for lead in leads})
+    calendars = calendars_for_teams(
+        {lead.owner.team_id if lead.owner_id else None for lead in leads}
+    )
     items = []
     for lead in leads:
         timer = getattr(lead, "sla", None)
@@ -44,11 +46,17 @@ def inbox_items(leads, *, now: datetime) -> list[dict]:
             window = first.minutes_left + engine.working_minutes_between(
                 timer.started_at, now, calendar
             )
-            urgency = engine.urgency(first.state, minutes_left=first.minutes_left,
-                                     window_minutes=window)
-        items.append({"lead": lead, "timers": timers,
-                      "priority": engine.priority(lead.score, urgency),
-                      "reasons": _reasons(lead)})
+            urgency = engine.urgency(
+                first.state, minutes_left=first.minutes_left, window_minutes=window
+            )
+        items.append(
+            {
+                "lead": lead,
+                "timers": timers,
+                "priority": engine.priority(lead.score, urgency),
+                "reasons": _reasons(lead),
+            }
+        )
     items.sort(key=lambda item: -item["priority"])
     return items
 
@@ -73,11 +81,18 @@ def inbox(request):
     _require_sales(user)
     now = timezone.now()
     view = request.GET.get("view", "mine")
-    context = {"now": now, "view": view, "reasons": RejectionReason.objects.filter(is_active=True),
-               "claim": user.role == Role.REP and view == "team"}
+    context = {
+        "now": now,
+        "view": view,
+        "reasons": RejectionReason.objects.filter(is_active=True),
+        "claim": user.role == Role.REP and view == "team",
+    }
     if user.role == Role.REP:
-        leads = Lead.objects.filter(owner=user) if view == "mine" else Lead.objects.filter(
-            owner__team_id=user.team_id).exclude(owner=user)
+        leads = (
+            Lead.objects.filter(owner=user)
+            if view == "mine"
+            else Lead.objects.filter(owner__team_id=user.team_id).exclude(owner=user)
+        )
     else:
         leads = visible(Lead.objects.filter(owner__isnull=False), user)
         rep_id = request.GET.get("rep")
@@ -91,8 +106,8 @@ def inbox(request):
     context["notifications"] = list(
         Notification.objects.filter(user=user, read_at__isnull=True)[:10]
     )
-    context["activity_kinds"] = [(k, l) for k, l in ActivityKind.choices if k != ActivityKind.NOTE]
-    context["outcomes"] = [(k, l) for k, l in ActivityOutcome.choices if k]
+    context["activity_kinds"] = [c for c in ActivityKind.choices if c[0] != ActivityKind.NOTE]
+    context["outcomes"] = [c for c in ActivityOutcome.choices if c[0]]
     return render(request, "handoff/inbox.html", context)
 
 
@@ -111,19 +126,28 @@ def inbox_poll(request):
     except ValueError:
         return HttpResponse("since: expected an ISO 8601 timestamp", status=400)
     new = Lead.objects.filter(owner=request.user, assigned_at__gt=since).count()
-    notes = Notification.objects.filter(user=request.user, at__gt=since, read_at__isnull=True).count()
+    notes = Notification.objects.filter(
+        user=request.user, at__gt=since, read_at__isnull=True
+    ).count()
     return render(request, "handoff/_poll.html", {"new": new, "notes": notes})
 
 
 def _row(request, lead: Lead, *, status: int = 200, message: str = ""):
     lead = Lead.objects.select_related("owner", "sla").get(pk=lead.pk)
     items = inbox_items(Lead.objects.filter(pk=lead.pk), now=timezone.now())
-    return render(request, "handoff/_inbox_row.html", {
-        "item": items[0], "message": message, "done": lead.lifecycle_stage not in OPEN_STAGES,
-        "reasons": RejectionReason.objects.filter(is_active=True),
-        "activity_kinds": [(k, l) for k, l in ActivityKind.choices if k != ActivityKind.NOTE],
-        "outcomes": [(k, l) for k, l in ActivityOutcome.choices if k],
-    }, status=status)
+    return render(
+        request,
+        "handoff/_inbox_row.html",
+        {
+            "item": items[0],
+            "message": message,
+            "done": lead.lifecycle_stage not in OPEN_STAGES,
+            "reasons": RejectionReason.objects.filter(is_active=True),
+            "activity_kinds": [c for c in ActivityKind.choices if c[0] != ActivityKind.NOTE],
+            "outcomes": [c for c in ActivityOutcome.choices if c[0]],
+        },
+        status=status,
+    )
 
 
 def _lead_for(request, pk: int) -> Lead:
@@ -158,15 +182,27 @@ def reject(request, pk: int):
     if not errors:
         try:
             services.reject_lead(
-                lead, by=request.user, reason=form.get("reason", ""), note=form.get("note", ""),
-                recycle_on=recycle_on, duplicate_of=duplicate_of,
+                lead,
+                by=request.user,
+                reason=form.get("reason", ""),
+                note=form.get("note", ""),
+                recycle_on=recycle_on,
+                duplicate_of=duplicate_of,
             )
         except ValidationError as exc:
             errors = {field: msgs[0] for field, msgs in exc.message_dict.items()}
     if errors:
-        response = render(request, "handoff/_reject_form.html", {
-            "lead": lead, "reasons": reasons, "errors": errors, "form": form,
-        }, status=422)
+        response = render(
+            request,
+            "handoff/_reject_form.html",
+            {
+                "lead": lead,
+                "reasons": reasons,
+                "errors": errors,
+                "form": form,
+            },
+            status=422,
+        )
         # The form posts into the whole row; a refused form replaces only itself.
         response["HX-Retarget"], response["HX-Reswap"] = f"#reject-{lead.pk}", "innerHTML"
         return response
@@ -184,8 +220,11 @@ def _date(value: str, field: str, errors: dict) -> date | None:
 
 
 def _duplicate(request, value: str, errors: dict) -> Lead | None:
-    found = visible(Lead.objects.all(), request.user).filter(pk=int(value)).first() if (
-        value.isdigit()) else None
+    found = (
+        visible(Lead.objects.all(), request.user).filter(pk=int(value)).first()
+        if (value.isdigit())
+        else None
+    )
     if found is None:
         errors["duplicate_of"] = f"no lead #{value} that you can see"
     return found
@@ -197,9 +236,13 @@ def log_work(request, pk: int):
     lead = _lead_for(request, pk)
     try:
         services.log_activity(
-            lead, by=request.user, kind=request.POST.get("kind", ""),
-            outcome=request.POST.get("outcome", "") if request.POST.get("outcome", "") in
-            ActivityOutcome.values else "", notes=request.POST.get("notes", ""),
+            lead,
+            by=request.user,
+            kind=request.POST.get("kind", ""),
+            outcome=request.POST.get("outcome", "")
+            if request.POST.get("outcome", "") in ActivityOutcome.values
+            else "",
+            notes=request.POST.get("notes", ""),
         )
     except ValidationError as exc:
         return _row(request, lead, status=422, message=_first(exc))
@@ -254,7 +297,9 @@ def reassign(request):
         messages.error(request, "lead: tick at least one lead to reassign")
         return redirect("handoff-inbox")
     try:
-        moved = services.reassign_leads(ids, to=to, by=request.user, reason=request.POST.get("reason", ""))
+        moved = services.reassign_leads(
+            ids, to=to, by=request.user, reason=request.POST.get("reason", "")
+        )
     except ValidationError as exc:
         messages.error(request, _first(exc))
     else:
@@ -271,7 +316,9 @@ def _first(exc: ValidationError) -> str:
 @login_required
 @require_POST
 def read_notifications(request):
-    Notification.objects.filter(user=request.user, read_at__isnull=True).update(read_at=timezone.now())
+    Notification.objects.filter(user=request.user, read_at__isnull=True).update(
+        read_at=timezone.now()
+    )
     return HttpResponse("")
 
 
@@ -286,14 +333,23 @@ def disputes(request):
     if request.method == "POST":
         dispute = get_object_or_404(rows, pk=request.POST.get("dispute") or 0)
         try:
-            services.decide_dispute(dispute, by=user, grant=request.POST.get("grant") == "1",
-                                    note=request.POST.get("note", ""))
+            services.decide_dispute(
+                dispute,
+                by=user,
+                grant=request.POST.get("grant") == "1",
+                note=request.POST.get("note", ""),
+            )
         except ValidationError as exc:
             messages.error(request, _first(exc))
         return redirect("handoff-disputes")
-    return render(request, "handoff/disputes.html", {
-        "open": rows.filter(status=DisputeStatus.OPEN), "decided": rows.exclude(status=DisputeStatus.OPEN)[:50],
-    })
+    return render(
+        request,
+        "handoff/disputes.html",
+        {
+            "open": rows.filter(status=DisputeStatus.OPEN),
+            "decided": rows.exclude(status=DisputeStatus.OPEN)[:50],
+        },
+    )
 
 
 @login_required
@@ -303,18 +359,33 @@ def sla_page(request):
     report = reports.sla_report(weeks=weeks)
     chart = {
         "labels": [w["week"] for w in report["weeks"]],
-        "datasets": [{"label": "First-touch compliance (%)",
-                      "data": [round(100 * w["compliance"], 1) if w["compliance"] is not None else None
-                               for w in report["weeks"]]}],
+        "datasets": [
+            {
+                "label": "First-touch compliance (%)",
+                "data": [
+                    round(100 * w["compliance"], 1) if w["compliance"] is not None else None
+                    for w in report["weeks"]
+                ],
+            }
+        ],
     }
     delivery = {
         "labels": [m["month"] for m in report["marketing"]],
-        "datasets": [{"label": "MQLs delivered", "data": [m["delivered"] for m in report["marketing"]]},
-                     {"label": "Promised", "data": [m["promised"] for m in report["marketing"]]}],
+        "datasets": [
+            {"label": "MQLs delivered", "data": [m["delivered"] for m in report["marketing"]]},
+            {"label": "Promised", "data": [m["promised"] for m in report["marketing"]]},
+        ],
     }
-    return render(request, "handoff/sla.html", {
-        "report": report, "weeks": weeks, "trend_chart": chart, "delivery_chart": delivery,
-    })
+    return render(
+        request,
+        "handoff/sla.html",
+        {
+            "report": report,
+            "weeks": weeks,
+            "trend_chart": chart,
+            "delivery_chart": delivery,
+        },
+    )
 
 
 @login_required
@@ -322,16 +393,24 @@ def feedback_page(request):
     if request.user.role == Role.REP:
         raise PermissionDenied("the feedback report is for marketing and managers")
     if request.method == "POST":
-        rejection = get_object_or_404(services.bad_data_queue(), pk=request.POST.get("rejection") or 0)
+        rejection = get_object_or_404(
+            services.bad_data_queue(), pk=request.POST.get("rejection") or 0
+        )
         services.resolve_bad_data(rejection, by=request.user)
         messages.success(request, f"{rejection.lead} left the bad-data queue.")
         return redirect("handoff-feedback")
     days = _int(request.GET.get("days"), 30, 1, 730)
     report = reports.feedback_report(since=timezone.now() - timedelta(days=days))
-    return render(request, "handoff/feedback.html", {
-        "report": report, "days": days, "bad_data": services.bad_data_queue()[:100],
-        "can_resolve": request.user.role in (Role.MARKETING, Role.ADMIN),
-    })
+    return render(
+        request,
+        "handoff/feedback.html",
+        {
+            "report": report,
+            "days": days,
+            "bad_data": services.bad_data_queue()[:100],
+            "can_resolve": request.user.role in (Role.MARKETING, Role.ADMIN),
+        },
+    )
 
 
 def _int(value, default: int, low: int, high: int) -> int:
