@@ -22,3 +22,7 @@ WHITENOISE_USE_FINDERS = True
 # One SQLite test database per pytest process, so parallel runs never share (or delete) a file.
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / f"test-{os.getpid()}.sqlite3")}  # noqa: F405
+
+# Live-server threads must not keep sessions open: PostgreSQL cannot drop a test database
+# while a connection to it lives.
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
