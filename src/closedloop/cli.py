@@ -104,9 +104,10 @@ def worker(
     from django.conf import settings
     from django.core.management import call_command
 
-    from closedloop.scoring.tasks import ensure_retrain_scheduled
+    from closedloop.core.schedule import start_periodic_tasks
 
-    ensure_retrain_scheduled()  # the weekly model retraining re-enqueues itself from then on
+    # Retraining, SLA checks and the feedback digest re-enqueue themselves from then on.
+    start_periodic_tasks()
     backend = settings.TASKS["default"]["BACKEND"]
     if backend.startswith("django_tasks_rq"):
         names = [q for q in queue if q != "*"] or list(settings.RQ_QUEUES)
