@@ -136,12 +136,12 @@ class Lead(Audited, Versioned):
     status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="owned_leads",
+        related_name="owned_leads", db_index=False,  # lead_owner_created leads with owner
     )
     source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.OTHER)
     original_campaign = models.ForeignKey(
         "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="sourced_leads",
+        related_name="sourced_leads", db_index=False,  # lead_campaign_created covers it
     )
     external_id = models.CharField(max_length=100, blank=True)
 
@@ -172,7 +172,6 @@ class Lead(Audited, Versioned):
             models.Index(fields=["original_campaign", "created_at"], name="lead_campaign_created"),
             models.Index(fields=["score", "created_at"], name="lead_score_created"),
             models.Index(fields=["status"], name="lead_status"),
-            models.Index(fields=["account"], name="lead_account"),
             models.Index(Lower("email"), name="lead_email_lower"),
             models.Index(fields=["last_name", "first_name"], name="lead_name"),
             models.Index(fields=["company"], name="lead_company"),
@@ -192,7 +191,11 @@ class Lead(Audited, Versioned):
 class StageChange(models.Model):
     """A lifecycle stage change: stages never change silently (DESIGN.md)."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="stage_changes")
+    # Single-column foreign-key indexes are left out where a composite index starts with the
+    # column: each index costs every insert, and these tables are the largest.
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
+    )
     from_stage = models.CharField(max_length=16, choices=LifecycleStage.choices, blank=True)
     to_stage = models.CharField(max_length=16, choices=LifecycleStage.choices)
     at = models.DateTimeField()
@@ -235,9 +238,12 @@ class ActivityOutcome(models.TextChoices):
 class Activity(Audited):
     """Something a rep did with a lead: the evidence that a lead was worked."""
 
-    lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="activities")
+    lead = models.ForeignKey(
+        Lead, on_delete=models.CASCADE, related_name="activities", db_index=False
+    )
     rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="activities"
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="activities",
+        db_index=False,
     )
     kind = models.CharField(max_length=10, choices=ActivityKind.choices)
     outcome = models.CharField(max_length=20, choices=ActivityOutcome.choices, blank=True)
@@ -286,7 +292,7 @@ class Opportunity(Audited, Versioned):
     lost_reason = models.CharField(max_length=20, choices=LostReason.choices, blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="opportunities",
+        related_name="opportunities", db_index=False,  # opp_owner_created covers it
     )
     campaign = models.ForeignKey(
         "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
@@ -301,7 +307,6 @@ class Opportunity(Audited, Versioned):
         indexes = [
             models.Index(fields=["stage", "close_date"], name="opp_stage_close"),
             models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
-            models.Index(fields=["account"], name="opp_account"),
             models.Index(fields=["external_id"], name="opp_external_id"),
         ]
 
@@ -322,7 +327,9 @@ class ContactRole(models.TextChoices):
 
 
 class OpportunityContact(models.Model):
-    opportunity = models.ForeignKey(Opportunity, on_delete=models.CASCADE, related_name="roles")
+    opportunity = models.ForeignKey(  # the (opportunity, lead) unique constraint indexes it
+        Opportunity, on_delete=models.CASCADE, related_name="roles", db_index=False
+    )
     lead = models.ForeignKey(Lead, on_delete=models.CASCADE, related_name="opportunity_roles")
     role = models.CharField(max_length=20, choices=ContactRole.choices, default=ContactRole.OTHER)
 
@@ -330,7 +337,6 @@ class OpportunityContact(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["opportunity", "lead"], name="opp_contact_unique")
         ]
-        indexes = [models.Index(fields=["lead"], name="oppcontact_lead")]
 
     def __str__(self) -> str:
         return f"{self.lead} as {self.get_role_display()}"

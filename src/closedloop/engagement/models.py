@@ -26,18 +26,19 @@ class Touchpoint(models.Model):
     """
 
     lead = models.ForeignKey(
-        "crm.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="touchpoints"
+        "crm.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="touchpoints",
+        db_index=False,  # touch_lead_at_type starts with it; each index costs every insert
     )
     anonymous_id = models.CharField(max_length=100, blank=True)
     type = models.CharField(max_length=16, choices=TouchpointType.choices)
     channel = models.CharField(max_length=12, blank=True)
     campaign = models.ForeignKey(
         "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="touchpoints",
+        related_name="touchpoints", db_index=False,  # touch_campaign_at covers it
     )
     content = models.ForeignKey(
         "content.ContentAsset", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="touchpoints",
+        related_name="touchpoints", db_index=False,  # touch_content_at covers it
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
@@ -47,7 +48,8 @@ class Touchpoint(models.Model):
     class Meta:
         ordering = ["-occurred_at", "-id"]
         indexes = [
-            models.Index(fields=["lead", "occurred_at"], name="touch_lead_at"),
+            # Covers the scorer's full read (lead, when, type) as well as a lead's timeline.
+            models.Index(fields=["lead", "occurred_at", "type"], name="touch_lead_at_type"),
             models.Index(fields=["campaign", "occurred_at"], name="touch_campaign_at"),
             models.Index(fields=["content", "occurred_at"], name="touch_content_at"),
             models.Index(fields=["anonymous_id"], name="touch_anonymous"),
