@@ -184,13 +184,18 @@ def demo(
         False, "--if-empty", help="Do nothing when the database already has leads"
     ),
     reset: bool = typer.Option(False, "--reset", help="Delete existing CRM data first"),
+    score: bool = typer.Option(
+        True, "--score/--no-score", help="Train the scorer on the demo's outcomes, score leads"
+    ),
 ) -> None:
     """Load the synthetic demo company, and one user per role with printed passwords."""
     setup_django()
     from closedloop.demo.generator import DemoRefused, load_demo
 
     try:
-        load_demo(leads=leads, seed=seed, if_empty=if_empty, reset=reset, echo=typer.echo)
+        load_demo(
+            leads=leads, seed=seed, if_empty=if_empty, reset=reset, echo=typer.echo, score=score
+        )
     except DemoRefused as exc:
         raise typer.BadParameter(str(exc)) from exc
 

@@ -44,3 +44,19 @@ def test_closedloop_demo_rejects_a_lead_count_below_one():
     result = CliRunner().invoke(app, ["demo", "--leads", "0"])
     assert result.exit_code == 2
     assert "--leads" in result.output
+
+
+@pytest.mark.django_db
+def test_closedloop_demo_scores_every_lead_unless_told_not_to():
+    result = CliRunner().invoke(app, ["demo", "--leads", "300", "--seed", "4"])
+    assert result.exit_code == 0, result.output
+    assert "Scored 300 leads" in result.output
+    assert not Lead.objects.filter(scored_at__isnull=True).exists()
+    assert Lead.objects.exclude(score_reasons=[]).exists()
+
+
+@pytest.mark.django_db
+def test_closedloop_demo_no_score_leaves_scores_to_closedloop_score():
+    result = CliRunner().invoke(app, ["demo", "--leads", "120", "--seed", "4", "--no-score"])
+    assert result.exit_code == 0, result.output
+    assert not Lead.objects.filter(scored_at__isnull=False).exists()

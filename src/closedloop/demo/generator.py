@@ -70,12 +70,14 @@ def load_demo(
     reset: bool = False,
     echo: Callable[[str], None] = print,
     as_of: datetime | None = None,
+    score: bool = False,
 ) -> DemoSummary | None:
     """Load the demo company: `leads` leads drawn from `seed`, history ending at `as_of`
     (default: today, midnight UTC; the same seed and day give identical rows).
 
     With `if_empty`, do nothing when leads exist; with `reset`, delete the CRM, engagement,
     campaign and content data first. Otherwise refuse (DemoRefused) to mix with existing data.
+    With `score`, train the predictive scorer on the demo's outcomes and score every lead.
     Prints how to log in. Returns what was loaded, or None when nothing was.
     """
     if leads < 1:
@@ -95,9 +97,24 @@ def load_demo(
         company = _draw(progress, leads=leads, seed=seed, as_of=as_of_seconds, users=users)
         summary.rows = _write(progress, company)
         summary.propensity = company.propensity
+        if score:
+            _train_and_score(echo)
     summary.seconds = time.perf_counter() - started
     _print_summary(echo, summary)
     return summary
+
+
+def _train_and_score(echo: Callable[[str], None]) -> None:
+    """Train the scorer on the demo's outcomes and score every lead, so the first look at the
+    pages shows scores, reasons and the calibration table."""
+    from closedloop.scoring.services import NotEnoughHistory, rescore_all, train_model
+
+    try:
+        train_model(by="demo")
+    except NotEnoughHistory as exc:  # a small demo company scores with the rules
+        echo(f"Scoring with the rules: {exc}.")
+    result = rescore_all(trigger="demo")
+    echo(f"Scored {result['leads']:,} leads with the {result['scorer']} scorer.")
 
 
 def _already_has_data(models, *, if_empty: bool, echo) -> bool:
