@@ -1,6 +1,6 @@
 """The definitions contract: drafts, sign-off, activation, diff and the what-if simulation.
 
-Rules (docs/decisions/0012-definitions-contract.md says why):
+Rules (docs/decisions/0007-definitions-contract.md says why):
 - A change is a draft. It takes effect only when one marketing user and one sales user (rep or
   manager) have both signed it. One person signs at most one side of a version; the author may
   sign their own side. Admins manage drafts but sign for no team; executives read.

@@ -468,7 +468,7 @@ class ConversionModel:
     A FeatureEncoder, then gradient boosting (scikit-learn's HistGradientBoostingClassifier,
     native categorical and missing-value handling) restricted to trees of one column each, so
     the model is additive in log-odds: logit p = intercept + Σ_column shape_column(value).
-    docs/decisions/0009-predictive-scorer.md gives the measurements behind that choice.
+    docs/decisions/0006-predictive-scorer.md gives the measurements behind that choice.
 
     After fitting, each column's shape is read off the trained model into a lookup table (one
     entry per interval between the model's own split points, per category, and for missing),

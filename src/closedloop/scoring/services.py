@@ -8,7 +8,7 @@ Which score a lead gets (`Lead.score`, 0–100):
   engagement score and M the MQL rule's minimum engagement (so a lead exactly at the engagement
   bar gets 25 of the 50 engagement points, and an A+ lead all 50 fit points).
 
-The training label (see docs/decisions/0009-predictive-scorer.md):
+The training label (see docs/decisions/0006-predictive-scorer.md):
 - only leads created MATURITY_DAYS or more ago are judged: their outcome has had time to
   happen. (Judging young leads too would bias the label: the young ones that converted fast
   would count, the young ones still in progress would not.)
