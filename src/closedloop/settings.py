@@ -11,6 +11,7 @@ variables, so a script can point any of them at a scratch database:
   CLOSEDLOOP_TASK_BACKEND   database (default), immediate (run in-process) or rq
   CLOSEDLOOP_REDIS_URL      for the rq task backend
   CLOSEDLOOP_SECURE         1 behind HTTPS: secure cookies, HSTS, SSL redirect
+  CLOSEDLOOP_EMAIL_HOST, _PORT, _USER, _PASSWORD(_FILE), _USE_TLS, _FROM   outgoing email
   CLOSEDLOOP_API_RATE_LIMIT requests per API token, e.g. 600/min (default) or off
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from closedloop.env import env_bool, env_list, env_str
+from closedloop.env import env_bool, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -201,6 +202,16 @@ SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+
+# Outgoing email: SLA escalations and the weekly feedback digest.
+EMAIL_HOST = env_str("CLOSEDLOOP_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("CLOSEDLOOP_EMAIL_PORT", 25)
+EMAIL_HOST_USER = env_str("CLOSEDLOOP_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = env_str("CLOSEDLOOP_EMAIL_PASSWORD", "", file_allowed=True)
+EMAIL_USE_TLS = env_bool("CLOSEDLOOP_EMAIL_USE_TLS", False)
+EMAIL_TIMEOUT = 20
+DEFAULT_FROM_EMAIL = env_str("CLOSEDLOOP_EMAIL_FROM", "closedloop@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
 LOGGING = {
     "version": 1,
