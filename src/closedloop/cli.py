@@ -76,13 +76,16 @@ def serve(
     from django.core.management import call_command
     from waitress import serve as waitress_serve
 
-    from closedloop.wsgi import application
-
     if not settings.DEBUG:
         call_command("collectstatic", interactive=False, verbosity=0)
+    # Import the app only now: whitenoise indexes the static folder when the app is built.
+    from closedloop.wsgi import application
+
     worker_process = None
     if worker:
-        worker_process = subprocess.Popen([sys.executable, "-m", "closedloop.cli", "worker"])
+        worker_process = subprocess.Popen(
+            [sys.executable, "-m", "closedloop.cli", "worker", "--quiet"]
+        )
     typer.echo(f"closedloop is serving at http://{host}:{port}/  (Ctrl+C stops it)")
     try:
         waitress_serve(application, host=host, port=port, threads=threads, ident="closedloop")
@@ -97,6 +100,9 @@ def worker(
     queue: list[str] = typer.Option(["*"], "--queue", "-q", help="Queue names (default: all)"),
     batch: bool = typer.Option(
         False, "--batch", help="Run the tasks waiting now, then exit (database backend; for cron)"
+    ),
+    quiet: bool = typer.Option(
+        False, "--quiet", help="No log line per task (outcomes stay in the task results)"
     ),
 ) -> None:
     """Run background tasks: the database queue by default, RQ when configured."""
@@ -116,7 +122,7 @@ def worker(
                      burst=batch)
     elif backend.startswith("django_tasks_db"):
         call_command("db_worker", queue_name=",".join(queue), interval=0.5, batch=batch,
-                     startup_delay=not batch)
+                     startup_delay=not batch, verbosity=0 if quiet else 1)
     else:
         typer.echo("The immediate task backend runs tasks in-process; no worker is needed.")
 
