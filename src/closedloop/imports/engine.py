@@ -584,11 +584,15 @@ class RowConverter:
             row.fail("", "", f"has {len(cells)} cells where the header has {self.width}")
             return row
         values = row.values
+        if len(cells) < self.width:
+            cells = cells + [""] * (self.width - len(cells))
+        # One scan of the whole record instead of one per cell: bad bytes are rare.
+        suspect = "\ufffd" in "\x00".join(cells)
         for index, header, target, parse in self.columns:
-            cell = cells[index].strip() if index < len(cells) else ""
+            cell = cells[index].strip()
             if not cell:
                 continue
-            if "\ufffd" in cell:
+            if suspect and "\ufffd" in cell:
                 row.fail(header, cell, "bad encoding: bytes that are neither UTF-8 nor cp1252")
                 continue
             try:
@@ -596,10 +600,13 @@ class RowConverter:
             except BadValue as exc:
                 row.fail(header, cell, str(exc))
         if self.keys and row.ok and not any(values.get(name) for name in self.keys):
-            columns = " or ".join(self.key_columns) or "key"
-            row.fail(self.key_columns[0] if self.key_columns else "", "",
-                     f"no {columns}: a row needs one to be matched when imported again")
+            self._fail_keyless(row)
         return row
+
+    def _fail_keyless(self, row: Row) -> None:
+        columns = " or ".join(self.key_columns) or "key"
+        row.fail(self.key_columns[0] if self.key_columns else "", "",
+                 f"no {columns}: a row needs one to be matched when imported again")
 
 
 def is_blank(cells: list[str]) -> bool:

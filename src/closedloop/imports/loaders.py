@@ -13,6 +13,7 @@ blank a stored value: an import fills and corrects, it does not erase.
 from __future__ import annotations
 
 import hashlib
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
@@ -159,12 +160,7 @@ class LeadLoader(Loader):
         self._bulk_update(changed, fields)
         StageChange.objects.bulk_create(stage_changes)
         # A new lead enters the funnel at its stage: record that entry like any other change.
-        by_id = self.by.pk if self.by else None
-        _inserter(StageChange).insert([
-            {"lead_id": pk, "from_stage": "", "to_stage": lead["lifecycle_stage"],
-             "at": lead["created_at"], "by_id": by_id, "reason": self.reason}
-            for pk, lead in zip(ids, new, strict=True)
-        ], returning=False)
+        _record_entry_stages(ids, by_id=self.by.pk if self.by else None, reason=self.reason)
         _announce_stage_changes(stage_changes)
         return outcome
 
@@ -184,6 +180,36 @@ class LeadLoader(Loader):
             lead=lead, from_stage=lead.lifecycle_stage, to_stage=stage, at=now, by=self.by,
             reason=self.reason,
         )
+
+
+def _record_entry_stages(lead_ids: list[int], *, by_id: int | None, reason: str) -> None:
+    """A StageChange ("" → its stage, at its creation) for each of the new leads `lead_ids`.
+
+    One INSERT ... SELECT per chunk: the database copies stage and creation time from
+    the rows just inserted, instead of Python building seven parameters per lead.
+    """
+    if not lead_ids:
+        return
+    quote = connection.ops.quote_name
+    changes, leads = quote(StageChange._meta.db_table), quote(Lead._meta.db_table)
+    columns = ", ".join(quote(name) for name in (
+        "lead_id", "from_stage", "to_stage", "at", "by_id", "reason", "rule_version"))
+    sql = (
+        f"INSERT INTO {changes} ({columns}) SELECT {quote('id')}, '', {quote('lifecycle_stage')},"
+        f" {quote('created_at')}, %s, %s, NULL FROM {leads} WHERE {quote('id')} IN "
+    )
+    connection.ensure_connection()
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(sql + "(SELECT unnest(%s::bigint[]))", [by_id, reason, lead_ids])
+        return
+    # SQLite: the driver's cursor with its own "?" marks (Django rewrites "%s" with a regular
+    # expression, slow on statements of thousands of parameters).
+    with closing(connection.connection.cursor()) as cursor:
+        for start in range(0, len(lead_ids), 5000):
+            part = lead_ids[start:start + 5000]
+            marks = ", ".join(["?"] * len(part))
+            cursor.execute(sql.replace("%s", "?") + f"({marks})", [by_id, reason, *part])
 
 
 def _announce_stage_changes(changes: list[StageChange]) -> None:
