@@ -214,3 +214,42 @@ def test_rescoring_an_empty_database_reports_zero_leads():
         "predicted": None,
         "actual": None,
     }
+
+
+def test_a_second_rescore_writes_back_only_the_leads_whose_scores_changed():
+    quiet, active = ideal_lead(), ideal_lead()
+    assert services.rescore_all()["written"] == 2
+    before = Lead.objects.get(pk=quiet.pk).scored_at
+    assert services.rescore_all()["written"] == 0
+    touch(active, "form")
+    assert services.rescore_all()["written"] == 1
+    active.refresh_from_db()
+    assert "Filled in a form recently" in [r["text"] for r in active.score_reasons]
+    assert active.engagement_score == pytest.approx(15, abs=0.01)
+    assert Lead.objects.get(pk=quiet.pk).scored_at == before
+
+
+def test_with_the_model_an_unchanged_lead_is_not_rewritten_either():
+    history(1000, 100)
+    services.train_model()
+    assert services.rescore_all()["written"] == 1000
+    assert services.rescore_all()["written"] == 0
+
+
+def test_touches_are_summed_per_lead_and_type_and_counted_in_the_first_90_days():
+    lead = make_lead(created_at=timezone.now() - timedelta(days=200))
+    other = make_lead()
+    for days_ago in (0, 10, 150, 190):
+        touch(lead, "page_view", days_ago=days_ago)
+    touch(lead, "form", days_ago=5)
+    touch(other, "page_view")
+    data = services.read_leads(lead_ids=[lead.pk], half_life_days=30, now=timezone.now())
+    cells = {
+        data.type_names[t]: (d, e)
+        for t, d, e in zip(data.touch_type, data.touch_decayed, data.touch_early, strict=True)
+    }
+    assert set(cells) == {"page_view", "form"} and set(data.touch_lead) == {0}
+    decayed, early = cells["page_view"]
+    expected = sum(0.5 ** (d / 30) for d in (0, 10, 150, 190))
+    assert decayed == pytest.approx(expected, rel=1e-4)
+    assert early == 2  # the touches 190 and 150 days ago, within 90 days of creation

@@ -57,6 +57,14 @@ MODEL_TOUCH_TYPES = (
     "event",
 )
 WRITE_CHUNK = 20_000
+TOUCH_CHUNK = 200_000  # touch rows per fetch: bounded memory at any size
+STORED_FIELDS = {
+    "fit_grade": pl.Utf8,
+    "engagement_score": pl.Float64,
+    "conversion_probability": pl.Float64,
+    "score": pl.Int64,
+    "score_reasons": pl.Utf8,
+}
 
 LEAD_FIELDS = (
     "industry",
@@ -137,25 +145,56 @@ class LeadData:
     touch_decayed: np.ndarray = field(default_factory=lambda: np.zeros(0))
     touch_early: np.ndarray = field(default_factory=lambda: np.zeros(0))
     type_names: list[str] = field(default_factory=list)
+    # What is stored now (fit_grade, engagement_score, conversion_probability, score,
+    # score_reasons), so that a rescore writes back only the leads whose scores changed.
+    stored: pl.DataFrame | None = None
 
     def __len__(self) -> int:
         return len(self.ids)
 
 
 def read_leads(
-    *, lead_ids: list[int] | None = None, half_life_days: float, now: datetime
+    *,
+    lead_ids: list[int] | None = None,
+    half_life_days: float,
+    now: datetime,
+    with_stored: bool = False,
 ) -> LeadData:
-    """Read leads and their touch aggregates per (lead, type) in two queries."""
+    """Read leads and their touch aggregates per (lead, type) in two queries.
+
+    `with_stored` also reads the scores stored now (LeadData.stored), for a rescore that
+    writes back only what changed.
+    """
     where, params = _in_clause("id", lead_ids)
+    reasons = "score_reasons::text" if connection.vendor == "postgresql" else "score_reasons"
+    stored_sql = (
+        f", fit_grade, engagement_score, conversion_probability, score, {reasons}"
+        if with_stored
+        else ""
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, industry, employees, seniority, country, email, source, title, "
-            f"original_campaign_id, lifecycle_stage, {_epoch('created_at')} "
+            f"original_campaign_id, lifecycle_stage, {_epoch('created_at')}{stored_sql} "
             f"FROM crm_lead WHERE 1=1{where} ORDER BY id",
             params,
         )
         rows = cursor.fetchall()
-    frame = pl.DataFrame(rows, schema=["id", *LEAD_FIELDS], orient="row", infer_schema_length=None)
+    stored_names = list(STORED_FIELDS) if with_stored else []
+    frame = pl.DataFrame(
+        rows,
+        schema=["id", *LEAD_FIELDS, *stored_names],
+        orient="row",
+        infer_schema_length=None,
+    )
+    stored = None
+    if with_stored:
+        stored = (
+            frame.select(stored_names).cast(STORED_FIELDS)
+            if frame.height
+            else pl.DataFrame(schema=STORED_FIELDS)
+        )
+        frame = frame.drop(stored_names)
     frame = (
         frame.with_columns(
             pl.col("employees").cast(pl.Float64),
@@ -166,7 +205,7 @@ def read_leads(
         else _empty_frame()
     )
     ids = frame["id"].to_numpy().astype(np.int64) if frame.height else np.zeros(0, dtype=np.int64)
-    data = LeadData(ids=ids, frame=frame.drop("id") if frame.height else frame)
+    data = LeadData(ids=ids, frame=frame.drop("id") if frame.height else frame, stored=stored)
     _read_touches(data, lead_ids=lead_ids, half_life_days=half_life_days, now=now)
     return data
 
@@ -191,34 +230,65 @@ def _empty_frame() -> pl.DataFrame:
 
 
 def _read_touches(data: LeadData, *, lead_ids, half_life_days: float, now: datetime) -> None:
-    # Decay and the early-window count are summed in SQL: one row per (lead, type) instead of
-    # one per touch, which is what keeps a 10M-touch rescore inside a minute.
-    where, params = _in_clause("t.lead_id", lead_ids)
-    greatest = "max" if connection.vendor == "sqlite" else "greatest"
-    age = f"{greatest}(0, (%s - {_epoch('t.occurred_at')}) / 86400.0)"
-    decayed = f"power(0.5, {age} / %s)" if half_life_days > 0 else "1.0"
-    decay_params = [now.timestamp(), float(half_life_days)] if half_life_days > 0 else []
-    early = (
-        f"SUM(CASE WHEN {_epoch('t.occurred_at')} - {_epoch('l.created_at')} "
-        f"< {FEATURE_WINDOW_DAYS * 86400} THEN 1 ELSE 0 END)"
+    # One pass over the touch index (lead_id, occurred_at, type), a row per touch with the
+    # type as a small integer, summed per (lead, type) in NumPy. Grouping in the database
+    # instead made SQLite sort every touch by (lead, type) in a temporary B-tree, which was
+    # most of the rescore's time; small integers and floats are also the cheapest rows
+    # for the driver to build.
+    where, params = _in_clause("lead_id", lead_ids)
+    names = _touch_type_names()
+    listed = "," + ",".join(names) + ","
+    find = "instr(%s, " if connection.vendor == "sqlite" else "strpos(%s, "
+    sql = (
+        f"SELECT lead_id, {find}',' || type || ','), {_epoch('occurred_at')} "
+        f"FROM engagement_touchpoint WHERE lead_id IS NOT NULL{where}"
     )
+    # Position of ",name," in `listed` → type code; 0 (not listed) → no code.
+    code_at = np.full(len(listed) + 2, -1, dtype=np.int64)
+    position = 1
+    for code, name in enumerate(names):
+        code_at[position] = code
+        position += len(name) + 1
+    created = data.frame["created"].to_numpy() if len(data) else np.zeros(0)
+    n_types, n_leads = len(names), len(data)
+    decayed = np.zeros(n_leads * n_types)
+    early = np.zeros(n_leads * n_types)
+    seen = np.zeros(n_leads * n_types, dtype=bool)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT t.lead_id, t.type, SUM({decayed}), {early} "
-            "FROM engagement_touchpoint t JOIN crm_lead l ON l.id = t.lead_id "
-            f"WHERE t.lead_id IS NOT NULL{where} GROUP BY t.lead_id, t.type",
-            decay_params + params,
-        )
-        rows = cursor.fetchall()
-    if not rows:
-        return
-    lead_col, type_col, decayed_col, early_col = zip(*rows, strict=True)
-    names, codes = np.unique(np.array(type_col, dtype=object).astype(str), return_inverse=True)
-    data.type_names = [str(n) for n in names]
-    data.touch_type = codes.astype(np.int64)
-    data.touch_lead = np.searchsorted(data.ids, np.array(lead_col, dtype=np.int64))
-    data.touch_decayed = np.array(decayed_col, dtype=float)
-    data.touch_early = np.array(early_col, dtype=float)
+        cursor.execute(sql, [listed, *params])
+        while rows := cursor.fetchmany(TOUCH_CHUNK):
+            chunk = np.fromiter(rows, dtype=_TOUCH_ROW, count=len(rows))
+            codes = code_at[chunk["position"]]
+            lead_id = chunk["lead"]
+            lead = np.minimum(np.searchsorted(data.ids, lead_id), max(n_leads - 1, 0))
+            at = chunk["at"]
+            # A lead created after the lead query (or a type outside the list) is skipped.
+            known = (codes >= 0) & (data.ids[lead] == lead_id) if n_leads else codes < -1
+            lead, codes, at = lead[known], codes[known], at[known]
+            cell = lead * n_types + codes
+            age_days = (now.timestamp() - at) / 86400.0
+            weight = engine.decay_weights(age_days, half_life_days)
+            decayed += np.bincount(cell, weights=weight, minlength=len(decayed))
+            in_window = (at - created[lead]) < FEATURE_WINDOW_DAYS * 86400
+            early += np.bincount(cell, weights=in_window, minlength=len(early))
+            seen[cell] = True
+    cells = np.flatnonzero(seen)
+    data.type_names = names
+    data.touch_lead = cells // max(n_types, 1)
+    data.touch_type = cells % max(n_types, 1)
+    data.touch_decayed = decayed[cells]
+    data.touch_early = early[cells]
+
+
+# np.fromiter into a structured array is the fastest way from driver tuples to arrays.
+_TOUCH_ROW = np.dtype([("lead", np.int64), ("position", np.int64), ("at", np.float64)])
+
+
+def _touch_type_names() -> list[str]:
+    """Every touch type the scorer can weigh: the recorded kinds (TouchpointType)."""
+    from closedloop.engagement.models import TouchpointType
+
+    return sorted(str(choice) for choice in TouchpointType.values)
 
 
 def model_frame(data: LeadData) -> pl.DataFrame:
@@ -495,31 +565,48 @@ def _rules_score(grades, by_group, groups, engagement, bar, matches, icp):
 # ------------------------------------------------------------------------------------------
 
 
-def _write_scores(data: LeadData, scores: Scores, *, now: datetime) -> None:
+def _write_scores(data: LeadData, scores: Scores, *, now: datetime) -> int:
+    """Write the scores back, skipping leads whose stored scores are already these; returns
+    how many leads were written. scored_at is when a lead's scores were last written."""
     json_cast = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
     sql = (
         "UPDATE crm_lead SET fit_grade = %s, engagement_score = %s, conversion_probability = %s, "
         f"score = %s, score_reasons = {json_cast}, scored_at = %s WHERE id = %s"
     )
-    probability = (
-        scores.probability.tolist() if scores.probability is not None else [None] * len(data)
+    fresh = pl.DataFrame(
+        {
+            "fit_grade": pl.Series(scores.grades.tolist(), dtype=pl.Utf8),
+            "engagement_score": np.round(scores.engagement, 3),
+            "conversion_probability": pl.Series(
+                scores.probability if scores.probability is not None else [None] * len(data),
+                dtype=pl.Float64,
+            ),
+            "score": scores.score.astype(np.int64),
+            "score_reasons": pl.Series(scores.reasons, dtype=pl.Utf8),
+        }
     )
+    ids = pl.Series("id", data.ids)
+    if data.stored is not None and data.stored.height == fresh.height:
+        # A full rescore seconds after the last one changes few leads: rewriting a million
+        # unchanged rows (reasons included) was most of its time on SQLite.
+        changed = pl.Series(np.zeros(fresh.height, dtype=bool))
+        for name in fresh.columns:
+            changed = changed | fresh[name].ne_missing(data.stored[name])
+        fresh, ids = fresh.filter(changed), ids.filter(changed)
     stamp = now if connection.vendor == "postgresql" else now.replace(tzinfo=None).isoformat(" ")
-    rows = zip(
-        scores.grades.tolist(),
-        np.round(scores.engagement, 3).tolist(),
-        probability,
-        scores.score.tolist(),
-        scores.reasons,
-        [stamp] * len(data),
-        data.ids.tolist(),
-        strict=True,
+    rows = list(
+        zip(
+            *(fresh[name].to_list() for name in fresh.columns),
+            [stamp] * fresh.height,
+            ids.to_list(),
+            strict=True,
+        )
     )
-    rows = list(rows)
     for start in range(0, len(rows), WRITE_CHUNK):
         # One transaction per chunk keeps SQLite's write lock short for the web requests.
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.executemany(sql, rows[start : start + WRITE_CHUNK])
+    return len(rows)
 
 
 def _promote_to_mql(data: LeadData, scores: Scores, *, version: int | None) -> int:
@@ -561,7 +648,7 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
     model_row, model = active_model()
     report("read", 0.0)
     half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
-    data = read_leads(half_life_days=half_life, now=now)
+    data = read_leads(half_life_days=half_life, now=now, with_stored=True)
     read_s = time.perf_counter() - started
     report("compute", 0.35)
     compute_started = time.perf_counter()
@@ -569,8 +656,8 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
     compute_s = time.perf_counter() - compute_started
     report("write", 0.5)
     write_started = time.perf_counter()
-    _write_scores(data, scores, now=now)
-    record_bulk(Lead, count=len(data), description=f"rescored all leads ({scores.scorer})")
+    written = _write_scores(data, scores, now=now)
+    record_bulk(Lead, count=written, description=f"rescored all leads ({scores.scorer})")
     write_s = time.perf_counter() - write_started
     report("mql", 0.95)
     moved = _promote_to_mql(data, scores, version=version)
@@ -592,6 +679,7 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
         "leads": len(data),
         "scorer": str(scores.scorer),
         "became_mql": moved,
+        "written": written,
         "read_s": round(read_s, 3),
         "compute_s": round(compute_s, 3),
         "write_s": round(write_s, 3),
