@@ -98,3 +98,32 @@ def test_a_failed_commit_fails_every_caller_of_the_group_and_announces_nothing()
     assert announced == []
     db.fail_commit = False
     assert writer.run(lambda: 2) == 2  # the writer is not stuck
+
+
+def test_before_commit_runs_inside_the_groups_transaction_and_feeds_after_commit():
+    db = FakeDatabase()
+    seen = []
+    writer = GroupCommit(
+        atomic=db.atomic,
+        before_commit=lambda values: seen.append((db.depth, db.commits)) or sum(values),
+        after_commit=seen.append,
+    )
+
+    assert writer.run(lambda: 5) == 5
+    # depth 2: inside its own savepoint of the group's transaction, before any commit.
+    assert seen == [(2, 0), 5]
+    assert db.commits == 1
+
+
+def test_a_failing_before_commit_is_rolled_back_alone_and_the_group_still_commits():
+    db = FakeDatabase()
+    announced = []
+
+    def hook(values):
+        raise RuntimeError("queue unavailable")
+
+    writer = GroupCommit(atomic=db.atomic, before_commit=hook, after_commit=announced.append)
+
+    assert writer.run(lambda: 7) == 7
+    assert (db.commits, db.rollbacks) == (1, 1)
+    assert announced == [[7]]  # the jobs' own values, as without the hook

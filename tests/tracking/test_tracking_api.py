@@ -285,6 +285,37 @@ def test_new_touches_announce_their_leads_for_rescoring_after_commit(
     assert heard == [{"lead_ids": [lead.pk]}]
 
 
+def test_with_the_database_task_backend_the_rescore_is_queued_in_the_touches_commit(
+    client, write_key, settings, django_capture_on_commit_callbacks
+):
+    from django_tasks_db.models import DBTaskResult
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                                  "QUEUES": ["default", "scoring"]}}
+    lead = make_lead(email="q@example.com")
+    send(client, "/v1/identify", {"userId": "q", "traits": {"email": "q@example.com"}},
+         key=write_key)
+    heard = []
+
+    def listener(sender, payload, **kwargs):
+        heard.append(payload)
+
+    events.touchpoints_recorded.connect(listener)
+    try:
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            send(client, "/v1/batch", {"batch": [page(1, userId="q")]}, key=write_key)
+            # Queued before the commit, in the same transaction as the touch.
+            queued = list(DBTaskResult.objects.values_list("args_kwargs", flat=True))
+    finally:
+        events.touchpoints_recorded.disconnect(listener)
+
+    assert queued == [{"args": [[lead.pk]], "kwargs": {}}]
+    assert len(callbacks) == 1
+    assert heard == [{"lead_ids": [lead.pk], "rescore_queued": True}]
+    # The scoring listener heard "already queued" and queued nothing more.
+    assert DBTaskResult.objects.count() == 1
+
+
 def test_basic_auth_without_the_colon_still_works(client, write_key):
     import base64
 

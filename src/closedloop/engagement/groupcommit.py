@@ -14,12 +14,15 @@ SQLite has none; it is not a queue: nothing outlives the requests that brought i
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 class _Job:
@@ -43,16 +46,23 @@ class GroupCommit:
 
     `after_commit(values)` is called by the leader with the return values of a committed
     group's successful jobs, after their requests have been woken (so a slow listener delays
-    no answer). `atomic` is the transaction factory; tests may pass a stand-in.
+    no answer). `before_commit(values)`, when given, runs inside the group's transaction after
+    its jobs, in a savepoint of its own (if it raises, only its writes are rolled back and the
+    group still commits): work that should share the group's one commit. Its return value is
+    what `after_commit` then receives in place of the values (the values themselves if it
+    failed). `atomic` is the transaction
+    factory; tests may pass a stand-in.
     """
 
     def __init__(
         self,
         *,
-        after_commit: Callable[[list[Any]], None] | None = None,
+        after_commit: Callable[[Any], None] | None = None,
+        before_commit: Callable[[list[Any]], Any] | None = None,
         atomic: Callable[[], AbstractContextManager] = transaction.atomic,
     ):
         self._after_commit = after_commit
+        self._before_commit = before_commit
         self._atomic = atomic
         self._lock = threading.Lock()
         self._waiting: list[_Job] = []
@@ -83,6 +93,7 @@ class GroupCommit:
             with self._atomic():
                 for job in group:
                     self._run_one(job)
+                values = self._prepare_commit(group)
             committed = True
         except BaseException as exc:
             for job in group:
@@ -91,7 +102,19 @@ class GroupCommit:
         finally:
             self._hand_over(group)
         if committed and self._after_commit is not None:
-            self._after_commit([job.value for job in group if job.error is None])
+            self._after_commit(values)
+
+    def _prepare_commit(self, group: list[_Job]) -> Any:
+        values = [job.value for job in group if job.error is None]
+        if self._before_commit is None:
+            return values
+        try:
+            with self._atomic():
+                return self._before_commit(values)
+        except Exception:
+            # Its writes are undone by the savepoint; the jobs' own rows still commit.
+            logger.exception("group commit: the before_commit hook failed")
+            return values
 
     def _run_one(self, job: _Job) -> None:
         try:

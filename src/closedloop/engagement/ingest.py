@@ -113,22 +113,48 @@ def _checked(raws, kind, defaults, check_size, received_at, result) -> list[Mess
     return messages
 
 
-def _announce_group(lead_id_sets: list[set[int]]) -> None:
+def _queue_rescore(lead_id_sets: list[set[int]]) -> dict:
+    """Inside a group's transaction: the announcement payload for the leads it touched.
+
+    When the rescoring task is queued in this same database (the database task backend), it
+    is queued here, so that it commits with the touches in the group's one commit instead of
+    costing a second durable commit afterwards; the payload then says `rescore_queued` and the
+    scoring listener does not queue it again. A broker backend (RQ) could run the task before
+    the commit, so there it stays the listener's job, after the commit.
+    """
+    payload: dict = {"lead_ids": sorted(set().union(*lead_id_sets))}
+    if payload["lead_ids"] and _tasks_in_this_database():
+        from closedloop.scoring.tasks import rescore_touched_leads
+
+        rescore_touched_leads.enqueue(payload["lead_ids"])
+        payload["rescore_queued"] = True
+    return payload
+
+
+def _tasks_in_this_database() -> bool:
+    from closedloop.scoring.tasks import rescore_touched_leads
+
+    backend = rescore_touched_leads.get_backend()
+    return type(backend).__module__.startswith("django_tasks_db")
+
+
+def _announce_group(outcome: dict | list[set[int]]) -> None:
     """After a group commit: one announcement for all the leads the group touched."""
-    # on_commit: immediate after a real commit; deferred when a caller's outer transaction
-    # (an import, a test) is still open, so nothing is announced that could be rolled back.
-    _announce(set().union(*lead_id_sets))
+    # outcome is _queue_rescore's payload, or the jobs' lead sets if that failed.
+    payload = outcome if isinstance(outcome, dict) else {"lead_ids": sorted(set().union(*outcome))}
+    if payload["lead_ids"]:
+        # on_commit: immediate after a real commit; deferred when a caller's outer transaction
+        # (an import, a test) is still open, so nothing is announced that could be rolled back.
+        transaction.on_commit(lambda: _send_recorded(payload))
 
 
 # Concurrent tracking requests of this process share transactions (see groupcommit.py).
-_writer = GroupCommit(after_commit=_announce_group)
+_writer = GroupCommit(before_commit=_queue_rescore, after_commit=_announce_group)
 
 
 def _announce(lead_ids: set[int]) -> None:
-    if not lead_ids:
-        return
-    payload = {"lead_ids": sorted(lead_ids)}
-    transaction.on_commit(lambda: _send_recorded(payload))
+    if lead_ids:
+        _announce_group([lead_ids])
 
 
 def _send_recorded(payload: dict) -> None:

@@ -14,6 +14,8 @@ from closedloop.core import events
 def _touchpoints(sender, payload=None, **kwargs):
     from closedloop.scoring.tasks import rescore_touched_leads
 
+    if (payload or {}).get("rescore_queued"):
+        return  # the sender queued the task in the transaction that stored the touches
     lead_ids = sorted({int(i) for i in (payload or {}).get("lead_ids", []) if i is not None})
     if lead_ids:
         transaction.on_commit(lambda: rescore_touched_leads.enqueue(lead_ids))
