@@ -25,6 +25,9 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic("closedloop.scoring.tasks.retrain_model", timedelta(days=7), (True, "schedule")),
     Periodic("closedloop.handoff.tasks.run_sla_check", timedelta(minutes=1), (True,)),
     Periodic("closedloop.handoff.tasks.send_feedback_digest", timedelta(days=7), (7, True)),
+    Periodic(
+        "closedloop.core.maintenance.refresh_planner_statistics_daily", timedelta(hours=1), (True,)
+    ),
 )
 
 

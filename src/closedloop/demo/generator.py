@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from closedloop.core.audit import acting_as, record_bulk
+from closedloop.core.maintenance import refresh_planner_statistics
 from closedloop.core.models import AuditSource, Team, User
 from closedloop.core.services import create_or_reset_user
 from closedloop.demo import bulk, synth
@@ -97,6 +98,7 @@ def load_demo(
         company = _draw(progress, leads=leads, seed=seed, as_of=as_of_seconds, users=users)
         summary.rows = _write(progress, company)
         summary.propensity = company.propensity
+        refresh_planner_statistics()
         if score:
             _train_and_score(echo)
     summary.seconds = time.perf_counter() - started
