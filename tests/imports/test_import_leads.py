@@ -207,3 +207,27 @@ def test_a_row_without_email_or_external_id_fails_so_a_reimport_cannot_duplicate
     assert (job.created, job.failed) == (1, 1)
     reason = "no Record ID or Email: a row needs one to be matched when imported again"
     assert errors_of(job) == [(2, "Record ID", reason)]
+
+
+def test_new_leads_enter_the_funnel_at_their_stage_and_creation_time(mia):
+    import_file(sample("hubspot_contacts.csv"), fmt="hubspot", user=mia)
+    entries = {(c.lead.external_id, c.from_stage, c.to_stage, c.at == c.lead.created_at, c.by)
+               for c in StageChange.objects.select_related("lead")}
+    assert entries == {(lead.external_id, "", lead.lifecycle_stage, True, mia)
+                       for lead in Lead.objects.all()}
+    assert set(StageChange.objects.values_list("reason", flat=True)) == {
+        "import hubspot_contacts.csv"}
+
+
+def test_an_import_gives_the_sqlite_connection_its_page_cache_back(tmp_path):
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("the page cache is a SQLite setting")
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        before = cursor.fetchone()[0]
+    import_file(write(tmp_path, "l.csv", "email\nann@acme.com\n"))
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA cache_size")
+        assert cursor.fetchone()[0] == before
