@@ -604,18 +604,26 @@ class ConversionModel:
             cell = np.searchsorted(self.cuts[j], np.where(missing, 0, column), side="left")
         return np.where(missing, size - 1, cell)
 
-    def log_odds(self, matrix: np.ndarray) -> np.ndarray:
+    def cell_matrix(self, matrix: np.ndarray) -> np.ndarray:
+        """Index into tables[j] for every value (rows × columns); see _cells."""
+        cells = np.empty(matrix.shape, dtype=np.int64)
+        for j in range(matrix.shape[1]):
+            cells[:, j] = self._cells(matrix[:, j], j)
+        return cells
+
+    def log_odds(self, matrix: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+        """Log-odds per row; `cells` (from cell_matrix) saves looking the cells up again."""
         total = np.full(matrix.shape[0], self.intercept)
         for j in range(matrix.shape[1]):
-            total += self.tables[j][self._cells(matrix[:, j], j)]
+            total += self.tables[j][self._cells(matrix[:, j], j) if cells is None else cells[:, j]]
         return total
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
         """Conversion probability (0–1) per row of `frame`."""
         return self.predict_matrix(self.encoder.transform(frame))
 
-    def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
-        return _sigmoid(self.log_odds(matrix))
+    def predict_matrix(self, matrix: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
+        return _sigmoid(self.log_odds(matrix, cells))
 
     # Reasons ----------------------------------------------------------------------------
 
@@ -637,18 +645,20 @@ class ConversionModel:
             texts.append(f"{label}: not given")
         return texts
 
-    def factors(self, matrix: np.ndarray, probability: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def factors(
+        self, matrix: np.ndarray, probability: np.ndarray, cells: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Per lead and column: (factor id into factor_texts(), effect in score points 0–100).
 
         The effect is how many points this column's value moves the probability, against the
-        column's average contribution over the training leads.
+        column's average contribution over the training leads. `cells` as in log_odds.
         """
         ids = np.empty(matrix.shape, dtype=np.int64)
         shift = np.empty(matrix.shape)
         offset = 0
         for j in range(matrix.shape[1]):
-            cells = self._cells(matrix[:, j], j)
-            shift[:, j] = self.tables[j][cells] - self.means[j]
+            column_cells = self._cells(matrix[:, j], j) if cells is None else cells[:, j]
+            shift[:, j] = self.tables[j][column_cells] - self.means[j]
             text_cells, n_texts = self._text_cells(matrix[:, j], j)
             ids[:, j] = offset + text_cells
             offset += n_texts

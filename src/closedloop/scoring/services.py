@@ -519,10 +519,11 @@ def compute_scores(
     else:
         started = time.perf_counter()
         matrix = model.encoder.transform(model_frame(data))
-        probability = model.predict_matrix(matrix)
+        cells = model.cell_matrix(matrix)  # looked up once for the prediction and the reasons
+        probability = model.predict_matrix(matrix, cells)
         timings["predict_s"] = time.perf_counter() - started
         score = np.rint(100 * probability)
-        ids, effects = model.factors(matrix, probability)
+        ids, effects = model.factors(matrix, probability, cells)
         texts = model.factor_texts()
     started = time.perf_counter()
     top_ids, top_effects = engine.top_factors(ids, effects)
