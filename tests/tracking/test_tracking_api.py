@@ -316,6 +316,15 @@ def test_with_the_database_task_backend_the_rescore_is_queued_in_the_touches_com
     assert DBTaskResult.objects.count() == 1
 
 
+def test_a_property_too_big_for_64_bits_is_stored_exactly(client, write_key):
+    huge = 2**70 + 1  # beyond orjson's integers: the size check and storage fall back to json
+    send(client, "/v1/batch", {"batch": [
+        {**page(1), "type": "track", "event": "Big", "properties": {"n": huge}},
+    ]}, key=write_key)
+
+    assert Touchpoint.objects.get().properties["n"] == huge
+
+
 def test_basic_auth_without_the_colon_still_works(client, write_key):
     import base64
 

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import orjson
 from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -266,13 +267,16 @@ def insert_touches(rows: list[tuple]) -> list[int | None]:
     insert = f"INSERT INTO {meta.db_table} ({columns}) VALUES "
     on_conflict = " ON CONFLICT (message_id) DO NOTHING RETURNING lead_id"
     as_time, as_json = _adapters()
+    times: dict[datetime, object] = {}  # a request's rows share one received_at: convert once
     inserted: list[int | None] = []
     for start in range(0, len(rows), _INSERT_CHUNK):
         chunk = rows[start:start + _INSERT_CHUNK]
         params: list = []
         for lead, visitor, kind, channel, campaign, occurred, received, props, message_id in chunk:
+            if (received_param := times.get(received)) is None:
+                received_param = times[received] = as_time(received)
             params += [lead, visitor, kind, channel, campaign, as_time(occurred),
-                       as_time(received), as_json(props), message_id]
+                       received_param, as_json(props), message_id]
         with connection.cursor() as cursor:
             cursor.execute(insert + ", ".join([row_sql] * len(chunk)) + on_conflict, params)
             inserted += [row[0] for row in cursor.fetchall()]
@@ -288,14 +292,19 @@ def _adapters():
     if connection.vendor == "sqlite":
         # Django stores SQLite datetimes as naive UTC text: str(datetime), without the zone.
         return (lambda at: str(at.astimezone(UTC).replace(tzinfo=None))), _json_text
-    return (lambda at: at), (lambda value: connection.ops.adapt_json_value(value, None))
+    from psycopg.types.json import Jsonb  # what Django's adapt_json_value returns, with orjson
+
+    return (lambda at: at), (lambda value: Jsonb(value, dumps=_json_text))
 
 
 _JSON = json.JSONEncoder(separators=(",", ":"))
 
 
 def _json_text(value) -> str:
-    return _JSON.encode(value)
+    try:
+        return orjson.dumps(value).decode()  # ~10x json's time: this runs for every touch
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer over 64 bits
+        return _JSON.encode(value)
 
 
 @dataclass

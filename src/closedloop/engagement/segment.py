@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 # Segment's limits: 32 KB for one message, 500 KB for a batch request.
 MAX_EVENT_BYTES = 32 * 1024
 MAX_BATCH_BYTES = 500 * 1024
@@ -293,8 +295,12 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 def message_size(raw) -> int:
     """Bytes of the message as compact JSON: what Segment's 32 KB limit counts."""
-    text = _COMPACT.encode(raw)
-    return len(text) if text.isascii() else len(text.encode())
+    try:
+        # orjson writes the same compact UTF-8, ~10x faster than json: this runs per message.
+        return len(orjson.dumps(raw))
+    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer over 64 bits
+        text = _COMPACT.encode(raw)
+        return len(text) if text.isascii() else len(text.encode())
 
 
 def touch_type(message: Message, overrides: dict[str, str] | None = None) -> str:
