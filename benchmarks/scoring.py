@@ -8,8 +8,9 @@ there first when it is empty (the slow part, not measured). Then:
 
 - trains the predictive model if none is active (train_s, not part of the rescore);
 - a full rescore, `rescore_all()`: end_to_end_s is reading leads and touch aggregates from the
-  database, computing fit + engagement + prediction + reasons, writing every lead back and the
-  MQL promotions; compute_s is the computing part alone. It is the second rescore after the
+  database, computing fit + engagement + prediction + reasons, writing back the leads whose
+  scores changed (written) and the MQL promotions; compute_s is the computing part alone (the
+  per-touch decay is summed while reading, so it is in read_s). It is the second rescore after the
   load: the first also promotes every demo lead that already meets the MQL rule, one stage
   change each (first_rescore_s, first_became_mql);
 - reference_s: Odoo's predictive lead scoring, naive Bayes over value counts, fitted on the
@@ -92,6 +93,7 @@ def _child(leads: int, seed: int, samples: int) -> dict:
             predict_s=rescore.get("predict_s"),
             reasons_s=rescore["reasons_s"],
             became_mql=rescore["became_mql"],
+            written=rescore["written"],
         )
         result["reference_s"], result["reference_fit_s"] = _reference()
         result["incremental_p95_ms"], result["incremental_median_ms"] = _incremental(
