@@ -325,6 +325,29 @@ def test_a_property_too_big_for_64_bits_is_stored_exactly(client, write_key):
     assert Touchpoint.objects.get().properties["n"] == huge
 
 
+def test_on_postgresql_each_request_commits_alone_and_still_queues_its_rescore(
+    postgres_only, client, write_key, settings
+):
+    from django_tasks_db.models import DBTaskResult
+
+    from closedloop.engagement import ingest
+
+    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
+                                  "QUEUES": ["default", "scoring"]}}
+    lead = make_lead(email="p@example.com")
+    send(client, "/v1/identify", {"userId": "p", "traits": {"email": "p@example.com"}},
+         key=write_key)
+    groups = ingest._writer.groups
+
+    send(client, "/v1/batch", {"batch": [page(1, userId="p")]}, key=write_key)
+
+    assert ingest._writer.groups == groups  # PostgreSQL groups commits itself
+    assert Touchpoint.objects.get().lead == lead
+    assert [r.args_kwargs for r in DBTaskResult.objects.all()] == [
+        {"args": [[lead.pk]], "kwargs": {}}
+    ]
+
+
 def test_basic_auth_without_the_colon_still_works(client, write_key):
     import base64
 

@@ -93,8 +93,29 @@ def ingest_messages(
             _store(messages, source, received_at, result)
         return result.lead_ids
 
-    _writer.run(store)
+    if connection.vendor == "postgresql":
+        _run_alone(store)  # PostgreSQL groups its own log flushes (see _run_alone)
+    else:
+        _writer.run(store)
     return result
+
+
+def _run_alone(store) -> None:
+    """One transaction for this request alone, concurrent with the others.
+
+    PostgreSQL flushes concurrent commits together itself; grouping requests here as well
+    would run every request's statements one after another on the leader's connection, each
+    round trip waiting for the last, where separate connections overlap them.
+    """
+    with transaction.atomic():
+        lead_ids = store()
+        try:
+            with transaction.atomic():
+                outcome = _queue_rescore([lead_ids])
+        except Exception:
+            logger.exception("queuing the rescore in the ingest transaction failed")
+            outcome = [lead_ids]
+    _announce_group(outcome)
 
 
 def _checked(raws, kind, defaults, check_size, received_at, result) -> list[Message]:
