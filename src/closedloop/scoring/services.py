@@ -32,6 +32,7 @@ import polars as pl
 from django.db import connection, transaction
 from django.utils import timezone
 
+from closedloop.campaigns.models import Campaign
 from closedloop.core.audit import record_bulk
 from closedloop.crm.models import Lead, LifecycleStage
 from closedloop.definitions import services as definitions
@@ -198,7 +199,7 @@ def read_leads(
     frame = (
         frame.with_columns(
             pl.col("employees").cast(pl.Float64),
-            pl.col("campaign").cast(pl.Utf8),
+            pl.col("campaign").cast(pl.Utf8).replace(_campaign_names()),
             pl.col("created").cast(pl.Float64),
         )
         if frame.height
@@ -208,6 +209,12 @@ def read_leads(
     data = LeadData(ids=ids, frame=frame.drop("id") if frame.height else frame, stored=stored)
     _read_touches(data, lead_ids=lead_ids, half_life_days=half_life_days, now=now)
     return data
+
+
+def _campaign_names() -> dict[str, str]:
+    """Campaign id → name. The model must see campaigns as named categories: ids parse as
+    numbers, and a reason such as "Original campaign: over 32 up to 44" tells a rep nothing."""
+    return {str(pk): name for pk, name in Campaign.objects.values_list("id", "name")}
 
 
 def _empty_frame() -> pl.DataFrame:
