@@ -10,6 +10,7 @@ variables, so a script can point any of them at a scratch database:
   CLOSEDLOOP_ALLOWED_HOSTS  comma separated (default 127.0.0.1,localhost)
   CLOSEDLOOP_TASK_BACKEND   database (default), immediate (run in-process) or rq
   CLOSEDLOOP_REDIS_URL      for the rq task backend
+  CLOSEDLOOP_CACHE_URL      redis://… to share the cache between processes (default: per process)
   CLOSEDLOOP_SECURE         1 behind HTTPS: secure cookies, HSTS, SSL redirect
   CLOSEDLOOP_EMAIL_HOST, _PORT, _USER, _PASSWORD(_FILE), _USE_TLS, _FROM   outgoing email
   CLOSEDLOOP_API_RATE_LIMIT requests per API token, e.g. 600/min (default) or off
@@ -153,7 +154,17 @@ RQ_QUEUES = {
     "scoring": {"URL": env_str("CLOSEDLOOP_REDIS_URL", "redis://127.0.0.1:6379/0")},
 }
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Rate limits, the dashboard snapshot and looked-up keys live in the cache. The default is
+# per process; with several processes or machines, point them at one Redis.
+_cache_url = env_str("CLOSEDLOOP_CACHE_URL", "")
+if _cache_url.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+    }
+elif _cache_url:
+    raise ImproperlyConfigured(f"CLOSEDLOOP_CACHE_URL must be a redis:// URL, not {_cache_url!r}")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Public web forms (/f/<key>): submissions allowed per client IP, "count/seconds".
 CLOSEDLOOP_FORM_RATE_LIMIT = env_str("CLOSEDLOOP_FORM_RATE_LIMIT", "10/60")
 # Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.

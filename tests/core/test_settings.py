@@ -1,8 +1,11 @@
 """Settings come from CLOSEDLOOP_* variables; run in a subprocess so each sees a clean env."""
 
 import os
+import socket
 import subprocess
 import sys
+
+import pytest
 
 BASE_ENV = {k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")}
 
@@ -61,3 +64,37 @@ def test_an_unknown_task_backend_is_refused(tmp_path):
     result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_TASK_BACKEND="carrier-pigeon")
     assert result.returncode != 0
     assert "CLOSEDLOOP_TASK_BACKEND" in result.stderr
+
+
+SHARED_CACHE_SCRIPT = """
+import os, sys, django
+os.environ["DJANGO_SETTINGS_MODULE"] = "closedloop.settings"
+django.setup()
+from django.core.cache import cache
+if sys.argv[1] == "set":
+    cache.set("closedloop-test-shared", "seen by another process", 60)
+else:
+    print(cache.get("closedloop-test-shared"))
+"""
+
+
+def test_a_redis_cache_url_shares_the_cache_between_processes(tmp_path):
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
+    except OSError:
+        pytest.skip("needs Redis on 127.0.0.1:6379")
+    env = {**BASE_ENV, "CLOSEDLOOP_DEBUG": "1", "CLOSEDLOOP_DATA_DIR": str(tmp_path),
+           "CLOSEDLOOP_CACHE_URL": "redis://127.0.0.1:6379/15"}
+    env.pop("DJANGO_SETTINGS_MODULE", None)
+    for step in ("set", "get"):
+        done = subprocess.run([sys.executable, "-c", SHARED_CACHE_SCRIPT, step], env=env,
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "seen by another process"
+
+
+def test_a_cache_url_that_is_not_redis_is_refused(tmp_path):
+    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="1",
+                            CLOSEDLOOP_CACHE_URL="memcached://x")
+    assert result.returncode != 0
+    assert "CLOSEDLOOP_CACHE_URL" in result.stderr
