@@ -43,7 +43,10 @@ def _pages_bench():
 
 
 def run(
-    leads: str = "20000", seed: str = "7", requests: str = "60", pages: str = "100",
+    leads: str = "20000",
+    seed: str = "7",
+    requests: str = "60",
+    pages: str = "100",
     workdir: str = "",
 ) -> list:
     """Load (or reuse) a demo database per size and measure the API; one result per size."""
@@ -69,8 +72,12 @@ def run(
 def _percentiles(samples_ms: list[float]) -> dict:
     ordered = sorted(samples_ms)
     p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {"p50_ms": round(statistics.median(ordered), 1), "p95_ms": round(p95, 1),
-            "max_ms": round(ordered[-1], 1), "n": len(ordered)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ordered[-1], 1),
+        "n": len(ordered),
+    }
 
 
 class _Caller:
@@ -86,25 +93,35 @@ class _Caller:
             response = self.client.get(f"/api/v1{path}", body or {}, headers=self.headers)
         else:
             response = self.client.patch(
-                f"/api/v1{path}", json.dumps(body), content_type="application/json",
+                f"/api/v1{path}",
+                json.dumps(body),
+                content_type="application/json",
                 headers={**self.headers, **headers},
             )
         elapsed = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
-            raise RuntimeError(f"{method} {path} answered {response.status_code}: {response.content[:200]}")
+            raise RuntimeError(
+                f"{method} {path} answered {response.status_code}: {response.content[:200]}"
+            )
         return elapsed, response
 
 
 def _walk(caller: _Caller, pages: int) -> dict:
     samples, cursor = [], None
     for _ in range(pages):
-        elapsed, response = caller.timed("GET", "/leads", {"limit": 50, **({"cursor": cursor} if cursor else {})})
+        elapsed, response = caller.timed(
+            "GET", "/leads", {"limit": 50, **({"cursor": cursor} if cursor else {})}
+        )
         samples.append(elapsed)
         cursor = response.json()["next_cursor"]
         if cursor is None:
             break
-    return {**_percentiles(samples), "first_page_ms": round(samples[0], 1),
-            "last_page_ms": round(samples[-1], 1), "rows": 50 * len(samples)}
+    return {
+        **_percentiles(samples),
+        "first_page_ms": round(samples[0], 1),
+        "last_page_ms": round(samples[-1], 1),
+        "rows": 50 * len(samples),
+    }
 
 
 def _measure_user(user, requests: int, pages: int, rng: random.Random) -> dict:
@@ -139,7 +156,9 @@ def _measure_user(user, requests: int, pages: int, rng: random.Random) -> dict:
 def _patch(caller: _Caller, lead_id: int, rng: random.Random) -> float:
     _, response = caller.timed("GET", f"/leads/{lead_id}")
     elapsed, _ = caller.timed(
-        "PATCH", f"/leads/{lead_id}", {"title": f"Bench title {rng.randrange(10**6)}"},
+        "PATCH",
+        f"/leads/{lead_id}",
+        {"title": f"Bench title {rng.randrange(10**6)}"},
         **{"If-Match": response["ETag"]},
     )
     return elapsed
@@ -159,16 +178,26 @@ def _measure(requests: int, pages: int, seed: int) -> dict:
     rng = random.Random(seed)
     admin = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
     rep = User.objects.filter(role=Role.REP, team__isnull=False).order_by("pk").first()
-    plain_static = {**settings.STORAGES, "staticfiles": {
-        "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    plain_static = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
     with override_settings(STORAGES=plain_static, ALLOWED_HOSTS=["testserver"]):
-        by_role = {role: _measure_user(user, requests, pages, rng)
-                   for role, user in (("admin", admin), ("rep", rep)) if user is not None}
+        by_role = {
+            role: _measure_user(user, requests, pages, rng)
+            for role, user in (("admin", admin), ("rep", rep))
+            if user is not None
+        }
     names = ("list_first", "list_filtered", "list_walk", "detail", "patch")
-    worst = {name: max((r[name] for r in by_role.values()), key=lambda s: s["p95_ms"]) for name in names}
-    return {"leads": Lead.objects.count(), "database": connection.vendor,
-            "endpoints": {n: {"p50_ms": s["p50_ms"], "p95_ms": s["p95_ms"]} for n, s in worst.items()},
-            "by_role": by_role}
+    worst = {
+        name: max((r[name] for r in by_role.values()), key=lambda s: s["p95_ms"]) for name in names
+    }
+    return {
+        "leads": Lead.objects.count(),
+        "database": connection.vendor,
+        "endpoints": {n: {"p50_ms": s["p50_ms"], "p95_ms": s["p95_ms"]} for n, s in worst.items()},
+        "by_role": by_role,
+    }
 
 
 if __name__ == "__main__":

@@ -25,27 +25,122 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 HEADER = [
-    "Record ID", "First Name", "Last Name", "Email", "Phone Number", "Job Title",
-    "Company Name", "Lifecycle Stage", "Lead Status", "Create Date", "Original Source",
-    "Industry", "Number of Employees", "Country/Region", "City", "Last Activity Date",
+    "Record ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Phone Number",
+    "Job Title",
+    "Company Name",
+    "Lifecycle Stage",
+    "Lead Status",
+    "Create Date",
+    "Original Source",
+    "Industry",
+    "Number of Employees",
+    "Country/Region",
+    "City",
+    "Last Activity Date",
     "Marketing contact status",
 ]
-FIRST = ["Ada", "Ben", "Chloe", "Dev", "Elena", "Farid", "Grace", "Hiro", "Ines", "Jon", "Kemi",
-         "Liam", "Maya", "Noor", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tara", "Uma", "Vik"]
-LAST = ["Smith", "Okafor", "Garcia", "Chen", "Müller", "Rossi", "Novak", "Khan", "Silva", "Kim",
-        "Dubois", "Nakamura", "Larsen", "O'Brien", "Haddad", "Kowalski", "Jensen", "Patel"]
-TITLES = ["CEO", "CTO", "VP Marketing", "Director of Sales", "Marketing Manager", "Engineer",
-          "Head of Growth", "Analyst", "Operations Lead", "CFO"]
-STAGES = ["subscriber", "lead", "lead", "lead", "marketingqualifiedlead", "salesqualifiedlead",
-          "opportunity", "customer"]
+FIRST = [
+    "Ada",
+    "Ben",
+    "Chloe",
+    "Dev",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hiro",
+    "Ines",
+    "Jon",
+    "Kemi",
+    "Liam",
+    "Maya",
+    "Noor",
+    "Omar",
+    "Priya",
+    "Quinn",
+    "Rosa",
+    "Sven",
+    "Tara",
+    "Uma",
+    "Vik",
+]
+LAST = [
+    "Smith",
+    "Okafor",
+    "Garcia",
+    "Chen",
+    "Müller",
+    "Rossi",
+    "Novak",
+    "Khan",
+    "Silva",
+    "Kim",
+    "Dubois",
+    "Nakamura",
+    "Larsen",
+    "O'Brien",
+    "Haddad",
+    "Kowalski",
+    "Jensen",
+    "Patel",
+]
+TITLES = [
+    "CEO",
+    "CTO",
+    "VP Marketing",
+    "Director of Sales",
+    "Marketing Manager",
+    "Engineer",
+    "Head of Growth",
+    "Analyst",
+    "Operations Lead",
+    "CFO",
+]
+STAGES = [
+    "subscriber",
+    "lead",
+    "lead",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+]
 STATUSES = ["NEW", "OPEN", "IN_PROGRESS", "ATTEMPTED_TO_CONTACT", "CONNECTED", "UNQUALIFIED", ""]
-SOURCES = ["ORGANIC_SEARCH", "PAID_SEARCH", "EMAIL_MARKETING", "SOCIAL_MEDIA", "REFERRALS",
-           "DIRECT_TRAFFIC", "OFFLINE", "OTHER_CAMPAIGNS"]
-INDUSTRIES = ["Software", "Financial services", "Healthcare", "Retail", "Manufacturing",
-              "Education", ""]
+SOURCES = [
+    "ORGANIC_SEARCH",
+    "PAID_SEARCH",
+    "EMAIL_MARKETING",
+    "SOCIAL_MEDIA",
+    "REFERRALS",
+    "DIRECT_TRAFFIC",
+    "OFFLINE",
+    "OTHER_CAMPAIGNS",
+]
+INDUSTRIES = [
+    "Software",
+    "Financial services",
+    "Healthcare",
+    "Retail",
+    "Manufacturing",
+    "Education",
+    "",
+]
 SIZES = ["1-10", "11-50", "51-200", "201-500", "501-1000", "1001-5000", "5001-10000", "10000+"]
-COUNTRIES = ["United States", "United Kingdom", "Germany", "Canada", "France", "Australia",
-             "India", "Brazil", ""]
+COUNTRIES = [
+    "United States",
+    "United Kingdom",
+    "Germany",
+    "Canada",
+    "France",
+    "Australia",
+    "India",
+    "Brazil",
+    "",
+]
 CITIES = ["Boston", "London", "Berlin", "Toronto", "Paris", "Sydney", "Pune", "São Paulo", ""]
 
 
@@ -67,21 +162,38 @@ def generate(path: Path, rows: int, *, seed: int = 5) -> None:
             else:
                 email = f"contact{n}@example.com"
             created = start + timedelta(minutes=rng.randrange(0, 2 * 365 * 24 * 60))
-            writer.writerow([
-                10_000_000 + n, first, last, email, f"+1 555 {rng.randrange(1000000):07d}",
-                rng.choice(TITLES), company, rng.choice(STAGES), rng.choice(STATUSES),
-                created.strftime("%Y-%m-%d %H:%M"), rng.choice(SOURCES), rng.choice(INDUSTRIES),
-                rng.choice(SIZES), rng.choice(COUNTRIES), rng.choice(CITIES),
-                (created + timedelta(days=rng.randrange(0, 90))).strftime("%Y-%m-%d %H:%M"),
-                rng.choice(["Marketing contact", "Non-marketing contact"]),
-            ])
+            writer.writerow(
+                [
+                    10_000_000 + n,
+                    first,
+                    last,
+                    email,
+                    f"+1 555 {rng.randrange(1000000):07d}",
+                    rng.choice(TITLES),
+                    company,
+                    rng.choice(STAGES),
+                    rng.choice(STATUSES),
+                    created.strftime("%Y-%m-%d %H:%M"),
+                    rng.choice(SOURCES),
+                    rng.choice(INDUSTRIES),
+                    rng.choice(SIZES),
+                    rng.choice(COUNTRIES),
+                    rng.choice(CITIES),
+                    (created + timedelta(days=rng.randrange(0, 90))).strftime("%Y-%m-%d %H:%M"),
+                    rng.choice(["Marketing contact", "Non-marketing contact"]),
+                ]
+            )
 
 
 def _env(data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "CLOSEDLOOP_DATABASE_URL"}
-    env.update(CLOSEDLOOP_DATA_DIR=str(data_dir), CLOSEDLOOP_DEBUG="0",
-               CLOSEDLOOP_SECRET_KEY="benchmark-only-" + "k" * 40,
-               CLOSEDLOOP_TASK_BACKEND="immediate", DJANGO_SETTINGS_MODULE="closedloop.settings")
+    env.update(
+        CLOSEDLOOP_DATA_DIR=str(data_dir),
+        CLOSEDLOOP_DEBUG="0",
+        CLOSEDLOOP_SECRET_KEY="benchmark-only-" + "k" * 40,
+        CLOSEDLOOP_TASK_BACKEND="immediate",
+        DJANGO_SETTINGS_MODULE="closedloop.settings",
+    )
     return env
 
 
@@ -98,9 +210,24 @@ def run(rows: str = "1000000", chunk_size: str = "5000", keep: str = "0") -> dic
     subprocess.run([*cli, "migrate"], env=env, check=True, capture_output=True)
     began = time.perf_counter()
     subprocess.run(
-        [*cli, "import", str(csv_path), "--kind", "leads", "--format", "hubspot", "--no-progress",
-         "--chunk-size", chunk_size, "--errors", str(folder / "errors.csv")],
-        env=env, check=True, capture_output=True, cwd=folder,
+        [
+            *cli,
+            "import",
+            str(csv_path),
+            "--kind",
+            "leads",
+            "--format",
+            "hubspot",
+            "--no-progress",
+            "--chunk-size",
+            chunk_size,
+            "--errors",
+            str(folder / "errors.csv"),
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        cwd=folder,
     )
     seconds = time.perf_counter() - began
     # ru_maxrss of children is in KiB on Linux: the largest child, i.e. the import.
@@ -114,14 +241,22 @@ def run(rows: str = "1000000", chunk_size: str = "5000", keep: str = "0") -> dic
         ).fetchone()
         leads = db.execute("SELECT COUNT(*) FROM crm_lead").fetchone()[0]
     result = {
-        "rows": count, "seconds": round(seconds, 1), "rows_per_s": round(count / seconds),
-        "child_cpu_seconds": round(cpu, 1), "load_average": round(os.getloadavg()[0], 1),
-        "peak_rss_mb": round(peak_mb, 1), "created": created, "updated": updated,
-        "skipped": skipped, "failed": failed, "leads_in_db": leads,
+        "rows": count,
+        "seconds": round(seconds, 1),
+        "rows_per_s": round(count / seconds),
+        "child_cpu_seconds": round(cpu, 1),
+        "load_average": round(os.getloadavg()[0], 1),
+        "peak_rss_mb": round(peak_mb, 1),
+        "created": created,
+        "updated": updated,
+        "skipped": skipped,
+        "failed": failed,
+        "leads_in_db": leads,
         "accounted": created + updated + skipped + failed == count,
         "file_mb": round(csv_path.stat().st_size / 2**20, 1),
         "generate_seconds": round(generated, 1),
-        "database": "sqlite", "chunk_size": int(chunk_size),
+        "database": "sqlite",
+        "chunk_size": int(chunk_size),
     }
     if keep != "1":
         import shutil

@@ -45,11 +45,20 @@ PG_DB = "cl_bench_ingest"
 EVENTS_PER_BATCH = 100
 IDENTIFIED_USERS = 500
 ANONYMOUS_VISITORS = 50_000
-TRACK_EVENTS = ["Content Viewed", "Email Opened", "Email Clicked", "Ad Clicked",
-                "Asset Downloaded", "Webinar Attended", "Pricing Calculated"]
-CAMPAIGNS = [{"name": "Spring Launch", "source": "newsletter", "medium": "email"},
-             {"name": "Brand Search", "source": "google", "medium": "cpc"},
-             {"name": "LinkedIn ABM", "source": "linkedin", "medium": "paid_social"}]
+TRACK_EVENTS = [
+    "Content Viewed",
+    "Email Opened",
+    "Email Clicked",
+    "Ad Clicked",
+    "Asset Downloaded",
+    "Webinar Attended",
+    "Pricing Calculated",
+]
+CAMPAIGNS = [
+    {"name": "Spring Launch", "source": "newsletter", "medium": "email"},
+    {"name": "Brand Search", "source": "google", "medium": "cpc"},
+    {"name": "LinkedIn ABM", "source": "linkedin", "medium": "paid_social"},
+]
 
 
 def run(**options) -> dict:
@@ -133,7 +142,10 @@ def _server_env(database: str, data_dir: Path) -> dict:
 
 def _closedloop(env: dict, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "closedloop.cli", *args], env=env, capture_output=True, text=True,
+        [sys.executable, "-m", "closedloop.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=600,
     )
     if done.returncode != 0:
@@ -167,8 +179,17 @@ def _free_port() -> int:
 
 
 def _start_server(env: dict, port: int, threads: int, worker: bool) -> subprocess.Popen:
-    args = [sys.executable, "-m", "closedloop.cli", "serve", "--port", str(port),
-            "--threads", str(threads), "--worker" if worker else "--no-worker"]
+    args = [
+        sys.executable,
+        "-m",
+        "closedloop.cli",
+        "serve",
+        "--port",
+        str(port),
+        "--threads",
+        str(threads),
+        "--worker" if worker else "--no-worker",
+    ]
     server = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -193,10 +214,18 @@ def _identify_pool(port: int, key: str, run_id: str) -> None:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
     for start in range(0, IDENTIFIED_USERS, EVENTS_PER_BATCH):
         batch = [
-            {"type": "identify", "userId": f"{run_id}-u{n}", "anonymousId": f"{run_id}-k{n}",
-             "messageId": f"pool-{run_id}-{n}",
-             "traits": {"email": f"known{n}@bench.example", "firstName": f"Known{n}",
-                        "company": f"Company {n % 300}", "title": "Manager"}}
+            {
+                "type": "identify",
+                "userId": f"{run_id}-u{n}",
+                "anonymousId": f"{run_id}-k{n}",
+                "messageId": f"pool-{run_id}-{n}",
+                "traits": {
+                    "email": f"known{n}@bench.example",
+                    "firstName": f"Known{n}",
+                    "company": f"Company {n % 300}",
+                    "title": "Manager",
+                },
+            }
             for n in range(start, min(start + EVENTS_PER_BATCH, IDENTIFIED_USERS))
         ]
         status, _ = _post(conn, key, json.dumps({"batch": batch}).encode())
@@ -239,8 +268,12 @@ def _touch(rng: random.Random, run_id: str, n: int) -> dict:
     }
     if rng.random() < 0.2:
         context["campaign"] = rng.choice(CAMPAIGNS)
-    message = {"messageId": f"{run_id}-{n}", "timestamp": _iso(time.time() - rng.random() * 86400),
-               "context": context, **ids}
+    message = {
+        "messageId": f"{run_id}-{n}",
+        "timestamp": _iso(time.time() - rng.random() * 86400),
+        "context": context,
+        **ids,
+    }
     if rng.random() < 0.6:
         message.update(type="page", name=path.rsplit("/", 1)[-1].title())
     else:
@@ -250,10 +283,18 @@ def _touch(rng: random.Random, run_id: str, n: int) -> dict:
 
 
 def _identify(run_id: str, b: int) -> dict:
-    return {"type": "identify", "messageId": f"{run_id}-id{b}", "userId": f"{run_id}-new{b}",
-            "anonymousId": f"{run_id}-a{b}",
-            "traits": {"email": f"new{b}@bench.example", "name": f"New Person{b}",
-                       "title": "Director", "company": "Bench Corp"}}
+    return {
+        "type": "identify",
+        "messageId": f"{run_id}-id{b}",
+        "userId": f"{run_id}-new{b}",
+        "anonymousId": f"{run_id}-a{b}",
+        "traits": {
+            "email": f"new{b}@bench.example",
+            "name": f"New Person{b}",
+            "title": "Director",
+            "company": "Bench Corp",
+        },
+    }
 
 
 def _iso(epoch: float) -> str:
@@ -262,10 +303,16 @@ def _iso(epoch: float) -> str:
 
 def _post(conn: http.client.HTTPConnection, key: str, body: bytes) -> tuple[int, bytes]:
     auth = "Basic " + base64.b64encode(f"{key}:".encode()).decode()
-    conn.request("POST", "/v1/batch", body=body, headers={
-        "Content-Type": "application/json", "Authorization": auth,
-        "User-Agent": "closedloop-bench/1",
-    })
+    conn.request(
+        "POST",
+        "/v1/batch",
+        body=body,
+        headers={
+            "Content-Type": "application/json",
+            "Authorization": auth,
+            "User-Agent": "closedloop-bench/1",
+        },
+    )
     response = conn.getresponse()
     return response.status, response.read()
 

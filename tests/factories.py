@@ -8,7 +8,7 @@ from datetime import datetime
 from django.utils import timezone
 
 from closedloop.core.models import Role, Team, User
-from closedloop.crm.models import Account, LeadSource, LifecycleStage, Lead, Opportunity
+from closedloop.crm.models import Account, Lead, LeadSource, LifecycleStage, Opportunity
 
 _seq = itertools.count(1)
 
@@ -19,20 +19,27 @@ def make_team(name: str = "") -> Team:
 
 def make_user(email: str = "", *, role: str = Role.REP, team: Team | None = None, **extra) -> User:
     email = email or f"user{next(_seq)}@example.com"
-    user = User.objects.create_user(email=email, password="pw-for-tests", role=role, team=team, **extra)
+    user = User.objects.create_user(
+        email=email, password="pw-for-tests", role=role, team=team, **extra
+    )
     return user
 
 
 def make_account(name: str = "", *, domain: str = "", **extra) -> Account:
     n = next(_seq)
     return Account.objects.create(
-        name=name or f"Account {n}", domain=domain or f"account{n}.example", created_at=timezone.now(),
+        name=name or f"Account {n}",
+        domain=domain or f"account{n}.example",
+        created_at=timezone.now(),
         **extra,
     )
 
 
 def make_lead(
-    *, owner: User | None = None, stage: str = LifecycleStage.LEAD, created_at: datetime | None = None,
+    *,
+    owner: User | None = None,
+    stage: str = LifecycleStage.LEAD,
+    created_at: datetime | None = None,
     **extra,
 ) -> Lead:
     n = next(_seq)

@@ -25,7 +25,9 @@ app = typer.Typer(
 )
 token_app = typer.Typer(help="Personal API tokens.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
-source_app = typer.Typer(help="Tracking sources (Segment-compatible write keys).", no_args_is_help=True)
+source_app = typer.Typer(
+    help="Tracking sources (Segment-compatible write keys).", no_args_is_help=True
+)
 app.add_typer(source_app, name="source")
 app.add_typer(handoff_cli.sla_app, name="sla")
 app.add_typer(handoff_cli.digest_app, name="digest")
@@ -118,11 +120,18 @@ def worker(
     if backend.startswith("django_tasks_rq"):
         names = [q for q in queue if q != "*"] or list(settings.RQ_QUEUES)
         # The scheduler moves deferred tasks (retries, periodic work) onto the queues when due.
-        call_command("rqworker", *names, job_class="django_tasks_rq.Job", with_scheduler=True,
-                     burst=batch)
+        call_command(
+            "rqworker", *names, job_class="django_tasks_rq.Job", with_scheduler=True, burst=batch
+        )
     elif backend.startswith("django_tasks_db"):
-        call_command("db_worker", queue_name=",".join(queue), interval=0.5, batch=batch,
-                     startup_delay=not batch, verbosity=0 if quiet else 1)
+        call_command(
+            "db_worker",
+            queue_name=",".join(queue),
+            interval=0.5,
+            batch=batch,
+            startup_delay=not batch,
+            verbosity=0 if quiet else 1,
+        )
     else:
         typer.echo("The immediate task backend runs tasks in-process; no worker is needed.")
 
@@ -217,23 +226,35 @@ def import_(
     chunk_size: int = typer.Option(5000, "--chunk-size", help="Rows committed per transaction"),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar"),
 ) -> None:
-    """Import a HubSpot, Salesforce or generic CSV; an interrupted import of the same file resumes."""
+    """Import a HubSpot, Salesforce or generic CSV; an interrupted import of it resumes."""
     setup_django()
     from closedloop.imports.cli import import_command
 
     if kind not in ("leads", "accounts", "opportunities", "touchpoints"):
-        raise typer.BadParameter(f"--kind must be leads|accounts|opportunities|touchpoints, not {kind}")
+        raise typer.BadParameter(
+            f"--kind must be leads|accounts|opportunities|touchpoints, not {kind}"
+        )
     if fmt not in ("hubspot", "salesforce", "generic"):
         raise typer.BadParameter(f"--format must be hubspot|salesforce|generic, not {fmt}")
-    import_command(file, kind=kind, fmt=fmt, resume=resume, errors=errors, as_user=as_user,
-                   chunk_size=chunk_size, progress=progress)
+    import_command(
+        file,
+        kind=kind,
+        fmt=fmt,
+        resume=resume,
+        errors=errors,
+        as_user=as_user,
+        chunk_size=chunk_size,
+        progress=progress,
+    )
 
 
 @app.command()
 def export(
     file: Path = typer.Argument(..., help="CSV file to write"),
     kind: str = typer.Option(..., "--kind", help="leads|accounts|opportunities|touchpoints"),
-    filters: list[str] = typer.Option([], "--filter", help="key=value, e.g. stage=mql (repeatable)"),
+    filters: list[str] = typer.Option(
+        [], "--filter", help="key=value, e.g. stage=mql (repeatable)"
+    ),
     raw: bool = typer.Option(False, "--raw", help="Do not neutralise formula-like cells"),
     as_user: str = typer.Option("", "--as", help="Export only what this user may see"),
 ) -> None:

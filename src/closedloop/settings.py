@@ -34,7 +34,8 @@ SECRET_KEY = env_str("CLOSEDLOOP_SECRET_KEY", "", file_allowed=True) or _INSECUR
 if SECRET_KEY == _INSECURE_KEY and not DEBUG:
     # A guessable key signs sessions and CSRF tokens; refuse it outside debug.
     raise ImproperlyConfigured(
-        "CLOSEDLOOP_SECRET_KEY (or CLOSEDLOOP_SECRET_KEY_FILE) must be set unless CLOSEDLOOP_DEBUG=1"
+        "CLOSEDLOOP_SECRET_KEY (or CLOSEDLOOP_SECRET_KEY_FILE) must be set"
+        " unless CLOSEDLOOP_DEBUG=1"
     )
 
 ALLOWED_HOSTS = env_list("CLOSEDLOOP_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
@@ -159,7 +160,10 @@ RQ_QUEUES = {
 _cache_url = env_str("CLOSEDLOOP_CACHE_URL", "")
 if _cache_url.startswith(("redis://", "rediss://")):
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _cache_url}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": _cache_url,
+        }
     }
 elif _cache_url:
     raise ImproperlyConfigured(f"CLOSEDLOOP_CACHE_URL must be a redis:// URL, not {_cache_url!r}")

@@ -25,13 +25,17 @@ class Api:
 
     def post(self, path: str, body, **headers):
         return self.client.post(
-            f"/api/v1{path}", json.dumps(body), content_type="application/json",
+            f"/api/v1{path}",
+            json.dumps(body),
+            content_type="application/json",
             headers=self._headers(headers),
         )
 
     def patch(self, path: str, body, **headers):
         return self.client.patch(
-            f"/api/v1{path}", json.dumps(body), content_type="application/json",
+            f"/api/v1{path}",
+            json.dumps(body),
+            content_type="application/json",
             headers=self._headers(headers),
         )
 

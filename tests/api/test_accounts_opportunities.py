@@ -8,8 +8,12 @@ def test_accounts_list_filters_by_domain_and_industry(api_as, mia):
     acme = make_account("Acme", domain="acme.example", industry="software")
     make_account("Globex", domain="globex.example", industry="energy")
     api = api_as(mia)
-    assert [a["id"] for a in api.get("/accounts", {"domain": "ACME.example"}).json()["items"]] == [acme.pk]
-    assert [a["name"] for a in api.get("/accounts", {"industry": "energy"}).json()["items"]] == ["Globex"]
+    assert [a["id"] for a in api.get("/accounts", {"domain": "ACME.example"}).json()["items"]] == [
+        acme.pk
+    ]
+    assert [a["name"] for a in api.get("/accounts", {"industry": "energy"}).json()["items"]] == [
+        "Globex"
+    ]
 
 
 def test_a_rep_sees_accounts_of_their_teams_leads_once_each(api_as, alice, charlie):
@@ -31,12 +35,22 @@ def test_creating_an_account_with_a_taken_domain_is_a_409_naming_domain(api_as, 
 
 def test_an_account_is_created_and_updated_with_if_match(api_as, mia):
     api = api_as(mia)
-    created = api.post("/accounts", {"name": "Initech", "domain": "initech.example",
-                                     "annual_revenue": "1250000.50", "country": "US"})
+    created = api.post(
+        "/accounts",
+        {
+            "name": "Initech",
+            "domain": "initech.example",
+            "annual_revenue": "1250000.50",
+            "country": "US",
+        },
+    )
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
     stale = created["ETag"]
-    assert api.patch(f"/accounts/{pk}", {"industry": "software"}, **{"If-Match": stale}).status_code == 200
+    assert (
+        api.patch(f"/accounts/{pk}", {"industry": "software"}, **{"If-Match": stale}).status_code
+        == 200
+    )
     response = api.patch(f"/accounts/{pk}", {"industry": "banking"}, **{"If-Match": stale})
     assert response.status_code == 412
     account = Account.objects.get(pk=pk)
@@ -92,7 +106,12 @@ def test_losing_an_opportunity_needs_a_reason(api_as, alice):
     response = api.patch(f"/opportunities/{deal.pk}", {"stage": "lost"})
     assert response.status_code == 422
     assert problems(response) == {"lost_reason": "a lost opportunity needs a lost_reason"}
-    assert api.patch(f"/opportunities/{deal.pk}", {"stage": "lost", "lost_reason": "price"}).status_code == 200
+    assert (
+        api.patch(
+            f"/opportunities/{deal.pk}", {"stage": "lost", "lost_reason": "price"}
+        ).status_code
+        == 200
+    )
     assert Opportunity.objects.get(pk=deal.pk).lost_reason == "price"
 
 
@@ -103,7 +122,9 @@ def test_a_rep_creates_an_opportunity_they_own_on_a_visible_account(api_as, alic
     api = api_as(alice)
     response = api.post("/opportunities", {"account": theirs.pk, "name": "Sneaky"})
     assert response.status_code == 422 and set(problems(response)) == {"account"}
-    response = api.post("/opportunities", {"account": ours.pk, "name": "Expansion", "amount": "900"})
+    response = api.post(
+        "/opportunities", {"account": ours.pk, "name": "Expansion", "amount": "900"}
+    )
     assert response.status_code == 201 and response.json()["owner"] == alice.pk
 
 

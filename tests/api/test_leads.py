@@ -36,15 +36,24 @@ def test_getting_a_lead_returns_its_fields_and_version_as_etag(api_as, mia, alic
 
 def test_creating_a_lead_validates_and_records_the_stage_with_who_and_why(api_as, mia):
     response = api_as(mia).post(
-        "/leads", {"first_name": "Ada", "email": "ada@lovelace.example", "lifecycle_stage": "mql",
-                   "stage_reason": "webinar hand-raise", "source": "webinar"},
+        "/leads",
+        {
+            "first_name": "Ada",
+            "email": "ada@lovelace.example",
+            "lifecycle_stage": "mql",
+            "stage_reason": "webinar hand-raise",
+            "source": "webinar",
+        },
     )
     assert response.status_code == 201, response.content
     lead = Lead.objects.get(pk=response.json()["id"])
     assert lead.lifecycle_stage == "mql" and lead.mql_at is not None
     change = StageChange.objects.get(lead=lead)
     assert (change.from_stage, change.to_stage, change.by, change.reason) == (
-        "", "mql", mia, "webinar hand-raise"
+        "",
+        "mql",
+        mia,
+        "webinar hand-raise",
     )
     assert response["ETag"] == f'"{lead.version}"'
 
@@ -75,7 +84,9 @@ def test_an_unknown_owner_id_is_a_422_naming_owner(api_as, ada):
 def test_a_body_that_is_not_json_is_a_400_naming_the_body(api_as, mia):
     api = api_as(mia)
     response = api.client.post(
-        "/api/v1/leads", "{not json", content_type="application/json",
+        "/api/v1/leads",
+        "{not json",
+        content_type="application/json",
         headers={"Authorization": f"Bearer {api.secret}"},
     )
     assert response.status_code == 400
@@ -130,7 +141,9 @@ def test_a_second_writer_with_a_stale_version_gets_412_and_nothing_changes(api_a
     first, second = api_as(alice), api_as(bob)
     etag = first.get(f"/leads/{lead.pk}")["ETag"]
     assert second.get(f"/leads/{lead.pk}")["ETag"] == etag
-    assert first.patch(f"/leads/{lead.pk}", {"title": "CTO"}, **{"If-Match": etag}).status_code == 200
+    assert (
+        first.patch(f"/leads/{lead.pk}", {"title": "CTO"}, **{"If-Match": etag}).status_code == 200
+    )
     response = second.patch(
         f"/leads/{lead.pk}", {"title": "CFO", "lifecycle_stage": "sal"}, **{"If-Match": etag}
     )
@@ -155,7 +168,10 @@ def test_a_stage_change_through_the_api_goes_into_the_history(api_as, alice):
     assert response.status_code == 200 and response.json()["lifecycle_stage"] == "sal"
     change = StageChange.objects.get(lead=lead)
     assert (change.from_stage, change.to_stage, change.by, change.reason) == (
-        "lead", "sal", alice, "called, interested"
+        "lead",
+        "sal",
+        alice,
+        "called, interested",
     )
 
 

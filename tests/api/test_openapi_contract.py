@@ -21,7 +21,9 @@ from closedloop.webhooks import netguard
 from tests.factories import make_lead, make_opportunity
 
 CHECKS = [
-    not_a_server_error, status_code_conformance, content_type_conformance,
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
     response_schema_conformance,
 ]
 
@@ -57,7 +59,10 @@ def _check_operation(operation, secret: str) -> None:
 
     @given(case=operation.as_strategy())
     @hypothesis_settings(
-        max_examples=12, deadline=None, database=None, derandomize=True,
+        max_examples=12,
+        deadline=None,
+        database=None,
+        derandomize=True,
         suppress_health_check=list(HealthCheck),
     )
     def conforms(case):

@@ -25,9 +25,7 @@ def _walk(api, path: str, **params) -> list[int]:
 def test_walking_every_page_returns_each_lead_once_in_order(api_as, mia, sort):
     base = timezone.now()
     # Many ties on created_at and score, so the id tie-breaker is exercised.
-    leads = [
-        make_lead(created_at=base - timedelta(minutes=i // 3), score=i % 4) for i in range(23)
-    ]
+    leads = [make_lead(created_at=base - timedelta(minutes=i // 3), score=i % 4) for i in range(23)]
     ids, pages = _walk(api_as(mia), "/leads", limit=5, sort=sort)
     assert pages == 5
     assert sorted(ids) == sorted(lead.pk for lead in leads)  # no duplicates, no misses

@@ -16,9 +16,21 @@ def test_the_admin_is_closed_to_every_role_but_admin(client, request, who):
 
 
 @pytest.mark.parametrize(
-    "model", ["core/user", "core/team", "core/apitoken", "core/auditentry", "crm/account",
-              "crm/lead", "crm/stagechange", "crm/activity", "crm/opportunity",
-              "campaigns/campaign", "content/contentasset", "engagement/touchpoint"],
+    "model",
+    [
+        "core/user",
+        "core/team",
+        "core/apitoken",
+        "core/auditentry",
+        "crm/account",
+        "crm/lead",
+        "crm/stagechange",
+        "crm/activity",
+        "crm/opportunity",
+        "campaigns/campaign",
+        "content/contentasset",
+        "engagement/touchpoint",
+    ],
 )
 def test_an_admin_can_open_every_model_in_the_admin(client, ada, model):
     client.force_login(ada)

@@ -9,8 +9,18 @@ runner = CliRunner()
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["serve"], ["worker"], ["migrate"], ["check"], ["demo"], ["createuser"],
-                ["token", "create"], ["bench"]],
+    "command",
+    [
+        [],
+        ["serve"],
+        ["worker"],
+        ["migrate"],
+        ["check"],
+        ["demo"],
+        ["createuser"],
+        ["token", "create"],
+        ["bench"],
+    ],
 )
 def test_every_command_explains_itself_with_help(command):
     result = runner.invoke(app, [*command, "--help"])
@@ -19,7 +29,9 @@ def test_every_command_explains_itself_with_help(command):
 
 
 def test_createuser_prints_a_generated_password_alone_on_the_last_line(db):
-    result = runner.invoke(app, ["createuser", "Rita@Example.com", "--role", "rep", "--team", "East"])
+    result = runner.invoke(
+        app, ["createuser", "Rita@Example.com", "--role", "rep", "--team", "East"]
+    )
     assert result.exit_code == 0, result.output
     password = result.output.strip().splitlines()[-1]
     user = User.objects.get(email__iexact="rita@example.com")

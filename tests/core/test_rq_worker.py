@@ -42,12 +42,15 @@ print("after", result.status, [e.traceback for e in result.errors])
 def test_the_rq_backend_queues_in_redis_and_the_worker_runs_the_task(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOSEDLOOP_")}
     env.update(
-        CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_DATA_DIR=str(tmp_path), CLOSEDLOOP_TASK_BACKEND="rq",
+        CLOSEDLOOP_DEBUG="1",
+        CLOSEDLOOP_DATA_DIR=str(tmp_path),
+        CLOSEDLOOP_TASK_BACKEND="rq",
         # A database of its own on the Redis server, so parallel runs do not see each other.
         CLOSEDLOOP_REDIS_URL=f"redis://127.0.0.1:6379/{9 + uuid.uuid4().int % 6}",
     )
-    done = subprocess.run([sys.executable, "-c", SCRIPT], env=env, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", SCRIPT], env=env, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "queued default READY" in done.stdout
     assert "after SUCCESSFUL" in done.stdout

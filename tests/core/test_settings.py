@@ -14,8 +14,11 @@ def run_closedloop(args, tmp_path, **env):
     full_env = {**BASE_ENV, "CLOSEDLOOP_DATA_DIR": str(tmp_path), **env}
     full_env.pop("DJANGO_SETTINGS_MODULE", None)
     return subprocess.run(
-        [sys.executable, "-m", "closedloop.cli", *args], env=full_env, capture_output=True,
-        text=True, timeout=120,
+        [sys.executable, "-m", "closedloop.cli", *args],
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -39,16 +42,19 @@ def test_the_secret_key_can_come_from_a_file(tmp_path):
 
 def test_check_deploy_passes_in_the_production_profile(tmp_path):
     result = run_closedloop(
-        ["check", "--deploy"], tmp_path,
+        ["check", "--deploy"],
+        tmp_path,
         CLOSEDLOOP_SECRET_KEY="a-long-random-production-secret-" + "q8Z3xK1p" * 6,
-        CLOSEDLOOP_SECURE="1", CLOSEDLOOP_ALLOWED_HOSTS="closedloop.example.com",
+        CLOSEDLOOP_SECURE="1",
+        CLOSEDLOOP_ALLOWED_HOSTS="closedloop.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_check_deploy_fails_without_https_hardening(tmp_path):
     result = run_closedloop(
-        ["check", "--deploy"], tmp_path,
+        ["check", "--deploy"],
+        tmp_path,
         CLOSEDLOOP_SECRET_KEY="a-long-random-production-secret-" + "q8Z3xK1p" * 6,
     )
     assert result.returncode != 0
@@ -61,7 +67,9 @@ def test_a_bad_boolean_setting_fails_loudly(tmp_path):
 
 
 def test_an_unknown_task_backend_is_refused(tmp_path):
-    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_TASK_BACKEND="carrier-pigeon")
+    result = run_closedloop(
+        ["check"], tmp_path, CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_TASK_BACKEND="carrier-pigeon"
+    )
     assert result.returncode != 0
     assert "CLOSEDLOOP_TASK_BACKEND" in result.stderr
 
@@ -83,18 +91,28 @@ def test_a_redis_cache_url_shares_the_cache_between_processes(tmp_path):
         socket.create_connection(("127.0.0.1", 6379), timeout=1).close()
     except OSError:
         pytest.skip("needs Redis on 127.0.0.1:6379")
-    env = {**BASE_ENV, "CLOSEDLOOP_DEBUG": "1", "CLOSEDLOOP_DATA_DIR": str(tmp_path),
-           "CLOSEDLOOP_CACHE_URL": "redis://127.0.0.1:6379/15"}
+    env = {
+        **BASE_ENV,
+        "CLOSEDLOOP_DEBUG": "1",
+        "CLOSEDLOOP_DATA_DIR": str(tmp_path),
+        "CLOSEDLOOP_CACHE_URL": "redis://127.0.0.1:6379/15",
+    }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     for step in ("set", "get"):
-        done = subprocess.run([sys.executable, "-c", SHARED_CACHE_SCRIPT, step], env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = subprocess.run(
+            [sys.executable, "-c", SHARED_CACHE_SCRIPT, step],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "seen by another process"
 
 
 def test_a_cache_url_that_is_not_redis_is_refused(tmp_path):
-    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="1",
-                            CLOSEDLOOP_CACHE_URL="memcached://x")
+    result = run_closedloop(
+        ["check"], tmp_path, CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_CACHE_URL="memcached://x"
+    )
     assert result.returncode != 0
     assert "CLOSEDLOOP_CACHE_URL" in result.stderr

@@ -22,10 +22,18 @@ def write(tmp_path: Path, name: str, content: str | bytes, encoding: str = "utf-
     return path
 
 
-def import_file(path: Path, *, kind: str = "leads", fmt: str = "generic", user=None,
-                chunk_size: int = 5000, mapping: dict | None = None) -> ImportJob:
-    job = create_import_job(path=path, file_name=path.name, kind=kind, fmt=fmt, user=user,
-                            mapping=mapping)
+def import_file(
+    path: Path,
+    *,
+    kind: str = "leads",
+    fmt: str = "generic",
+    user=None,
+    chunk_size: int = 5000,
+    mapping: dict | None = None,
+) -> ImportJob:
+    job = create_import_job(
+        path=path, file_name=path.name, kind=kind, fmt=fmt, user=user, mapping=mapping
+    )
     return run_import(job, chunk_size=chunk_size)
 
 

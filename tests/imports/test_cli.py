@@ -17,19 +17,41 @@ runner = CliRunner()
 def test_import_prints_the_mapping_and_counts_and_writes_the_error_csv(tmp_path, mia):
     path = write(tmp_path, "leads.csv", "Email,First Name\nann@acme.com,Ann\nbroken,Bob\n")
     errors = tmp_path / "failed.csv"
-    result = runner.invoke(app, ["import", str(path), "--kind", "leads", "--format", "generic",
-                                 "--errors", str(errors), "--as", "mia@example.com"])
+    result = runner.invoke(
+        app,
+        [
+            "import",
+            str(path),
+            "--kind",
+            "leads",
+            "--format",
+            "generic",
+            "--errors",
+            str(errors),
+            "--as",
+            "mia@example.com",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "Email → email" in result.output
     assert "2 rows: 1 created, 0 updated, 0 skipped, 1 failed" in result.output
     assert list(csv.reader(errors.open())) == [
-        ["line", "column", "value", "reason"], ["3", "Email", "broken", "bad email 'broken'"]]
+        ["line", "column", "value", "reason"],
+        ["3", "Email", "broken", "bad email 'broken'"],
+    ]
     assert AuditEntry.objects.get(model="crm.lead").actor == mia
 
 
 def test_import_of_a_hubspot_export_twice_creates_nothing_the_second_time(alice, bob):
-    args = ["import", str(sample("hubspot_contacts.csv")), "--kind", "leads",
-            "--format", "hubspot", "--no-progress"]
+    args = [
+        "import",
+        str(sample("hubspot_contacts.csv")),
+        "--kind",
+        "leads",
+        "--format",
+        "hubspot",
+        "--no-progress",
+    ]
     assert runner.invoke(app, args).exit_code == 0
     second = runner.invoke(app, args)
     assert "5 rows: 0 created, 0 updated, 5 skipped, 0 failed" in second.output
@@ -66,8 +88,19 @@ def test_export_writes_the_filtered_list_as_seen_by_a_user(tmp_path, alice, char
     make_lead(email="b@acme.com", owner=alice, stage="lead")
     make_lead(email="c@acme.com", owner=charlie, stage="mql")
     out = tmp_path / "out.csv"
-    result = runner.invoke(app, ["export", str(out), "--kind", "leads", "--filter", "stage=mql",
-                                 "--as", "alice@example.com"])
+    result = runner.invoke(
+        app,
+        [
+            "export",
+            str(out),
+            "--kind",
+            "leads",
+            "--filter",
+            "stage=mql",
+            "--as",
+            "alice@example.com",
+        ],
+    )
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(out.open()))
     assert [row["email"] for row in rows] == ["a@acme.com"]
@@ -76,6 +109,7 @@ def test_export_writes_the_filtered_list_as_seen_by_a_user(tmp_path, alice, char
 
 
 def test_export_refuses_an_unknown_filter(tmp_path):
-    result = runner.invoke(app, ["export", str(tmp_path / "o.csv"), "--kind", "leads",
-                                 "--filter", "colour=red"])
+    result = runner.invoke(
+        app, ["export", str(tmp_path / "o.csv"), "--kind", "leads", "--filter", "colour=red"]
+    )
     assert result.exit_code == 2 and "unknown filter colour" in result.output

@@ -8,30 +8,68 @@ import pytest
 
 from closedloop.imports import engine
 from closedloop.imports.engine import (
-    BadValue, Format, Kind, RecordReader, RowConverter, detect_mapping, inspect_file,
+    BadValue,
+    Format,
+    Kind,
+    RecordReader,
+    RowConverter,
+    detect_mapping,
+    inspect_file,
     validate_mapping,
 )
 
 HUBSPOT_CONTACT_HEADERS = [
-    "Record ID", "First Name", "Last Name", "Email", "Job Title", "Company Name",
-    "Lifecycle Stage", "Lead Status", "Create Date", "Original Source", "Contact owner",
-    "Industry", "Number of Employees", "Country/Region", "Marketing contact status",
+    "Record ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Job Title",
+    "Company Name",
+    "Lifecycle Stage",
+    "Lead Status",
+    "Create Date",
+    "Original Source",
+    "Contact owner",
+    "Industry",
+    "Number of Employees",
+    "Country/Region",
+    "Marketing contact status",
 ]
 SALESFORCE_LEAD_HEADERS = [
-    "Lead ID", "First Name", "Last Name", "Email", "Title", "Company", "Lead Source",
-    "Lead Status", "Industry", "No. of Employees", "Country", "Created Date", "Lead Owner",
+    "Lead ID",
+    "First Name",
+    "Last Name",
+    "Email",
+    "Title",
+    "Company",
+    "Lead Source",
+    "Lead Status",
+    "Industry",
+    "No. of Employees",
+    "Country",
+    "Created Date",
+    "Lead Owner",
 ]
 
 
 def test_hubspot_contact_export_columns_are_recognised():
     mapping = detect_mapping(HUBSPOT_CONTACT_HEADERS, Kind.LEADS, Format.HUBSPOT)
     assert mapping == {
-        "Record ID": "external_id", "First Name": "first_name", "Last Name": "last_name",
-        "Email": "email", "Job Title": "title", "Company Name": "company",
-        "Lifecycle Stage": "lifecycle_stage", "Lead Status": "status",
-        "Create Date": "created_at", "Original Source": "source", "Contact owner": "owner",
-        "Industry": "industry", "Number of Employees": "employees",
-        "Country/Region": "country", "Marketing contact status": "",
+        "Record ID": "external_id",
+        "First Name": "first_name",
+        "Last Name": "last_name",
+        "Email": "email",
+        "Job Title": "title",
+        "Company Name": "company",
+        "Lifecycle Stage": "lifecycle_stage",
+        "Lead Status": "status",
+        "Create Date": "created_at",
+        "Original Source": "source",
+        "Contact owner": "owner",
+        "Industry": "industry",
+        "Number of Employees": "employees",
+        "Country/Region": "country",
+        "Marketing contact status": "",
     }
 
 
@@ -46,16 +84,24 @@ def test_salesforce_lead_report_columns_are_recognised():
 def test_the_same_column_name_means_different_fields_in_different_reports():
     # "Account ID" is the record's own id in an account report, a reference in an opportunity one.
     assert detect_mapping(["Account ID"], Kind.ACCOUNTS, Format.SALESFORCE) == {
-        "Account ID": "external_id"}
+        "Account ID": "external_id"
+    }
     assert detect_mapping(["Account ID"], Kind.OPPORTUNITIES, Format.SALESFORCE) == {
-        "Account ID": "account_external_id"}
+        "Account ID": "account_external_id"
+    }
 
 
 def test_generic_files_match_our_names_and_common_synonyms_loosely():
-    mapping = detect_mapping(["E-mail", "first_name", "SURNAME", "Headcount", "Stage"],
-                             Kind.LEADS, Format.GENERIC)
-    assert mapping == {"E-mail": "email", "first_name": "first_name", "SURNAME": "last_name",
-                       "Headcount": "employees", "Stage": "lifecycle_stage"}
+    mapping = detect_mapping(
+        ["E-mail", "first_name", "SURNAME", "Headcount", "Stage"], Kind.LEADS, Format.GENERIC
+    )
+    assert mapping == {
+        "E-mail": "email",
+        "first_name": "first_name",
+        "SURNAME": "last_name",
+        "Headcount": "employees",
+        "Stage": "lifecycle_stage",
+    }
 
 
 def test_a_field_is_mapped_from_one_column_only():
@@ -65,16 +111,25 @@ def test_a_field_is_mapped_from_one_column_only():
 
 def test_a_mapping_without_a_required_field_or_with_a_field_twice_is_refused():
     assert validate_mapping({"Name": "first_name"}, Kind.LEADS) == [
-        "no column is mapped to Email or External id (required)"]
+        "no column is mapped to Email or External id (required)"
+    ]
     problems = validate_mapping({"A": "email", "B": "email"}, Kind.LEADS)
     assert problems == ["columns 'A' and 'B' both map to 'email'"]
 
 
-@pytest.mark.parametrize(("value", "stage"), [
-    ("marketingqualifiedlead", "mql"), ("Marketing Qualified Lead", "mql"), ("MQL", "mql"),
-    ("salesqualifiedlead", "sql"), ("Sales Accepted Lead", "sal"), ("evangelist", "customer"),
-    ("subscriber", "subscriber"), ("Opportunity", "opportunity"),
-])
+@pytest.mark.parametrize(
+    ("value", "stage"),
+    [
+        ("marketingqualifiedlead", "mql"),
+        ("Marketing Qualified Lead", "mql"),
+        ("MQL", "mql"),
+        ("salesqualifiedlead", "sql"),
+        ("Sales Accepted Lead", "sal"),
+        ("evangelist", "customer"),
+        ("subscriber", "subscriber"),
+        ("Opportunity", "opportunity"),
+    ],
+)
 def test_hubspot_lifecycle_values_and_labels_map_to_our_stages(value, stage):
     assert engine.TARGETS[Kind.LEADS]["lifecycle_stage"].parse(value) == stage
 
@@ -84,26 +139,36 @@ def test_an_unknown_lifecycle_stage_is_an_error_not_a_guess():
         engine.TARGETS[Kind.LEADS]["lifecycle_stage"].parse("Interested")
 
 
-@pytest.mark.parametrize(("value", "stage"), [
-    ("Closed Won", "won"), ("closedwon", "won"), ("Closed Lost", "lost"),
-    ("Prospecting", "discovery"), ("Proposal/Price Quote", "proposal"),
-    ("Negotiation/Review", "negotiation"), ("contractsent", "negotiation"),
-    ("appointmentscheduled", "discovery"),
-])
+@pytest.mark.parametrize(
+    ("value", "stage"),
+    [
+        ("Closed Won", "won"),
+        ("closedwon", "won"),
+        ("Closed Lost", "lost"),
+        ("Prospecting", "discovery"),
+        ("Proposal/Price Quote", "proposal"),
+        ("Negotiation/Review", "negotiation"),
+        ("contractsent", "negotiation"),
+        ("appointmentscheduled", "discovery"),
+    ],
+)
 def test_salesforce_and_hubspot_deal_stages_map_to_ours(value, stage):
     assert engine.TARGETS[Kind.OPPORTUNITIES]["stage"].parse(value) == stage
 
 
-@pytest.mark.parametrize(("value", "expected"), [
-    ("2024-01-15 10:23", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
-    ("2024-01-15T10:23:00Z", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
-    ("2024-01-15T12:23:00+02:00", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
-    ("1/15/2024", datetime(2024, 1, 15, tzinfo=UTC)),
-    ("1/15/2024, 10:23 AM", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
-    ("1/15/2024 2:05 PM", datetime(2024, 1, 15, 14, 5, tzinfo=UTC)),
-    ("15.01.2024", datetime(2024, 1, 15, tzinfo=UTC)),
-    ("1705314180000", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2024-01-15 10:23", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
+        ("2024-01-15T10:23:00Z", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
+        ("2024-01-15T12:23:00+02:00", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
+        ("1/15/2024", datetime(2024, 1, 15, tzinfo=UTC)),
+        ("1/15/2024, 10:23 AM", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
+        ("1/15/2024 2:05 PM", datetime(2024, 1, 15, 14, 5, tzinfo=UTC)),
+        ("15.01.2024", datetime(2024, 1, 15, tzinfo=UTC)),
+        ("1705314180000", datetime(2024, 1, 15, 10, 23, tzinfo=UTC)),
+    ],
+)
 def test_dates_in_hubspot_and_salesforce_formats_are_read_as_utc(value, expected):
     assert engine.moment(value) == expected
 
@@ -119,9 +184,15 @@ def test_close_dates_are_calendar_days():
     assert engine.day("2024-03-31") == date(2024, 3, 31)
 
 
-@pytest.mark.parametrize(("value", "count"), [
-    ("1,200", 1200), ("51-200", 51), ("10000+", 10000), ("850.0", 850),
-])
+@pytest.mark.parametrize(
+    ("value", "count"),
+    [
+        ("1,200", 1200),
+        ("51-200", 51),
+        ("10000+", 10000),
+        ("850.0", 850),
+    ],
+)
 def test_employee_counts_and_hubspot_ranges_are_whole_numbers(value, count):
     assert engine.integer(value) == count
 
@@ -133,8 +204,9 @@ def test_amounts_drop_currency_symbols_and_separators():
         engine.money("-5")
 
 
-@pytest.mark.parametrize("value", ["bob@acme", "no-at-sign.com", "a@@b.com", "a b@c.com",
-                                   "x@y..com"])
+@pytest.mark.parametrize(
+    "value", ["bob@acme", "no-at-sign.com", "a@@b.com", "a b@c.com", "x@y..com"]
+)
 def test_bad_emails_are_refused(value):
     with pytest.raises(BadValue, match="bad email"):
         engine.email(value)
@@ -159,13 +231,17 @@ def test_websites_become_domains():
 
 
 def test_a_row_collects_every_bad_cell_with_its_column():
-    converter = RowConverter(["Email", "Create Date", "Lifecycle Stage"],
-                             {"Email": "email", "Create Date": "created_at",
-                              "Lifecycle Stage": "lifecycle_stage"}, Kind.LEADS)
+    converter = RowConverter(
+        ["Email", "Create Date", "Lifecycle Stage"],
+        {"Email": "email", "Create Date": "created_at", "Lifecycle Stage": "lifecycle_stage"},
+        Kind.LEADS,
+    )
     row = converter.convert(7, ["bad@", "someday", "lead"])
     assert row.line == 7
     assert [(column, reason.split(" ")[0]) for column, _, reason in row.errors] == [
-        ("Email", "bad"), ("Create Date", "bad")]
+        ("Email", "bad"),
+        ("Create Date", "bad"),
+    ]
     assert row.values == {"lifecycle_stage": "lead"}
 
 

@@ -21,19 +21,30 @@ def download(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
 
 
-@pytest.mark.parametrize(("value", "safe"), [
-    ("=1+1", "'=1+1"), ("+1 555 0100", "'+1 555 0100"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("plain", "plain"), ("a=b", "a=b"), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("value", "safe"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+1 555 0100", "'+1 555 0100"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("plain", "plain"),
+        ("a=b", "a=b"),
+        ("", ""),
+    ],
+)
 def test_cells_that_a_spreadsheet_would_run_are_prefixed_with_an_apostrophe(value, safe):
     assert neutralise(value) == safe
 
 
 def test_exported_text_is_neutralised_but_numbers_are_not(alice):
-    make_lead(email="x@acme.com", first_name='=HYPERLINK("http://evil","click")', owner=alice,
-              employees=5)
+    make_lead(
+        email="x@acme.com", first_name='=HYPERLINK("http://evil","click")', owner=alice, employees=5
+    )
     header, row = list(export_rows("leads", user=None))
-    assert row[header.index("first_name")] == "'=HYPERLINK(\"http://evil\",\"click\")"
+    assert row[header.index("first_name")] == '\'=HYPERLINK("http://evil","click")'
     assert row[header.index("employees")] == "5"
 
 
@@ -81,8 +92,15 @@ def test_opportunity_and_account_exports_respect_visibility(alice, charlie):
 
 
 def test_an_export_imports_back_as_a_generic_file_without_changes(tmp_path, alice):
-    make_lead(email="ann@acme.com", first_name="Ann", owner=alice, stage="mql", country="US",
-              employees=40, title="CEO")
+    make_lead(
+        email="ann@acme.com",
+        first_name="Ann",
+        owner=alice,
+        stage="mql",
+        country="US",
+        employees=40,
+        title="CEO",
+    )
     path = tmp_path / "export.csv"
     with open(path, "w", newline="") as out:
         csv.writer(out).writerows(export_rows("leads", user=None))
@@ -120,18 +138,29 @@ def test_the_export_api_answers_for_the_tokens_user(client, alice, charlie):
 def test_the_import_api_is_for_admins_and_marketing(client, alice, mia):
     content = b"Email,First Name\nann@acme.com,Ann\n"
     _, rep_secret = create_api_token(user=alice, name="t")
-    refused = client.post("/api/v1/imports", {
-        "kind": "leads", "format": "generic", "file": io.BytesIO(content),
-    }, HTTP_AUTHORIZATION=f"Bearer {rep_secret}")
+    refused = client.post(
+        "/api/v1/imports",
+        {
+            "kind": "leads",
+            "format": "generic",
+            "file": io.BytesIO(content),
+        },
+        HTTP_AUTHORIZATION=f"Bearer {rep_secret}",
+    )
     assert refused.status_code == 403
     _, secret = create_api_token(user=mia, name="t")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = client.post("/api/v1/imports", {
-        "kind": "leads", "format": "generic",
-        "file": SimpleUploadedFile("leads.csv", content, "text/csv"),
-        "mapping": '{"Email": "email", "First Name": ""}',
-    }, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    response = client.post(
+        "/api/v1/imports",
+        {
+            "kind": "leads",
+            "format": "generic",
+            "file": SimpleUploadedFile("leads.csv", content, "text/csv"),
+            "mapping": '{"Email": "email", "First Name": ""}',
+        },
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
     assert response.status_code == 201, response.content
     body = response.json()
     assert (body["status"], body["created"], body["mapping"]["First Name"]) == ("done", 1, "")
@@ -143,8 +172,13 @@ def test_the_import_api_names_the_bad_field(client, mia):
     _, secret = create_api_token(user=mia, name="t")
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = client.post("/api/v1/imports", {
-        "kind": "people", "format": "generic",
-        "file": SimpleUploadedFile("leads.csv", b"Email\na@b.com\n", "text/csv"),
-    }, HTTP_AUTHORIZATION=f"Bearer {secret}")
+    response = client.post(
+        "/api/v1/imports",
+        {
+            "kind": "people",
+            "format": "generic",
+            "file": SimpleUploadedFile("leads.csv", b"Email\na@b.com\n", "text/csv"),
+        },
+        HTTP_AUTHORIZATION=f"Bearer {secret}",
+    )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "kind"

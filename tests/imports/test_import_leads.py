@@ -17,7 +17,10 @@ def test_a_hubspot_contact_export_becomes_leads_with_our_values(alice, bob, mia)
     assert (job.status, job.created, job.failed) == ("done", 5, 0)
     grace = Lead.objects.get(external_id="51001")
     assert (grace.first_name, grace.email, grace.title) == (
-        "Grace", "grace.hopper@navy-systems.com", "VP Engineering")
+        "Grace",
+        "grace.hopper@navy-systems.com",
+        "VP Engineering",
+    )
     assert (grace.lifecycle_stage, grace.status, grace.source) == ("mql", "new", "organic_search")
     assert (grace.country, grace.employees, grace.owner) == ("US", 201, alice)
     assert grace.created_at == datetime(2024, 1, 15, 10, 23, tzinfo=UTC)
@@ -50,8 +53,11 @@ def test_importing_the_same_file_twice_creates_nothing_new(alice, bob):
 def test_rows_upsert_by_external_id_then_by_email_case_insensitively(tmp_path):
     by_ext = make_lead(external_id="X1", email="old@acme.com", first_name="Old")
     by_mail = make_lead(email="Ann@Acme.com", first_name="Ann")
-    path = write(tmp_path, "leads.csv",
-                 "id,email,first_name\nX1,new@acme.com,New\n,ann@acme.com,Annie\n,c@acme.com,C\n")
+    path = write(
+        tmp_path,
+        "leads.csv",
+        "id,email,first_name\nX1,new@acme.com,New\n,ann@acme.com,Annie\n,c@acme.com,C\n",
+    )
     job = import_file(path)
     assert (job.created, job.updated) == (1, 2)
     by_ext.refresh_from_db()
@@ -104,15 +110,15 @@ def test_every_row_is_counted_once_and_failed_rows_say_line_column_and_reason(tm
     make_lead(email="known@acme.com", title="CEO")
     content = (
         "Email,First Name,Create Date,Lifecycle Stage\n"
-        "ok@acme.com,Ok,2024-01-01,lead\n"           # 2 created
-        "known@acme.com,,,\n"                         # 3 unchanged → skipped
-        "bad-email,Bad,2024-01-01,lead\n"            # 4 bad email
-        "date@acme.com,Date,31/31/2024,lead\n"       # 5 bad date
-        "stage@acme.com,Stage,2024-01-01,Hot\n"      # 6 unknown stage
-        "OK@acme.com,Twice,2024-01-02,lead\n"        # 7 duplicate of line 2
-        ",,,\n"                                       # 8 blank → skipped
-        "multi@acme.com,\"Multi\nLine\",2024-01-01,lead\n"  # 9-10 created
-        "last@acme.com,Last,2024-01-01,mql\n"        # 11 created
+        "ok@acme.com,Ok,2024-01-01,lead\n"  # 2 created
+        "known@acme.com,,,\n"  # 3 unchanged → skipped
+        "bad-email,Bad,2024-01-01,lead\n"  # 4 bad email
+        "date@acme.com,Date,31/31/2024,lead\n"  # 5 bad date
+        "stage@acme.com,Stage,2024-01-01,Hot\n"  # 6 unknown stage
+        "OK@acme.com,Twice,2024-01-02,lead\n"  # 7 duplicate of line 2
+        ",,,\n"  # 8 blank → skipped
+        'multi@acme.com,"Multi\nLine",2024-01-01,lead\n'  # 9-10 created
+        "last@acme.com,Last,2024-01-01,mql\n"  # 11 created
     )
     job = import_file(write(tmp_path, "mixed.csv", content), chunk_size=3)
     assert (job.created, job.updated, job.skipped, job.failed) == (3, 0, 2, 4)
@@ -147,8 +153,12 @@ def test_a_file_without_a_required_column_fails_whole_before_any_write(tmp_path)
 
 def test_an_empty_file_is_refused(tmp_path):
     with pytest.raises(ImportRefused, match="empty"):
-        create_import_job(path=write(tmp_path, "empty.csv", ""), file_name="empty.csv",
-                          kind="leads", fmt="generic")
+        create_import_job(
+            path=write(tmp_path, "empty.csv", ""),
+            file_name="empty.csv",
+            kind="leads",
+            fmt="generic",
+        )
 
 
 def test_a_cp1252_file_imports_with_its_accents_and_a_note(tmp_path):
@@ -169,20 +179,25 @@ def test_rows_with_bytes_of_no_known_encoding_fail_and_the_rest_import(tmp_path)
     job = import_file(write(tmp_path, "broken.csv", content))
     assert (job.created, job.failed) == (1, 1)
     assert errors_of(job) == [
-        (3, "First Name", "bad encoding: bytes that are neither UTF-8 nor cp1252")]
+        (3, "First Name", "bad encoding: bytes that are neither UTF-8 nor cp1252")
+    ]
 
 
 def test_an_unknown_owner_fails_the_row(tmp_path):
     job = import_file(write(tmp_path, "o.csv", "email,owner\na@acme.com,Nobody Known\n"))
     assert errors_of(job) == [
-        (2, "owner", "unknown owner 'Nobody Known': no user with that email or name")]
+        (2, "owner", "unknown owner 'Nobody Known': no user with that email or name")
+    ]
 
 
 def test_marketing_fills_empty_owners_but_does_not_reassign(tmp_path, alice, bob, mia, ada):
     owned = make_lead(email="owned@acme.com", owner=alice)
     free = make_lead(email="free@acme.com")
-    path = write(tmp_path, "own.csv",
-                 "email,owner\nowned@acme.com,bob@example.com\nfree@acme.com,bob@example.com\n")
+    path = write(
+        tmp_path,
+        "own.csv",
+        "email,owner\nowned@acme.com,bob@example.com\nfree@acme.com,bob@example.com\n",
+    )
     import_file(path, user=mia)
     owned.refresh_from_db()
     free.refresh_from_db()
@@ -211,12 +226,16 @@ def test_a_row_without_email_or_external_id_fails_so_a_reimport_cannot_duplicate
 
 def test_new_leads_enter_the_funnel_at_their_stage_and_creation_time(mia):
     import_file(sample("hubspot_contacts.csv"), fmt="hubspot", user=mia)
-    entries = {(c.lead.external_id, c.from_stage, c.to_stage, c.at == c.lead.created_at, c.by)
-               for c in StageChange.objects.select_related("lead")}
-    assert entries == {(lead.external_id, "", lead.lifecycle_stage, True, mia)
-                       for lead in Lead.objects.all()}
+    entries = {
+        (c.lead.external_id, c.from_stage, c.to_stage, c.at == c.lead.created_at, c.by)
+        for c in StageChange.objects.select_related("lead")
+    }
+    assert entries == {
+        (lead.external_id, "", lead.lifecycle_stage, True, mia) for lead in Lead.objects.all()
+    }
     assert set(StageChange.objects.values_list("reason", flat=True)) == {
-        "import hubspot_contacts.csv"}
+        "import hubspot_contacts.csv"
+    }
 
 
 def test_an_import_gives_the_sqlite_connection_its_page_cache_back(tmp_path):

@@ -44,18 +44,24 @@ def state() -> dict:
     """What an import leaves behind, without ids or clock times."""
     job = ImportJob.objects.get()
     return {
-        "leads": sorted(Lead.objects.values_list(
-            "external_id", "email", "first_name", "lifecycle_stage", "created_at")),
-        "stage_changes": sorted(StageChange.objects.values_list(
-            "lead__external_id", "from_stage", "to_stage", "reason")),
+        "leads": sorted(
+            Lead.objects.values_list(
+                "external_id", "email", "first_name", "lifecycle_stage", "created_at"
+            )
+        ),
+        "stage_changes": sorted(
+            StageChange.objects.values_list("lead__external_id", "from_stage", "to_stage", "reason")
+        ),
         "errors": sorted(RowError.objects.values_list("line", "column", "reason")),
         "counts": (job.created, job.updated, job.skipped, job.failed, job.status),
     }
 
 
 def clean_run(path: Path) -> dict:
-    run_import(create_import_job(path=path, file_name="messy.csv", kind="leads", fmt="hubspot"),
-               chunk_size=7)
+    run_import(
+        create_import_job(path=path, file_name="messy.csv", kind="leads", fmt="hubspot"),
+        chunk_size=7,
+    )
     result = state()
     Lead.objects.all().delete()
     ImportJob.objects.all().delete()
@@ -124,13 +130,20 @@ def test_a_resumed_import_still_finds_duplicates_of_rows_before_the_crash(tmp_pa
         run_import(job, chunk_size=2, on_chunk=crash)
     run_import(job, chunk_size=2)
     assert [(e.line, e.reason) for e in job.errors.all()] == [
-        (5, "duplicate email within the file (first on line 2)")]
+        (5, "duplicate email within the file (first on line 2)")
+    ]
     assert (job.created, job.failed, Lead.objects.count()) == (3, 1, 3)
 
 
 def test_a_finished_import_is_not_run_again(tmp_path):
-    job = run_import(create_import_job(path=write(tmp_path, "a.csv", "email\na@acme.com\n"),
-                                       file_name="a.csv", kind="leads", fmt="generic"))
+    job = run_import(
+        create_import_job(
+            path=write(tmp_path, "a.csv", "email\na@acme.com\n"),
+            file_name="a.csv",
+            kind="leads",
+            fmt="generic",
+        )
+    )
     make_lead(email="b@acme.com")
     from closedloop.imports.services import ImportRefused
 
@@ -144,8 +157,12 @@ def test_a_finished_import_is_not_run_again(tmp_path):
 
 def _env(data_dir: Path) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "CLOSEDLOOP_DATABASE_URL"}
-    env.update(CLOSEDLOOP_DATA_DIR=str(data_dir), CLOSEDLOOP_DEBUG="1",
-               CLOSEDLOOP_TASK_BACKEND="immediate", DJANGO_SETTINGS_MODULE="closedloop.settings")
+    env.update(
+        CLOSEDLOOP_DATA_DIR=str(data_dir),
+        CLOSEDLOOP_DEBUG="1",
+        CLOSEDLOOP_TASK_BACKEND="immediate",
+        DJANGO_SETTINGS_MODULE="closedloop.settings",
+    )
     return env
 
 
@@ -154,8 +171,19 @@ def _cli(*args: str) -> list[str]:
 
 
 def _import_cmd(path: Path) -> list[str]:
-    return _cli("import", str(path), "--kind", "leads", "--format", "hubspot", "--chunk-size",
-                "40", "--no-progress", "--errors", str(path.with_suffix(".errors.csv")))
+    return _cli(
+        "import",
+        str(path),
+        "--kind",
+        "leads",
+        "--format",
+        "hubspot",
+        "--chunk-size",
+        "40",
+        "--no-progress",
+        "--errors",
+        str(path.with_suffix(".errors.csv")),
+    )
 
 
 def _db_state(db_file: Path) -> dict:
@@ -163,14 +191,18 @@ def _db_state(db_file: Path) -> dict:
         return {
             "leads": db.execute(
                 "SELECT external_id, email, first_name, lifecycle_stage, created_at FROM crm_lead"
-                " ORDER BY external_id, email").fetchall(),
+                " ORDER BY external_id, email"
+            ).fetchall(),
             "stage_changes": db.execute(
                 "SELECT l.external_id, s.from_stage, s.to_stage FROM crm_stagechange s JOIN "
-                "crm_lead l ON l.id = s.lead_id ORDER BY 1, 2, 3").fetchall(),
+                "crm_lead l ON l.id = s.lead_id ORDER BY 1, 2, 3"
+            ).fetchall(),
             "errors": db.execute(
-                'SELECT line, "column", reason FROM imports_rowerror ORDER BY 1, 2').fetchall(),
-            "jobs": db.execute("SELECT created, updated, skipped, failed, status "
-                               "FROM imports_importjob").fetchall(),
+                'SELECT line, "column", reason FROM imports_rowerror ORDER BY 1, 2'
+            ).fetchall(),
+            "jobs": db.execute(
+                "SELECT created, updated, skipped, failed, status FROM imports_importjob"
+            ).fetchall(),
         }
 
 
@@ -188,8 +220,9 @@ def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicat
     clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crash"
     subprocess.run(_cli("migrate"), env=_env(clean_dir), check=True, capture_output=True)
     shutil.copytree(clean_dir, crash_dir)
-    subprocess.run(_import_cmd(path), env=_env(clean_dir), check=True, capture_output=True,
-                   cwd=tmp_path)
+    subprocess.run(
+        _import_cmd(path), env=_env(clean_dir), check=True, capture_output=True, cwd=tmp_path
+    )
     expected = _db_state(clean_dir / "closedloop.sqlite3")
     assert expected["jobs"][0][:4] != (0, 0, 0, 0)
 
@@ -197,8 +230,13 @@ def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicat
     db_file = crash_dir / "closedloop.sqlite3"
     kills = 0
     for target in sorted(rng.sample(range(80, 900), 2)):
-        child = subprocess.Popen(_import_cmd(path), env=_env(crash_dir), cwd=tmp_path,
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        child = subprocess.Popen(
+            _import_cmd(path),
+            env=_env(crash_dir),
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 120
         while child.poll() is None and _line(db_file) < target and time.monotonic() < deadline:
             time.sleep(0.01)
@@ -208,7 +246,13 @@ def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicat
         child.wait()
     assert kills >= 1, "the import finished before it could be killed"
     assert _db_state(db_file)["jobs"][0][4] == "running"  # as a killed process leaves it
-    finish = subprocess.run(_import_cmd(path), env=_env(crash_dir), cwd=tmp_path,
-                            capture_output=True, text=True, check=True)
+    finish = subprocess.run(
+        _import_cmd(path),
+        env=_env(crash_dir),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "Resuming import" in finish.stdout
     assert _db_state(db_file) == expected

@@ -12,14 +12,20 @@ from tests.imports.helpers import sample
 
 
 def upload(client, name: str, content: bytes, *, kind="leads", fmt="hubspot"):
-    return client.post("/imports/", {
-        "kind": kind, "format": fmt, "file": SimpleUploadedFile(name, content, "text/csv"),
-    })
+    return client.post(
+        "/imports/",
+        {
+            "kind": kind,
+            "format": fmt,
+            "file": SimpleUploadedFile(name, content, "text/csv"),
+        },
+    )
 
 
 @pytest.mark.parametrize("who", ["alice", "max_manager", "eve"])
-@pytest.mark.parametrize("url", ["/imports/", "/imports/1/", "/imports/1/progress/",
-                                 "/imports/1/errors.csv"])
+@pytest.mark.parametrize(
+    "url", ["/imports/", "/imports/1/", "/imports/1/progress/", "/imports/1/errors.csv"]
+)
 def test_reps_managers_and_executives_cannot_use_imports(request, client_as, who, url):
     assert client_as(request.getfixturevalue(who)).get(url).status_code == 403
 
@@ -39,12 +45,15 @@ def test_marketing_and_admins_see_the_upload_page(request, client_as, who):
     assert response.status_code == 200 and b'name="file"' in response.content
 
 
-@pytest.mark.parametrize(("name", "content", "problem"), [
-    ("contacts.xlsx", b"Email\na@acme.com\n", "is not a .csv file"),
-    ("contacts.csv", b"", "the file is empty"),
-    ("contacts.csv", b"PK\x03\x04\x00\x00binary", "the file is not text"),
-    ("contacts.csv", "Email\na@acme.com\n".encode("utf-16"), "the file is not text"),
-])
+@pytest.mark.parametrize(
+    ("name", "content", "problem"),
+    [
+        ("contacts.xlsx", b"Email\na@acme.com\n", "is not a .csv file"),
+        ("contacts.csv", b"", "the file is empty"),
+        ("contacts.csv", b"PK\x03\x04\x00\x00binary", "the file is not text"),
+        ("contacts.csv", "Email\na@acme.com\n".encode("utf-16"), "the file is not text"),
+    ],
+)
 def test_uploads_that_are_not_csv_text_are_refused_with_the_reason(
     client_as, mia, name, content, problem
 ):
@@ -110,8 +119,12 @@ def test_a_running_import_polls_its_progress(client_as, mia):
 
 def test_the_failed_rows_download_as_csv_with_formulas_neutralised(client_as, mia):
     client = client_as(mia)
-    upload(client, "bad.csv", b"Email,Lifecycle Stage\n=HYPERLINK(1),lead\nok@acme.com,Hot\n",
-           fmt="generic")
+    upload(
+        client,
+        "bad.csv",
+        b"Email,Lifecycle Stage\n=HYPERLINK(1),lead\nok@acme.com,Hot\n",
+        fmt="generic",
+    )
     job = ImportJob.objects.get()
     client.post(f"/imports/{job.pk}/", {"col-0": "email", "col-1": "lifecycle_stage"})
     response = client.get(f"/imports/{job.pk}/errors.csv")

@@ -3,9 +3,9 @@
 The demo draws every outcome from a true propensity per lead (closedloop.demo.truth). Trained
 on those outcomes alone, the model's conversion probability must rank leads like the truth
 does: Spearman rank correlation of at least MIN_SPEARMAN over all leads (measured: 0.79 at
-20,000 leads, 0.74 at the 4,000 used here, with campaigns as named categories; the rules score 0.53), and better than the
-hand-written rules,
-which the demo's truth deliberately disagrees with in places.
+20,000 leads, 0.74 at the 4,000 used here, with campaigns as named categories; the rules
+score 0.53), and better than the hand-written rules, which the demo's truth deliberately
+disagrees with in places.
 """
 
 from __future__ import annotations

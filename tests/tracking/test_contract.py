@@ -54,18 +54,32 @@ HTTP_GROUP = {
 }
 HTTP_BATCH = {
     "batch": [
-        {"type": "identify", "userId": "019mr8mf4r",
-         "traits": {"email": "jake@yahoo.com", "name": "Jake Peterson", "age": 26},
-         "timestamp": "2012-12-02T00:30:08.276Z"},
-        {"type": "track", "userId": "019mr8mf4r", "event": "Song Played",
-         "properties": {"name": "Fallin for You", "artist": "Dierks Bentley"},
-         "timestamp": "2012-12-02T00:30:12.984Z"},
-        {"type": "identify", "userId": "971mj8mk7p",
-         "traits": {"email": "cindy@example.com", "name": "Cindy Gonzalez", "age": 23},
-         "timestamp": "2015-2-02T00:30:08.276Z"},
-        {"type": "track", "userId": "971mj8mk7p", "event": "Song Played",
-         "properties": {"name": "Get Right", "artist": "Jennifer Lopez"},
-         "timestamp": "2015-2-02T00:30:12.984Z"},
+        {
+            "type": "identify",
+            "userId": "019mr8mf4r",
+            "traits": {"email": "jake@yahoo.com", "name": "Jake Peterson", "age": 26},
+            "timestamp": "2012-12-02T00:30:08.276Z",
+        },
+        {
+            "type": "track",
+            "userId": "019mr8mf4r",
+            "event": "Song Played",
+            "properties": {"name": "Fallin for You", "artist": "Dierks Bentley"},
+            "timestamp": "2012-12-02T00:30:12.984Z",
+        },
+        {
+            "type": "identify",
+            "userId": "971mj8mk7p",
+            "traits": {"email": "cindy@example.com", "name": "Cindy Gonzalez", "age": 23},
+            "timestamp": "2015-2-02T00:30:08.276Z",
+        },
+        {
+            "type": "track",
+            "userId": "971mj8mk7p",
+            "event": "Song Played",
+            "properties": {"name": "Get Right", "artist": "Jennifer Lopez"},
+            "timestamp": "2015-2-02T00:30:12.984Z",
+        },
     ],
     "writeKey": "YOUR_WRITE_KEY",
     "context": {"device": {"type": "phone", "name": "Apple iPhone 6"}},
@@ -85,9 +99,17 @@ SPEC_IDENTIFY = {
     "sentAt": "2015-02-23T22:28:55.111Z",
     "timestamp": "2015-02-23T22:28:55.111Z",
     "traits": {
-        "name": "Peter Gibbons", "email": "peter@example.com", "plan": "premium", "logins": 5,
-        "address": {"street": "6th St", "city": "San Francisco", "state": "CA",
-                    "postalCode": "94103", "country": "USA"},
+        "name": "Peter Gibbons",
+        "email": "peter@example.com",
+        "plan": "premium",
+        "logins": 5,
+        "address": {
+            "street": "6th St",
+            "city": "San Francisco",
+            "state": "CA",
+            "postalCode": "94103",
+            "country": "USA",
+        },
     },
     "type": "identify",
     "userId": "97980cfea0067",
@@ -97,8 +119,13 @@ SPEC_TRACK = {
     "anonymousId": "23adfd82-aa0f-45a7-a756-24f2a7a4c895",
     "context": {
         "library": {"name": "analytics.js", "version": "2.11.1"},
-        "page": {"path": "/academy/", "referrer": "", "search": "", "title": "Analytics Academy",
-                 "url": "https://segment.com/academy/"},
+        "page": {
+            "path": "/academy/",
+            "referrer": "",
+            "search": "",
+            "title": "Analytics Academy",
+            "url": "https://segment.com/academy/",
+        },
         "userAgent": UA_CHROME_46,
         "ip": "108.0.78.21",
     },
@@ -143,8 +170,13 @@ SPEC_GROUP = {
     "receivedAt": "2015-02-23T22:28:55.387Z",
     "sentAt": "2015-02-23T22:28:55.111Z",
     "timestamp": "2015-02-23T22:28:55.111Z",
-    "traits": {"name": "Initech", "industry": "Technology", "employees": 329,
-               "plan": "enterprise", "total billed": 830},
+    "traits": {
+        "name": "Initech",
+        "industry": "Technology",
+        "employees": 329,
+        "plan": "enterprise",
+        "total billed": 830,
+    },
     "type": "group",
     "userId": "97980cfea0067",
     "groupId": "0e8c78ea9d97a7b8185e8632",
@@ -163,7 +195,10 @@ def test_the_http_api_identify_example_creates_the_lead_with_its_traits(client, 
     assert response.json() == {"success": True}
     lead = Lead.objects.get()
     assert (lead.email, lead.first_name, lead.last_name, lead.industry) == (
-        "pgibbons@example.com", "Peter", "Gibbons", "Technology"
+        "pgibbons@example.com",
+        "Peter",
+        "Gibbons",
+        "Technology",
     )
     assert lead.created_at == at("2012-12-02T00:30:08.276Z")
     assert Identity.objects.get(kind="user", value="019mr8mf4r").lead == lead
@@ -172,14 +207,20 @@ def test_the_http_api_identify_example_creates_the_lead_with_its_traits(client, 
 def test_the_http_api_track_page_and_group_examples_attach_to_the_identified_lead(
     client, write_key
 ):
-    for path, body in (("/v1/identify", HTTP_IDENTIFY), ("/v1/track", HTTP_TRACK),
-                       ("/v1/page", HTTP_PAGE), ("/v1/group", HTTP_GROUP)):
+    for path, body in (
+        ("/v1/identify", HTTP_IDENTIFY),
+        ("/v1/track", HTTP_TRACK),
+        ("/v1/page", HTTP_PAGE),
+        ("/v1/group", HTTP_GROUP),
+    ):
         assert send(client, path, body, key=write_key).status_code == 200
 
     lead = Lead.objects.get()
     track, page = Touchpoint.objects.order_by("occurred_at")
     assert (track.lead, track.type, track.occurred_at) == (
-        lead, "other", at("2012-12-02T00:30:12.984Z")
+        lead,
+        "other",
+        at("2012-12-02T00:30:12.984Z"),
     )
     assert track.properties["event"] == "Item Purchased"
     assert track.properties["revenue"] == 14.99
@@ -204,7 +245,10 @@ def test_the_spec_identify_example_fills_name_email_and_city(client, write_key):
 
     lead = Lead.objects.get()
     assert (lead.first_name, lead.last_name, lead.email, lead.city) == (
-        "Peter", "Gibbons", "peter@example.com", "San Francisco"
+        "Peter",
+        "Gibbons",
+        "peter@example.com",
+        "San Francisco",
     )
     # "USA" is not an ISO alpha-2 code, and Lead.country holds only those.
     assert lead.country == ""
@@ -212,9 +256,7 @@ def test_the_spec_identify_example_fills_name_email_and_city(client, write_key):
     assert ids == {("user", "97980cfea0067"), ("anonymous", "507f191e810c19729de860ea")}
 
 
-def test_the_spec_track_example_is_kept_anonymous_until_its_user_is_identified(
-    client, write_key
-):
+def test_the_spec_track_example_is_kept_anonymous_until_its_user_is_identified(client, write_key):
     assert send(client, "/v1/track", SPEC_TRACK, key=write_key).status_code == 200
 
     touch = Touchpoint.objects.get()
@@ -242,9 +284,12 @@ def test_the_spec_page_example_is_a_page_view_with_its_properties(client, write_
     touch = Touchpoint.objects.get()
     assert touch.lead == Lead.objects.get(email="peter@example.com")
     assert (touch.type, touch.channel) == ("page_view", "web")
-    assert touch.properties == {"name": "Home", "title": "Welcome | Initech",
-                                "url": "http://www.example.com",
-                                "source_id": touch.properties["source_id"]}
+    assert touch.properties == {
+        "name": "Home",
+        "title": "Welcome | Initech",
+        "url": "http://www.example.com",
+        "source_id": touch.properties["source_id"],
+    }
     assert touch.occurred_at == at("2015-02-23T22:28:55.111Z")
     assert touch.message_id == "022bb90c-bbac-11e4-8dfc-aa07a5b093db"
 

@@ -27,21 +27,32 @@ def _empty_rate_limit_counters():
 
 @pytest.fixture
 def campaign(db):
-    return Campaign.objects.create(name="Spring Launch", type="email", channel="email",
-                                   starts_on=timezone.now().date(), external_id="SF-701")
+    return Campaign.objects.create(
+        name="Spring Launch",
+        type="email",
+        channel="email",
+        starts_on=timezone.now().date(),
+        external_id="SF-701",
+    )
 
 
 @pytest.fixture
 def demo_form(campaign):
-    form, key = create_form(name="Demo request", campaign=campaign,
-                            allowed_origins="https://www.example.com")
+    form, key = create_form(
+        name="Demo request", campaign=campaign, allowed_origins="https://www.example.com"
+    )
     return form, key
 
 
 def test_a_form_post_creates_the_lead_and_records_a_form_touch(client, demo_form, campaign):
     form, key = demo_form
-    fields = {"email": "Dana@Example.com", "first_name": "Dana", "last_name": "Scully",
-              "company": "FBI", "team_size": "11-50"}
+    fields = {
+        "email": "Dana@Example.com",
+        "first_name": "Dana",
+        "last_name": "Scully",
+        "company": "FBI",
+        "team_size": "11-50",
+    }
 
     response = client.post(f"/f/{key}", fields, headers={"Referer": "https://www.example.com/demo"})
 
@@ -49,11 +60,17 @@ def test_a_form_post_creates_the_lead_and_records_a_form_touch(client, demo_form
     assert b"Thank you" in response.content
     lead = Lead.objects.get()
     assert (lead.email, lead.first_name, lead.company, lead.original_campaign) == (
-        "dana@example.com", "Dana", "FBI", campaign
+        "dana@example.com",
+        "Dana",
+        "FBI",
+        campaign,
     )
     touch = Touchpoint.objects.get()
     assert (touch.lead, touch.type, touch.campaign, touch.channel) == (
-        lead, "form", campaign, "email"
+        lead,
+        "form",
+        campaign,
+        "email",
     )
     assert touch.properties["fields"] == {"team_size": "11-50"}
     assert touch.properties["url"] == "https://www.example.com/demo"
@@ -75,8 +92,9 @@ def test_a_second_fill_updates_the_lead_found_by_email(client, demo_form):
 
 def test_a_hidden_campaign_field_overrides_the_forms_campaign(client, demo_form):
     _, key = demo_form
-    other = Campaign.objects.create(name="Retargeting", type="paid_social", channel="social",
-                                    starts_on=timezone.now().date())
+    other = Campaign.objects.create(
+        name="Retargeting", type="paid_social", channel="social", starts_on=timezone.now().date()
+    )
 
     client.post(f"/f/{key}", {"email": "a@example.com", "campaign": "retargeting"})
 
@@ -86,8 +104,9 @@ def test_a_hidden_campaign_field_overrides_the_forms_campaign(client, demo_form)
 def test_json_submissions_get_json_answers(client, demo_form):
     _, key = demo_form
 
-    response = client.post(f"/f/{key}", json.dumps({"email": "j@example.com"}),
-                           content_type="application/json")
+    response = client.post(
+        f"/f/{key}", json.dumps({"email": "j@example.com"}), content_type="application/json"
+    )
 
     assert response.status_code == 200
     assert response.json() == {"success": True}
@@ -96,8 +115,9 @@ def test_json_submissions_get_json_answers(client, demo_form):
 def test_a_missing_email_is_refused_naming_the_field(client, demo_form):
     _, key = demo_form
 
-    response = client.post(f"/f/{key}", json.dumps({"first_name": "No"}),
-                           content_type="application/json")
+    response = client.post(
+        f"/f/{key}", json.dumps({"first_name": "No"}), content_type="application/json"
+    )
 
     assert response.status_code == 400
     assert response.json()["field"] == "email"
@@ -143,8 +163,7 @@ def test_a_filled_honeypot_looks_like_success_but_stores_nothing(client, demo_fo
 def test_submissions_over_the_rate_limit_get_429_with_retry_after(client, demo_form, settings):
     settings.CLOSEDLOOP_FORM_RATE_LIMIT = "3/60"
     _, key = demo_form
-    codes = [client.post(f"/f/{key}", {"email": f"p{n}@example.com"}).status_code
-             for n in range(4)]
+    codes = [client.post(f"/f/{key}", {"email": f"p{n}@example.com"}).status_code for n in range(4)]
 
     assert codes == [200, 200, 200, 429]
     refused = client.post(f"/f/{key}", {"email": "late@example.com"})
@@ -166,10 +185,12 @@ def test_an_allowed_origin_gets_cors_headers_and_others_are_refused(client, demo
     _, key = demo_form
 
     preflight = client.options(f"/f/{key}", headers={"Origin": "https://www.example.com"})
-    allowed = client.post(f"/f/{key}", {"email": "a@example.com"},
-                          headers={"Origin": "https://www.example.com"})
-    foreign = client.post(f"/f/{key}", {"email": "b@example.com"},
-                          headers={"Origin": "https://evil.example"})
+    allowed = client.post(
+        f"/f/{key}", {"email": "a@example.com"}, headers={"Origin": "https://www.example.com"}
+    )
+    foreign = client.post(
+        f"/f/{key}", {"email": "b@example.com"}, headers={"Origin": "https://evil.example"}
+    )
 
     assert preflight.status_code == 204
     assert preflight["Access-Control-Allow-Origin"] == "https://www.example.com"
@@ -187,7 +208,8 @@ def test_a_form_fill_joins_the_visitors_earlier_page_views(client, demo_form, wr
 
     lead = Lead.objects.get()
     assert set(Touchpoint.objects.filter(lead=lead).values_list("type", flat=True)) == {
-        "page_view", "form"
+        "page_view",
+        "form",
     }
     # Later page views of that browser go straight to the lead.
     send(client, "/v1/page", {**page, "messageId": "p2"}, key=write_key)

@@ -67,8 +67,10 @@ def test_an_event_mapping_is_added_and_removed_on_the_source_page(client, ada):
     client.post("/tracking/sources/", {"name": "App"})
     source = Source.objects.get()
 
-    client.post(f"/tracking/sources/{source.pk}/",
-                {"action": "map", "event_name": "Trial Started", "touchpoint_type": "event"})
+    client.post(
+        f"/tracking/sources/{source.pk}/",
+        {"action": "map", "event_name": "Trial Started", "touchpoint_type": "event"},
+    )
     mapping = EventMapping.objects.get()
     page = client.get(f"/tracking/sources/{source.pk}/")
     client.post(f"/tracking/sources/{source.pk}/", {"action": "unmap", "mapping": mapping.pk})
@@ -98,11 +100,11 @@ def test_creating_a_form_shows_an_embed_snippet_that_works(client, mia):
     form = Form.objects.get()
     assert form.name == "Demo <request>"
     assert b"Demo &lt;request&gt;" in response.content
-    action = re.search(rb'action=&quot;http://testserver(/f/fk_[^&]+)&quot;', response.content)
+    action = re.search(rb"action=&quot;http://testserver(/f/fk_[^&]+)&quot;", response.content)
     client.logout()
     posted = client.post(action.group(1).decode(), {"email": "snippet@example.com"})
     assert posted.status_code == 200
-    assert b'name=&quot;homepage&quot;' in response.content
+    assert b"name=&quot;homepage&quot;" in response.content
 
 
 def test_source_create_prints_the_write_key_alone_on_the_last_line(db):

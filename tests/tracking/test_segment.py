@@ -14,19 +14,27 @@ from closedloop.engagement.segment import Invalid, parse_message, parse_time
 NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-@given(st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 1, 1),
-                    timezones=st.sampled_from([UTC, None])))
+@given(
+    st.datetimes(
+        min_value=datetime(1970, 1, 2),
+        max_value=datetime(2200, 1, 1),
+        timezones=st.sampled_from([UTC, None]),
+    )
+)
 def test_any_iso_timestamp_reads_back_as_the_same_instant(moment):
     expected = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     assert parse_time(moment.isoformat()) == expected
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("2015-2-02T00:30:08.276Z", datetime(2015, 2, 2, 0, 30, 8, 276000, tzinfo=UTC)),
-    ("2012-12-02T00:30:08.276Z", datetime(2012, 12, 2, 0, 30, 8, 276000, tzinfo=UTC)),
-    ("2026-05-01T14:00:00+02:00", datetime(2026, 5, 1, 12, 0, tzinfo=UTC)),
-    ("2026-05-01", datetime(2026, 5, 1, tzinfo=UTC)),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2015-2-02T00:30:08.276Z", datetime(2015, 2, 2, 0, 30, 8, 276000, tzinfo=UTC)),
+        ("2012-12-02T00:30:08.276Z", datetime(2012, 12, 2, 0, 30, 8, 276000, tzinfo=UTC)),
+        ("2026-05-01T14:00:00+02:00", datetime(2026, 5, 1, 12, 0, tzinfo=UTC)),
+        ("2026-05-01", datetime(2026, 5, 1, tzinfo=UTC)),
+    ],
+)
 def test_segment_style_timestamps_are_read(text, expected):
     assert parse_time(text) == expected
 
@@ -46,8 +54,12 @@ def test_original_timestamp_is_corrected_for_the_devices_clock_skew():
 
 
 def test_an_explicit_timestamp_wins_and_none_means_now():
-    assert segment.occurred_at({"timestamp": "2020-01-01T00:00:00Z",
-                                "originalTimestamp": "2026-01-01T00:00:00Z"}, NOW).year == 2020
+    assert (
+        segment.occurred_at(
+            {"timestamp": "2020-01-01T00:00:00Z", "originalTimestamp": "2026-01-01T00:00:00Z"}, NOW
+        ).year
+        == 2020
+    )
     assert segment.occurred_at({}, NOW) == NOW
 
 
@@ -64,27 +76,58 @@ def test_numeric_user_ids_are_kept_as_text_and_overlong_ids_refused():
     message = parse_message({"userId": 42, "event": "X"}, index=0, kind="track", received_at=NOW)
     assert message.user_id == "42"
     with pytest.raises(Invalid, match="longer than 100"):
-        parse_message({"userId": "u" * 101, "event": "X"}, index=0, kind="track",
-                      received_at=NOW)
+        parse_message({"userId": "u" * 101, "event": "X"}, index=0, kind="track", received_at=NOW)
 
 
 def test_identify_traits_become_lead_fields_in_either_spelling():
-    camel = segment.lead_fields({"firstName": "Ada", "lastName": "Lovelace", "email": "A@X.IO",
-                                 "company": {"name": "Analytical", "employee_count": "12"},
-                                 "address": {"city": "London", "country": "gb"}})
-    snake = segment.lead_fields({"first_name": "Ada", "last_name": "Lovelace", "email": "a@x.io",
-                                 "company": "Analytical", "employees": 12, "city": "London",
-                                 "country": "GB"})
+    camel = segment.lead_fields(
+        {
+            "firstName": "Ada",
+            "lastName": "Lovelace",
+            "email": "A@X.IO",
+            "company": {"name": "Analytical", "employee_count": "12"},
+            "address": {"city": "London", "country": "gb"},
+        }
+    )
+    snake = segment.lead_fields(
+        {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "a@x.io",
+            "company": "Analytical",
+            "employees": 12,
+            "city": "London",
+            "country": "GB",
+        }
+    )
 
-    assert camel == snake == {
-        "first_name": "Ada", "last_name": "Lovelace", "email": "a@x.io", "company": "Analytical",
-        "employees": 12, "city": "London", "country": "GB",
-    }
+    assert (
+        camel
+        == snake
+        == {
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "email": "a@x.io",
+            "company": "Analytical",
+            "employees": 12,
+            "city": "London",
+            "country": "GB",
+        }
+    )
 
 
 def test_unusable_traits_are_dropped_not_stored_wrong():
-    assert segment.lead_fields({"email": "not an email", "country": "United Kingdom",
-                                "employees": "lots", "title": {"nested": True}}) == {}
+    assert (
+        segment.lead_fields(
+            {
+                "email": "not an email",
+                "country": "United Kingdom",
+                "employees": "lots",
+                "title": {"nested": True},
+            }
+        )
+        == {}
+    )
 
 
 def test_the_channel_comes_from_the_campaign_then_utm_then_the_touch_type():
@@ -96,7 +139,16 @@ def test_the_channel_comes_from_the_campaign_then_utm_then_the_touch_type():
 
 
 def test_group_traits_become_account_fields_with_the_websites_domain():
-    assert segment.account_fields({"name": "Initech", "website": "https://www.initech.com/about",
-                                   "employees": 329, "industry": "Technology"}) == {
-        "name": "Initech", "domain": "initech.com", "employees": 329, "industry": "Technology",
+    assert segment.account_fields(
+        {
+            "name": "Initech",
+            "website": "https://www.initech.com/about",
+            "employees": 329,
+            "industry": "Technology",
+        }
+    ) == {
+        "name": "Initech",
+        "domain": "initech.com",
+        "employees": 329,
+        "industry": "Technology",
     }

@@ -21,13 +21,20 @@ pytestmark = pytest.mark.django_db
 
 
 def page(n: int, **extra) -> dict:
-    return {"type": "page", "anonymousId": f"anon-{n}", "messageId": f"m-{n}", "name": "Home",
-            "timestamp": "2026-01-05T10:00:00Z", **extra}
+    return {
+        "type": "page",
+        "anonymousId": f"anon-{n}",
+        "messageId": f"m-{n}",
+        "name": "Home",
+        "timestamp": "2026-01-05T10:00:00Z",
+        **extra,
+    }
 
 
 def test_a_gzip_compressed_batch_is_read(client, write_key):
-    response = send(client, "/v1/batch", {"batch": [page(1), page(2)]}, key=write_key,
-                    compress=True)
+    response = send(
+        client, "/v1/batch", {"batch": [page(1), page(2)]}, key=write_key, compress=True
+    )
 
     assert response.status_code == 200
     assert Touchpoint.objects.count() == 2
@@ -79,8 +86,12 @@ def test_a_messageid_repeated_inside_one_batch_is_stored_once(client, write_key)
 
 
 def test_a_resent_identify_does_not_overwrite_newer_traits(client, write_key):
-    old = {"type": "identify", "userId": "u1", "messageId": "id-1",
-           "traits": {"email": "x@example.com", "title": "Analyst"}}
+    old = {
+        "type": "identify",
+        "userId": "u1",
+        "messageId": "id-1",
+        "traits": {"email": "x@example.com", "title": "Analyst"},
+    }
     new = {"type": "identify", "userId": "u1", "messageId": "id-2", "traits": {"title": "VP"}}
     send(client, "/v1/identify", old, key=write_key)
     send(client, "/v1/identify", new, key=write_key)
@@ -108,8 +119,11 @@ def test_malformed_messages_are_rejected_one_by_one_and_the_rest_kept(client, wr
     assert response.status_code == 200
     rejected = response.json()["rejected"]
     assert [r["index"] for r in rejected] == [1, 2, 3, 4, 5, 6]
-    assert rejected[0] == {"index": 1, "messageId": "no-event",
-                           "reason": "event is required for track"}
+    assert rejected[0] == {
+        "index": 1,
+        "messageId": "no-event",
+        "reason": "event is required for track",
+    }
     assert rejected[1]["reason"] == "userId or anonymousId is required"
     assert "timestamp" in rejected[3]["reason"]
     assert set(Touchpoint.objects.values_list("message_id", flat=True)) == {"m-1", "m-4"}
@@ -169,12 +183,20 @@ def test_one_message_over_32_kb_in_a_batch_is_rejected_alone(client, write_key):
 
 
 def test_anonymous_touches_join_the_lead_when_the_visitor_identifies(client, write_key):
-    send(client, "/v1/batch", {"batch": [page(1, anonymousId="visitor"),
-                                         page(2, anonymousId="visitor")]}, key=write_key)
+    send(
+        client,
+        "/v1/batch",
+        {"batch": [page(1, anonymousId="visitor"), page(2, anonymousId="visitor")]},
+        key=write_key,
+    )
     assert Touchpoint.objects.filter(lead__isnull=True).count() == 2
 
-    identify = {"type": "identify", "anonymousId": "visitor", "userId": "u-9",
-                "traits": {"email": "New.Person@Example.com", "firstName": "New"}}
+    identify = {
+        "type": "identify",
+        "anonymousId": "visitor",
+        "userId": "u-9",
+        "traits": {"email": "New.Person@Example.com", "firstName": "New"},
+    }
     send(client, "/v1/identify", identify, key=write_key)
     send(client, "/v1/page", page(3, anonymousId="visitor"), key=write_key)
 
@@ -186,8 +208,12 @@ def test_anonymous_touches_join_the_lead_when_the_visitor_identifies(client, wri
 def test_an_identify_with_a_known_email_joins_the_existing_lead(client, write_key):
     lead = make_lead(email="known@example.com", first_name="Kim")
 
-    send(client, "/v1/identify", {"userId": "k1", "traits": {"email": "KNOWN@example.com",
-                                                              "title": "CTO"}}, key=write_key)
+    send(
+        client,
+        "/v1/identify",
+        {"userId": "k1", "traits": {"email": "KNOWN@example.com", "title": "CTO"}},
+        key=write_key,
+    )
 
     assert Lead.objects.count() == 1
     lead.refresh_from_db()
@@ -198,19 +224,31 @@ def test_an_identify_with_a_known_email_joins_the_existing_lead(client, write_ke
 def test_a_visitor_seen_beside_an_unknown_user_joins_when_that_user_is_identified(
     client, write_key
 ):
-    send(client, "/v1/track", {"anonymousId": "browser-1", "userId": "later",
-                               "event": "Ad Clicked", "messageId": "t1"}, key=write_key)
+    send(
+        client,
+        "/v1/track",
+        {"anonymousId": "browser-1", "userId": "later", "event": "Ad Clicked", "messageId": "t1"},
+        key=write_key,
+    )
     send(client, "/v1/page", page(2, anonymousId="browser-1"), key=write_key)
 
-    send(client, "/v1/identify", {"userId": "later", "traits": {"email": "l@example.com"}},
-         key=write_key)
+    send(
+        client,
+        "/v1/identify",
+        {"userId": "later", "traits": {"email": "l@example.com"}},
+        key=write_key,
+    )
 
     assert Touchpoint.objects.filter(lead__email="l@example.com").count() == 2
 
 
 def test_an_alias_ties_an_earlier_id_to_the_identified_user(client, write_key):
-    send(client, "/v1/identify", {"userId": "u-new", "traits": {"email": "a@example.com"}},
-         key=write_key)
+    send(
+        client,
+        "/v1/identify",
+        {"userId": "u-new", "traits": {"email": "a@example.com"}},
+        key=write_key,
+    )
     send(client, "/v1/page", page(1, anonymousId="old-device"), key=write_key)
 
     send(client, "/v1/alias", {"previousId": "old-device", "userId": "u-new"}, key=write_key)
@@ -219,26 +257,40 @@ def test_an_alias_ties_an_earlier_id_to_the_identified_user(client, write_key):
 
 
 def test_track_events_map_to_touchpoint_types_with_unknown_names_kept(client, write_key):
-    names = ["Form Submitted", "Webinar Attended", "Email Opened", "Email Clicked", "Ad Clicked",
-             "Content Viewed", "Asset Downloaded", "Pricing Calculated"]
-    batch = [{"type": "track", "anonymousId": "a", "event": name, "messageId": name}
-             for name in names]
+    names = [
+        "Form Submitted",
+        "Webinar Attended",
+        "Email Opened",
+        "Email Clicked",
+        "Ad Clicked",
+        "Content Viewed",
+        "Asset Downloaded",
+        "Pricing Calculated",
+    ]
+    batch = [
+        {"type": "track", "anonymousId": "a", "event": name, "messageId": name} for name in names
+    ]
 
     send(client, "/v1/batch", {"batch": batch}, key=write_key)
 
     stored = dict(Touchpoint.objects.values_list("message_id", "type"))
     assert stored == {
-        "Form Submitted": "form", "Webinar Attended": "webinar", "Email Opened": "email_open",
-        "Email Clicked": "email_click", "Ad Clicked": "ad_click",
-        "Content Viewed": "content_view", "Asset Downloaded": "content_view",
+        "Form Submitted": "form",
+        "Webinar Attended": "webinar",
+        "Email Opened": "email_open",
+        "Email Clicked": "email_click",
+        "Ad Clicked": "ad_click",
+        "Content Viewed": "content_view",
+        "Asset Downloaded": "content_view",
         "Pricing Calculated": "other",
     }
     assert Touchpoint.objects.get(type="other").properties["event"] == "Pricing Calculated"
 
 
 def test_a_source_can_map_its_own_event_names(client, write_key):
-    set_event_mapping(source=Source.objects.get(), event_name="Demo Requested",
-                      touchpoint_type="form")
+    set_event_mapping(
+        source=Source.objects.get(), event_name="Demo Requested", touchpoint_type="form"
+    )
 
     send(client, "/v1/track", {"userId": "u", "event": "demo requested"}, key=write_key)
 
@@ -246,13 +298,18 @@ def test_a_source_can_map_its_own_event_names(client, write_key):
 
 
 def test_the_utm_campaign_names_the_campaign_of_the_touch(client, write_key):
-    campaign = Campaign.objects.create(name="Spring Webinar", type="webinar", channel="events",
-                                       starts_on=timezone.now().date())
+    campaign = Campaign.objects.create(
+        name="Spring Webinar", type="webinar", channel="events", starts_on=timezone.now().date()
+    )
     context = {"campaign": {"name": "spring webinar", "source": "newsletter", "medium": "email"}}
 
     send(client, "/v1/page", page(1, context=context), key=write_key)
-    send(client, "/v1/page", page(2, context={"campaign": {"name": "Unknown", "medium": "cpc"}}),
-         key=write_key)
+    send(
+        client,
+        "/v1/page",
+        page(2, context={"campaign": {"name": "Unknown", "medium": "cpc"}}),
+        key=write_key,
+    )
 
     first, second = Touchpoint.objects.order_by("message_id")
     assert (first.campaign, first.channel) == (campaign, "events")
@@ -264,8 +321,9 @@ def test_new_touches_announce_their_leads_for_rescoring_after_commit(
     client, write_key, django_capture_on_commit_callbacks
 ):
     lead = make_lead(email="s@example.com")
-    send(client, "/v1/identify", {"userId": "s", "traits": {"email": "s@example.com"}},
-         key=write_key)
+    send(
+        client, "/v1/identify", {"userId": "s", "traits": {"email": "s@example.com"}}, key=write_key
+    )
     heard = []
 
     def listener(sender, payload, **kwargs):
@@ -290,11 +348,13 @@ def test_with_the_database_task_backend_the_rescore_is_queued_in_the_touches_com
 ):
     from django_tasks_db.models import DBTaskResult
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
-                                  "QUEUES": ["default", "scoring"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "scoring"]}
+    }
     lead = make_lead(email="q@example.com")
-    send(client, "/v1/identify", {"userId": "q", "traits": {"email": "q@example.com"}},
-         key=write_key)
+    send(
+        client, "/v1/identify", {"userId": "q", "traits": {"email": "q@example.com"}}, key=write_key
+    )
     heard = []
 
     def listener(sender, payload, **kwargs):
@@ -318,9 +378,16 @@ def test_with_the_database_task_backend_the_rescore_is_queued_in_the_touches_com
 
 def test_a_property_too_big_for_64_bits_is_stored_exactly(client, write_key):
     huge = 2**70 + 1  # beyond orjson's integers: the size check and storage fall back to json
-    send(client, "/v1/batch", {"batch": [
-        {**page(1), "type": "track", "event": "Big", "properties": {"n": huge}},
-    ]}, key=write_key)
+    send(
+        client,
+        "/v1/batch",
+        {
+            "batch": [
+                {**page(1), "type": "track", "event": "Big", "properties": {"n": huge}},
+            ]
+        },
+        key=write_key,
+    )
 
     assert Touchpoint.objects.get().properties["n"] == huge
 
@@ -332,11 +399,13 @@ def test_on_postgresql_each_request_commits_alone_and_still_queues_its_rescore(
 
     from closedloop.engagement import ingest
 
-    settings.TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend",
-                                  "QUEUES": ["default", "scoring"]}}
+    settings.TASKS = {
+        "default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default", "scoring"]}
+    }
     lead = make_lead(email="p@example.com")
-    send(client, "/v1/identify", {"userId": "p", "traits": {"email": "p@example.com"}},
-         key=write_key)
+    send(
+        client, "/v1/identify", {"userId": "p", "traits": {"email": "p@example.com"}}, key=write_key
+    )
     groups = ingest._writer.groups
 
     send(client, "/v1/batch", {"batch": [page(1, userId="p")]}, key=write_key)
@@ -352,8 +421,12 @@ def test_basic_auth_without_the_colon_still_works(client, write_key):
     import base64
 
     header = "Basic " + base64.b64encode(write_key.encode()).decode()
-    response = client.post("/v1/page", data=json.dumps(page(1)), content_type="application/json",
-                           headers={"Authorization": header})
+    response = client.post(
+        "/v1/page",
+        data=json.dumps(page(1)),
+        content_type="application/json",
+        headers={"Authorization": header},
+    )
 
     assert response.status_code == 200
     assert basic_auth(write_key) != header

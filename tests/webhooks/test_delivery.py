@@ -43,7 +43,9 @@ def test_a_lead_becoming_mql_is_posted_signed_to_a_real_local_server(
     body = json.loads(request["body"])
     assert body["event"] == "lead.mql" and body["data"]["lead_id"] == lead.pk
     assert request["headers"]["X-Closedloop-Event"] == "lead.mql"
-    assert verify_signature(endpoint.secret, request["body"], request["headers"]["X-Closedloop-Signature"])
+    assert verify_signature(
+        endpoint.secret, request["body"], request["headers"]["X-Closedloop-Signature"]
+    )
     assert request["headers"]["X-Closedloop-Timestamp"] == str(body["sent_at"])
     delivery = Delivery.objects.get(endpoint=endpoint)
     assert delivery.status == DeliveryStatus.DELIVERED and delivery.response_code == 200

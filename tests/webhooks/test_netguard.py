@@ -9,10 +9,27 @@ from closedloop.webhooks.netguard import UnsafeDestination, check_url, forbidden
 @pytest.mark.parametrize(
     "address",
     [
-        "127.0.0.1", "127.8.9.10", "::1", "10.1.2.3", "172.16.0.1", "172.31.255.255",
-        "192.168.1.1", "169.254.169.254", "fe80::1", "fd00::1", "fc00::5", "::ffff:127.0.0.1",
-        "::ffff:10.0.0.1", "0.0.0.0", "::", "224.0.0.1", "ff02::1", "240.0.0.1",
-        "100.64.0.1", "2002:7f00:1::", "64:ff9b::a00:1",
+        "127.0.0.1",
+        "127.8.9.10",
+        "::1",
+        "10.1.2.3",
+        "172.16.0.1",
+        "172.31.255.255",
+        "192.168.1.1",
+        "169.254.169.254",
+        "fe80::1",
+        "fd00::1",
+        "fc00::5",
+        "::ffff:127.0.0.1",
+        "::ffff:10.0.0.1",
+        "0.0.0.0",
+        "::",
+        "224.0.0.1",
+        "ff02::1",
+        "240.0.0.1",
+        "100.64.0.1",
+        "2002:7f00:1::",
+        "64:ff9b::a00:1",
     ],
 )
 def test_internal_addresses_are_refused(address):
@@ -27,9 +44,15 @@ def test_public_addresses_are_allowed(address):
 @pytest.mark.parametrize(
     "url",
     [
-        "http://127.0.0.1/hook", "http://[::1]:8080/", "http://10.0.0.8/", "http://172.16.4.4/",
-        "http://192.168.0.10/", "http://169.254.169.254/latest/meta-data/", "http://[fd00::1]/",
-        "http://[::ffff:127.0.0.1]/", "http://localhost:8000/",
+        "http://127.0.0.1/hook",
+        "http://[::1]:8080/",
+        "http://10.0.0.8/",
+        "http://172.16.4.4/",
+        "http://192.168.0.10/",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://[fd00::1]/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://localhost:8000/",
     ],
 )
 def test_urls_of_internal_hosts_are_refused_after_resolution(url):
@@ -67,8 +90,12 @@ def test_a_redirect_to_loopback_is_refused_at_that_hop(receiver):
 
 def test_redirects_are_followed_keeping_the_post_and_counted(receiver):
     receiver.replies.append((308, {"Location": "/moved"}))
-    reply = netguard.post(receiver.url(), b'{"a":1}', {"Content-Type": "application/json"},
-                          allowed_hosts={"127.0.0.1"})
+    reply = netguard.post(
+        receiver.url(),
+        b'{"a":1}',
+        {"Content-Type": "application/json"},
+        allowed_hosts={"127.0.0.1"},
+    )
     assert reply.status == 200 and reply.hops == [receiver.url(), receiver.url("/moved")]
     assert [r["body"] for r in receiver.requests] == [b'{"a":1}', b'{"a":1}']
     receiver.replies.extend([(302, {"Location": "/again"})] * 5)
@@ -85,8 +112,11 @@ def test_the_connection_goes_to_the_checked_address_with_the_hosts_name(receiver
         return [ipaddress.ip_address("127.0.0.1")]
 
     reply = netguard.post(
-        f"http://hooks.example:{receiver.port}/in", b"{}", {},
-        allowed_hosts={"hooks.example"}, resolver=resolver,
+        f"http://hooks.example:{receiver.port}/in",
+        b"{}",
+        {},
+        allowed_hosts={"hooks.example"},
+        resolver=resolver,
     )
     assert reply.status == 200 and calls == ["hooks.example"]
     assert receiver.requests[0]["headers"]["Host"] == f"hooks.example:{receiver.port}"

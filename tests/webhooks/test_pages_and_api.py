@@ -2,10 +2,10 @@ import json
 
 import pytest
 
+from closedloop.core.services import create_api_token
 from closedloop.webhooks.models import AllowedHost, Delivery, Endpoint
 from closedloop.webhooks.services import create_endpoint, verify_signature
 from tests.api.conftest import Api, problems
-from closedloop.core.services import create_api_token
 
 
 @pytest.fixture
@@ -44,8 +44,8 @@ def test_an_admin_creates_an_endpoint_sends_a_test_event_and_sees_the_delivery(
     admin_client, local, receiver, django_capture_on_commit_callbacks
 ):
     response = admin_client.post(
-        "/webhooks/", {"url": receiver.url(), "events": ["lead.mql", "sla.breached"],
-                       "description": "Relay"},
+        "/webhooks/",
+        {"url": receiver.url(), "events": ["lead.mql", "sla.breached"], "description": "Relay"},
     )
     endpoint = Endpoint.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/webhooks/{endpoint.pk}/"
@@ -53,7 +53,9 @@ def test_an_admin_creates_an_endpoint_sends_a_test_event_and_sees_the_delivery(
         admin_client.post(f"/webhooks/{endpoint.pk}/test/")
     request = receiver.requests[0]
     assert json.loads(request["body"])["event"] == "webhook.test"
-    assert verify_signature(endpoint.secret, request["body"], request["headers"]["X-Closedloop-Signature"])
+    assert verify_signature(
+        endpoint.secret, request["body"], request["headers"]["X-Closedloop-Signature"]
+    )
     page = admin_client.get(f"/webhooks/{endpoint.pk}/").content.decode()
     assert "webhook.test" in page and "Delivered" in page and endpoint.secret in page
 

@@ -21,8 +21,11 @@ def _self_signed(tmp_path, name: str):
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
     now = datetime.datetime.now(datetime.UTC)
     cert = (
-        x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
@@ -31,10 +34,13 @@ def _self_signed(tmp_path, name: str):
     )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
     return cert_file, key_file
 
 
@@ -45,7 +51,9 @@ def tls_receiver(tmp_path):
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self):
-            seen.append((self.headers["Host"], self.rfile.read(int(self.headers["Content-Length"]))))
+            seen.append(
+                (self.headers["Host"], self.rfile.read(int(self.headers["Content-Length"])))
+            )
             self.send_response(204)
             self.end_headers()
 
@@ -71,8 +79,12 @@ def _to_loopback(host, port):
 def test_https_goes_to_the_checked_address_and_verifies_the_name(tls_receiver):
     port, context, seen = tls_receiver
     reply = netguard.post(
-        f"https://hooks.example:{port}/in", b'{"a":1}', {"Content-Type": "application/json"},
-        allowed_hosts={"hooks.example"}, resolver=_to_loopback, ssl_context=context,
+        f"https://hooks.example:{port}/in",
+        b'{"a":1}',
+        {"Content-Type": "application/json"},
+        allowed_hosts={"hooks.example"},
+        resolver=_to_loopback,
+        ssl_context=context,
     )
     assert reply.status == 204
     assert seen == [(f"hooks.example:{port}", b'{"a":1}')]
@@ -82,7 +94,11 @@ def test_https_to_a_name_the_certificate_does_not_cover_fails(tls_receiver):
     port, context, seen = tls_receiver
     with pytest.raises(ssl.SSLCertVerificationError):
         netguard.post(
-            f"https://other.example:{port}/in", b"{}", {},
-            allowed_hosts={"other.example"}, resolver=_to_loopback, ssl_context=context,
+            f"https://other.example:{port}/in",
+            b"{}",
+            {},
+            allowed_hosts={"other.example"},
+            resolver=_to_loopback,
+            ssl_context=context,
         )
     assert seen == []

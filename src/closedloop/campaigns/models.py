@@ -38,7 +38,10 @@ class Campaign(Audited):
     audience = models.CharField(max_length=300, blank=True, help_text="Who it speaks to")
     message = models.TextField(blank=True, help_text="The core message, shared with sales")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="campaigns",
     )
     external_id = models.CharField(max_length=100, blank=True)

@@ -35,12 +35,17 @@ class ContentAsset(Audited):
     description = models.TextField(blank=True)
     persona = models.CharField(max_length=16, choices=Persona.choices, blank=True)
     stage = models.CharField(
-        max_length=16, choices=LifecycleStage.choices, blank=True,
+        max_length=16,
+        choices=LifecycleStage.choices,
+        blank=True,
         help_text="Funnel stage the asset is made for",
     )
     industry = models.CharField(max_length=80, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="content_assets",
     )
     created_at = models.DateTimeField(auto_now_add=True)

@@ -10,7 +10,9 @@ class UserAdmin(DjangoUserAdmin):
     list_filter = ("role", "team", "is_away", "is_active")
     search_fields = ("email", "first_name", "last_name")
     ordering = ("email",)
-    fieldsets = DjangoUserAdmin.fieldsets + (("closedloop", {"fields": ("role", "team", "is_away")}),)
+    fieldsets = DjangoUserAdmin.fieldsets + (
+        ("closedloop", {"fields": ("role", "team", "is_away")}),
+    )
     add_fieldsets = DjangoUserAdmin.add_fieldsets + (
         ("closedloop", {"fields": ("email", "role", "team")}),
     )

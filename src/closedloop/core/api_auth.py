@@ -2,7 +2,7 @@
 
 from ninja.security import HttpBearer
 
-from closedloop.core.audit import _current, Actor
+from closedloop.core.audit import Actor, _current
 from closedloop.core.models import AuditSource
 from closedloop.core.services import user_for_token
 

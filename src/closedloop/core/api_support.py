@@ -15,9 +15,9 @@ import binascii
 import datetime
 import json
 import re
-from decimal import Decimal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Annotated, Any
 
 from django.core.exceptions import PermissionDenied
@@ -96,22 +96,30 @@ def install_error_handlers(api: NinjaAPI) -> None:
     @api.exception_handler(AuthenticationError)
     def _unauthenticated(request, exc):
         problem = "missing, unknown or revoked API token; send Authorization: Bearer <token>"
-        response = error_response(api, request, 401, [{"field": "Authorization", "problem": problem}])
+        response = error_response(
+            api, request, 401, [{"field": "Authorization", "problem": problem}]
+        )
         response["WWW-Authenticate"] = "Bearer"
         return response
 
     @api.exception_handler(HttpError)
     def _http_error(request, exc: HttpError):
         field = "body" if exc.status_code == 400 else ""
-        return error_response(api, request, exc.status_code, [{"field": field, "problem": str(exc)}])
+        return error_response(
+            api, request, exc.status_code, [{"field": field, "problem": str(exc)}]
+        )
 
     @api.exception_handler(PermissionDenied)
     def _forbidden(request, exc):
-        return error_response(api, request, 403, [{"field": "", "problem": str(exc) or "forbidden"}])
+        return error_response(
+            api, request, 403, [{"field": "", "problem": str(exc) or "forbidden"}]
+        )
 
     @api.exception_handler(Http404)
     def _not_found(request, exc):
-        return error_response(api, request, 404, [{"field": "", "problem": str(exc) or "not found"}])
+        return error_response(
+            api, request, 404, [{"field": "", "problem": str(exc) or "not found"}]
+        )
 
     @api.exception_handler(StaleVersion)
     def _stale(request, exc):

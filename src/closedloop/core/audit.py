@@ -31,7 +31,8 @@ class Actor:
 
 
 _current: contextvars.ContextVar[Actor] = contextvars.ContextVar(
-    "closedloop_actor", default=Actor(None, AuditSource.SYSTEM)
+    "closedloop_actor",
+    default=Actor(None, AuditSource.SYSTEM),  # noqa: B039 (frozen dataclass)
 )
 
 

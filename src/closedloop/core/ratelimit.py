@@ -20,8 +20,18 @@ from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import JsonResponse
 
-_UNITS = {"s": 1, "sec": 1, "second": 1, "min": 60, "m": 60, "minute": 60, "h": 3600,
-          "hour": 3600, "d": 86400, "day": 86400}
+_UNITS = {
+    "s": 1,
+    "sec": 1,
+    "second": 1,
+    "min": 60,
+    "m": 60,
+    "minute": 60,
+    "h": 3600,
+    "hour": 3600,
+    "d": 86400,
+    "day": 86400,
+}
 _RATE = re.compile(r"^\s*(\d+)\s*/\s*(\d*)\s*([a-z]+)\s*$")
 
 
@@ -126,6 +136,8 @@ class ApiRateLimitMiddleware:
 
 def _too_many(rate: Rate, quota: Quota) -> JsonResponse:
     problem = f"rate limit of {rate} exceeded; retry in {quota.retry_after} s"
-    response = JsonResponse({"errors": [{"field": "Authorization", "problem": problem}]}, status=429)
+    response = JsonResponse(
+        {"errors": [{"field": "Authorization", "problem": problem}]}, status=429
+    )
     response["Retry-After"] = str(quota.retry_after)
     return response

@@ -22,7 +22,7 @@ def generate_password() -> str:
 def create_or_reset_user(
     *, email: str, role: str, team_name: str = "", first_name: str = "", last_name: str = ""
 ) -> tuple[User, str, bool]:
-    """Create the user, or give an existing one a new password. Returns (user, password, created)."""
+    """Create the user, or give an existing one a new password: (user, password, created)."""
     if role not in Role.values:
         raise ValueError(f"role must be one of {', '.join(Role.values)}, not {role!r}")
     email = User.objects.normalize_email(email.strip())
@@ -54,7 +54,9 @@ def create_api_token(*, user: User, name: str) -> tuple[ApiToken, str]:
     """Create a token; returns it and the secret, which is not stored and cannot be shown again."""
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken.objects.create(
-        user=user, name=name.strip()[:100] or "token", prefix=secret[:10],
+        user=user,
+        name=name.strip()[:100] or "token",
+        prefix=secret[:10],
         token_hash=hash_token(secret),
     )
     return token, secret

@@ -1,7 +1,12 @@
 from django.contrib import admin
 
 from closedloop.crm.models import (
-    Account, Activity, Lead, Opportunity, OpportunityContact, StageChange,
+    Account,
+    Activity,
+    Lead,
+    Opportunity,
+    OpportunityContact,
+    StageChange,
 )
 
 
@@ -23,8 +28,16 @@ class StageChangeInline(admin.TabularInline):
 
 @admin.register(Lead)
 class LeadAdmin(admin.ModelAdmin):
-    list_display = ("__str__", "email", "company", "lifecycle_stage", "status", "owner", "score",
-                    "created_at")
+    list_display = (
+        "__str__",
+        "email",
+        "company",
+        "lifecycle_stage",
+        "status",
+        "owner",
+        "score",
+        "created_at",
+    )
     list_filter = ("lifecycle_stage", "status", "source", "fit_grade")
     search_fields = ("email", "first_name", "last_name", "company", "external_id")
     raw_id_fields = ("owner", "account", "original_campaign")

@@ -25,14 +25,14 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
-    Id,
-    OutSchema,
-    PathId,
-    UtcDatetime,
     MAX_LIMIT,
     ApiError,
     Email,
+    Id,
     Ordering,
+    OutSchema,
+    PathId,
+    UtcDatetime,
     expected_version,
     invalid,
     not_found,
@@ -61,6 +61,7 @@ from closedloop.crm.models import (
 from closedloop.crm.services import StaleVersion, change_stage, save_if_version
 
 router = Router(auth=token_auth)
+
 
 def _country(value: str) -> str:
     value = value.strip().upper()
@@ -227,7 +228,9 @@ class LeadFilters(Schema):
     score_max: int | None = Field(None, ge=0, le=100)
     updated_since: UtcDatetime | None = Field(None, description="Without a time zone: UTC")
     q: str | None = Field(None, max_length=100, description="Search name, email or company")
-    sort: str = Field("-created_at", description="created_at, updated_at or score; - for newest first")
+    sort: str = Field(
+        "-created_at", description="created_at, updated_at or score; - for newest first"
+    )
 
 
 class LeadPage(OutSchema):
@@ -247,16 +250,23 @@ def _lead_for(user: User, lead_id: int) -> Lead:
 
 def _filter_leads(queryset, f: LeadFilters):
     exact = {
-        "lifecycle_stage": f.stage, "status": f.status, "owner_id": f.owner, "source": f.source,
-        "original_campaign_id": f.campaign, "score__gte": f.score_min, "score__lte": f.score_max,
+        "lifecycle_stage": f.stage,
+        "status": f.status,
+        "owner_id": f.owner,
+        "source": f.source,
+        "original_campaign_id": f.campaign,
+        "score__gte": f.score_min,
+        "score__lte": f.score_max,
         "updated_at__gte": f.updated_since,
     }
     queryset = queryset.filter(**{k: v for k, v in exact.items() if v is not None})
     if f.q and f.q.strip():
         term = f.q.strip()
         queryset = queryset.filter(
-            Q(first_name__icontains=term) | Q(last_name__icontains=term)
-            | Q(email__icontains=term) | Q(company__icontains=term)
+            Q(first_name__icontains=term)
+            | Q(last_name__icontains=term)
+            | Q(email__icontains=term)
+            | Q(company__icontains=term)
         )
     return queryset
 
@@ -287,7 +297,9 @@ def _lead_refs(user: User, data: dict) -> dict:
     if "account" in data:
         refs["account"] = _account_for(user, data.pop("account"), "account")
     if "original_campaign" in data:
-        refs["original_campaign"] = _campaign_for(data.pop("original_campaign"), "original_campaign")
+        refs["original_campaign"] = _campaign_for(
+            data.pop("original_campaign"), "original_campaign"
+        )
     return refs
 
 
@@ -401,8 +413,11 @@ def _check_domain_free(domain: str, *, exclude: int | None = None) -> None:
 
 @router.get("/accounts", response={200: AccountPage, **ERRORS}, tags=["accounts"])
 def list_accounts(
-    request, filters: Query[AccountFilters], limit: Limit = DEFAULT_LIMIT,
-    cursor: CursorParam = None, sort: str = "name",
+    request,
+    filters: Query[AccountFilters],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+    sort: str = "name",
 ):
     ordering = Ordering.parse(sort, ACCOUNT_SORTS)
     queryset = _visible_accounts(_user_of(request))
@@ -434,7 +449,9 @@ def create_account(request, payload: AccountIn, response: HttpResponse):
         with transaction.atomic():
             account = Account.objects.create(**data, owner=owner, created_at=timezone.now())
     except IntegrityError:  # a concurrent create took the domain between check and insert
-        raise ApiError(409, "domain", f"an account with domain {data['domain']!r} already exists")
+        raise ApiError(
+            409, "domain", f"an account with domain {data['domain']!r} already exists"
+        ) from None
     set_etag(response, account.version)
     return Status(201, account)
 
@@ -455,7 +472,9 @@ def update_account(request, account_id: PathId, payload: AccountPatch, response:
     try:
         _save(account, expected=expected, fields=fields)
     except IntegrityError:
-        raise ApiError(409, "domain", f"an account with domain {data['domain']!r} already exists")
+        raise ApiError(
+            409, "domain", f"an account with domain {data['domain']!r} already exists"
+        ) from None
     set_etag(response, account.version)
     return account
 
@@ -533,9 +552,12 @@ def _announce_if_won(opportunity: Opportunity, fields: list[str]) -> None:
     if "stage" not in fields or opportunity.stage != OpportunityStage.WON:
         return
     payload = {
-        "opportunity_id": opportunity.pk, "name": opportunity.name,
-        "amount": str(opportunity.amount), "account_id": opportunity.account_id,
-        "owner_id": opportunity.owner_id, "closed_at": opportunity.closed_at.isoformat(),
+        "opportunity_id": opportunity.pk,
+        "name": opportunity.name,
+        "amount": str(opportunity.amount),
+        "account_id": opportunity.account_id,
+        "owner_id": opportunity.owner_id,
+        "closed_at": opportunity.closed_at.isoformat(),
     }
     transaction.on_commit(
         lambda: events.opportunity_won.send(
@@ -556,8 +578,11 @@ def _opportunity_refs(user: User, data: dict) -> dict:
 
 @router.get("/opportunities", response={200: OpportunityPage, **ERRORS}, tags=["opportunities"])
 def list_opportunities(
-    request, filters: Query[OpportunityFilters], limit: Limit = DEFAULT_LIMIT,
-    cursor: CursorParam = None, sort: str = "-created_at",
+    request,
+    filters: Query[OpportunityFilters],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorParam = None,
+    sort: str = "-created_at",
 ):
     ordering = Ordering.parse(sort, OPPORTUNITY_SORTS)
     exact = {"stage": filters.stage, "account_id": filters.account, "owner_id": filters.owner}
@@ -569,7 +594,9 @@ def list_opportunities(
 
 
 @router.get(
-    "/opportunities/{opportunity_id}", response={200: OpportunityOut, **ERRORS}, tags=["opportunities"]
+    "/opportunities/{opportunity_id}",
+    response={200: OpportunityOut, **ERRORS},
+    tags=["opportunities"],
 )
 def get_opportunity(request, opportunity_id: PathId, response: HttpResponse):
     opportunity = _opportunity_or_404(_user_of(request), opportunity_id)
@@ -596,9 +623,13 @@ def create_opportunity(request, payload: OpportunityIn, response: HttpResponse):
 
 
 @router.patch(
-    "/opportunities/{opportunity_id}", response={200: OpportunityOut, **ERRORS}, tags=["opportunities"]
+    "/opportunities/{opportunity_id}",
+    response={200: OpportunityOut, **ERRORS},
+    tags=["opportunities"],
 )
-def update_opportunity(request, opportunity_id: PathId, payload: OpportunityPatch, response: HttpResponse):
+def update_opportunity(
+    request, opportunity_id: PathId, payload: OpportunityPatch, response: HttpResponse
+):
     user = _user_of(request)
     opportunity = _opportunity_or_404(user, opportunity_id)
     require_write(user)

@@ -94,7 +94,10 @@ class Account(Audited, Versioned):
     annual_revenue = models.DecimalField(max_digits=16, decimal_places=2, null=True, blank=True)
     country = models.CharField(max_length=2, blank=True, help_text="ISO 3166 alpha-2")
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="owned_accounts",
     )
     external_id = models.CharField(max_length=100, blank=True)
@@ -135,13 +138,21 @@ class Lead(Audited, Versioned):
     )
     status = models.CharField(max_length=16, choices=LeadStatus.choices, default=LeadStatus.NEW)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="owned_leads", db_index=False,  # lead_owner_created leads with owner
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_leads",
+        db_index=False,  # lead_owner_created leads with owner
     )
     source = models.CharField(max_length=20, choices=LeadSource.choices, default=LeadSource.OTHER)
     original_campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="sourced_leads", db_index=False,  # lead_campaign_created covers it
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="sourced_leads",
+        db_index=False,  # lead_campaign_created covers it
     )
     external_id = models.CharField(max_length=100, blank=True)
 
@@ -172,7 +183,9 @@ class Lead(Audited, Versioned):
             models.Index(fields=["original_campaign", "created_at"], name="lead_campaign_created"),
             models.Index(fields=["score", "created_at"], name="lead_score_created"),
             # The inbox-like view "this stage, best first" (a stage can hold 20% of all leads).
-            models.Index(fields=["lifecycle_stage", "score", "created_at"], name="lead_stage_score"),
+            models.Index(
+                fields=["lifecycle_stage", "score", "created_at"], name="lead_stage_score"
+            ),
             models.Index(fields=["status"], name="lead_status"),
             models.Index(Lower("email"), name="lead_email_lower"),
             models.Index(fields=["last_name", "first_name"], name="lead_name"),
@@ -244,7 +257,10 @@ class Activity(Audited):
         Lead, on_delete=models.CASCADE, related_name="activities", db_index=False
     )
     rep = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="activities",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="activities",
         db_index=False,
     )
     kind = models.CharField(max_length=10, choices=ActivityKind.choices)
@@ -293,15 +309,24 @@ class Opportunity(Audited, Versioned):
     closed_at = models.DateTimeField(null=True, blank=True)
     lost_reason = models.CharField(max_length=20, choices=LostReason.choices, blank=True)
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="opportunities", db_index=False,  # opp_owner_created covers it
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="opportunities",
+        db_index=False,  # opp_owner_created covers it
     )
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="opportunities",
     )
     external_id = models.CharField(max_length=100, blank=True)
-    contacts = models.ManyToManyField(Lead, through="OpportunityContact", related_name="opportunities")
+    contacts = models.ManyToManyField(
+        Lead, through="OpportunityContact", related_name="opportunities"
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

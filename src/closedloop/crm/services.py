@@ -28,8 +28,13 @@ def change_stage(
         return None
     at = at or timezone.now()
     change = StageChange.objects.create(
-        lead=lead, from_stage=lead.lifecycle_stage, to_stage=to, at=at, by=by,
-        reason=reason[:300], rule_version=rule_version,
+        lead=lead,
+        from_stage=lead.lifecycle_stage,
+        to_stage=to,
+        at=at,
+        by=by,
+        reason=reason[:300],
+        rule_version=rule_version,
     )
     lead.lifecycle_stage = to
     update_fields = ["lifecycle_stage", "version", "updated_at"]
@@ -40,8 +45,12 @@ def change_stage(
     lead.save(update_fields=update_fields)
     lead.refresh_from_db(fields=["version"])
     payload = {
-        "lead_id": lead.pk, "from": change.from_stage, "to": to, "reason": change.reason,
-        "rule_version": rule_version, "at": at.isoformat(),
+        "lead_id": lead.pk,
+        "from": change.from_stage,
+        "to": to,
+        "reason": change.reason,
+        "rule_version": rule_version,
+        "at": at.isoformat(),
     }
     transaction.on_commit(
         lambda: events.lead_stage_changed.send(sender=Lead, lead=lead, payload=payload)
@@ -68,7 +77,9 @@ def save_if_version(instance, *, expected_version: int | None, fields: list[str]
         rows = rows.filter(version=expected_version)
     with transaction.atomic():
         if rows.update(**values) != 1:
-            raise StaleVersion(f"{model.__name__} {instance.pk} changed since version {expected_version}")
+            raise StaleVersion(
+                f"{model.__name__} {instance.pk} changed since version {expected_version}"
+            )
         _audit_update(instance, fields)
     instance.refresh_from_db(fields=["version", "updated_at"])
 
@@ -79,7 +90,9 @@ def _audit_update(instance, fields: list[str]) -> None:
 
     loaded = getattr(instance, "_audit_loaded", {})
     new = {name: getattr(instance, model_attname(instance, name)) for name in fields}
-    old = {model_attname(instance, name): loaded.get(model_attname(instance, name)) for name in fields}
+    old = {
+        model_attname(instance, name): loaded.get(model_attname(instance, name)) for name in fields
+    }
     changes = _diff(old, {model_attname(instance, n): v for n, v in new.items()})
     if changes:
         _write(instance, "update", changes)

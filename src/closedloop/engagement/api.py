@@ -19,12 +19,12 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
+    MAX_LIMIT,
     Id,
+    Ordering,
     OutSchema,
     PathId,
     UtcDatetime,
-    MAX_LIMIT,
-    Ordering,
     invalid,
     not_found,
     paginate,
@@ -57,7 +57,9 @@ class TouchpointOut(OutSchema):
 class TouchpointIn(Schema):
     lead: Id = Field(description="Lead id")
     type: TouchpointType
-    occurred_at: datetime.datetime = Field(description="With a time zone, e.g. 2025-03-01T09:30:00Z")
+    occurred_at: datetime.datetime = Field(
+        description="With a time zone, e.g. 2025-03-01T09:30:00Z"
+    )
     channel: Channel | Literal[""] = ""
     campaign: Id | None = None
     content: Id | None = Field(None, description="Content asset id")
@@ -101,13 +103,18 @@ def _visible_touchpoints(user):
 
 @router.get("/touchpoints", response={200: TouchpointPage, **ERRORS})
 def list_touchpoints(
-    request, filters: Query[TouchpointFilters], limit: Limit = DEFAULT_LIMIT,
-    cursor: str | None = None, sort: str = "-occurred_at",
+    request,
+    filters: Query[TouchpointFilters],
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: str | None = None,
+    sort: str = "-occurred_at",
 ):
     """Touchpoints the token's user may see, most recent first by default."""
     ordering = Ordering.parse(sort, SORTS)
     exact = {
-        "lead_id": filters.lead, "type": filters.type, "campaign_id": filters.campaign,
+        "lead_id": filters.lead,
+        "type": filters.type,
+        "campaign_id": filters.campaign,
         "occurred_at__gte": filters.since,
     }
     queryset = _visible_touchpoints(request.auth).filter(
@@ -141,8 +148,13 @@ def create_touchpoint(request, payload: TouchpointIn):
         raise invalid("message_id", "a touchpoint with this message_id is already stored")
     try:
         touch = record_touchpoint(
-            lead=lead, type=payload.type, occurred_at=payload.occurred_at, campaign=campaign,
-            content=content, channel=payload.channel, properties=payload.properties,
+            lead=lead,
+            type=payload.type,
+            occurred_at=payload.occurred_at,
+            campaign=campaign,
+            content=content,
+            channel=payload.channel,
+            properties=payload.properties,
             message_id=payload.message_id,
         )
     except IntegrityError:  # the same message_id arrived concurrently

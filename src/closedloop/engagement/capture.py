@@ -37,11 +37,32 @@ from closedloop.engagement.models import Form, TouchpointType
 HONEYPOT_FIELD = "homepage"
 # Fields with a meaning of their own; everything else is kept on the touch as submitted.
 _RESERVED = {
-    HONEYPOT_FIELD, "campaign", "anonymous_id", "anonymousId", "message_id", "messageId",
-    "utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content", "csrfmiddlewaretoken",
+    HONEYPOT_FIELD,
+    "campaign",
+    "anonymous_id",
+    "anonymousId",
+    "message_id",
+    "messageId",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "csrfmiddlewaretoken",
     # Lead fields are written to the lead, not repeated on every touch.
-    "email", "first_name", "firstName", "last_name", "lastName", "name", "title", "phone",
-    "company", "industry", "employees", "country", "city",
+    "email",
+    "first_name",
+    "firstName",
+    "last_name",
+    "lastName",
+    "name",
+    "title",
+    "phone",
+    "company",
+    "industry",
+    "employees",
+    "country",
+    "city",
 }
 _MAX_EXTRA_FIELDS = 50
 _MAX_VALUE_LENGTH = 1000
@@ -88,7 +109,11 @@ def is_bot(fields: dict) -> bool:
 
 
 def capture_form_submission(
-    form: Form, *, fields: dict, page_url: str = "", at: datetime | None = None,
+    form: Form,
+    *,
+    fields: dict,
+    page_url: str = "",
+    at: datetime | None = None,
 ) -> Lead:
     """Create or update the lead by email from the form's fields and record a form touch.
 
@@ -110,7 +135,10 @@ def capture_form_submission(
     with acting_as(None, AuditSource.API), transaction.atomic():
         campaign = _campaign(fields, utm) or form.campaign
         lead = upsert_lead(
-            values, lead=lead_for_email(values["email"]), at=at, utm=utm,
+            values,
+            lead=lead_for_email(values["email"]),
+            at=at,
+            utm=utm,
             campaign_id=campaign.pk if campaign else None,
         )
         insert_touches([_touch_row(form, lead, fields, campaign, utm, page_url, at)])
@@ -131,8 +159,15 @@ def _touch_row(form, lead, fields, campaign, utm, page_url, at) -> tuple:
     channel = segment.channel_for(TouchpointType.FORM, utm, campaign.channel if campaign else "")
     message_id = str(fields.get("message_id") or fields.get("messageId") or "")[:100] or None
     return (
-        lead.pk, _anonymous_id(fields), TouchpointType.FORM, channel,
-        campaign.pk if campaign else None, at, timezone.now(), properties, message_id,
+        lead.pk,
+        _anonymous_id(fields),
+        TouchpointType.FORM,
+        channel,
+        campaign.pk if campaign else None,
+        at,
+        timezone.now(),
+        properties,
+        message_id,
     )
 
 
@@ -141,8 +176,13 @@ def _anonymous_id(fields: dict) -> str:
 
 
 def _utm(fields: dict) -> dict:
-    names = {"source": "utm_source", "medium": "utm_medium", "name": "utm_campaign",
-             "term": "utm_term", "content": "utm_content"}
+    names = {
+        "source": "utm_source",
+        "medium": "utm_medium",
+        "name": "utm_campaign",
+        "term": "utm_term",
+        "content": "utm_content",
+    }
     return {k: str(fields[f])[:200] for k, f in names.items() if fields.get(f)}
 
 

@@ -72,8 +72,13 @@ class CampaignRef:
 
 
 def ingest_messages(
-    raws: list, *, source: SourceConfig | None, kind: str | None = None,
-    defaults: dict | None = None, check_size: bool = False, received_at: datetime | None = None,
+    raws: list,
+    *,
+    source: SourceConfig | None,
+    kind: str | None = None,
+    defaults: dict | None = None,
+    check_size: bool = False,
+    received_at: datetime | None = None,
 ) -> IngestResult:
     """Check and store raw Segment messages (decoded JSON objects) in one transaction.
 
@@ -124,14 +129,20 @@ def _checked(raws, kind, defaults, check_size, received_at, result) -> list[Mess
         try:
             if check_size and (size := segment.message_size(raw)) > segment.MAX_EVENT_BYTES:
                 raise Invalid(f"message is {size} bytes; the limit is 32 KB")
-            messages.append(segment.parse_message(
-                raw, index=index, kind=kind, received_at=received_at, defaults=defaults,
-            ))
+            messages.append(
+                segment.parse_message(
+                    raw,
+                    index=index,
+                    kind=kind,
+                    received_at=received_at,
+                    defaults=defaults,
+                )
+            )
         except Invalid as exc:
             message_id = raw.get("messageId") if isinstance(raw, dict) else None
-            result.rejected.append(Rejection(
-                index, message_id if isinstance(message_id, str) else None, str(exc)
-            ))
+            result.rejected.append(
+                Rejection(index, message_id if isinstance(message_id, str) else None, str(exc))
+            )
     return messages
 
 
@@ -264,16 +275,28 @@ def _touch_row(message, lead_id, overrides, campaigns, source, received_at) -> t
         properties["source_id"] = source.id
     visitor = message.anonymous_id or ("" if lead_id else message.visitor_key)
     return (
-        lead_id, visitor, kind,
+        lead_id,
+        visitor,
+        kind,
         segment.channel_for(kind, utm, campaign.channel if campaign else ""),
-        campaign.id if campaign else None, message.occurred_at, received_at, properties,
+        campaign.id if campaign else None,
+        message.occurred_at,
+        received_at,
+        properties,
         message.message_id,
     )
 
 
 _TOUCH_COLUMNS = (
-    "lead_id", "anonymous_id", "type", "channel", "campaign_id", "occurred_at", "received_at",
-    "properties", "message_id",
+    "lead_id",
+    "anonymous_id",
+    "type",
+    "channel",
+    "campaign_id",
+    "occurred_at",
+    "received_at",
+    "properties",
+    "message_id",
 )
 
 
@@ -291,13 +314,22 @@ def insert_touches(rows: list[tuple]) -> list[int | None]:
     times: dict[datetime, object] = {}  # a request's rows share one received_at: convert once
     inserted: list[int | None] = []
     for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start:start + _INSERT_CHUNK]
+        chunk = rows[start : start + _INSERT_CHUNK]
         params: list = []
         for lead, visitor, kind, channel, campaign, occurred, received, props, message_id in chunk:
             if (received_param := times.get(received)) is None:
                 received_param = times[received] = as_time(received)
-            params += [lead, visitor, kind, channel, campaign, as_time(occurred),
-                       received_param, as_json(props), message_id]
+            params += [
+                lead,
+                visitor,
+                kind,
+                channel,
+                campaign,
+                as_time(occurred),
+                received_param,
+                as_json(props),
+                message_id,
+            ]
         with connection.cursor() as cursor:
             cursor.execute(insert + ", ".join([row_sql] * len(chunk)) + on_conflict, params)
             inserted += [row[0] for row in cursor.fetchall()]
@@ -394,7 +426,8 @@ def _link_visitors(resolution: _Resolution, result: IngestResult) -> None:
     Identity.objects.bulk_create(
         [
             Identity(kind=ANON, value=anon, lead_id=lead)
-            for anon, lead in resolution.links.items() if anon not in resolution.relinks
+            for anon, lead in resolution.links.items()
+            if anon not in resolution.relinks
         ],
         ignore_conflicts=True,
     )
@@ -480,7 +513,12 @@ def lead_for_email(email: str) -> Lead | None:
 
 
 def upsert_lead(
-    fields: dict, *, lead: Lead | None, at: datetime, utm: dict, campaign_id: int | None = None,
+    fields: dict,
+    *,
+    lead: Lead | None,
+    at: datetime,
+    utm: dict,
+    campaign_id: int | None = None,
 ) -> Lead:
     """Create the lead with `fields`, or write the fields that changed on the given lead.
 
@@ -490,8 +528,10 @@ def upsert_lead(
         if campaign_id is None and (campaign := match_campaign(campaigns_for([utm]), utm)):
             campaign_id = campaign.id
         return Lead.objects.create(
-            created_at=at, source=segment.lead_source_for(utm),
-            original_campaign_id=campaign_id, **fields,
+            created_at=at,
+            source=segment.lead_source_for(utm),
+            original_campaign_id=campaign_id,
+            **fields,
         )
     changed = [name for name, value in fields.items() if getattr(lead, name) != value]
     if changed:
@@ -507,8 +547,11 @@ def link_visitor(lead: Lead, *, user_id: str | None, anonymous_id: str | None) -
     Also joins anonymousIds that were seen beside this userId before it had a lead.
     Returns how many touches joined the lead.
     """
-    links = [Identity(kind=kind, value=value, lead=lead)
-             for kind, value in ((USER, user_id), (ANON, anonymous_id)) if value]
+    links = [
+        Identity(kind=kind, value=value, lead=lead)
+        for kind, value in ((USER, user_id), (ANON, anonymous_id))
+        if value
+    ]
     if not links:
         return 0
     Identity.objects.bulk_create(

@@ -26,19 +26,31 @@ class Touchpoint(models.Model):
     """
 
     lead = models.ForeignKey(
-        "crm.Lead", null=True, blank=True, on_delete=models.CASCADE, related_name="touchpoints",
+        "crm.Lead",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="touchpoints",
         db_index=False,  # touch_lead_at_type starts with it; each index costs every insert
     )
     anonymous_id = models.CharField(max_length=100, blank=True)
     type = models.CharField(max_length=16, choices=TouchpointType.choices)
     channel = models.CharField(max_length=12, blank=True)
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="touchpoints", db_index=False,  # touch_campaign_at covers it
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="touchpoints",
+        db_index=False,  # touch_campaign_at covers it
     )
     content = models.ForeignKey(
-        "content.ContentAsset", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="touchpoints", db_index=False,  # touch_content_at covers it
+        "content.ContentAsset",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="touchpoints",
+        db_index=False,  # touch_content_at covers it
     )
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
@@ -123,9 +135,7 @@ class Identity(models.Model):
 
     class Meta:
         verbose_name_plural = "identities"
-        constraints = [
-            models.UniqueConstraint(fields=["kind", "value"], name="identity_unique")
-        ]
+        constraints = [models.UniqueConstraint(fields=["kind", "value"], name="identity_unique")]
         indexes = [
             models.Index(fields=["user_id"], name="identity_user_id"),
             models.Index(fields=["lead"], name="identity_lead"),
@@ -164,7 +174,11 @@ class Form(models.Model):
     key_prefix = models.CharField(max_length=12)
     key_hash = models.CharField(max_length=64, unique=True)
     campaign = models.ForeignKey(
-        "campaigns.Campaign", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
         help_text="Used when the form does not send a campaign field",
     )
     allowed_origins = models.TextField(

@@ -43,26 +43,57 @@ DEFAULT_EVENT_TYPES: dict[str, str] = {
 
 # utm_medium → campaigns.Channel, for touches whose campaign is not a known Campaign.
 _MEDIUM_CHANNELS = {
-    "email": "email", "e-mail": "email", "newsletter": "email",
-    "cpc": "search", "ppc": "search", "paid": "search", "paid_search": "search",
-    "paidsearch": "search", "sem": "search", "organic": "search", "seo": "search",
-    "social": "social", "paid_social": "social", "paidsocial": "social", "social-media": "social",
-    "event": "events", "events": "events", "webinar": "events",
-    "partner": "partners", "affiliate": "partners", "referral": "partners",
+    "email": "email",
+    "e-mail": "email",
+    "newsletter": "email",
+    "cpc": "search",
+    "ppc": "search",
+    "paid": "search",
+    "paid_search": "search",
+    "paidsearch": "search",
+    "sem": "search",
+    "organic": "search",
+    "seo": "search",
+    "social": "social",
+    "paid_social": "social",
+    "paidsocial": "social",
+    "social-media": "social",
+    "event": "events",
+    "events": "events",
+    "webinar": "events",
+    "partner": "partners",
+    "affiliate": "partners",
+    "referral": "partners",
 }
 _SOCIAL_SOURCES = {"facebook", "linkedin", "twitter", "x", "instagram", "youtube", "reddit"}
 _TYPE_CHANNELS = {
-    "email_open": "email", "email_click": "email", "webinar": "events", "event": "events",
-    "ad_click": "search", "meeting": "sales", "sales_call": "sales",
+    "email_open": "email",
+    "email_click": "email",
+    "webinar": "events",
+    "event": "events",
+    "ad_click": "search",
+    "meeting": "sales",
+    "sales_call": "sales",
 }
 
 # utm_medium → crm.LeadSource, for leads first seen through tracking.
 _MEDIUM_LEAD_SOURCES = {
-    "cpc": "paid_search", "ppc": "paid_search", "paid_search": "paid_search", "sem": "paid_search",
-    "organic": "organic_search", "seo": "organic_search",
-    "social": "social", "paid_social": "social", "paidsocial": "social",
-    "email": "email", "newsletter": "email", "referral": "referral",
-    "webinar": "webinar", "event": "event", "events": "event", "partner": "partner",
+    "cpc": "paid_search",
+    "ppc": "paid_search",
+    "paid_search": "paid_search",
+    "sem": "paid_search",
+    "organic": "organic_search",
+    "seo": "organic_search",
+    "social": "social",
+    "paid_social": "social",
+    "paidsocial": "social",
+    "email": "email",
+    "newsletter": "email",
+    "referral": "referral",
+    "webinar": "webinar",
+    "event": "event",
+    "events": "event",
+    "partner": "partner",
     "affiliate": "partner",
 }
 
@@ -79,8 +110,15 @@ _LEAD_TRAITS: dict[str, tuple[str, ...]] = {
     "city": ("city",),
 }
 LEAD_FIELD_LENGTHS = {
-    "email": 254, "first_name": 100, "last_name": 100, "title": 150, "phone": 40,
-    "industry": 80, "company": 200, "country": 2, "city": 100,
+    "email": 254,
+    "first_name": 100,
+    "last_name": 100,
+    "title": 150,
+    "phone": 40,
+    "industry": 80,
+    "company": 200,
+    "country": 2,
+    "city": 100,
 }
 
 _LOOSE_DATE = re.compile(
@@ -163,7 +201,12 @@ def _parse_loose(text: str) -> datetime:
     micro = int((fraction or "0")[:6].ljust(6, "0"))
     try:
         parsed = datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0),
+            int(year),
+            int(month),
+            int(day),
+            int(hour or 0),
+            int(minute or 0),
+            int(second or 0),
             micro,
         )
     except ValueError as exc:
@@ -223,7 +266,12 @@ def _object(raw: dict, name: str) -> dict:
 
 
 def parse_message(
-    raw, *, index: int, kind: str | None, received_at: datetime, defaults: dict | None = None,
+    raw,
+    *,
+    index: int,
+    kind: str | None,
+    received_at: datetime,
+    defaults: dict | None = None,
 ) -> Message:
     """Check one raw message and return it normalised; raises Invalid with the reason.
 
@@ -244,9 +292,14 @@ def parse_message(
     if user_id is None and anonymous_id is None and msg_type != "alias":
         raise Invalid("userId or anonymousId is required")
     message = Message(
-        index=index, type=msg_type, message_id=message_id, user_id=user_id,
-        anonymous_id=anonymous_id, occurred_at=occurred_at(raw, received_at),
-        properties=_object(raw, "properties"), traits=_object(raw, "traits"),
+        index=index,
+        type=msg_type,
+        message_id=message_id,
+        user_id=user_id,
+        anonymous_id=anonymous_id,
+        occurred_at=occurred_at(raw, received_at),
+        properties=_object(raw, "properties"),
+        traits=_object(raw, "traits"),
         context=_object(raw, "context"),
     )
     _parse_by_type(message, raw)
@@ -338,7 +391,12 @@ def channel_for(touch: str, utm: dict, campaign_channel: str = "") -> str:
         return campaign_channel
     medium = str(utm.get("medium") or "").strip().casefold()
     if str(utm.get("source") or "").strip().casefold() in _SOCIAL_SOURCES and medium in (
-        "cpc", "ppc", "paid", "social", "paid_social", ""
+        "cpc",
+        "ppc",
+        "paid",
+        "social",
+        "paid_social",
+        "",
     ):
         return "social"
     if medium in _MEDIUM_CHANNELS:
@@ -375,8 +433,10 @@ def lead_fields(traits: dict) -> dict:
 
 
 def _fill_from_name(values: dict, name) -> None:
-    if isinstance(name, str) and name.strip() and not (
-        values.get("first_name") or values.get("last_name")
+    if (
+        isinstance(name, str)
+        and name.strip()
+        and not (values.get("first_name") or values.get("last_name"))
     ):
         first, _, last = name.strip().partition(" ")
         values["first_name"], values["last_name"] = first, last.strip()

@@ -29,12 +29,20 @@ def record_touchpoint(
     raises IntegrityError: callers that retry deliveries should look it up first.
     """
     touch = Touchpoint.objects.create(
-        lead=lead, type=type, occurred_at=occurred_at, campaign=campaign, content=content,
-        channel=channel, properties=properties or {}, message_id=message_id,
+        lead=lead,
+        type=type,
+        occurred_at=occurred_at,
+        campaign=campaign,
+        content=content,
+        channel=channel,
+        properties=properties or {},
+        message_id=message_id,
     )
     lead_ids = [lead.pk] if lead is not None else []
     if lead_ids:
         transaction.on_commit(
-            lambda: events.touchpoints_recorded.send(sender=Touchpoint, payload={"lead_ids": lead_ids})
+            lambda: events.touchpoints_recorded.send(
+                sender=Touchpoint, payload={"lead_ids": lead_ids}
+            )
         )
     return touch

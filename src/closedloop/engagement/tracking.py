@@ -76,7 +76,8 @@ def _load_source(digest: str) -> SourceConfig | None:
         "event_name", "touchpoint_type"
     )
     return SourceConfig(
-        id=source.pk, name=source.name,
+        id=source.pk,
+        name=source.name,
         event_types={name.casefold(): kind for name, kind in mappings},
     )
 
@@ -128,7 +129,8 @@ def set_event_mapping(*, source: Source, event_name: str, touchpoint_type: str) 
     if touchpoint_type not in TouchpointType.values:
         raise ValueError(f"touchpoint_type: {touchpoint_type!r} is not a touchpoint type")
     mapping, _ = EventMapping.objects.update_or_create(
-        source=source, event_name=event_name[:200],
+        source=source,
+        event_name=event_name[:200],
         defaults={"touchpoint_type": touchpoint_type},
     )
     forget_cached_sources()
@@ -153,8 +155,13 @@ def create_form(
         raise ValueError(f"redirect_url: {redirect_url[:80]!r} is not an http(s) address")
     secret = FORM_KEY_PREFIX + secrets.token_urlsafe(18)
     form = Form.objects.create(
-        name=name[:100], key_prefix=secret[:8], key_hash=hash_key(secret), campaign=campaign,
-        allowed_origins="\n".join(origins), redirect_url=redirect_url, created_by=by,
+        name=name[:100],
+        key_prefix=secret[:8],
+        key_hash=hash_key(secret),
+        campaign=campaign,
+        allowed_origins="\n".join(origins),
+        redirect_url=redirect_url,
+        created_by=by,
     )
     return form, secret
 
@@ -168,8 +175,9 @@ def _checked_origins(text: str) -> list[str]:
     origins = [line.strip().rstrip("/") for line in text.split() if line.strip()]
     for origin in origins:
         if not _ORIGIN.match(origin):
-            raise ValueError(f"allowed_origins: {origin[:80]!r} is not an origin like "
-                             "https://www.example.com")
+            raise ValueError(
+                f"allowed_origins: {origin[:80]!r} is not an origin like https://www.example.com"
+            )
     return origins
 
 

@@ -109,8 +109,9 @@ def single(request, kind: str):
     result = ingest_messages([data], source=source, kind=kind)
     if result.rejected:
         reason = result.rejected[0].reason
-        return JsonResponse({"success": False, "code": "invalid_message", "message": reason},
-                            status=400)
+        return JsonResponse(
+            {"success": False, "code": "invalid_message", "message": reason}, status=400
+        )
     return JsonResponse({"success": True})
 
 

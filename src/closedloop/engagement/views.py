@@ -42,8 +42,10 @@ def sources(request):
         except ValueError as exc:
             messages.error(request, str(exc))
     context = {
-        "sources": Source.objects.all(), "new_key": new_key,
-        "can_manage": request.user.role in _MANAGERS, "endpoint": request.build_absolute_uri("/"),
+        "sources": Source.objects.all(),
+        "new_key": new_key,
+        "can_manage": request.user.role in _MANAGERS,
+        "endpoint": request.build_absolute_uri("/"),
     }
     return render(request, "engagement/sources.html", context)
 
@@ -60,11 +62,16 @@ def source_detail(request, pk: int):
         if new_key is None:
             return redirect("tracking-source", pk=source.pk)
     context = {
-        "source": source, "new_key": new_key, "mappings": source.event_mappings.all(),
-        "defaults": [(name.title(), TouchpointType(kind).label)
-                     for name, kind in sorted(DEFAULT_EVENT_TYPES.items())],
+        "source": source,
+        "new_key": new_key,
+        "mappings": source.event_mappings.all(),
+        "defaults": [
+            (name.title(), TouchpointType(kind).label)
+            for name, kind in sorted(DEFAULT_EVENT_TYPES.items())
+        ],
         "types": TouchpointType.choices,
-        "can_manage": request.user.role in _MANAGERS, "endpoint": request.build_absolute_uri("/"),
+        "can_manage": request.user.role in _MANAGERS,
+        "endpoint": request.build_absolute_uri("/"),
     }
     return render(request, "engagement/source_detail.html", context)
 
@@ -78,7 +85,8 @@ def _source_action(request, source: Source) -> str | None:
     elif action == "map":
         try:
             tracking.set_event_mapping(
-                source=source, event_name=request.POST.get("event_name", ""),
+                source=source,
+                event_name=request.POST.get("event_name", ""),
                 touchpoint_type=request.POST.get("touchpoint_type", ""),
             )
         except ValueError as exc:
@@ -101,8 +109,10 @@ def forms(request):
         _require(request.user, _MANAGERS)
         created = _create_form(request)
     context = {
-        "forms": Form.objects.select_related("campaign"), "campaigns": Campaign.objects.all(),
-        "can_manage": request.user.role in _MANAGERS, **(created or {}),
+        "forms": Form.objects.select_related("campaign"),
+        "campaigns": Campaign.objects.all(),
+        "can_manage": request.user.role in _MANAGERS,
+        **(created or {}),
     }
     return render(request, "engagement/forms.html", context)
 
@@ -116,9 +126,11 @@ def _create_form(request) -> dict | None:
             return None
     try:
         form, key = tracking.create_form(
-            name=request.POST.get("name", ""), campaign=campaign,
+            name=request.POST.get("name", ""),
+            campaign=campaign,
             allowed_origins=request.POST.get("allowed_origins", ""),
-            redirect_url=request.POST.get("redirect_url", ""), by=request.user,
+            redirect_url=request.POST.get("redirect_url", ""),
+            by=request.user,
         )
     except ValueError as exc:
         messages.error(request, str(exc))
@@ -221,8 +233,9 @@ def form_capture(request, form_key: str):
     if form is None:
         return JsonResponse({"success": False, "message": "unknown or disabled form"}, status=404)
     if not capture.origin_allowed(form, origin):
-        return JsonResponse({"success": False, "message": f"origin {origin} is not allowed"},
-                            status=403)
+        return JsonResponse(
+            {"success": False, "message": f"origin {origin} is not allowed"}, status=403
+        )
     return _cors(_submit(request, form), form, origin)
 
 
@@ -237,8 +250,9 @@ def _submit(request, form: Form):
         field, _, problem = str(exc).partition(": ")
         if _wants_json(request):
             return JsonResponse({"success": False, "field": field, "message": problem}, status=400)
-        return render(request, "engagement/form_error.html", {"field": field, "problem": problem},
-                      status=400)
+        return render(
+            request, "engagement/form_error.html", {"field": field, "problem": problem}, status=400
+        )
     if _wants_json(request):
         return JsonResponse({"success": True})
     if form.redirect_url:

@@ -159,9 +159,11 @@ def _account_owners(leads: list[dict]) -> dict[int, int]:
     """Lead id → owner of its account: the linked account first, else one with its domain."""
     account_ids = {lead["account_id"] for lead in leads if lead["account_id"]}
     domains = {lead["email_domain"] for lead in leads if lead["email_domain"]}
-    accounts = Account.objects.annotate(domain_lower=Lower("domain")).filter(
-        owner__isnull=False, owner__is_active=True
-    ).order_by()
+    accounts = (
+        Account.objects.annotate(domain_lower=Lower("domain"))
+        .filter(owner__isnull=False, owner__is_active=True)
+        .order_by()
+    )
     by_id, by_domain = {}, {}
     for acc_id, owner_id in accounts.filter(pk__in=account_ids).values_list("id", "owner_id"):
         by_id[acc_id] = owner_id

@@ -1,10 +1,10 @@
 """JSON API for imports (admins and marketing) and CSV exports (as the token's user may see).
 
-    POST /api/v1/imports            multipart: file, kind, format, optional mapping (JSON
-                                    {column: field}); starts the import as a background task
-    GET  /api/v1/imports/{id}       status, cursor and counts
-    GET  /api/v1/imports/{id}/errors   the failed rows as CSV
-    GET  /api/v1/exports/{kind}     CSV of leads|accounts|opportunities|touchpoints, filtered
+POST /api/v1/imports            multipart: file, kind, format, optional mapping (JSON
+                                {column: field}); starts the import as a background task
+GET  /api/v1/imports/{id}       status, cursor and counts
+GET  /api/v1/imports/{id}/errors   the failed rows as CSV
+GET  /api/v1/exports/{kind}     CSV of leads|accounts|opportunities|touchpoints, filtered
 """
 
 from __future__ import annotations
@@ -21,7 +21,11 @@ from closedloop.core.api_support import ERRORS, ApiError, invalid, not_found
 from closedloop.imports.exports import ExportRefused, export_rows, neutralise
 from closedloop.imports.models import ImportFormat, ImportJob, ImportKind
 from closedloop.imports.services import (
-    ImportRefused, enqueue_import, error_rows, save_upload, set_mapping,
+    ImportRefused,
+    enqueue_import,
+    error_rows,
+    save_upload,
+    set_mapping,
 )
 from closedloop.imports.views import IMPORTERS, stream_csv
 
@@ -60,7 +64,10 @@ def _job(pk: int) -> ImportJob:
 
 @router.post("/imports", response={201: ImportOut, **ERRORS})
 def create_import(
-    request, file: File[UploadedFile], kind: Form[str], format: Form[str],
+    request,
+    file: File[UploadedFile],
+    kind: Form[str],
+    format: Form[str],
     mapping: Form[str] = "",
 ):
     """Upload a CSV and start importing it; `mapping` overrides the detected column mapping."""
@@ -99,8 +106,9 @@ def get_import_errors(request, job_id: int):
     """The failed rows as CSV: line, column, value, reason."""
     _importer(request)
     job = _job(job_id)
-    return stream_csv(([neutralise(c) for c in row] for row in error_rows(job)),
-                      f"import-{job.pk}-errors.csv")
+    return stream_csv(
+        ([neutralise(c) for c in row] for row in error_rows(job)), f"import-{job.pk}-errors.csv"
+    )
 
 
 @router.get("/exports/{kind}", response={200: None, **ERRORS})

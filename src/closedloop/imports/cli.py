@@ -15,7 +15,12 @@ from closedloop.core.audit import acting_as
 from closedloop.core.models import AuditSource, User
 from closedloop.imports.models import ImportJob, ImportStatus
 from closedloop.imports.services import (
-    CHUNK_ROWS, ImportRefused, create_import_job, error_rows, find_resumable_job, run_import,
+    CHUNK_ROWS,
+    ImportRefused,
+    create_import_job,
+    error_rows,
+    find_resumable_job,
+    run_import,
     summary,
 )
 
@@ -47,8 +52,15 @@ def _job_to_run(file: Path | None, *, kind: str, fmt: str, resume: int, user) ->
 
 
 def import_command(
-    file: Path | None, *, kind: str, fmt: str, resume: int, errors: Path | None, as_user: str,
-    chunk_size: int = CHUNK_ROWS, progress: bool = True,
+    file: Path | None,
+    *,
+    kind: str,
+    fmt: str,
+    resume: int,
+    errors: Path | None,
+    as_user: str,
+    chunk_size: int = CHUNK_ROWS,
+    progress: bool = True,
 ) -> None:
     """Import FILE (or resume a job), showing a progress bar; writes the error CSV if rows fail."""
     user = _user(as_user)
@@ -59,8 +71,10 @@ def import_command(
     if job.note:
         typer.echo(job.note)
     mapped = {h: t for h, t in job.mapping.items() if t}
-    typer.echo(f"Import {job.pk}: {len(mapped)} of {len(job.headers)} columns mapped "
-               f"({', '.join(f'{h} → {t}' for h, t in mapped.items())}).")
+    typer.echo(
+        f"Import {job.pk}: {len(mapped)} of {len(job.headers)} columns mapped "
+        f"({', '.join(f'{h} → {t}' for h, t in mapped.items())})."
+    )
     try:
         _run_with_progress(job, chunk_size=chunk_size, show=progress)
     except ImportRefused as exc:
@@ -74,11 +88,17 @@ def import_command(
 
 
 def _run_with_progress(job: ImportJob, *, chunk_size: int, show: bool) -> None:
-    columns = (TextColumn("[bold]{task.description}"), BarColumn(), DownloadColumn(),
-               TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn())
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TextColumn("{task.fields[rows]:,} rows"),
+        TimeRemainingColumn(),
+    )
     with Progress(*columns, disable=not show, transient=False) as bar:
-        task = bar.add_task(f"import {job.pk}", total=job.file_size, completed=job.byte_offset,
-                            rows=job.rows_done)
+        task = bar.add_task(
+            f"import {job.pk}", total=job.file_size, completed=job.byte_offset, rows=job.rows_done
+        )
 
         def advance(done: ImportJob) -> None:
             bar.update(task, completed=done.byte_offset, rows=done.rows_done)
@@ -94,9 +114,7 @@ def write_csv(path: Path, rows) -> None:
         csv.writer(out).writerows(rows)
 
 
-def export_command(
-    file: Path, *, kind: str, filters: list[str], raw: bool, as_user: str
-) -> None:
+def export_command(file: Path, *, kind: str, filters: list[str], raw: bool, as_user: str) -> None:
     """Write the export of `kind` (filtered, as seen by --as user or by everyone) to FILE."""
     from closedloop.imports.exports import ExportRefused, export_rows
 

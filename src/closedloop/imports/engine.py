@@ -101,12 +101,23 @@ def money(value: str) -> Decimal:
 
 
 _DATE_FORMATS = (
-    "%Y-%m-%d", "%m/%d/%Y", "%m/%d/%y", "%d.%m.%Y", "%Y/%m/%d",
+    "%Y-%m-%d",
+    "%m/%d/%Y",
+    "%m/%d/%y",
+    "%d.%m.%Y",
+    "%Y/%m/%d",
 )
 _DATETIME_FORMATS = (
-    "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S",
-    "%m/%d/%Y %H:%M", "%m/%d/%Y %I:%M %p", "%m/%d/%Y, %I:%M %p", "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y, %H:%M", "%d.%m.%Y %H:%M",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M %p",
+    "%m/%d/%Y, %I:%M %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y, %H:%M",
+    "%d.%m.%Y %H:%M",
 )
 
 
@@ -184,98 +195,186 @@ def _table(pairs: dict[str, tuple[str, ...]]) -> dict[str, str]:
     }
 
 
-LIFECYCLE = _table({
-    "subscriber": ("Subscriber",),
-    "lead": ("Lead", "New lead"),
-    "mql": ("marketingqualifiedlead", "Marketing Qualified Lead", "Marketing qualified"),
-    "sal": ("salesacceptedlead", "Sales Accepted Lead", "Sales accepted"),
-    "sql": ("salesqualifiedlead", "Sales Qualified Lead", "Sales qualified"),
-    "opportunity": ("Opportunity",),
-    "customer": ("Customer", "evangelist", "Evangelist"),
-    "recycled": ("Recycled", "Nurture"),
-    "disqualified": ("Disqualified", "Unqualified"),
-})
+LIFECYCLE = _table(
+    {
+        "subscriber": ("Subscriber",),
+        "lead": ("Lead", "New lead"),
+        "mql": ("marketingqualifiedlead", "Marketing Qualified Lead", "Marketing qualified"),
+        "sal": ("salesacceptedlead", "Sales Accepted Lead", "Sales accepted"),
+        "sql": ("salesqualifiedlead", "Sales Qualified Lead", "Sales qualified"),
+        "opportunity": ("Opportunity",),
+        "customer": ("Customer", "evangelist", "Evangelist"),
+        "recycled": ("Recycled", "Nurture"),
+        "disqualified": ("Disqualified", "Unqualified"),
+    }
+)
 
-LEAD_STATUS = _table({
-    "new": ("NEW", "OPEN", "Open - Not Contacted", "Not contacted"),
-    "attempting": ("ATTEMPTED_TO_CONTACT", "Attempted to contact", "IN_PROGRESS", "In progress",
-                   "Working - Contacted", "Working"),
-    "connected": ("CONNECTED", "OPEN_DEAL", "Open deal", "Contacted"),
-    "qualified": ("Closed - Converted", "Converted", "Qualified"),
-    "nurture": ("BAD_TIMING", "Bad timing", "Nurturing"),
-    "unqualified": ("UNQUALIFIED", "Closed - Not Converted", "Not converted", "Disqualified"),
-})
+LEAD_STATUS = _table(
+    {
+        "new": ("NEW", "OPEN", "Open - Not Contacted", "Not contacted"),
+        "attempting": (
+            "ATTEMPTED_TO_CONTACT",
+            "Attempted to contact",
+            "IN_PROGRESS",
+            "In progress",
+            "Working - Contacted",
+            "Working",
+        ),
+        "connected": ("CONNECTED", "OPEN_DEAL", "Open deal", "Contacted"),
+        "qualified": ("Closed - Converted", "Converted", "Qualified"),
+        "nurture": ("BAD_TIMING", "Bad timing", "Nurturing"),
+        "unqualified": ("UNQUALIFIED", "Closed - Not Converted", "Not converted", "Disqualified"),
+    }
+)
 
-LEAD_SOURCE = _table({
-    "organic_search": ("ORGANIC_SEARCH", "Organic Search", "Web", "SEO", "Search"),
-    "paid_search": ("PAID_SEARCH", "Paid Search", "Advertisement", "PPC", "Google Ads"),
-    "social": ("SOCIAL_MEDIA", "Organic Social", "PAID_SOCIAL", "Paid Social", "Social Media"),
-    "email": ("EMAIL_MARKETING", "Email Marketing", "Email"),
-    "referral": ("REFERRALS", "Referrals", "Employee Referral", "External Referral",
-                 "Word of mouth", "Referral"),
-    "event": ("Trade Show", "Event", "Conference", "OFFLINE", "Offline Sources"),
-    "webinar": ("Seminar - Internal", "Seminar - Partner", "Webinar", "Seminar"),
-    "partner": ("Partner", "Partner Referral"),
-    "outbound": ("Purchased List", "Phone Inquiry", "Cold Call", "Outbound", "Sales outbound"),
-    "direct": ("DIRECT_TRAFFIC", "Direct Traffic", "Direct"),
-    "import": ("Import",),
-    "other": ("OTHER_CAMPAIGNS", "Other Campaigns", "Other", "AI_REFERRALS", "Public Relations"),
-})
+LEAD_SOURCE = _table(
+    {
+        "organic_search": ("ORGANIC_SEARCH", "Organic Search", "Web", "SEO", "Search"),
+        "paid_search": ("PAID_SEARCH", "Paid Search", "Advertisement", "PPC", "Google Ads"),
+        "social": ("SOCIAL_MEDIA", "Organic Social", "PAID_SOCIAL", "Paid Social", "Social Media"),
+        "email": ("EMAIL_MARKETING", "Email Marketing", "Email"),
+        "referral": (
+            "REFERRALS",
+            "Referrals",
+            "Employee Referral",
+            "External Referral",
+            "Word of mouth",
+            "Referral",
+        ),
+        "event": ("Trade Show", "Event", "Conference", "OFFLINE", "Offline Sources"),
+        "webinar": ("Seminar - Internal", "Seminar - Partner", "Webinar", "Seminar"),
+        "partner": ("Partner", "Partner Referral"),
+        "outbound": ("Purchased List", "Phone Inquiry", "Cold Call", "Outbound", "Sales outbound"),
+        "direct": ("DIRECT_TRAFFIC", "Direct Traffic", "Direct"),
+        "import": ("Import",),
+        "other": (
+            "OTHER_CAMPAIGNS",
+            "Other Campaigns",
+            "Other",
+            "AI_REFERRALS",
+            "Public Relations",
+        ),
+    }
+)
 
-OPPORTUNITY_STAGE = _table({
-    "discovery": ("appointmentscheduled", "Appointment Scheduled", "qualifiedtobuy",
-                  "Qualified To Buy", "Prospecting", "Qualification", "Needs Analysis",
-                  "Discovery"),
-    "proposal": ("presentationscheduled", "Presentation Scheduled", "decisionmakerboughtin",
-                 "Decision Maker Bought-In", "Value Proposition", "Id. Decision Makers",
-                 "Perception Analysis", "Proposal/Price Quote", "Proposal"),
-    "negotiation": ("contractsent", "Contract Sent", "Negotiation/Review", "Negotiation"),
-    "won": ("closedwon", "Closed Won", "Won"),
-    "lost": ("closedlost", "Closed Lost", "Lost"),
-})
+OPPORTUNITY_STAGE = _table(
+    {
+        "discovery": (
+            "appointmentscheduled",
+            "Appointment Scheduled",
+            "qualifiedtobuy",
+            "Qualified To Buy",
+            "Prospecting",
+            "Qualification",
+            "Needs Analysis",
+            "Discovery",
+        ),
+        "proposal": (
+            "presentationscheduled",
+            "Presentation Scheduled",
+            "decisionmakerboughtin",
+            "Decision Maker Bought-In",
+            "Value Proposition",
+            "Id. Decision Makers",
+            "Perception Analysis",
+            "Proposal/Price Quote",
+            "Proposal",
+        ),
+        "negotiation": ("contractsent", "Contract Sent", "Negotiation/Review", "Negotiation"),
+        "won": ("closedwon", "Closed Won", "Won"),
+        "lost": ("closedlost", "Closed Lost", "Lost"),
+    }
+)
 
-LOST_REASON = _table({
-    "price": ("Price", "Too expensive"),
-    "competitor": ("Competitor", "Lost to competitor", "Chose a competitor"),
-    "no_budget": ("Budget", "No budget"),
-    "no_decision": ("No decision", "No Decision / Non-Responsive", "Non-responsive"),
-    "timing": ("Timing", "Bad timing"),
-    "product_fit": ("Product fit", "Missing features", "Product"),
-})
+LOST_REASON = _table(
+    {
+        "price": ("Price", "Too expensive"),
+        "competitor": ("Competitor", "Lost to competitor", "Chose a competitor"),
+        "no_budget": ("Budget", "No budget"),
+        "no_decision": ("No decision", "No Decision / Non-Responsive", "Non-responsive"),
+        "timing": ("Timing", "Bad timing"),
+        "product_fit": ("Product fit", "Missing features", "Product"),
+    }
+)
 
-TOUCHPOINT_TYPE = _table({
-    "page_view": ("Page view", "Pageview", "Page", "Visit"),
-    "email_open": ("Email open", "Email opened", "Open"),
-    "email_click": ("Email click", "Email clicked", "Click"),
-    "form": ("Form fill", "Form submission", "Form submitted", "Form"),
-    "webinar": ("Webinar", "Webinar attended"),
-    "ad_click": ("Ad click", "Ad interaction"),
-    "content_view": ("Content viewed", "Content view", "Download"),
-    "event": ("Event", "Event visit", "Trade show visit"),
-    "sales_call": ("Call", "Sales call"),
-    "meeting": ("Meeting", "Meeting booked"),
-    "other": ("Other",),
-})
+TOUCHPOINT_TYPE = _table(
+    {
+        "page_view": ("Page view", "Pageview", "Page", "Visit"),
+        "email_open": ("Email open", "Email opened", "Open"),
+        "email_click": ("Email click", "Email clicked", "Click"),
+        "form": ("Form fill", "Form submission", "Form submitted", "Form"),
+        "webinar": ("Webinar", "Webinar attended"),
+        "ad_click": ("Ad click", "Ad interaction"),
+        "content_view": ("Content viewed", "Content view", "Download"),
+        "event": ("Event", "Event visit", "Trade show visit"),
+        "sales_call": ("Call", "Sales call"),
+        "meeting": ("Meeting", "Meeting booked"),
+        "other": ("Other",),
+    }
+)
 
 _COUNTRIES = {
     "US": ("United States", "United States of America", "USA", "U.S.", "U.S.A.", "America"),
     "GB": ("United Kingdom", "UK", "Great Britain", "England", "Scotland", "Wales"),
-    "DE": ("Germany", "Deutschland"), "FR": ("France",), "CA": ("Canada",),
-    "AU": ("Australia",), "NZ": ("New Zealand",), "IE": ("Ireland",), "NL": ("Netherlands",
-    "The Netherlands", "Holland"), "BE": ("Belgium",), "LU": ("Luxembourg",),
-    "ES": ("Spain",), "PT": ("Portugal",), "IT": ("Italy",), "CH": ("Switzerland",),
-    "AT": ("Austria",), "SE": ("Sweden",), "NO": ("Norway",), "DK": ("Denmark",),
-    "FI": ("Finland",), "IS": ("Iceland",), "PL": ("Poland",), "CZ": ("Czech Republic", "Czechia"),
-    "HU": ("Hungary",), "RO": ("Romania",), "GR": ("Greece",), "TR": ("Turkey", "Türkiye"),
-    "IL": ("Israel",), "AE": ("United Arab Emirates", "UAE"), "SA": ("Saudi Arabia",),
-    "IN": ("India",), "CN": ("China",), "JP": ("Japan",), "KR": ("South Korea", "Korea"),
-    "SG": ("Singapore",), "HK": ("Hong Kong",), "TW": ("Taiwan",), "MY": ("Malaysia",),
-    "ID": ("Indonesia",), "PH": ("Philippines",), "TH": ("Thailand",), "VN": ("Vietnam",),
-    "BR": ("Brazil", "Brasil"), "MX": ("Mexico",), "AR": ("Argentina",), "CL": ("Chile",),
-    "CO": ("Colombia",), "PE": ("Peru",), "ZA": ("South Africa",), "NG": ("Nigeria",),
-    "KE": ("Kenya",), "EG": ("Egypt",), "UA": ("Ukraine",), "EE": ("Estonia",),
-    "LV": ("Latvia",), "LT": ("Lithuania",), "QA": ("Qatar",), "PK": ("Pakistan",),
-    "BD": ("Bangladesh",), "LK": ("Sri Lanka",), "OM": ("Oman",),
+    "DE": ("Germany", "Deutschland"),
+    "FR": ("France",),
+    "CA": ("Canada",),
+    "AU": ("Australia",),
+    "NZ": ("New Zealand",),
+    "IE": ("Ireland",),
+    "NL": ("Netherlands", "The Netherlands", "Holland"),
+    "BE": ("Belgium",),
+    "LU": ("Luxembourg",),
+    "ES": ("Spain",),
+    "PT": ("Portugal",),
+    "IT": ("Italy",),
+    "CH": ("Switzerland",),
+    "AT": ("Austria",),
+    "SE": ("Sweden",),
+    "NO": ("Norway",),
+    "DK": ("Denmark",),
+    "FI": ("Finland",),
+    "IS": ("Iceland",),
+    "PL": ("Poland",),
+    "CZ": ("Czech Republic", "Czechia"),
+    "HU": ("Hungary",),
+    "RO": ("Romania",),
+    "GR": ("Greece",),
+    "TR": ("Turkey", "Türkiye"),
+    "IL": ("Israel",),
+    "AE": ("United Arab Emirates", "UAE"),
+    "SA": ("Saudi Arabia",),
+    "IN": ("India",),
+    "CN": ("China",),
+    "JP": ("Japan",),
+    "KR": ("South Korea", "Korea"),
+    "SG": ("Singapore",),
+    "HK": ("Hong Kong",),
+    "TW": ("Taiwan",),
+    "MY": ("Malaysia",),
+    "ID": ("Indonesia",),
+    "PH": ("Philippines",),
+    "TH": ("Thailand",),
+    "VN": ("Vietnam",),
+    "BR": ("Brazil", "Brasil"),
+    "MX": ("Mexico",),
+    "AR": ("Argentina",),
+    "CL": ("Chile",),
+    "CO": ("Colombia",),
+    "PE": ("Peru",),
+    "ZA": ("South Africa",),
+    "NG": ("Nigeria",),
+    "KE": ("Kenya",),
+    "EG": ("Egypt",),
+    "UA": ("Ukraine",),
+    "EE": ("Estonia",),
+    "LV": ("Latvia",),
+    "LT": ("Lithuania",),
+    "QA": ("Qatar",),
+    "PK": ("Pakistan",),
+    "BD": ("Bangladesh",),
+    "LK": ("Sri Lanka",),
+    "OM": ("Oman",),
 }
 _COUNTRY = {_key(name): code for code, names in _COUNTRIES.items() for name in names}
 
@@ -382,35 +481,52 @@ KEYS: dict[Kind, tuple[str, ...]] = {
 _HUBSPOT: dict[Kind, dict[str, tuple[str, ...]]] = {
     Kind.LEADS: {
         "external_id": ("Record ID", "Contact ID"),
-        "first_name": ("First Name",), "last_name": ("Last Name",), "email": ("Email",),
-        "phone": ("Phone Number", "Mobile Phone Number"), "title": ("Job Title",),
+        "first_name": ("First Name",),
+        "last_name": ("Last Name",),
+        "email": ("Email",),
+        "phone": ("Phone Number", "Mobile Phone Number"),
+        "title": ("Job Title",),
         "company": ("Company Name", "Company"),
         "account_external_id": ("Associated Company ID", "Primary Associated Company ID"),
-        "industry": ("Industry",), "employees": ("Number of Employees",),
-        "country": ("Country/Region", "Country"), "city": ("City",),
-        "lifecycle_stage": ("Lifecycle Stage",), "status": ("Lead Status",),
+        "industry": ("Industry",),
+        "employees": ("Number of Employees",),
+        "country": ("Country/Region", "Country"),
+        "city": ("City",),
+        "lifecycle_stage": ("Lifecycle Stage",),
+        "status": ("Lead Status",),
         "source": ("Original Source", "Original Traffic Source"),
-        "owner": ("Contact owner", "HubSpot Owner"), "created_at": ("Create Date",),
+        "owner": ("Contact owner", "HubSpot Owner"),
+        "created_at": ("Create Date",),
         "seniority": ("Seniority", "Job Seniority"),
     },
     Kind.ACCOUNTS: {
-        "external_id": ("Record ID", "Company ID"), "name": ("Company name", "Name"),
-        "domain": ("Company Domain Name", "Website URL"), "industry": ("Industry",),
-        "employees": ("Number of Employees",), "annual_revenue": ("Annual Revenue",),
-        "country": ("Country/Region", "Country"), "owner": ("Company owner",),
+        "external_id": ("Record ID", "Company ID"),
+        "name": ("Company name", "Name"),
+        "domain": ("Company Domain Name", "Website URL"),
+        "industry": ("Industry",),
+        "employees": ("Number of Employees",),
+        "annual_revenue": ("Annual Revenue",),
+        "country": ("Country/Region", "Country"),
+        "owner": ("Company owner",),
         "created_at": ("Create Date",),
     },
     Kind.OPPORTUNITIES: {
-        "external_id": ("Record ID", "Deal ID"), "name": ("Deal Name",),
+        "external_id": ("Record ID", "Deal ID"),
+        "name": ("Deal Name",),
         "account_external_id": ("Associated Company ID", "Associated Company IDs"),
         "account_name": ("Associated Company", "Company name"),
-        "amount": ("Amount",), "stage": ("Deal Stage",), "close_date": ("Close Date",),
-        "lost_reason": ("Closed Lost Reason",), "owner": ("Deal owner",),
+        "amount": ("Amount",),
+        "stage": ("Deal Stage",),
+        "close_date": ("Close Date",),
+        "lost_reason": ("Closed Lost Reason",),
+        "owner": ("Deal owner",),
         "created_at": ("Create Date",),
     },
     Kind.TOUCHPOINTS: {
-        "external_id": ("Event ID", "Activity ID"), "email": ("Email", "Contact Email"),
-        "lead_external_id": ("Record ID", "Contact ID"), "type": ("Activity Type", "Event Type"),
+        "external_id": ("Event ID", "Activity ID"),
+        "email": ("Email", "Contact Email"),
+        "lead_external_id": ("Record ID", "Contact ID"),
+        "type": ("Activity Type", "Event Type"),
         "occurred_at": ("Activity Date", "Timestamp", "Event Date"),
         "campaign": ("Campaign", "Campaign Name"),
     },
@@ -419,30 +535,49 @@ _HUBSPOT: dict[Kind, dict[str, tuple[str, ...]]] = {
 _SALESFORCE: dict[Kind, dict[str, tuple[str, ...]]] = {
     Kind.LEADS: {
         "external_id": ("Lead ID", "Contact ID"),
-        "first_name": ("First Name",), "last_name": ("Last Name",), "email": ("Email",),
-        "phone": ("Phone", "Mobile"), "title": ("Title",), "company": ("Company", "Account Name"),
-        "account_external_id": ("Account ID",), "industry": ("Industry",),
+        "first_name": ("First Name",),
+        "last_name": ("Last Name",),
+        "email": ("Email",),
+        "phone": ("Phone", "Mobile"),
+        "title": ("Title",),
+        "company": ("Company", "Account Name"),
+        "account_external_id": ("Account ID",),
+        "industry": ("Industry",),
         "employees": ("No. of Employees", "Employees"),
-        "country": ("Country", "Mailing Country"), "city": ("City", "Mailing City"),
-        "lifecycle_stage": ("Lifecycle Stage",), "status": ("Lead Status", "Status"),
-        "source": ("Lead Source",), "owner": ("Lead Owner", "Contact Owner", "Owner"),
+        "country": ("Country", "Mailing Country"),
+        "city": ("City", "Mailing City"),
+        "lifecycle_stage": ("Lifecycle Stage",),
+        "status": ("Lead Status", "Status"),
+        "source": ("Lead Source",),
+        "owner": ("Lead Owner", "Contact Owner", "Owner"),
         "created_at": ("Created Date", "Create Date"),
     },
     Kind.ACCOUNTS: {
-        "external_id": ("Account ID",), "name": ("Account Name",), "domain": ("Website",),
-        "industry": ("Industry",), "employees": ("Employees", "No. of Employees"),
-        "annual_revenue": ("Annual Revenue",), "country": ("Billing Country", "Country"),
-        "owner": ("Account Owner",), "created_at": ("Created Date",),
+        "external_id": ("Account ID",),
+        "name": ("Account Name",),
+        "domain": ("Website",),
+        "industry": ("Industry",),
+        "employees": ("Employees", "No. of Employees"),
+        "annual_revenue": ("Annual Revenue",),
+        "country": ("Billing Country", "Country"),
+        "owner": ("Account Owner",),
+        "created_at": ("Created Date",),
     },
     Kind.OPPORTUNITIES: {
-        "external_id": ("Opportunity ID",), "name": ("Opportunity Name",),
-        "account_external_id": ("Account ID",), "account_name": ("Account Name",),
-        "amount": ("Amount",), "stage": ("Stage",), "close_date": ("Close Date",),
+        "external_id": ("Opportunity ID",),
+        "name": ("Opportunity Name",),
+        "account_external_id": ("Account ID",),
+        "account_name": ("Account Name",),
+        "amount": ("Amount",),
+        "stage": ("Stage",),
+        "close_date": ("Close Date",),
         "lost_reason": ("Loss Reason", "Closed Lost Reason"),
-        "owner": ("Opportunity Owner",), "created_at": ("Created Date",),
+        "owner": ("Opportunity Owner",),
+        "created_at": ("Created Date",),
     },
     Kind.TOUCHPOINTS: {
-        "external_id": ("Activity ID", "Campaign Member ID"), "email": ("Email",),
+        "external_id": ("Activity ID", "Campaign Member ID"),
+        "email": ("Email",),
         "lead_external_id": ("Lead ID", "Contact ID"),
         "type": ("Activity Type", "Member Status", "Type"),
         "occurred_at": ("Date", "Activity Date", "Created Date"),
@@ -580,7 +715,7 @@ class RowConverter:
 
     def convert(self, line: int, cells: list[str]) -> Row:
         row = Row(line)
-        if len(cells) > self.width and any(cell.strip() for cell in cells[self.width:]):
+        if len(cells) > self.width and any(cell.strip() for cell in cells[self.width :]):
             row.fail("", "", f"has {len(cells)} cells where the header has {self.width}")
             return row
         values = row.values
@@ -605,8 +740,11 @@ class RowConverter:
 
     def _fail_keyless(self, row: Row) -> None:
         columns = " or ".join(self.key_columns) or "key"
-        row.fail(self.key_columns[0] if self.key_columns else "", "",
-                 f"no {columns}: a row needs one to be matched when imported again")
+        row.fail(
+            self.key_columns[0] if self.key_columns else "",
+            "",
+            f"no {columns}: a row needs one to be matched when imported again",
+        )
 
 
 def is_blank(cells: list[str]) -> bool:

@@ -55,8 +55,9 @@ class FastInsert:
         self.attnames = [f.attname for f in self.fields]
         self.converters = [_converter(f) for f in self.fields]
         self.stamped = [
-            f.attname for f in self.fields if getattr(f, "auto_now", False)
-            or getattr(f, "auto_now_add", False)
+            f.attname
+            for f in self.fields
+            if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
         ]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(f.column) for f in self.fields)
@@ -112,7 +113,7 @@ class FastInsert:
         cursor = connection.connection.cursor() if self.raw else connection.cursor()
         with closing(cursor):
             for start in range(0, len(rows), self.batch):
-                batch = rows[start:start + self.batch]
+                batch = rows[start : start + self.batch]
                 sql = self.prefix + ", ".join([self.row_sql] * len(batch))
                 if returning:
                     cursor.execute(sql + self.returning, self._params(batch))

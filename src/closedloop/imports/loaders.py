@@ -25,7 +25,13 @@ from closedloop.campaigns.models import Campaign
 from closedloop.core import events
 from closedloop.core.models import Role, User
 from closedloop.crm.models import (
-    Account, Lead, LeadSource, LifecycleStage, Opportunity, OpportunityStage, StageChange,
+    Account,
+    Lead,
+    LeadSource,
+    LifecycleStage,
+    Opportunity,
+    OpportunityStage,
+    StageChange,
 )
 from closedloop.engagement.models import Touchpoint
 from closedloop.imports.engine import Kind, Row
@@ -84,8 +90,11 @@ class Loader:
             if owner is not None:
                 pk = self.owners.get(str(owner).lower())
                 if pk is None:
-                    row.fail(self.column_of("owner"), str(owner),
-                             f"unknown owner {owner!r}: no user with that email or name")
+                    row.fail(
+                        self.column_of("owner"),
+                        str(owner),
+                        f"unknown owner {owner!r}: no user with that email or name",
+                    )
                 else:
                     row.values["owner_id"] = pk
 
@@ -117,8 +126,20 @@ class Loader:
 class LeadLoader(Loader):
     model = Lead
     copied = (
-        "external_id", "first_name", "last_name", "email", "phone", "title", "seniority",
-        "company", "industry", "employees", "country", "city", "status", "source",
+        "external_id",
+        "first_name",
+        "last_name",
+        "email",
+        "phone",
+        "title",
+        "seniority",
+        "company",
+        "industry",
+        "employees",
+        "country",
+        "city",
+        "status",
+        "source",
     )
 
     def resolve(self, rows: list[Row]) -> None:
@@ -126,9 +147,7 @@ class LeadLoader(Loader):
         _resolve_accounts_by_external_id(rows, self.column_of("account_external_id"))
 
     def write(self, rows: list[Row]) -> Outcome:
-        existing = _existing(
-            Lead, rows, external_ids="external_id", lowered=("email", "email")
-        )
+        existing = _existing(Lead, rows, external_ids="external_id", lowered=("email", "email"))
         outcome, new, changed, fields, stage_changes = Outcome(), [], [], set(), []
         now = timezone.now()
         for row in rows:
@@ -177,7 +196,11 @@ class LeadLoader(Loader):
 
     def _stage_change(self, lead: Lead, stage: str, now: datetime) -> StageChange:
         return StageChange(
-            lead=lead, from_stage=lead.lifecycle_stage, to_stage=stage, at=now, by=self.by,
+            lead=lead,
+            from_stage=lead.lifecycle_stage,
+            to_stage=stage,
+            at=now,
+            by=self.by,
             reason=self.reason,
         )
 
@@ -192,8 +215,10 @@ def _record_entry_stages(lead_ids: list[int], *, by_id: int | None, reason: str)
         return
     quote = connection.ops.quote_name
     changes, leads = quote(StageChange._meta.db_table), quote(Lead._meta.db_table)
-    columns = ", ".join(quote(name) for name in (
-        "lead_id", "from_stage", "to_stage", "at", "by_id", "reason", "rule_version"))
+    columns = ", ".join(
+        quote(name)
+        for name in ("lead_id", "from_stage", "to_stage", "at", "by_id", "reason", "rule_version")
+    )
     sql = (
         f"INSERT INTO {changes} ({columns}) SELECT {quote('id')}, '', {quote('lifecycle_stage')},"
         f" {quote('created_at')}, %s, %s, NULL FROM {leads} WHERE {quote('id')} IN "
@@ -207,7 +232,7 @@ def _record_entry_stages(lead_ids: list[int], *, by_id: int | None, reason: str)
     # expression, slow on statements of thousands of parameters).
     with closing(connection.connection.cursor()) as cursor:
         for start in range(0, len(lead_ids), 5000):
-            part = lead_ids[start:start + 5000]
+            part = lead_ids[start : start + 5000]
             marks = ", ".join(["?"] * len(part))
             cursor.execute(sql.replace("%s", "?") + f"({marks})", [by_id, reason, *part])
 
@@ -223,8 +248,12 @@ def _announce_stage_changes(changes: list[StageChange]) -> None:
     for change in changes:
         lead = change.lead
         payload = {
-            "lead_id": lead.pk, "from": change.from_stage, "to": change.to_stage,
-            "reason": change.reason, "rule_version": None, "at": change.at.isoformat(),
+            "lead_id": lead.pk,
+            "from": change.from_stage,
+            "to": change.to_stage,
+            "reason": change.reason,
+            "rule_version": None,
+            "at": change.at.isoformat(),
         }
 
         def send(lead=lead, payload=payload, to=change.to_stage):
@@ -239,14 +268,16 @@ def _resolve_accounts_by_external_id(rows: list[Row], column: str) -> None:
     wanted = {r.values["account_external_id"] for r in rows if r.values.get("account_external_id")}
     if not wanted:
         return
-    found = dict(
-        Account.objects.filter(external_id__in=wanted).values_list("external_id", "pk")
-    )
+    found = dict(Account.objects.filter(external_id__in=wanted).values_list("external_id", "pk"))
     for row in rows:
         ext = row.values.get("account_external_id")
         if ext and ext not in found:
-            row.fail(column, str(ext), f"no account with external id {ext!r}: import the "
-                     "accounts first, or leave the column unmapped")
+            row.fail(
+                column,
+                str(ext),
+                f"no account with external id {ext!r}: import the "
+                "accounts first, or leave the column unmapped",
+            )
         elif ext:
             row.values["account_id"] = found[ext]
 
@@ -294,7 +325,7 @@ def _matching_pks(model, ext: set, column: str, keys: set) -> list[int]:
         for name, values in (("external_id", ext), (f"LOWER({column})", keys)):
             values = list(values)
             for start in range(0, len(values), 5000):
-                part = values[start:start + 5000]
+                part = values[start : start + 5000]
                 marks = ", ".join(["%s"] * len(part))
                 cursor.execute(f"SELECT id FROM {table} WHERE {name} IN ({marks})", part)
                 pks += [row[0] for row in cursor.fetchall()]
@@ -307,16 +338,20 @@ class AccountLoader(Loader):
 
     def resolve(self, rows: list[Row]) -> None:
         super().resolve(rows)
-        self.matches = _existing(Account, rows, external_ids="external_id",
-                                 lowered=("domain", "domain"))
+        self.matches = _existing(
+            Account, rows, external_ids="external_id", lowered=("domain", "domain")
+        )
         for row in rows:
             account = self.matches.get(row)
             if account is None and not row.values.get("name"):
                 row.fail(self.column_of("name"), "", "name: required for a new account")
             domain_owner = self.matches.by_key.get(str(row.values.get("domain", "")).lower())
             if account is not None and domain_owner is not None and domain_owner.pk != account.pk:
-                row.fail(self.column_of("domain"), str(row.values["domain"]),
-                         f"domain already belongs to account {domain_owner.name!r}")
+                row.fail(
+                    self.column_of("domain"),
+                    str(row.values["domain"]),
+                    f"domain already belongs to account {domain_owner.name!r}",
+                )
 
     def write(self, rows: list[Row]) -> Outcome:
         outcome, new, changed, fields = Outcome(), [], [], set()
@@ -325,10 +360,13 @@ class AccountLoader(Loader):
             values = row.values
             account = self.matches.get(row)
             if account is None:
-                new.append({
-                    **{n: values[n] for n in self.copied if n in values},
-                    "owner_id": values.get("owner_id"), "created_at": values.get("created_at", now),
-                })
+                new.append(
+                    {
+                        **{n: values[n] for n in self.copied if n in values},
+                        "owner_id": values.get("owner_id"),
+                        "created_at": values.get("created_at", now),
+                    }
+                )
                 continue
             names = _changed_fields(account, values, self.copied)
             names += self._apply_owner(account, values)
@@ -351,8 +389,11 @@ class OpportunityLoader(Loader):
     def resolve(self, rows: list[Row]) -> None:
         super().resolve(rows)
         _resolve_accounts_by_external_id(rows, self.column_of("account_external_id"))
-        names = {str(r.values["account_name"]).lower() for r in rows
-                 if r.values.get("account_name") and not r.values.get("account_id")}
+        names = {
+            str(r.values["account_name"]).lower()
+            for r in rows
+            if r.values.get("account_name") and not r.values.get("account_id")
+        }
         by_name = {}
         if names:
             query = Account.objects.annotate(_k=Lower("name")).filter(_k__in=names).order_by("-pk")
@@ -363,17 +404,22 @@ class OpportunityLoader(Loader):
             if not values.get("account_id") and values.get("account_name"):
                 pk = by_name.get(str(values["account_name"]).lower())
                 if pk is None:
-                    row.fail(self.column_of("account_name"), str(values["account_name"]),
-                             f"no account named {values['account_name']!r}: import the "
-                             "accounts first")
+                    row.fail(
+                        self.column_of("account_name"),
+                        str(values["account_name"]),
+                        f"no account named {values['account_name']!r}: import the accounts first",
+                    )
                     continue
                 values["account_id"] = pk
             if self.matches.get(row) is None:
                 for needed in ("name", "account_id"):
                     if not values.get(needed) and row.ok:
                         label = "name" if needed == "name" else "account"
-                        row.fail(self.column_of(needed if needed == "name" else "account_name"),
-                                 "", f"{label}: required for a new opportunity")
+                        row.fail(
+                            self.column_of(needed if needed == "name" else "account_name"),
+                            "",
+                            f"{label}: required for a new opportunity",
+                        )
 
     def write(self, rows: list[Row]) -> Outcome:
         outcome, new, changed, fields = Outcome(), [], [], set()
@@ -383,12 +429,15 @@ class OpportunityLoader(Loader):
             self._closed_at(values)
             opp = self.matches.get(row)
             if opp is None:
-                new.append({
-                    **{n: values[n] for n in self.copied if n in values},
-                    "account_id": values["account_id"], "owner_id": values.get("owner_id"),
-                    "closed_at": values.get("closed_at"),
-                    "created_at": values.get("created_at", now),
-                })
+                new.append(
+                    {
+                        **{n: values[n] for n in self.copied if n in values},
+                        "account_id": values["account_id"],
+                        "owner_id": values.get("owner_id"),
+                        "closed_at": values.get("closed_at"),
+                        "created_at": values.get("created_at", now),
+                    }
+                )
                 continue
             names = _changed_fields(opp, values, self.copied) + self._apply_owner(opp, values)
             if values.get("account_id") and opp.account_id != values["account_id"]:
@@ -466,12 +515,17 @@ class TouchpointLoader(Loader):
             if values["message_id"] in known:
                 continue  # imported before, or the same touch twice in this file
             known.add(values["message_id"])
-            new.append({
-                "lead_id": values["lead_id"], "type": values["type"],
-                "occurred_at": values["occurred_at"], "channel": values.get("channel", ""),
-                "campaign_id": values.get("campaign_id"), "message_id": values["message_id"],
-                "properties": {"source": "import"},
-            })
+            new.append(
+                {
+                    "lead_id": values["lead_id"],
+                    "type": values["type"],
+                    "occurred_at": values["occurred_at"],
+                    "channel": values.get("channel", ""),
+                    "campaign_id": values.get("campaign_id"),
+                    "message_id": values["message_id"],
+                    "properties": {"source": "import"},
+                }
+            )
         _inserter(Touchpoint).insert(new, returning=False)
         lead_ids = sorted({t["lead_id"] for t in new})
         if lead_ids:

@@ -63,7 +63,10 @@ class ImportJob(models.Model):
     failed = models.PositiveIntegerField(default=0)
 
     created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="import_jobs",
     )
     created_at = models.DateTimeField(auto_now_add=True)

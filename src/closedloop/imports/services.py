@@ -21,7 +21,15 @@ from django.utils import timezone
 from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.models import AuditSource
 from closedloop.imports.engine import (
-    KEYS, Format, Kind, RecordReader, Row, RowConverter, SeenKeys, detect_mapping, inspect_file,
+    KEYS,
+    Format,
+    Kind,
+    RecordReader,
+    Row,
+    RowConverter,
+    SeenKeys,
+    detect_mapping,
+    inspect_file,
     is_blank,
     validate_mapping,
 )
@@ -37,7 +45,12 @@ class ImportRefused(Exception):
 
 
 def create_import_job(
-    *, path: str | Path, file_name: str, kind: str, fmt: str, user=None,
+    *,
+    path: str | Path,
+    file_name: str,
+    kind: str,
+    fmt: str,
+    user=None,
     mapping: dict[str, str] | None = None,
 ) -> ImportJob:
     """A job for the file at `path`, with its hash, encoding, header and detected mapping.
@@ -51,10 +64,17 @@ def create_import_job(
     if not headers:
         raise ImportRefused(f"{file_name} is empty: it has no header row")
     return ImportJob.objects.create(
-        kind=kind, format=fmt, file_name=file_name[:255], file_path=str(Path(path).resolve()),
-        file_sha256=facts.sha256, file_size=facts.size, encoding=facts.encoding,
-        note=facts.note, headers=headers,
-        mapping=mapping or detect_mapping(headers, kind, fmt), created_by=user,
+        kind=kind,
+        format=fmt,
+        file_name=file_name[:255],
+        file_path=str(Path(path).resolve()),
+        file_sha256=facts.sha256,
+        file_size=facts.size,
+        encoding=facts.encoding,
+        note=facts.note,
+        headers=headers,
+        mapping=mapping or detect_mapping(headers, kind, fmt),
+        created_by=user,
     )
 
 
@@ -70,7 +90,9 @@ def find_resumable_job(*, path: str | Path, kind: str, fmt: str) -> ImportJob | 
         facts = inspect_file(stream)
     return (
         ImportJob.objects.filter(
-            file_sha256=facts.sha256, kind=kind, format=fmt,
+            file_sha256=facts.sha256,
+            kind=kind,
+            format=fmt,
             status__in=[ImportStatus.INTERRUPTED, ImportStatus.RUNNING, ImportStatus.QUEUED],
         )
         .order_by("-pk")
@@ -148,8 +170,11 @@ def claim_job(job: ImportJob) -> None:
         _finish(job, ImportStatus.FAILED, "; ".join(problems))
         raise ImportRefused("; ".join(problems))
     claimed = ImportJob.objects.filter(pk=job.pk, status=job.status, worker=job.worker).update(
-        status=ImportStatus.RUNNING, worker=_worker_name(), heartbeat_at=timezone.now(),
-        started_at=job.started_at or timezone.now(), message="",
+        status=ImportStatus.RUNNING,
+        worker=_worker_name(),
+        heartbeat_at=timezone.now(),
+        started_at=job.started_at or timezone.now(),
+        message="",
     )
     if claimed != 1:
         raise ImportRefused(f"import {job.pk} was claimed by another process")
@@ -157,7 +182,9 @@ def claim_job(job: ImportJob) -> None:
 
 
 def run_import(
-    job: ImportJob, *, chunk_size: int = CHUNK_ROWS,
+    job: ImportJob,
+    *,
+    chunk_size: int = CHUNK_ROWS,
     on_chunk: Callable[[ImportJob], None] | None = None,
 ) -> ImportJob:
     """Import (or resume importing) the job's file; returns the finished job.
@@ -254,8 +281,9 @@ def _chunks(reader: RecordReader, size: int) -> Iterator[list[tuple[int, list[st
 
 def _key_hashes(values: dict, kind: Kind) -> list[tuple[str, int]]:
     """(field, fingerprint) of each upsert key a row has: external id, email or domain."""
-    return [(name, SeenKeys.fingerprint(name, values[name]))
-            for name in KEYS[kind] if values.get(name)]
+    return [
+        (name, SeenKeys.fingerprint(name, values[name])) for name in KEYS[kind] if values.get(name)
+    ]
 
 
 def _seen_keys(job, stream, converter: RowConverter, kind: Kind, *, upto: int) -> SeenKeys:
@@ -298,15 +326,26 @@ def _commit_chunk(job, loader, converter, seen, chunk, reader) -> None:
         job.failed += len(failed)
         job.byte_offset, job.line = reader.offset, reader.lines_read
         job.heartbeat_at = timezone.now()
-        job.save(update_fields=[
-            "created", "updated", "skipped", "failed", "byte_offset", "line", "heartbeat_at",
-        ])
+        job.save(
+            update_fields=[
+                "created",
+                "updated",
+                "skipped",
+                "failed",
+                "byte_offset",
+                "line",
+                "heartbeat_at",
+            ]
+        )
         if outcome.created or outcome.updated:
             record_bulk(
-                loader.model, count=outcome.created + outcome.updated,
-                description=(f"import #{job.pk} {job.file_name} lines {chunk[0][0]}–"
-                             f"{reader.lines_read}: {outcome.created} created, "
-                             f"{outcome.updated} updated"),
+                loader.model,
+                count=outcome.created + outcome.updated,
+                description=(
+                    f"import #{job.pk} {job.file_name} lines {chunk[0][0]}–"
+                    f"{reader.lines_read}: {outcome.created} created, "
+                    f"{outcome.updated} updated"
+                ),
             )
     seen.flush()
 
@@ -324,12 +363,21 @@ def _drop_duplicates(rows, failed, seen: SeenKeys, kind: Kind, loader) -> list[R
     earlier = seen.lookup([key for row_keys in keys for _, key in row_keys])
     good = []
     for row, row_keys in zip(rows, keys, strict=True):
-        clash = next(((name, earlier.get(key) or seen.pending.get(key))
-                      for name, key in row_keys if key in earlier or key in seen.pending), None)
+        clash = next(
+            (
+                (name, earlier.get(key) or seen.pending.get(key))
+                for name, key in row_keys
+                if key in earlier or key in seen.pending
+            ),
+            None,
+        )
         if clash is not None:
             name, first = clash
-            row.fail(loader.column_of(name), str(row.values[name]),
-                     f"duplicate {name.replace('_', ' ')} within the file (first on line {first})")
+            row.fail(
+                loader.column_of(name),
+                str(row.values[name]),
+                f"duplicate {name.replace('_', ' ')} within the file (first on line {first})",
+            )
             failed.append(row)
             continue
         for _, key in row_keys:
@@ -340,8 +388,9 @@ def _drop_duplicates(rows, failed, seen: SeenKeys, kind: Kind, loader) -> list[R
 
 def _errors(job, failed: Iterable[Row]) -> list[RowError]:
     return [
-        RowError(job=job, line=row.line, column=column[:255], value=value[:300],
-                 reason=reason[:300])
+        RowError(
+            job=job, line=row.line, column=column[:255], value=value[:300], reason=reason[:300]
+        )
         for row in failed
         for column, value, reason in row.errors
     ]
@@ -357,8 +406,10 @@ def error_rows(job: ImportJob) -> Iterator[list[str]]:
     """The error CSV of a job, header first, ordered by line."""
     yield ERROR_CSV_HEADER
     for line, column, value, reason in (
-        RowError.objects.filter(job=job).order_by("line", "id")
-        .values_list("line", "column", "value", "reason").iterator(chunk_size=2000)
+        RowError.objects.filter(job=job)
+        .order_by("line", "id")
+        .values_list("line", "column", "value", "reason")
+        .iterator(chunk_size=2000)
     ):
         yield [str(line), column, value, reason]
 
@@ -418,8 +469,9 @@ def save_upload(uploaded, *, kind: str, fmt: str, user) -> ImportJob:
         for block in uploaded.chunks():
             out.write(block)
     try:
-        return create_import_job(path=path, file_name=Path(uploaded.name).name, kind=kind,
-                                 fmt=fmt, user=user)
+        return create_import_job(
+            path=path, file_name=Path(uploaded.name).name, kind=kind, fmt=fmt, user=user
+        )
     except ImportRefused:
         path.unlink(missing_ok=True)
         raise

@@ -20,7 +20,12 @@ from closedloop.imports.engine import TARGETS, Kind
 from closedloop.imports.exports import ExportRefused, export_rows, neutralise
 from closedloop.imports.models import ImportFormat, ImportJob, ImportKind, ImportStatus
 from closedloop.imports.services import (
-    ImportRefused, enqueue_import, error_rows, is_abandoned, preview_rows, save_upload,
+    ImportRefused,
+    enqueue_import,
+    error_rows,
+    is_abandoned,
+    preview_rows,
+    save_upload,
     set_mapping,
 )
 
@@ -74,7 +79,9 @@ def imports_home(request):
                 return redirect("import-detail", pk=job.pk)
     context = {
         "jobs": ImportJob.objects.select_related("created_by")[:RECENT_JOBS],
-        "kinds": ImportKind.choices, "formats": ImportFormat.choices, "errors": errors,
+        "kinds": ImportKind.choices,
+        "formats": ImportFormat.choices,
+        "errors": errors,
         "chosen": request.POST,
     }
     return render(request, "imports/home.html", context, status=400 if errors else 200)
@@ -96,8 +103,12 @@ def import_detail(request, pk: int):
         if not problems:
             enqueue_import(job)
             return redirect("import-detail", pk=job.pk)
-    return render(request, "imports/detail.html", _detail_context(job, problems),
-                  status=400 if problems else 200)
+    return render(
+        request,
+        "imports/detail.html",
+        _detail_context(job, problems),
+        status=400 if problems else 200,
+    )
 
 
 def _detail_context(job: ImportJob, problems: list[str]) -> dict:
@@ -106,8 +117,12 @@ def _detail_context(job: ImportJob, problems: list[str]) -> dict:
         preview = preview_rows(job)
         targets = TARGETS[Kind(job.kind)]
         context["columns"] = [
-            {"index": i, "header": header, "target": job.mapping.get(header, ""),
-             "samples": [row[i] if i < len(row) else "" for row in preview]}
+            {
+                "index": i,
+                "header": header,
+                "target": job.mapping.get(header, ""),
+                "samples": [row[i] if i < len(row) else "" for row in preview],
+            }
             for i, header in enumerate(job.headers)
         ]
         context["targets"] = [(name, target.label) for name, target in targets.items()]

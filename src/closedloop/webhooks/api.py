@@ -12,11 +12,11 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
-    PathId,
-    OutSchema,
     MAX_LIMIT,
     ApiError,
     Ordering,
+    OutSchema,
+    PathId,
     not_found,
     paginate,
 )
@@ -131,12 +131,13 @@ def send_test_event(request, endpoint_id: PathId):
     return Status(202, delivery)
 
 
-@router.get(
-    "/webhooks/endpoints/{endpoint_id}/deliveries", response={200: DeliveryPage, **ERRORS}
-)
+@router.get("/webhooks/endpoints/{endpoint_id}/deliveries", response={200: DeliveryPage, **ERRORS})
 def list_deliveries(
-    request, endpoint_id: PathId, limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
-    cursor: str | None = None, status: DeliveryStatus | None = None,
+    request,
+    endpoint_id: PathId,
+    limit: int = Query(DEFAULT_LIMIT, ge=1, le=MAX_LIMIT),
+    cursor: str | None = None,
+    status: DeliveryStatus | None = None,
 ):
     """The delivery log of an endpoint, newest first."""
     _admin(request)

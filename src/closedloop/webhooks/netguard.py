@@ -122,7 +122,8 @@ def check_url(
             if reason:
                 raise UnsafeDestination(
                     f"{host} resolves to {address}: {reason}; an admin can allow this host"
-                    if str(address) != host else f"{reason}; an admin can allow this host"
+                    if str(address) != host
+                    else f"{reason}; an admin can allow this host"
                 )
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     return Destination(url, parts.scheme, host, port, target, tuple(addresses))
@@ -192,7 +193,9 @@ def post(
 
 def _send(destination: Destination, body: bytes, headers: dict[str, str], timeout, context):
     if destination.scheme == "https":
-        connection: http.client.HTTPConnection = _PinnedHTTPSConnection(destination, timeout, context)
+        connection: http.client.HTTPConnection = _PinnedHTTPSConnection(
+            destination, timeout, context
+        )
     else:
         connection = _PinnedHTTPConnection(destination, timeout)
     try:

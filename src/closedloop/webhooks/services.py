@@ -64,7 +64,9 @@ def allowed_hosts() -> set[str]:
 def check_events(events: list[str]) -> list[str]:
     unknown = sorted(set(events) - set(EVENTS))
     if unknown:
-        raise InvalidEndpoint("events", f"unknown events {', '.join(unknown)}; use {', '.join(EVENTS)}")
+        raise InvalidEndpoint(
+            "events", f"unknown events {', '.join(unknown)}; use {', '.join(EVENTS)}"
+        )
     if not events:
         raise InvalidEndpoint("events", "subscribe to at least one event")
     return sorted(set(events))
@@ -82,8 +84,11 @@ def check_endpoint_url(url: str) -> str:
 def create_endpoint(*, url: str, events: list[str], by, description: str = "") -> Endpoint:
     """Register `url` for `events` with a new random signing secret."""
     return Endpoint.objects.create(
-        url=check_endpoint_url(url), events=check_events(events), description=description.strip(),
-        secret="whsec_" + secrets.token_urlsafe(32), created_by=by,
+        url=check_endpoint_url(url),
+        events=check_events(events),
+        description=description.strip(),
+        secret="whsec_" + secrets.token_urlsafe(32),
+        created_by=by,
     )
 
 
@@ -109,7 +114,9 @@ def allow_host(*, host: str, by, note: str = "") -> AllowedHost:
     host = normalise_host(host)
     if not host or "/" in host or " " in host:
         raise InvalidEndpoint("host", "give a host name or IP address, without scheme or path")
-    return AllowedHost.objects.get_or_create(host=host, defaults={"note": note, "created_by": by})[0]
+    return AllowedHost.objects.get_or_create(host=host, defaults={"note": note, "created_by": by})[
+        0
+    ]
 
 
 # --- queueing -----------------------------------------------------------------------------
@@ -184,9 +191,16 @@ def request_for(delivery: Delivery, *, now: datetime.datetime) -> tuple[bytes, d
     """The exact body and headers of one attempt."""
     timestamp = str(int(now.timestamp()))
     body = json.dumps(
-        {"id": delivery.pk, "event": delivery.event, "created_at": delivery.created_at.isoformat(),
-         "sent_at": int(timestamp), "attempt": delivery.attempts + 1, "data": delivery.payload},
-        separators=(",", ":"), cls=DjangoJSONEncoder,
+        {
+            "id": delivery.pk,
+            "event": delivery.event,
+            "created_at": delivery.created_at.isoformat(),
+            "sent_at": int(timestamp),
+            "attempt": delivery.attempts + 1,
+            "data": delivery.payload,
+        },
+        separators=(",", ":"),
+        cls=DjangoJSONEncoder,
     ).encode()
     headers = {
         "Content-Type": "application/json",
@@ -210,9 +224,11 @@ def backoff(attempts: int) -> datetime.timedelta:
 def claim(delivery_id: int, *, now: datetime.datetime) -> Delivery | None:
     """Take a due delivery for sending, or None if it is done, not due or taken by another
     worker. A conditional UPDATE, so two workers (or a task and the sweep) never both send."""
-    due = Q(status=DeliveryStatus.PENDING) | Q(
-        status=DeliveryStatus.RETRYING, next_attempt_at__lte=now
-    ) | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    due = (
+        Q(status=DeliveryStatus.PENDING)
+        | Q(status=DeliveryStatus.RETRYING, next_attempt_at__lte=now)
+        | Q(status=DeliveryStatus.SENDING, claimed_at__lt=now - STALE_CLAIM)
+    )
     taken = Delivery.objects.filter(due, pk=delivery_id).update(
         status=DeliveryStatus.SENDING, claimed_at=now
     )
@@ -239,7 +255,11 @@ def attempt_delivery(delivery_id: int) -> Delivery | None:
     excerpt = reply.body.decode("utf-8", "replace")[:500]
     if 200 <= reply.status < 300:
         return _finish(
-            delivery, now, status=DeliveryStatus.DELIVERED, code=reply.status, excerpt=excerpt,
+            delivery,
+            now,
+            status=DeliveryStatus.DELIVERED,
+            code=reply.status,
+            excerpt=excerpt,
             delivered_at=timezone.now(),
         )
     return _failed_attempt(
@@ -249,16 +269,31 @@ def attempt_delivery(delivery_id: int) -> Delivery | None:
 
 def _failed_attempt(delivery: Delivery, now, *, error: str, code=None, excerpt="") -> Delivery:
     if delivery.attempts + 1 >= MAX_ATTEMPTS:
-        return _finish(delivery, now, status=DeliveryStatus.FAILED, error=error, code=code,
-                       excerpt=excerpt)
+        return _finish(
+            delivery, now, status=DeliveryStatus.FAILED, error=error, code=code, excerpt=excerpt
+        )
     return _finish(
-        delivery, now, status=DeliveryStatus.RETRYING, error=error, code=code, excerpt=excerpt,
+        delivery,
+        now,
+        status=DeliveryStatus.RETRYING,
+        error=error,
+        code=code,
+        excerpt=excerpt,
         next_attempt_at=now + backoff(delivery.attempts + 1),
     )
 
 
-def _finish(delivery: Delivery, now, *, status: str, error: str = "", code=None, excerpt="",
-            delivered_at=None, next_attempt_at=None) -> Delivery:
+def _finish(
+    delivery: Delivery,
+    now,
+    *,
+    status: str,
+    error: str = "",
+    code=None,
+    excerpt="",
+    delivered_at=None,
+    next_attempt_at=None,
+) -> Delivery:
     delivery.status = status
     delivery.attempts += 1
     delivery.last_attempt_at = now

@@ -51,9 +51,13 @@ def endpoint_list(request):
         failing=Count("deliveries", filter=failing),
     )
     context = {
-        "endpoints": endpoints, "events": list(EVENTS), "errors": errors, "values": values,
+        "endpoints": endpoints,
+        "events": list(EVENTS),
+        "errors": errors,
+        "values": values,
         "hosts": AllowedHost.objects.select_related("created_by"),
-        "due": len(services.due_delivery_ids()), "max_attempts": services.MAX_ATTEMPTS,
+        "due": len(services.due_delivery_ids()),
+        "max_attempts": services.MAX_ATTEMPTS,
     }
     return render(request, "webhooks/endpoints.html", context, status=422 if errors else 200)
 
@@ -114,13 +118,16 @@ def retry_due(request):
 def add_host(request):
     try:
         host = services.allow_host(
-            host=request.POST.get("host", ""), note=request.POST.get("note", "")[:200],
+            host=request.POST.get("host", ""),
+            note=request.POST.get("note", "")[:200],
             by=request.user,
         )
     except services.InvalidEndpoint as exc:
         messages.error(request, f"Host: {exc.problem}")
     else:
-        messages.success(request, f"Webhooks may now reach {host.host}, even on internal addresses.")
+        messages.success(
+            request, f"Webhooks may now reach {host.host}, even on internal addresses."
+        )
     return redirect("webhook-list")
 
 
