@@ -3,6 +3,8 @@ another team, Mia is marketing, Max manages Alice's team, Eve is an executive, A
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from django.db import connection
 
@@ -66,6 +68,26 @@ def ada(db):
     return make_user(
         "ada@example.com", role=Role.ADMIN, first_name="Ada", is_staff=True, is_superuser=True
     )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_sessions_left_open(django_db_setup, django_db_blocker):
+    """PostgreSQL cannot drop the test database while a session is connected to it.
+
+    A thread that forgot to close its connection (live servers, background refreshes) would
+    fail the whole run at teardown; name such sessions on stderr, then end them.
+    """
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid, state, left(query, 120) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for pid, state, query in cursor.fetchall():
+            print(f"closing a session left open: pid {pid} ({state}): {query}", file=sys.stderr)
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
 
 
 @pytest.fixture
