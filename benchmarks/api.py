@@ -168,26 +168,14 @@ def _measure(requests: int, pages: int, seed: int) -> dict:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.db import connection
-    from django.test.utils import override_settings
 
-    from closedloop.core.models import Role, User
     from closedloop.crm.models import Lead
 
     rng = random.Random(seed)
-    admin = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
-    rep = User.objects.filter(role=Role.REP, team__isnull=False).order_by("pk").first()
-    plain_static = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    with override_settings(STORAGES=plain_static, ALLOWED_HOSTS=["testserver"]):
-        by_role = {
-            role: _measure_user(user, requests, pages, rng)
-            for role, user in (("admin", admin), ("rep", rep))
-            if user is not None
-        }
+    users, measuring = _pages_bench().measured_users_and_settings()
+    with measuring:
+        by_role = {role: _measure_user(user, requests, pages, rng) for role, user in users.items()}
     names = ("list_first", "list_filtered", "list_walk", "detail", "patch")
     worst = {
         name: max((r[name] for r in by_role.values()), key=lambda s: s["p95_ms"]) for name in names

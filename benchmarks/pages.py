@@ -189,32 +189,40 @@ def _populated_stage(leads) -> str:
     return stages[1] if len(stages) > 1 else (stages[0] if stages else "mql")
 
 
-def _measure(requests: int, seed: int) -> dict:
-    import django
-
-    django.setup()
+def measured_users_and_settings():
+    """The demo's first admin and first rep with a team (those that exist), and the settings to
+    measure in-process requests under. Shared with `bench api`."""
     from django.conf import settings
-    from django.db import connection
     from django.test.utils import override_settings
 
     from closedloop.core.models import Role, User
-    from closedloop.crm.dashboard import cache_seconds
-    from closedloop.crm.models import Lead
 
-    rng = random.Random(seed)
-    admin = User.objects.filter(role=Role.ADMIN).order_by("pk").first()
-    rep = User.objects.filter(role=Role.REP, team__isnull=False).order_by("pk").first()
+    users = {
+        "admin": User.objects.filter(role=Role.ADMIN).order_by("pk").first(),
+        "rep": User.objects.filter(role=Role.REP, team__isnull=False).order_by("pk").first(),
+    }
     # The manifest static storage needs collectstatic; serving static files is not measured.
     plain_static = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
-    with override_settings(STORAGES=plain_static, ALLOWED_HOSTS=["testserver"]):
-        by_role = {
-            role: _measure_user(user, requests, rng)
-            for role, user in (("admin", admin), ("rep", rep))
-            if user is not None
-        }
+    measuring = override_settings(STORAGES=plain_static, ALLOWED_HOSTS=["testserver"])
+    return {role: user for role, user in users.items() if user is not None}, measuring
+
+
+def _measure(requests: int, seed: int) -> dict:
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    from closedloop.crm.dashboard import cache_seconds
+    from closedloop.crm.models import Lead
+
+    rng = random.Random(seed)
+    users, measuring = measured_users_and_settings()
+    with measuring:
+        by_role = {role: _measure_user(user, requests, rng) for role, user in users.items()}
     pages = {
         name: by_role["admin"][name]
         for name in ("home", "lead_list", "lead_list_default", "lead_search", "lead_detail")

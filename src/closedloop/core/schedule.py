@@ -21,8 +21,11 @@ class Periodic:
     args: tuple = ()
 
 
+# Weekly model retraining; scoring.tasks takes its interval from here.
+RETRAIN = Periodic("closedloop.scoring.tasks.retrain_model", timedelta(days=7), (True, "schedule"))
+
 PERIODIC: tuple[Periodic, ...] = (
-    Periodic("closedloop.scoring.tasks.retrain_model", timedelta(days=7), (True, "schedule")),
+    RETRAIN,
     Periodic("closedloop.handoff.tasks.run_sla_check", timedelta(minutes=1), (True,)),
     Periodic("closedloop.handoff.tasks.send_feedback_digest", timedelta(days=7), (7, True)),
     Periodic(

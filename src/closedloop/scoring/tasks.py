@@ -8,15 +8,14 @@ when no retraining is already waiting (see `ensure_retrain_scheduled`).
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.utils import timezone
 from django_tasks import task
 
 from closedloop.core.audit import acting_as
 from closedloop.core.models import AuditSource
+from closedloop.core.schedule import RETRAIN, ensure_scheduled
 
-RETRAIN_EVERY = timedelta(days=7)
+RETRAIN_EVERY = RETRAIN.first_run_in  # one place says how often: core.schedule.RETRAIN
 
 
 @task(queue_name="scoring")
@@ -57,16 +56,4 @@ def retrain_model(reschedule: bool = False, by: str = "schedule") -> dict:
 
 def ensure_retrain_scheduled() -> bool:
     """Enqueue the weekly retraining unless one is already waiting; True if it enqueued."""
-    if not retrain_model.get_backend().supports_defer:
-        return False
-    try:
-        from django_tasks_db.models import DBTaskResult
-    except ImportError:  # another backend: it keeps its own schedule
-        return False
-    waiting = DBTaskResult.objects.filter(
-        task_path=retrain_model.module_path, status="READY"
-    ).exists()
-    if waiting:
-        return False
-    retrain_model.using(run_after=timezone.now() + RETRAIN_EVERY).enqueue(True, "schedule")
-    return True
+    return ensure_scheduled(RETRAIN)
