@@ -309,14 +309,16 @@ def model_frame(data: LeadData) -> pl.DataFrame:
     ).with_columns(
         email_domain=email.str.split_exact("@", 1).struct.field("field_1"),
     )
-    n = len(data)
-    counts = {}
-    for name in MODEL_TOUCH_TYPES:
-        column = np.zeros(n)
-        if name in data.type_names:
-            mask = data.touch_type == data.type_names.index(name)
-            column = np.bincount(data.touch_lead[mask], weights=data.touch_early[mask], minlength=n)
-        counts[f"touches_{name}"] = column
+    n, n_types = len(data), len(data.type_names)
+    # Each (lead, type) pair appears once in the touch arrays: one scatter fills every column.
+    early = np.zeros((n, max(n_types, 1)))
+    early[data.touch_lead, data.touch_type] = data.touch_early
+    counts = {
+        f"touches_{name}": early[:, data.type_names.index(name)]
+        if name in data.type_names
+        else np.zeros(n)
+        for name in MODEL_TOUCH_TYPES
+    }
     return features.with_columns(**{k: pl.Series(v) for k, v in counts.items()})
 
 
@@ -485,7 +487,7 @@ class Scores:
     engagement: np.ndarray
     probability: np.ndarray | None
     score: np.ndarray
-    reasons: list[str]
+    reasons: list[str] | pl.Series  # JSON text per lead
     meets_mql: np.ndarray
     scorer: str
     timings: dict[str, float] = field(default_factory=dict)
@@ -504,7 +506,8 @@ def compute_scores(
     matches = engine.fit_matches(columns, icp, n_leads=len(data))
     steps = np.array([float(c.get("step", 0)) for c in icp])
     points = matches @ steps if icp else np.zeros(len(data))
-    grades = engine.grades_from_points(points)
+    ranks = engine.grade_ranks_from_points(points)
+    grades = np.asarray(engine.GRADES, dtype=object)[ranks]
     by_group, groups = engine.engagement_by_group(
         data.touch_lead,
         data.touch_type,
@@ -520,23 +523,26 @@ def compute_scores(
     bar = float(rule.get("min_engagement") or 40)
     if model is None:
         score, ids, effects, texts = _rules_score(
-            grades, by_group, groups, engagement, bar, matches, icp
+            ranks, by_group, groups, engagement, bar, matches, icp
         )
         probability = None
+        started = time.perf_counter()
+        top_ids, top_effects = engine.top_factors(ids, effects)
+        timings["factors_s"] = time.perf_counter() - started
     else:
+        # Encoding, prediction and the choice of factors (timed together as predict_s).
         started = time.perf_counter()
         matrix = model.encoder.transform(model_frame(data))
-        cells = model.cell_matrix(matrix)  # looked up once for the prediction and the reasons
-        probability = model.predict_matrix(matrix, cells)
+        probability, top_ids, top_effects = model.predict_with_reasons(matrix)
         timings["predict_s"] = time.perf_counter() - started
         score = np.rint(100 * probability)
-        ids, effects = model.factors(matrix, probability, cells)
         texts = model.factor_texts()
     started = time.perf_counter()
-    top_ids, top_effects = engine.top_factors(ids, effects)
-    timings["factors_s"] = time.perf_counter() - started
-    started = time.perf_counter()
-    reasons = engine.reasons_json(top_ids, top_effects, texts)
+    reasons = (
+        engine.reasons_json(top_ids, top_effects, texts)
+        if small
+        else engine.reasons_series(top_ids, top_effects, texts)
+    )
     timings["reasons_s"] = time.perf_counter() - started
     return Scores(
         grades=grades,
@@ -544,16 +550,16 @@ def compute_scores(
         probability=probability,
         score=np.clip(score, 0, 100).astype(int),
         reasons=reasons,
-        meets_mql=engine.meets_mql_rule(grades, engagement, rule),
+        meets_mql=engine.meets_mql_rule(None, engagement, rule, ranks=ranks),
         scorer=Scorer.RULES if model is None else Scorer.MODEL,
         timings=timings,
     )
 
 
-def _rules_score(grades, by_group, groups, engagement, bar, matches, icp):
+def _rules_score(ranks, by_group, groups, engagement, bar, matches, icp):
     """The rules blend and its factors: each ICP criterion and engagement group, in points."""
     share = engagement / (engagement + bar)
-    score = np.rint(50 * engine.grade_rank(grades) / (len(engine.GRADES) - 1) + 50 * share)
+    score = np.rint(50 * ranks / (len(engine.GRADES) - 1) + 50 * share)
     steps = np.array([float(c.get("step", 0)) for c in icp])
     criteria_effect = np.where(matches, 50 * steps / (len(engine.GRADES) - 1), 0.0)
     group_effect = 50 * by_group / (engagement + bar)[:, None]
