@@ -548,6 +548,7 @@ class ConversionModel:
         from threadpoolctl import threadpool_limits
 
         outcome = np.asarray(outcome, dtype=int)
+        self.__dict__.pop("_factor_texts", None)
         self.encoder = FeatureEncoder().fit(frame)
         matrix = self.encoder.transform(frame)
         # One thread: on a busy machine OpenMP's spinning threads make fitting 20× slower.
@@ -726,7 +727,13 @@ class ConversionModel:
     # Reasons ----------------------------------------------------------------------------
 
     def factor_texts(self) -> list[str]:
-        """Every factor sentence the model can give; factor ids index into this list."""
+        """Every factor sentence the model can give; factor ids index into this list.
+
+        Built once per fitted model (the one-lead rescore asks for them every time).
+        """
+        cached = self.__dict__.get("_factor_texts")
+        if cached is not None:
+            return cached
         texts = []
         for j, name in enumerate(self.encoder.columns):
             label = self.labels.get(name, name)
@@ -741,6 +748,7 @@ class ConversionModel:
                     _interval_text(label, self.bands[j], i) for i in range(len(self.bands[j]) + 1)
                 ]
             texts.append(f"{label}: not given")
+        self._factor_texts = texts
         return texts
 
     def factors(
