@@ -380,6 +380,17 @@ def test_reasons_formatted_once_per_distinct_item_match_formatting_every_lead(ro
     assert fast == engine._reasons_by_columns(ids, effects, texts).to_list()
 
 
+def test_reasons_in_many_blocks_match_formatting_every_lead(monkeypatch):
+    rng = np.random.default_rng(3)
+    ids = rng.integers(-1, 40, size=(500, 6))
+    effects = np.round(rng.normal(0, 20, size=(500, 6)), rng.integers(0, 4))
+    effects[::7, 2] = -0.0
+    texts = [f"factor {i}" for i in range(40)]
+    monkeypatch.setattr(engine, "EXPLAIN_BLOCK", 7)
+    fast = engine.reasons_series(ids, effects, texts).to_list()
+    assert fast == engine._reasons_by_columns(ids, effects, texts).to_list()
+
+
 def test_reasons_with_effects_that_are_not_numbers_take_the_simple_path():
     ids = np.array([[0, 1]] * 70)
     effects = np.array([[np.nan, 2.0]] * 70)

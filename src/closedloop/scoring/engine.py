@@ -833,52 +833,68 @@ def reasons_series(ids: np.ndarray, effects: np.ndarray, texts: Sequence[str]) -
 
     A reason item is fixed by its factor id and its effect rounded to 0.1, and a million
     leads share a few thousand of them: each distinct item is formatted once, then every
-    lead's items are gathered and joined column-wise.
+    lead's items are gathered and joined column-wise. The arithmetic runs over blocks of
+    rows that stay in the CPU cache.
     """
+    ids, effects = np.asarray(ids), np.asarray(effects, dtype=float)
     n, k = ids.shape
-    present = np.asarray(ids) >= 0
-    rows, _ = np.nonzero(present)  # the present cells in row-major order
-    # np.round(x, 1) is rint(x * 10) / 10: the tenths identify the rounded effect exactly.
-    tenths = np.rint(np.asarray(effects)[present] * 10.0)
-    if n == 0 or k == 0 or not (np.abs(tenths) < 2.0**40).all():  # NaN fails too
+    present = ids >= 0
+    lowest = np.min(effects, where=present, initial=np.inf)
+    highest = np.max(effects, where=present, initial=-np.inf)
+    if n == 0 or k == 0 or not (abs(lowest) < 1e12 and abs(highest) < 1e12):  # NaN fails too
         return _reasons_by_columns(ids, effects, texts)
-    # One integer per (factor id, rounded effect): id, twice the tenths, +1 for a negative
-    # zero (printed "-0.0").
-    code = 2 * tenths.astype(np.int64) + ((tenths == 0) & np.signbit(tenths))
-    low = int(code.min()) if code.size else 0
-    span = int(code.max()) - low + 1 if code.size else 1
-    keys, item_of = _dense_unique(np.asarray(ids)[present] * span + (code - low))
-    item_code = keys % span + low
+    # One integer per (factor id, rounded effect): the id, then twice the tenths plus one for
+    # a negative zero (printed "-0.0"); 0 stands for "no item".
+    low = 2 * int(np.rint(lowest * 10.0)) if np.isfinite(lowest) else 0
+    span = (2 * int(np.rint(highest * 10.0)) + 2 - low) if np.isfinite(highest) else 1
+    if (int(ids.max()) + 1) * span > 4 * ids.size + 1_000_000:  # too many keys to mark
+        return _reasons_by_columns(ids, effects, texts)
+    keys = np.empty((n, k), dtype=np.int64)
+    for rows in _blocks(n):
+        keys[rows] = _item_keys(ids[rows], effects[rows], present[rows], low, span)
+    seen = np.zeros(int(keys.max()) + 1, dtype=bool)
+    seen[keys] = True
+    seen[0] = True  # "no item" is number 0 whether or not a lead lacks one
+    number = np.cumsum(seen) - 1
+    distinct = np.flatnonzero(seen)[1:] - 1
+    item_code = distinct % span + low
     rounded = (item_code >> 1) / 10.0
     rounded[(item_code & 1) == 1] = -0.0
-    effect_text = pl.Series(rounded).cast(pl.Utf8).to_list()
+    effect_text = pl.Series(rounded, dtype=pl.Float64).cast(pl.Utf8).to_list()
     items = [
         '{"text": ' + json.dumps(texts[i]) + ', "effect": ' + e + "}"
-        for i, e in zip((keys // span).tolist(), effect_text, strict=True)
+        for i, e in zip((distinct // span).tolist(), effect_text, strict=True)
     ]
-    # Entry 2i is item i, 2i + 1 the same after ", ", and the last entry stands for no item:
-    # each lead's text is then one concatenation, its first item without the separator.
-    table = pl.Series([v for item in items for v in (item, ", " + item)] + [None], dtype=pl.Utf8)
-    first_in_row = np.ones(rows.size, dtype=bool)
-    first_in_row[1:] = rows[1:] != rows[:-1]
-    index = np.full((n, k), len(table) - 1, dtype=np.int64)
-    index[present] = 2 * item_of + ~first_in_row
+    # Entries 2i and 2i + 1 are item i without and with a leading ", " (entries 0 and 1: no
+    # item): each lead's text is then one concatenation, its first item without the comma.
+    table = pl.Series(
+        [None, None, *(v for item in items for v in (item, ", " + item))], dtype=pl.Utf8
+    )
+    index = np.empty((n, k), dtype=np.int64, order="F")  # each column contiguous for gather
+    not_first = np.arange(k) != np.argmax(present, axis=1)[:, None]
+    for rows in _blocks(n):
+        index[rows] = 2 * number[keys[rows]] + not_first[rows]
     columns = [table.gather(index[:, c]).alias(f"r{c}") for c in range(k)]
     return pl.select(
         reasons=pl.concat_str([pl.lit("["), *columns, pl.lit("]")], ignore_nulls=True)
     )["reasons"]
 
 
-def _dense_unique(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """np.unique(keys, return_inverse=True) for non-negative keys, without sorting them when
-    the keys are small: mark the keys seen, then number them in order."""
-    size = int(keys.max()) + 1 if keys.size else 0
-    if size > 4 * keys.size + 1_000_000:
-        return np.unique(keys, return_inverse=True)
-    seen = np.zeros(size, dtype=bool)
-    seen[keys] = True
-    number = np.cumsum(seen) - 1
-    return np.flatnonzero(seen), number[keys]
+def _blocks(n: int) -> list[slice]:
+    return [slice(start, start + EXPLAIN_BLOCK) for start in range(0, n, EXPLAIN_BLOCK)]
+
+
+def _item_keys(
+    ids: np.ndarray, effects: np.ndarray, present: np.ndarray, low: int, span: int
+) -> np.ndarray:
+    """Key per cell for reasons_series: 1 + id * span + (code - low), 0 where no item."""
+    # np.round(x, 1) is rint(x * 10) / 10: the tenths identify the rounded effect exactly.
+    tenths = np.rint(effects * 10.0)
+    code = 2 * np.where(present, tenths, 0).astype(np.int64)
+    code += np.signbit(tenths) & (tenths == 0)
+    key = ids * span + (code - low + 1)
+    key[~present] = 0
+    return key
 
 
 def _reasons_by_columns(ids: np.ndarray, effects: np.ndarray, texts: Sequence[str]) -> pl.Series:
