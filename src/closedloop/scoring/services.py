@@ -23,6 +23,7 @@ import io
 import json
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -574,51 +575,41 @@ class Scores:
 def compute_scores(
     data: LeadData, *, contract: dict, model: engine.ConversionModel | None
 ) -> Scores:
-    """Fit grade, engagement, probability, 0–100 score, reasons and the MQL rule for `data`."""
+    """Fit grade, engagement, probability, 0–100 score, reasons and the MQL rule for `data`.
+
+    For many leads the rules part (grade, engagement) runs on a second thread while the model
+    scores: both are NumPy and Polars work that releases the GIL, and neither reads the
+    other's results. timings: seconds per part (rules_s overlaps predict_s then).
+    """
     timings: dict[str, float] = {}
-    started = time.perf_counter()
-    names = ("industry", "employees", "seniority", "country", "email", "source", "title")
-    small = len(data) <= engine.SMALL
-    columns = {name: data.frame[name].to_list() if small else data.frame[name] for name in names}
-    icp = contract.get("icp", [])
-    matches = engine.fit_matches(columns, icp, n_leads=len(data))
-    steps = np.array([float(c.get("step", 0)) for c in icp])
-    points = matches @ steps if icp else np.zeros(len(data))
-    ranks = engine.grade_ranks_from_points(points)
+    if model is None or len(data) <= engine.SMALL:
+        ranks, by_group, groups, matches = _rules_part(data, contract, timings)
+        predicted = _model_part(data, model, timings) if model is not None else None
+    else:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            rules = pool.submit(_rules_part, data, contract, timings)
+            predicted = _model_part(data, model, timings)
+            ranks, by_group, groups, matches = rules.result()
     grades = np.asarray(engine.GRADES, dtype=object)[ranks]
-    by_group, groups = engine.engagement_by_group(
-        data.touch_lead,
-        data.touch_type,
-        np.zeros(len(data.touch_lead)),
-        len(data),
-        contract.get("engagement", {}),
-        type_names=data.type_names,
-        multiplicity=data.touch_decayed,
-    )
     engagement = by_group.sum(axis=1)
-    timings["rules_s"] = time.perf_counter() - started
     rule = contract.get("mql_rule", {})
     bar = float(rule.get("min_engagement") or 40)
-    if model is None:
+    if predicted is None:
         score, ids, effects, texts = _rules_score(
-            ranks, by_group, groups, engagement, bar, matches, icp
+            ranks, by_group, groups, engagement, bar, matches, contract.get("icp", [])
         )
         probability = None
         started = time.perf_counter()
         top_ids, top_effects = engine.top_factors(ids, effects)
         timings["factors_s"] = time.perf_counter() - started
     else:
-        # Encoding, prediction and the choice of factors (timed together as predict_s).
-        started = time.perf_counter()
-        matrix = model.encoder.transform(model_frame(data))
-        probability, top_ids, top_effects = model.predict_with_reasons(matrix)
-        timings["predict_s"] = time.perf_counter() - started
+        probability, top_ids, top_effects = predicted
         score = np.rint(100 * probability)
         texts = model.factor_texts()
     started = time.perf_counter()
     reasons = (
         engine.reasons_json(top_ids, top_effects, texts)
-        if small
+        if len(data) <= engine.SMALL
         else engine.reasons_series(top_ids, top_effects, texts)
     )
     timings["reasons_s"] = time.perf_counter() - started
@@ -632,6 +623,39 @@ def compute_scores(
         scorer=Scorer.RULES if model is None else Scorer.MODEL,
         timings=timings,
     )
+
+
+def _rules_part(data: LeadData, contract: dict, timings: dict) -> tuple:
+    """(grade ranks, engagement per cap group, group names, ICP matches) for compute_scores."""
+    started = time.perf_counter()
+    names = ("industry", "employees", "seniority", "country", "email", "source", "title")
+    small = len(data) <= engine.SMALL
+    columns = {name: data.frame[name].to_list() if small else data.frame[name] for name in names}
+    icp = contract.get("icp", [])
+    matches = engine.fit_matches(columns, icp, n_leads=len(data))
+    steps = np.array([float(c.get("step", 0)) for c in icp])
+    points = matches @ steps if icp else np.zeros(len(data))
+    by_group, groups = engine.engagement_by_group(
+        data.touch_lead,
+        data.touch_type,
+        np.zeros(len(data.touch_lead)),
+        len(data),
+        contract.get("engagement", {}),
+        type_names=data.type_names,
+        multiplicity=data.touch_decayed,
+    )
+    timings["rules_s"] = time.perf_counter() - started
+    return engine.grade_ranks_from_points(points), by_group, groups, matches
+
+
+def _model_part(data: LeadData, model: engine.ConversionModel, timings: dict) -> tuple:
+    """(probability, top factor ids, their effects): encoding, prediction and the choice of
+    factors, timed together as predict_s."""
+    started = time.perf_counter()
+    matrix = model.encoder.transform(model_frame(data))
+    predicted = model.predict_with_reasons(matrix)
+    timings["predict_s"] = time.perf_counter() - started
+    return predicted
 
 
 def _rules_score(ranks, by_group, groups, engagement, bar, matches, icp):
