@@ -794,9 +794,10 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
     data = read_leads(half_life_days=half_life, now=now, with_stored=True)
     read_s = time.perf_counter() - started
     report("compute", 0.35)
-    compute_started = time.perf_counter()
+    compute_started, compute_cpu = time.perf_counter(), time.process_time()
     scores = compute_scores(data, contract=contract, model=model)
     compute_s = time.perf_counter() - compute_started
+    compute_cpu_s = time.process_time() - compute_cpu  # all threads: the work, not the wait
     report("write", 0.5)
     write_started = time.perf_counter()
     written = _write_scores(data, scores, now=now)
@@ -825,6 +826,7 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
         "written": written,
         "read_s": round(read_s, 3),
         "compute_s": round(compute_s, 3),
+        "compute_cpu_s": round(compute_cpu_s, 3),
         "write_s": round(write_s, 3),
         "total_s": round(total_s, 3),
         **{k: round(v, 3) for k, v in scores.timings.items()},
