@@ -376,11 +376,12 @@ def model_frame(data: LeadData) -> pl.DataFrame:
         email_domain=email.str.split_exact("@", 1).struct.field("field_1"),
     )
     n, n_types = len(data), len(data.type_names)
-    # Each (lead, type) pair appears once in the touch arrays: one scatter fills every column.
-    early = np.zeros((n, max(n_types, 1)))
-    early[data.touch_lead, data.touch_type] = data.touch_early
+    # Each (lead, type) pair appears once in the touch arrays: one scatter fills every column
+    # (a row per type, so each column handed to Polars is contiguous and not copied again).
+    early = np.zeros((max(n_types, 1), n))
+    early[data.touch_type, data.touch_lead] = data.touch_early
     counts = {
-        f"touches_{name}": early[:, data.type_names.index(name)]
+        f"touches_{name}": early[data.type_names.index(name)]
         if name in data.type_names
         else np.zeros(n)
         for name in MODEL_TOUCH_TYPES
