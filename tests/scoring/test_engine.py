@@ -411,6 +411,7 @@ def test_prediction_with_reasons_in_blocks_equals_the_whole_matrix_steps(monkeyp
     np.testing.assert_array_equal(effects, expected_effects)
 
 
+@settings(deadline=None)
 @given(st.lists(st.floats(-60, 60), max_size=50))
 def test_grade_ranks_from_points_are_the_ranks_of_the_grades(points):
     points = np.array(points, dtype=float)
