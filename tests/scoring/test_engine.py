@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
@@ -305,6 +305,9 @@ def test_recalibration_rescales_the_tables_and_keeps_the_ranking():
 
 # Fast paths: each must give exactly what the simple path gives ------------------------------
 
+# Inputs longer than engine.SMALL reach the fast paths: such examples are large by design and
+# slow to make on a busy machine.
+BIG_EXAMPLES = [HealthCheck.too_slow, HealthCheck.large_base_example, HealthCheck.data_too_large]
 MESSY_TEXT = st.one_of(
     st.none(),
     st.sampled_from(["Software", " software ", "SOFTWARE", "Select", "N/A", "", "VP", "1,200"]),
@@ -312,7 +315,7 @@ MESSY_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, suppress_health_check=BIG_EXAMPLES)
 @given(st.lists(MESSY_TEXT, min_size=engine.SMALL + 1, max_size=300))
 def test_criteria_computed_once_per_distinct_value_match_the_array_rules(values):
     icp = DEFAULT_CONTRACT["icp"] + [
@@ -330,7 +333,7 @@ def test_criteria_computed_once_per_distinct_value_match_the_array_rules(values)
         assert fast[:, j].tolist() == engine.criterion_matches(column, criterion).tolist()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, suppress_health_check=BIG_EXAMPLES)
 @given(
     st.lists(
         st.sampled_from(["Google", "Referral", " Bing", "Select", "", None, "x"]),
