@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
@@ -301,3 +301,122 @@ def test_recalibration_rescales_the_tables_and_keeps_the_ranking():
     assert (np.argsort(before, kind="stable") == np.argsort(after, kind="stable")).mean() > 0.99
     # The predicted share of conversions matches the observed share after recalibration.
     assert after.mean() == pytest.approx(converted.mean(), abs=0.03)
+
+
+# Fast paths: each must give exactly what the simple path gives ------------------------------
+
+# Inputs longer than engine.SMALL reach the fast paths: such examples are large by design and
+# slow to make on a busy machine.
+BIG_EXAMPLES = [HealthCheck.too_slow, HealthCheck.large_base_example, HealthCheck.data_too_large]
+MESSY_TEXT = st.one_of(
+    st.none(),
+    st.sampled_from(["Software", " software ", "SOFTWARE", "Select", "N/A", "", "VP", "1,200"]),
+    st.text(max_size=6),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=BIG_EXAMPLES)
+@given(st.lists(MESSY_TEXT, min_size=engine.SMALL + 1, max_size=300))
+def test_criteria_computed_once_per_distinct_value_match_the_array_rules(values):
+    icp = DEFAULT_CONTRACT["icp"] + [
+        {"field": "industry", "op": "eq", "value": "software", "step": 1},
+        {"field": "industry", "op": "contains", "value": "o", "step": 1},
+        {"field": "industry", "op": "gte", "value": 1000, "step": 1},
+    ]
+    column = pl.Series(values, dtype=pl.Utf8)
+    fast = engine.fit_matches({"industry": column}, icp)
+    for j, criterion in enumerate(icp):
+        if criterion["field"] != "industry":
+            assert not fast[:, j].any()
+            continue
+        # criterion_matches on the whole column: every row's string work done row by row.
+        assert fast[:, j].tolist() == engine.criterion_matches(column, criterion).tolist()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=BIG_EXAMPLES)
+@given(
+    st.lists(
+        st.sampled_from(["Google", "Referral", " Bing", "Select", "", None, "x"]),
+        min_size=engine.SMALL + 1,
+        max_size=400,
+    )
+)
+def test_encoding_once_per_distinct_value_matches_the_one_lead_encoding(sources):
+    frame, _ = messy_leads(500)
+    encoder = engine.FeatureEncoder().fit(frame)
+    n = len(sources)
+    leads = pl.DataFrame(
+        {
+            "Visits": (["7", "", "1,5", "x", None] * n)[:n],
+            "Source": sources,
+            "Do Not Email": (["yes", "No", None, "maybe"] * n)[:n],
+        },
+        schema={"Visits": pl.Utf8, "Source": pl.Utf8, "Do Not Email": pl.Utf8},
+    )
+    one_by_one = encoder.transform({name: leads[name].to_list() for name in leads.columns})
+    np.testing.assert_array_equal(encoder.transform(leads), one_by_one)
+
+
+def test_per_distinct_gathers_each_rows_result_back_including_missing_values():
+    series = pl.Series(["b", None, "a", "b", "a", None] * 50, dtype=pl.Utf8)
+    out = engine.per_distinct(series, lambda values: values.fill_null("?").str.to_uppercase())
+    assert out.tolist() == ["B", "?", "A", "B", "A", "?"] * 50
+    distinct = pl.Series([f"id-{i}" for i in range(300)])  # mostly distinct: computed directly
+    assert engine.per_distinct(distinct, lambda v: v.str.len_chars()).tolist() == [
+        len(f"id-{i}") for i in range(300)
+    ]
+
+
+reason_cells = st.tuples(
+    st.integers(-1, 5),
+    st.one_of(st.floats(-100, 100), st.sampled_from([0.0, -0.0, -0.04, 0.05, -0.05, 0.25, 12.35])),
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.lists(reason_cells, min_size=6, max_size=6), min_size=1, max_size=120))
+def test_reasons_formatted_once_per_distinct_item_match_formatting_every_lead(rows):
+    ids = np.array([[i for i, _ in row] for row in rows], dtype=np.int64)
+    effects = np.array([[e for _, e in row] for row in rows])
+    texts = ['said "hi"', "Industry: Software", "é", "b", "", "Country: US"]
+    fast = engine.reasons_series(ids, effects, texts).to_list()
+    assert fast == engine._reasons_by_columns(ids, effects, texts).to_list()
+
+
+def test_reasons_in_many_blocks_match_formatting_every_lead(monkeypatch):
+    rng = np.random.default_rng(3)
+    ids = rng.integers(-1, 40, size=(500, 6))
+    effects = np.round(rng.normal(0, 20, size=(500, 6)), rng.integers(0, 4))
+    effects[::7, 2] = -0.0
+    texts = [f"factor {i}" for i in range(40)]
+    monkeypatch.setattr(engine, "EXPLAIN_BLOCK", 7)
+    fast = engine.reasons_series(ids, effects, texts).to_list()
+    assert fast == engine._reasons_by_columns(ids, effects, texts).to_list()
+
+
+def test_reasons_with_effects_that_are_not_numbers_take_the_simple_path():
+    ids = np.array([[0, 1]] * 70)
+    effects = np.array([[np.nan, 2.0]] * 70)
+    fast = engine.reasons_series(ids, effects, ["a", "b"]).to_list()
+    assert fast == engine._reasons_by_columns(ids, effects, ["a", "b"]).to_list()
+
+
+def test_prediction_with_reasons_in_blocks_equals_the_whole_matrix_steps(monkeypatch):
+    frame, converted = messy_leads()
+    model = engine.ConversionModel().fit(frame, converted)
+    matrix = model.encoder.transform(frame)
+    probability = model.predict_matrix(matrix)
+    expected_ids, expected_effects = engine.top_factors(*model.factors(matrix, probability))
+    monkeypatch.setattr(engine, "EXPLAIN_BLOCK", 257)  # many blocks, on threads
+    got_probability, ids, effects = model.predict_with_reasons(matrix)
+    np.testing.assert_array_equal(got_probability, probability)
+    np.testing.assert_array_equal(ids, expected_ids)
+    np.testing.assert_array_equal(effects, expected_effects)
+
+
+@settings(deadline=None)
+@given(st.lists(st.floats(-60, 60), max_size=50))
+def test_grade_ranks_from_points_are_the_ranks_of_the_grades(points):
+    points = np.array(points, dtype=float)
+    ranks = engine.grade_ranks_from_points(points)
+    assert ranks.tolist() == engine.grade_rank(engine.grades_from_points(points)).tolist()

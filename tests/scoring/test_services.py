@@ -253,3 +253,49 @@ def test_touches_are_summed_per_lead_and_type_and_counted_in_the_first_90_days()
     expected = sum(0.5 ** (d / 30) for d in (0, 10, 150, 190))
     assert decayed == pytest.approx(expected, rel=1e-4)
     assert early == 2  # the touches 190 and 150 days ago, within 90 days of creation
+
+
+def test_reading_a_few_leads_gives_the_same_rows_as_reading_them_all():
+    from closedloop.campaigns.models import Campaign
+
+    campaign = Campaign.objects.create(
+        name="Spring webinar", type="webinar", channel="email", starts_on=timezone.localdate()
+    )
+    leads = [
+        ideal_lead(original_campaign=campaign),
+        make_lead(employees=None, industry=""),
+        make_lead(original_campaign=campaign, created_at=timezone.now() - timedelta(days=40)),
+    ]
+    touch(leads[0], "page_view", days_ago=3)
+    touch(leads[2], "form", days_ago=1)
+    now = timezone.now()
+    every = services.read_leads(half_life_days=30, now=now)
+    few = services.read_leads(lead_ids=[leads[0].pk, leads[2].pk], half_life_days=30, now=now)
+    rows = np.flatnonzero(np.isin(every.ids, few.ids))
+    assert few.ids.tolist() == every.ids[rows].tolist()
+    assert few.frame.equals(every.frame[rows.tolist()])
+    assert few.frame["campaign"].to_list() == ["Spring webinar", "Spring webinar"]
+    expected = sorted(zip(every.touch_lead, every.touch_type, every.touch_decayed, strict=True))
+    got = sorted(
+        (rows[lead], kind, decayed)
+        for lead, kind, decayed in zip(
+            few.touch_lead, few.touch_type, few.touch_decayed, strict=True
+        )
+    )
+    assert got == [row for row in expected if row[0] in set(rows.tolist())]
+
+
+def test_the_one_lead_rescore_writes_what_a_full_rescore_writes():
+    history(1000, 100)
+    services.train_model()
+    lead = ideal_lead()
+    touch(lead, "webinar", days_ago=2)
+    services.rescore_lead(lead.pk)
+    lead.refresh_from_db()
+    one = (lead.fit_grade, lead.engagement_score, lead.conversion_probability, lead.score)
+    reasons = lead.score_reasons
+    services.rescore_all()
+    lead.refresh_from_db()
+    assert (lead.fit_grade, lead.score, lead.conversion_probability) == (one[0], one[3], one[2])
+    assert lead.engagement_score == pytest.approx(one[1], abs=1e-3)  # a moment of decay later
+    assert lead.score_reasons == reasons
