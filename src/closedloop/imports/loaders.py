@@ -74,6 +74,9 @@ class Loader:
     model: type
     # Fields copied as they are from the parsed values onto the model, on create and update.
     copied: tuple[str, ...] = ()
+    # A large import may drop the table's secondary indexes but those on these columns, which
+    # its upsert lookups read (closedloop.imports.indexes); None: never drop any.
+    index_drop_keeps: tuple[str, ...] | None = None
 
     def __init__(self, job):
         self.job = job
@@ -141,6 +144,7 @@ class LeadLoader(Loader):
         "status",
         "source",
     )
+    index_drop_keeps = ("external_id", "email")
 
     def resolve(self, rows: list[Row]) -> None:
         super().resolve(rows)

@@ -9,6 +9,7 @@ blank) or failed, and every failed row has at least one RowError (line, column, 
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 from collections.abc import Callable, Iterable, Iterator
@@ -20,6 +21,7 @@ from django.utils import timezone
 
 from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.models import AuditSource
+from closedloop.imports import indexes
 from closedloop.imports.engine import (
     KEYS,
     Format,
@@ -37,6 +39,7 @@ from closedloop.imports.loaders import LOADERS
 from closedloop.imports.models import ImportJob, ImportStatus, RowError
 
 CHUNK_ROWS = 5_000
+logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 5
 
 
@@ -194,14 +197,26 @@ def run_import(
     INTERRUPTED with everything up to the last commit kept, so run_import can resume it.
     """
     claim_job(job)
+    # Indexes a killed import dropped come back before anything else runs.
+    indexes.rebuild_abandoned(running=job)
     with acting_as(job.created_by, AuditSource.IMPORT):
         try:
             _run(job, chunk_size=chunk_size, on_chunk=on_chunk)
         except BaseException as exc:
             _finish(job, ImportStatus.INTERRUPTED, f"{type(exc).__name__}: {exc}"[:2000])
+            _rebuild_after_failure(job)
             raise
     _finish(job, ImportStatus.DONE, "")
     return job
+
+
+def _rebuild_after_failure(job: ImportJob) -> None:
+    """A stopped import does not leave the table without its indexes until it is resumed
+    (that may be never). If this fails too, the job's record keeps them for the next import."""
+    try:
+        indexes.rebuild_indexes(job)
+    except Exception:
+        logger.exception("import %s: could not build the dropped indexes again", job.pk)
 
 
 def _finish(job: ImportJob, status: str, message: str) -> None:
@@ -225,12 +240,46 @@ def _run(job: ImportJob, *, chunk_size: int, on_chunk) -> None:
         if start > header_end:
             seen = _seen_keys(job, stream, converter, kind, upto=start)
         loader = LOADERS[kind](job)
+        _drop_indexes_for_a_large_load(job, loader, stream, start)
         reader = RecordReader(stream, job.encoding, start=start, start_line=line + 1)
         with _bulk_loading():
             for chunk in _chunks(reader, chunk_size):
                 _commit_chunk(job, loader, converter, seen, chunk, reader)
                 if on_chunk:
                     on_chunk(job)
+            # Inside the loop's page cache and safety settings: the sorts reuse its pages.
+            indexes.rebuild_indexes(job)
+
+
+# Records read to estimate how many rows the rest of a file holds.
+_SAMPLE_RECORDS = 1000
+
+
+def _drop_indexes_for_a_large_load(job: ImportJob, loader, stream, start: int) -> None:
+    """On SQLite, drop the target table's secondary indexes when the rest of the file is large
+    against the table (closedloop.imports.indexes). A resumed job that dropped them keeps
+    them dropped; they are built again after its last chunk."""
+    if job.dropped_indexes or loader.index_drop_keeps is None or connection.vendor != "sqlite":
+        return
+    rows = _estimate_rows(stream, job.encoding, start=start, end=job.file_size)
+    if not indexes.worth_dropping(rows_to_import=rows, rows_in_table=loader.model.objects.count()):
+        return
+    table = loader.model._meta.db_table
+    indexes.drop_indexes(
+        job, indexes.droppable_indexes(table, keep_columns=loader.index_drop_keeps)
+    )
+
+
+def _estimate_rows(stream, encoding: str, *, start: int, end: int) -> int:
+    """Records between byte `start` and `end`, estimated from the size of the first ones."""
+    reader = RecordReader(stream, encoding, start=start)
+    sampled = 0
+    for _ in reader:
+        sampled += 1
+        if sampled >= _SAMPLE_RECORDS:
+            break
+    read = reader.offset - start
+    return sampled if read <= 0 else int(sampled * (end - start) / read)
 
 
 # A million leads make a ~750 MB SQLite file whose dozen random-order indexes do not fit the
