@@ -185,6 +185,7 @@ class LeadLoader(Loader):
         # A new lead enters the funnel at its stage: record that entry like any other change.
         _record_entry_stages(ids, by_id=self.by.pk if self.by else None, reason=self.reason)
         _announce_stage_changes(stage_changes)
+        _announce_imported([*ids, *(lead.pk for lead in changed)])
         return outcome
 
     def _new(self, values: dict, now: datetime) -> dict:
@@ -266,6 +267,17 @@ def _announce_stage_changes(changes: list[StageChange]) -> None:
                 events.lead_became_mql.send(sender=Lead, lead=lead, payload=payload)
 
         transaction.on_commit(send)
+
+
+def _announce_imported(lead_ids: list[int]) -> None:
+    """After commit, name the leads this chunk created or changed, so that scoring rescores
+    them: an imported lead that meets the MQL rule becomes MQL and is routed."""
+    if not lead_ids:
+        return
+    from django.db import transaction
+
+    payload = {"lead_ids": lead_ids}
+    transaction.on_commit(lambda: events.leads_imported.send(sender=Lead, payload=payload))
 
 
 def _resolve_accounts_by_external_id(rows: list[Row], column: str) -> None:
