@@ -74,9 +74,9 @@ class Loader:
     model: type
     # Fields copied as they are from the parsed values onto the model, on create and update.
     copied: tuple[str, ...] = ()
-    # A large import may drop the table's secondary indexes but those on these columns, which
-    # its upsert lookups read (closedloop.imports.indexes); None: never drop any.
-    index_drop_keeps: tuple[str, ...] | None = None
+    # A large SQLite import may drop the secondary indexes of these tables, all but those on
+    # the columns given, which its lookups read (closedloop.imports.indexes).
+    bulk_tables: tuple[tuple[type, tuple[str, ...]], ...] = ()
 
     def __init__(self, job):
         self.job = job
@@ -144,7 +144,8 @@ class LeadLoader(Loader):
         "status",
         "source",
     )
-    index_drop_keeps = ("external_id", "email")
+    # The upsert reads leads by external id and email; entry stages are written per new lead.
+    bulk_tables = ((Lead, ("external_id", "email")), (StageChange, ("lead_id",)))
 
     def resolve(self, rows: list[Row]) -> None:
         super().resolve(rows)

@@ -256,18 +256,17 @@ _SAMPLE_RECORDS = 1000
 
 
 def _drop_indexes_for_a_large_load(job: ImportJob, loader, stream, start: int) -> None:
-    """On SQLite, drop the target table's secondary indexes when the rest of the file is large
-    against the table (closedloop.imports.indexes). A resumed job that dropped them keeps
-    them dropped; they are built again after its last chunk."""
-    if job.dropped_indexes or loader.index_drop_keeps is None or connection.vendor != "sqlite":
+    """On SQLite, drop the secondary indexes of the tables the loader fills when the rest of
+    the file is large against them (closedloop.imports.indexes). A resumed job that dropped
+    them keeps them dropped; they are built again after its last chunk."""
+    if job.dropped_indexes or not loader.bulk_tables or connection.vendor != "sqlite":
         return
     rows = _estimate_rows(stream, job.encoding, start=start, end=job.file_size)
-    if not indexes.worth_dropping(rows_to_import=rows, rows_in_table=loader.model.objects.count()):
-        return
-    table = loader.model._meta.db_table
-    indexes.drop_indexes(
-        job, indexes.droppable_indexes(table, keep_columns=loader.index_drop_keeps)
-    )
+    doomed = []
+    for model, keep in loader.bulk_tables:
+        if indexes.worth_dropping(rows_to_import=rows, rows_in_table=model.objects.count()):
+            doomed += indexes.droppable_indexes(model._meta.db_table, keep_columns=keep)
+    indexes.drop_indexes(job, doomed)
 
 
 def _estimate_rows(stream, encoding: str, *, start: int, end: int) -> int:
@@ -285,6 +284,9 @@ def _estimate_rows(stream, encoding: str, *, start: int, end: int) -> int:
 # A million leads make a ~750 MB SQLite file whose dozen random-order indexes do not fit the
 # server's 64 MB page cache: every chunk then re-reads and re-writes most index pages.
 IMPORT_CACHE_KIB = 128 * 1024
+# Each chunk rewrites index pages an earlier chunk wrote: copied back to the database file
+# (checkpointed) every 4 MB of write-ahead log, as by default, most are copied many times.
+IMPORT_CHECKPOINT_PAGES = 32_768
 
 
 @contextmanager
@@ -305,7 +307,10 @@ def _bulk_loading() -> Iterator[None]:
         cache = cursor.fetchone()[0]
         cursor.execute("PRAGMA synchronous")
         synchronous = cursor.fetchone()[0]
+        cursor.execute("PRAGMA wal_autocheckpoint")
+        checkpoint = cursor.fetchone()[0]
         cursor.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={IMPORT_CHECKPOINT_PAGES}")
         if relax:
             cursor.execute("PRAGMA synchronous=NORMAL")
     try:
@@ -313,6 +318,7 @@ def _bulk_loading() -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size={int(cache)}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint)}")
             if relax:
                 cursor.execute(f"PRAGMA synchronous={int(synchronous)}")
 
