@@ -237,7 +237,9 @@ def _run(job: ImportJob, *, chunk_size: int, on_chunk) -> None:
         converter = RowConverter(job.headers, job.mapping, kind)
         start, line = (job.byte_offset, job.line) if job.byte_offset else (header_end, header_line)
         seen = SeenKeys()
-        if start > header_end:
+        # Nothing left to check against them when every record is in (a job killed while it
+        # built its indexes again): re-reading a million rows would only delay the indexes.
+        if header_end < start < job.file_size:
             seen = _seen_keys(job, stream, converter, kind, upto=start)
         loader = LOADERS[kind](job)
         _drop_indexes_for_a_large_load(job, loader, stream, start)
