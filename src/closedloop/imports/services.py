@@ -39,8 +39,8 @@ from closedloop.imports.loaders import LOADERS
 from closedloop.imports.models import ImportJob, ImportStatus, RowError
 
 CHUNK_ROWS = 5_000
-logger = logging.getLogger(__name__)
 PREVIEW_ROWS = 5
+logger = logging.getLogger(__name__)
 
 
 class ImportRefused(Exception):
@@ -197,10 +197,10 @@ def run_import(
     INTERRUPTED with everything up to the last commit kept, so run_import can resume it.
     """
     claim_job(job)
-    # Indexes a killed import dropped come back before anything else runs.
-    indexes.rebuild_abandoned(running=job)
     with acting_as(job.created_by, AuditSource.IMPORT):
         try:
+            # Indexes a killed import left dropped come back before anything else runs.
+            indexes.rebuild_abandoned(running=job)
             _run(job, chunk_size=chunk_size, on_chunk=on_chunk)
         except BaseException as exc:
             _finish(job, ImportStatus.INTERRUPTED, f"{type(exc).__name__}: {exc}"[:2000])
