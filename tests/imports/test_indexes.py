@@ -219,3 +219,21 @@ def test_an_import_killed_while_building_the_indexes_finishes_them_on_resume(
     run_import(job, chunk_size=7)
     assert state() == expected
     assert lead_indexes() == before
+
+
+@sqlite_only
+def test_starting_the_workers_builds_the_indexes_a_dead_import_left_dropped(tmp_path):
+    from typer.testing import CliRunner
+
+    from closedloop.cli import app
+
+    before = lead_indexes()
+    dead = _job(messy_file(tmp_path))
+    indexes.drop_indexes(
+        dead, indexes.droppable_indexes("crm_lead", keep_columns=("external_id", "email"))
+    )
+    _kill(dead)
+    outcome = CliRunner().invoke(app, ["worker", "--batch"])
+    assert outcome.exit_code == 0, outcome.output
+    assert "Built again the indexes" in outcome.output
+    assert lead_indexes() == before
