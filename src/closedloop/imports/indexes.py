@@ -10,7 +10,7 @@ Crash safety: SQLite's DDL is transactional. The DROPs commit in one transaction
 definitions recorded on the job (`ImportJob.dropped_indexes`), and each CREATE INDEX commits
 with its record removed, so at any point the job's record names exactly the indexes that are
 missing. Whoever runs next builds them: the job itself when it resumes or finishes, and any
-other import when it starts (`rebuild_abandoned`), for a job whose process died.
+other import or a starting worker (`rebuild_abandoned`), for a job whose process died.
 """
 
 from __future__ import annotations
