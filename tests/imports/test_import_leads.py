@@ -238,18 +238,29 @@ def test_new_leads_enter_the_funnel_at_their_stage_and_creation_time(mia):
     }
 
 
-def test_an_import_gives_the_sqlite_connection_its_page_cache_back(tmp_path):
+def test_an_import_gives_the_sqlite_connection_its_page_cache_and_checkpoints_back(tmp_path):
     from django.db import connection
 
     if connection.vendor != "sqlite":
         pytest.skip("the page cache is a SQLite setting")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        before = cursor.fetchone()[0]
-    import_file(write(tmp_path, "l.csv", "email\nann@acme.com\n"))
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        assert cursor.fetchone()[0] == before
+
+    def settings() -> tuple:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            cache = cursor.fetchone()[0]
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cache, cursor.fetchone()[0]
+
+    before = settings()
+    during = []
+    job = create_import_job(
+        path=write(tmp_path, "l.csv", "email\nann@acme.com\nbob@acme.com\n"),
+        file_name="l.csv",
+        kind="leads",
+        fmt="generic",
+    )
+    run_import(job, chunk_size=1, on_chunk=lambda job: during.append(settings()))
+    assert during[0] != before and settings() == before
 
 
 def test_imported_leads_are_rescored_and_those_meeting_the_mql_rule_become_mql_and_are_routed(
