@@ -75,6 +75,18 @@ def test_a_large_import_runs_without_the_secondary_indexes_and_builds_them_after
     assert job.dropped_indexes == [] and job.status == ImportStatus.DONE
 
 
+@sqlite_only
+def test_a_file_imported_again_creates_nothing_and_keeps_every_index(tmp_path, drop_always):
+    path = messy_file(tmp_path)
+    run_import(_job(path), chunk_size=7)
+    before = lead_indexes()
+    during = []
+    again = create_import_job(path=path, file_name="again.csv", kind="leads", fmt="hubspot")
+    run_import(again, chunk_size=7, on_chunk=lambda job: during.append(lead_indexes()))
+    assert again.created == 0 and again.dropped_indexes == []
+    assert during and all(found == before for found in during)
+
+
 def test_a_small_import_keeps_every_index(tmp_path, settings):
     settings.IMPORT_INDEX_DROP_ROWS = 1_000
     before = lead_indexes()

@@ -242,45 +242,53 @@ def _run(job: ImportJob, *, chunk_size: int, on_chunk) -> None:
         if header_end < start < job.file_size:
             seen = _seen_keys(job, stream, converter, kind, upto=start)
         loader = LOADERS[kind](job)
-        _drop_indexes_for_a_large_load(job, loader, stream, start)
         reader = RecordReader(stream, job.encoding, start=start, start_line=line + 1)
-        with _bulk_loading(bigger_cache=not job.dropped_indexes):
+        with _bulk_loading() as use_server_cache:
+            # Decided once, after the first chunk; a resumed job keeps them dropped.
+            decided = bool(job.dropped_indexes)
+            if job.dropped_indexes:
+                use_server_cache()
             for chunk in _chunks(reader, chunk_size):
+                created = job.created
                 _commit_chunk(job, loader, converter, seen, chunk, reader)
+                if not decided:
+                    decided = True
+                    new_rows = _new_rows_ahead(
+                        job,
+                        rows=len(chunk),
+                        created=job.created - created,
+                        read=reader.offset - start,
+                        offset=reader.offset,
+                    )
+                    _drop_indexes_for_a_large_load(job, loader, new_rows=new_rows)
+                    if job.dropped_indexes:
+                        use_server_cache()
                 if on_chunk:
                     on_chunk(job)
             # Inside the loop's page cache and safety settings: the sorts reuse its pages.
             indexes.rebuild_indexes(job)
 
 
-# Records read to estimate how many rows the rest of a file holds.
-_SAMPLE_RECORDS = 1000
+def _new_rows_ahead(job: ImportJob, *, rows: int, created: int, read: int, offset: int) -> int:
+    """How many rows the rest of the file will likely create, judged by the first chunk: the
+    records left (at its bytes per record) times the share of its rows that were new. A file
+    imported again creates nothing, and is not worth sorting the table's indexes again."""
+    if not rows or read <= 0:
+        return 0
+    return int((job.file_size - offset) / (read / rows) * (created / rows))
 
 
-def _drop_indexes_for_a_large_load(job: ImportJob, loader, stream, start: int) -> None:
-    """On SQLite, drop the secondary indexes of the tables the loader fills when the rest of
-    the file is large against them (closedloop.imports.indexes). A resumed job that dropped
-    them keeps them dropped; they are built again after its last chunk."""
-    if job.dropped_indexes or not loader.bulk_tables or connection.vendor != "sqlite":
+def _drop_indexes_for_a_large_load(job: ImportJob, loader, *, new_rows: int) -> None:
+    """On SQLite, drop the secondary indexes of the tables the loader fills when the rows
+    still to create are many against them (closedloop.imports.indexes). They are built
+    again after the last chunk."""
+    if not loader.bulk_tables or connection.vendor != "sqlite":
         return
-    rows = _estimate_rows(stream, job.encoding, start=start, end=job.file_size)
     doomed = []
     for model, keep in loader.bulk_tables:
-        if indexes.worth_dropping(rows_to_import=rows, rows_in_table=model.objects.count()):
+        if indexes.worth_dropping(rows_to_import=new_rows, rows_in_table=model.objects.count()):
             doomed += indexes.droppable_indexes(model._meta.db_table, keep_columns=keep)
     indexes.drop_indexes(job, doomed)
-
-
-def _estimate_rows(stream, encoding: str, *, start: int, end: int) -> int:
-    """Records between byte `start` and `end`, estimated from the size of the first ones."""
-    reader = RecordReader(stream, encoding, start=start)
-    sampled = 0
-    for _ in reader:
-        sampled += 1
-        if sampled >= _SAMPLE_RECORDS:
-            break
-    read = reader.offset - start
-    return sampled if read <= 0 else int(sampled * (end - start) / read)
 
 
 # A million leads make a ~750 MB SQLite file whose dozen random-order indexes do not fit the
@@ -294,16 +302,17 @@ IMPORT_CHECKPOINT_PAGES = 32_768
 
 
 @contextmanager
-def _bulk_loading(*, bigger_cache: bool = True) -> Iterator[None]:
-    """On SQLite, for the import's connection: a larger page cache (unless `bigger_cache` is
-    false), checkpoints every IMPORT_CHECKPOINT_PAGES, and synchronous=NORMAL.
+def _bulk_loading() -> Iterator[Callable[[], None]]:
+    """On SQLite, for the import's connection: a larger page cache, checkpoints every
+    IMPORT_CHECKPOINT_PAGES, and synchronous=NORMAL. Yields a function that gives the
+    connection the server's page cache back (once the scattered indexes are dropped).
 
     NORMAL in WAL mode still survives a killed process with every committed chunk; a power
     cut may lose the last few commits, and since each chunk commits with its cursor the job
     then resumes from an earlier, consistent cursor. The server's settings come back after.
     """
     if connection.vendor != "sqlite":
-        yield
+        yield lambda: None
         return
     # SQLite refuses to change the safety level inside a transaction (a caller's atomic block).
     relax = not connection.in_atomic_block
@@ -314,13 +323,17 @@ def _bulk_loading(*, bigger_cache: bool = True) -> Iterator[None]:
         synchronous = cursor.fetchone()[0]
         cursor.execute("PRAGMA wal_autocheckpoint")
         checkpoint = cursor.fetchone()[0]
-        if bigger_cache:
-            cursor.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
+        cursor.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
         cursor.execute(f"PRAGMA wal_autocheckpoint={IMPORT_CHECKPOINT_PAGES}")
         if relax:
             cursor.execute("PRAGMA synchronous=NORMAL")
+
+    def use_server_cache() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"PRAGMA cache_size={int(cache)}")
+
     try:
-        yield
+        yield use_server_cache
     finally:
         with connection.cursor() as cursor:
             cursor.execute(f"PRAGMA cache_size={int(cache)}")
