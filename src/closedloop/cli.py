@@ -113,7 +113,12 @@ def worker(
     from django.core.management import call_command
 
     from closedloop.core.schedule import start_periodic_tasks
+    from closedloop.imports.indexes import rebuild_abandoned
 
+    # An import killed while it held the lead table's indexes dropped gets them back here too,
+    # not only when an import next runs (`closedloop serve` starts a worker).
+    if rebuild_abandoned():
+        typer.echo("Built again the indexes an interrupted import had dropped.")
     # Retraining, SLA checks and the feedback digest re-enqueue themselves from then on.
     start_periodic_tasks()
     backend = settings.TASKS["default"]["BACKEND"]

@@ -169,6 +169,9 @@ elif _cache_url:
     raise ImproperlyConfigured(f"CLOSEDLOOP_CACHE_URL must be a redis:// URL, not {_cache_url!r}")
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# An import of at least this many rows into SQLite drops the target table's secondary indexes
+# and builds them after it (closedloop.imports.indexes).
+IMPORT_INDEX_DROP_ROWS = env_int("CLOSEDLOOP_IMPORT_INDEX_DROP_ROWS", 50_000)
 # Public web forms (/f/<key>): submissions allowed per client IP, "count/seconds".
 CLOSEDLOOP_FORM_RATE_LIMIT = env_str("CLOSEDLOOP_FORM_RATE_LIMIT", "10/60")
 # Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.

@@ -238,15 +238,76 @@ def test_new_leads_enter_the_funnel_at_their_stage_and_creation_time(mia):
     }
 
 
-def test_an_import_gives_the_sqlite_connection_its_page_cache_back(tmp_path):
+def test_an_import_gives_the_sqlite_connection_its_page_cache_and_checkpoints_back(tmp_path):
     from django.db import connection
 
     if connection.vendor != "sqlite":
         pytest.skip("the page cache is a SQLite setting")
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        before = cursor.fetchone()[0]
-    import_file(write(tmp_path, "l.csv", "email\nann@acme.com\n"))
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        assert cursor.fetchone()[0] == before
+
+    def settings() -> tuple:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            cache = cursor.fetchone()[0]
+            cursor.execute("PRAGMA wal_autocheckpoint")
+            return cache, cursor.fetchone()[0]
+
+    before = settings()
+    during = []
+    job = create_import_job(
+        path=write(tmp_path, "l.csv", "email\nann@acme.com\nbob@acme.com\n"),
+        file_name="l.csv",
+        kind="leads",
+        fmt="generic",
+    )
+    run_import(job, chunk_size=1, on_chunk=lambda job: during.append(settings()))
+    assert during[0] != before and settings() == before
+
+
+def test_imported_leads_are_rescored_and_those_meeting_the_mql_rule_become_mql_and_are_routed(
+    tmp_path, mia, alice, bob, east, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from closedloop.core import events
+    from closedloop.engagement.models import Touchpoint
+    from closedloop.handoff.models import RoutingRule
+
+    RoutingRule.objects.create(name="All to East", team=east, position=100)
+
+    # Engaged, but a poor fit as far as we knew: the import brings the firmographics.
+    engaged = make_lead(email="vp@bigco.example", industry="Retail", employees=3, stage="lead")
+    for days_ago, kind in enumerate(["form", "webinar", "form", "webinar", "meeting"]):
+        Touchpoint.objects.create(
+            lead=engaged, type=kind, occurred_at=timezone.now() - timedelta(days=days_ago)
+        )
+    became_mql = []
+
+    def listener(sender, lead, payload, **kwargs):
+        became_mql.append(lead.pk)
+
+    events.lead_became_mql.connect(listener)
+    try:
+        path = write(
+            tmp_path,
+            "firmo.csv",
+            "email,industry,employees,seniority,country\n"
+            "vp@bigco.example,Software,1500,VP,US\n"
+            "new@bigco.example,Software,1500,VP,US\n",
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            job = import_file(path, user=mia)
+    finally:
+        events.lead_became_mql.disconnect(listener)
+    assert (job.created, job.updated) == (1, 1)
+    engaged.refresh_from_db()
+    new = Lead.objects.get(email="new@bigco.example")
+    assert engaged.lifecycle_stage == "mql" and engaged.mql_at is not None
+    assert became_mql == [engaged.pk]
+    assert engaged.owner_id in (alice.pk, bob.pk)  # routed by the rule
+    change = StageChange.objects.filter(lead=engaged).latest("at")
+    assert change.reason.startswith("MQL rule")
+    # The new lead is scored too; without any touch it is not engaged enough to be an MQL.
+    assert new.fit_grade.startswith("A") and new.scored_at is not None
+    assert new.lifecycle_stage == "lead"

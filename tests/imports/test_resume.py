@@ -155,9 +155,11 @@ def test_a_finished_import_is_not_run_again(tmp_path):
 # The real thing: `closedloop import` in a child process, killed with SIGKILL mid-transaction.
 
 
-def _env(data_dir: Path) -> dict:
+def _env(data_dir: Path, *, drop_indexes: bool = False) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "CLOSEDLOOP_DATABASE_URL"}
     env.update(
+        # 1: every import drops the lead table's secondary indexes; a billion: none does.
+        CLOSEDLOOP_IMPORT_INDEX_DROP_ROWS="1" if drop_indexes else "1000000000",
         CLOSEDLOOP_DATA_DIR=str(data_dir),
         CLOSEDLOOP_DEBUG="1",
         CLOSEDLOOP_TASK_BACKEND="immediate",
@@ -203,6 +205,10 @@ def _db_state(db_file: Path) -> dict:
             "jobs": db.execute(
                 "SELECT created, updated, skipped, failed, status FROM imports_importjob"
             ).fetchall(),
+            "indexes": db.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'crm_lead'"
+                " ORDER BY name"
+            ).fetchall(),
         }
 
 
@@ -215,7 +221,10 @@ def _line(db_file: Path) -> int:
     return row[0] if row else 0
 
 
-def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicates(tmp_path):
+@pytest.mark.parametrize("drop_indexes", [False, True], ids=["indexes-kept", "indexes-dropped"])
+def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicates(
+    tmp_path, drop_indexes
+):
     path = messy_file(tmp_path, rows=1000, seed=11)
     clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crash"
     subprocess.run(_cli("migrate"), env=_env(clean_dir), check=True, capture_output=True)
@@ -225,6 +234,7 @@ def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicat
     )
     expected = _db_state(clean_dir / "closedloop.sqlite3")
     assert expected["jobs"][0][:4] != (0, 0, 0, 0)
+    env = _env(crash_dir, drop_indexes=drop_indexes)
 
     rng = random.Random(2026)
     db_file = crash_dir / "closedloop.sqlite3"
@@ -232,7 +242,7 @@ def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicat
     for target in sorted(rng.sample(range(80, 900), 2)):
         child = subprocess.Popen(
             _import_cmd(path),
-            env=_env(crash_dir),
+            env=env,
             cwd=tmp_path,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -245,10 +255,13 @@ def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicat
             kills += 1
         child.wait()
     assert kills >= 1, "the import finished before it could be killed"
-    assert _db_state(db_file)["jobs"][0][4] == "running"  # as a killed process leaves it
+    killed = _db_state(db_file)
+    assert killed["jobs"][0][4] == "running"  # as a killed process leaves it
+    if drop_indexes:  # killed mid-load, the secondary indexes are still missing
+        assert len(killed["indexes"]) < len(expected["indexes"])
     finish = subprocess.run(
         _import_cmd(path),
-        env=_env(crash_dir),
+        env=env,
         cwd=tmp_path,
         capture_output=True,
         text=True,

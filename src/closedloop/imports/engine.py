@@ -734,7 +734,7 @@ class RowConverter:
                 values[target] = parse(cell)
             except BadValue as exc:
                 row.fail(header, cell, str(exc))
-        if self.keys and row.ok and not any(values.get(name) for name in self.keys):
+        if self.keys and row.ok and not any(map(values.get, self.keys)):
             self._fail_keyless(row)
         return row
 
@@ -748,7 +748,7 @@ class RowConverter:
 
 
 def is_blank(cells: list[str]) -> bool:
-    return not any(cell.strip() for cell in cells)
+    return not any(map(str.strip, cells))
 
 
 def row_key(values: dict[str, object], kind: Kind) -> tuple[str, str] | None:

@@ -74,6 +74,9 @@ class Loader:
     model: type
     # Fields copied as they are from the parsed values onto the model, on create and update.
     copied: tuple[str, ...] = ()
+    # A large SQLite import may drop the secondary indexes of these tables, all but those on
+    # the columns given, which its lookups read (closedloop.imports.indexes).
+    bulk_tables: tuple[tuple[type, tuple[str, ...]], ...] = ()
 
     def __init__(self, job):
         self.job = job
@@ -141,6 +144,8 @@ class LeadLoader(Loader):
         "status",
         "source",
     )
+    # The upsert reads leads by external id and email; entry stages are written per new lead.
+    bulk_tables = ((Lead, ("external_id", "email")), (StageChange, ("lead_id",)))
 
     def resolve(self, rows: list[Row]) -> None:
         super().resolve(rows)
@@ -181,10 +186,14 @@ class LeadLoader(Loader):
         # A new lead enters the funnel at its stage: record that entry like any other change.
         _record_entry_stages(ids, by_id=self.by.pk if self.by else None, reason=self.reason)
         _announce_stage_changes(stage_changes)
+        _announce_imported([*ids, *(lead.pk for lead in changed)])
         return outcome
 
     def _new(self, values: dict, now: datetime) -> dict:
-        lead = {name: values[name] for name in self.copied if name in values}
+        # Every parsed value of a lead is a column or a reference resolved to one (owner,
+        # account external id), and FastInsert takes only the table's columns: a copy of the
+        # whole dict is cheaper than picking `copied` out of it, a million times.
+        lead = dict(values)
         lead["lifecycle_stage"] = values.get("lifecycle_stage", LifecycleStage.LEAD)
         lead["owner_id"] = values.get("owner_id")
         lead["account_id"] = values.get("account_id")
@@ -262,6 +271,17 @@ def _announce_stage_changes(changes: list[StageChange]) -> None:
                 events.lead_became_mql.send(sender=Lead, lead=lead, payload=payload)
 
         transaction.on_commit(send)
+
+
+def _announce_imported(lead_ids: list[int]) -> None:
+    """After commit, name the leads this chunk created or changed, so that scoring rescores
+    them: an imported lead that meets the MQL rule becomes MQL and is routed."""
+    if not lead_ids:
+        return
+    from django.db import transaction
+
+    payload = {"lead_ids": lead_ids}
+    transaction.on_commit(lambda: events.leads_imported.send(sender=Lead, payload=payload))
 
 
 def _resolve_accounts_by_external_id(rows: list[Row], column: str) -> None:

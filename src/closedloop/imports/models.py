@@ -61,6 +61,9 @@ class ImportJob(models.Model):
     updated = models.PositiveIntegerField(default=0)
     skipped = models.PositiveIntegerField(default=0, help_text="Unchanged or blank rows")
     failed = models.PositiveIntegerField(default=0)
+    # Secondary indexes this job dropped for a large SQLite load and has not built again yet:
+    # [{"table": ..., "name": ..., "sql": "CREATE INDEX ..."}] (closedloop.imports.indexes).
+    dropped_indexes = models.JSONField(default=list, blank=True)
 
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,

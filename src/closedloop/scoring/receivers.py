@@ -1,6 +1,6 @@
 """Scoring's listeners on domain events (connected in ScoringConfig.ready).
 
-Both hand the work to a background task, enqueued after the sender's transaction commits,
+Each hands the work to a background task, enqueued after the sender's transaction commits,
 so a request that records a touch or activates a contract never waits for scoring.
 """
 
@@ -21,6 +21,22 @@ def _touchpoints(sender, payload=None, **kwargs):
         transaction.on_commit(lambda: rescore_touched_leads.enqueue(lead_ids))
 
 
+# Leads per rescoring task: an import announces a chunk of thousands at a time, and one
+# task's IN list must stay under SQLite's parameter limit.
+RESCORE_BATCH = 5_000
+
+
+def _imported(sender, payload=None, **kwargs):
+    """Imported leads are scored like any other: those that meet the MQL rule become MQL (and
+    are routed) without waiting for a touch or a full rescore."""
+    from closedloop.scoring.tasks import rescore_touched_leads
+
+    lead_ids = sorted({int(i) for i in (payload or {}).get("lead_ids", []) if i is not None})
+    for start in range(0, len(lead_ids), RESCORE_BATCH):
+        part = lead_ids[start : start + RESCORE_BATCH]
+        transaction.on_commit(lambda part=part: rescore_touched_leads.enqueue(part))
+
+
 def _contract(sender, payload=None, **kwargs):
     from closedloop.scoring.tasks import rescore_everything
 
@@ -31,3 +47,4 @@ def _contract(sender, payload=None, **kwargs):
 def connect() -> None:
     events.touchpoints_recorded.connect(_touchpoints, dispatch_uid="scoring-touchpoints")
     events.contract_activated.connect(_contract, dispatch_uid="scoring-contract")
+    events.leads_imported.connect(_imported, dispatch_uid="scoring-imported")

@@ -29,7 +29,8 @@ def rescore_everything(trigger: str = "") -> dict:
 
 @task(queue_name="scoring")
 def rescore_touched_leads(lead_ids: list[int]) -> int:
-    """Rescore the leads that just got new touchpoints; returns how many became MQL."""
+    """Rescore the leads that just got new touchpoints or were imported; returns how many
+    became MQL."""
     from closedloop.scoring.services import rescore_leads
 
     with acting_as(None, AuditSource.JOB):
