@@ -12,7 +12,13 @@ from django.utils import timezone
 from closedloop.campaigns.models import Campaign
 from closedloop.core import events
 from closedloop.crm.models import Lead
-from closedloop.engagement.models import Identity, ReceivedMessage, Source, Touchpoint
+from closedloop.engagement.models import (
+    Identity,
+    IdentityKind,
+    ReceivedMessage,
+    Source,
+    Touchpoint,
+)
 from closedloop.engagement.tracking import create_source, set_event_mapping, set_source_active
 from tests.factories import make_lead
 from tests.tracking.conftest import basic_auth, send
@@ -390,6 +396,45 @@ def test_a_property_too_big_for_64_bits_is_stored_exactly(client, write_key):
     )
 
     assert Touchpoint.objects.get().properties["n"] == huge
+
+
+def test_every_column_of_a_stored_touch_reads_back_exactly(client, write_key):
+    # The rows reach the database as one JSON document on PostgreSQL and as bound values on
+    # SQLite: times with offsets and microseconds, quotes, non-ASCII text and nulls survive.
+    lead = make_lead()
+    Identity.objects.create(kind=IdentityKind.USER, value="u-7", lead=lead)
+    campaign = Campaign.objects.create(
+        name="Spring 'Launch'", type="email", channel="email", starts_on=timezone.now().date()
+    )
+    tricky = {"q": 'a "quoted" \\ value', "text": "Grüße ✓", "none": None, "n": 1.5}
+    send(
+        client,
+        "/v1/batch",
+        {
+            "batch": [
+                {
+                    **page(1),
+                    "type": "track",
+                    "event": "Ad Clicked",
+                    "userId": "u-7",
+                    "timestamp": "2026-01-05T12:30:15.123456+02:00",
+                    "properties": tricky,
+                    "context": {"campaign": {"name": "spring 'launch'"}},
+                },
+                {**page(2), "anonymousId": "anon-ä", "timestamp": "2026-01-05T10:00:00Z"},
+            ]
+        },
+        key=write_key,
+    )
+
+    known, unknown = Touchpoint.objects.order_by("message_id")
+    assert (known.lead_id, known.anonymous_id, known.type) == (lead.pk, "anon-1", "ad_click")
+    assert (known.campaign_id, known.channel) == (campaign.pk, "email")
+    assert known.occurred_at.isoformat() == "2026-01-05T10:30:15.123456+00:00"
+    assert known.received_at == unknown.received_at
+    assert {k: known.properties[k] for k in tricky} == tricky
+    assert (unknown.lead_id, unknown.campaign_id, unknown.anonymous_id) == (None, None, "anon-ä")
+    assert unknown.occurred_at.isoformat() == "2026-01-05T10:00:00+00:00"
 
 
 def test_on_postgresql_each_request_commits_alone_and_still_queues_its_rescore(
