@@ -158,8 +158,8 @@ def test_a_single_call_over_32_kb_is_413(client, write_key):
     assert not Touchpoint.objects.exists()
 
 
-def test_a_batch_over_500_kb_is_413(client, write_key):
-    body = {"batch": [page(n, properties={"blob": "x" * 20_000}) for n in range(30)]}
+def test_a_batch_over_4_mb_is_413(client, write_key):
+    body = {"batch": [page(n, properties={"blob": "x" * 20_000}) for n in range(220)]}
 
     response = send(client, "/v1/batch", body, key=write_key)
 
@@ -168,13 +168,22 @@ def test_a_batch_over_500_kb_is_413(client, write_key):
 
 
 def test_a_small_gzip_body_that_unzips_over_the_limit_is_413(client, write_key):
-    body = {"batch": [page(1, properties={"blob": "0" * 600_000})]}
+    body = {"batch": [page(1, properties={"blob": "0" * 4_300_000})]}
     data = json.dumps(body).encode()
     assert len(gzip.compress(data)) < 10_000
 
     response = send(client, "/v1/batch", body, key=write_key, compress=True)
 
     assert response.status_code == 413
+
+
+def test_a_batch_over_segments_500_kb_is_accepted_as_rudderstack_sends_them(client, write_key):
+    body = {"batch": [page(n, properties={"blob": "x" * 20_000}) for n in range(30)]}
+
+    response = send(client, "/v1/batch", body, key=write_key)
+
+    assert response.status_code == 200
+    assert Touchpoint.objects.count() == 30
 
 
 def test_one_message_over_32_kb_in_a_batch_is_rejected_alone(client, write_key):
