@@ -585,21 +585,31 @@ def link_visitor(lead: Lead, *, user_id: str | None, anonymous_id: str | None) -
     Also joins anonymousIds that were seen beside this userId before it had a lead.
     Returns how many touches joined the lead.
     """
-    links = [
-        Identity(kind=kind, value=value, lead=lead)
-        for kind, value in ((USER, user_id), (ANON, anonymous_id))
-        if value
-    ]
+    links = [(kind, value) for kind, value in ((USER, user_id), (ANON, anonymous_id)) if value]
     if not links:
         return 0
-    Identity.objects.bulk_create(
-        links, update_conflicts=True, unique_fields=["kind", "value"], update_fields=["lead"]
-    )
-    keys = [link.value for link in links]
+    _point_at_lead(links, lead.pk)
+    keys = [value for _, value in links]
     if user_id:
         keys.append(f"user:{user_id}")
         keys += _claim_waiting(lead.pk, user_id)
     return stitch(lead.pk, keys)
+
+
+def _point_at_lead(links: list[tuple[str, str]], lead_id: int) -> None:
+    """Create these (kind, value) identities for the lead, or move existing ones to it.
+
+    The statement Identity.objects.bulk_create(update_conflicts=True) would write, without
+    building model instances and compiling it for the one or two rows of an identify.
+    """
+    created = Identity._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {Identity._meta.db_table} (kind, value, lead_id, user_id, created_at) "
+            f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(links))} "
+            "ON CONFLICT (kind, value) DO UPDATE SET lead_id = excluded.lead_id",
+            [p for kind, value in links for p in (kind, value, lead_id, "", created)],
+        )
 
 
 def _claim_waiting(lead_id: int, user_id: str) -> list[str]:
