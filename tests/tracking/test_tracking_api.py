@@ -13,6 +13,7 @@ from django.utils import timezone
 from closedloop.campaigns.models import Campaign
 from closedloop.core import events
 from closedloop.crm.models import Lead
+from closedloop.engagement import ingest
 from closedloop.engagement.models import (
     Identity,
     IdentityKind,
@@ -502,3 +503,31 @@ def test_touches_are_found_by_campaign_and_content_through_their_partial_indexes
 
     assert "touch_campaign_at" in by_campaign
     assert "touch_content_at" in by_content.explain()
+
+
+def test_a_batch_bigger_than_one_lookup_statement_is_looked_up_and_claimed_in_chunks(
+    client, write_key, monkeypatch
+):
+    # A 4 MB batch can hold more ids than SQLite takes parameters in one statement; chunks of
+    # two here stand in for chunks of thousands.
+    monkeypatch.setattr(ingest, "_IN_CHUNK", 2)
+    Campaign.objects.create(
+        name="Spring", type="email", channel="email", starts_on=timezone.now().date()
+    )
+    identifies = [
+        {**page(n), "type": "identify", "userId": f"u-{n}", "messageId": f"i-{n}"}
+        | {"traits": {"email": f"p{n}@example.com"}}
+        for n in range(5)
+    ]
+    pages = [page(n, context={"campaign": {"name": "spring"}}) for n in range(7)]
+    body = {"batch": identifies + pages}
+
+    first = send(client, "/v1/batch", body, key=write_key)
+    again = send(client, "/v1/batch", body, key=write_key)
+
+    assert first.json() == again.json() == {"success": True}
+    assert Lead.objects.count() == 5 and ReceivedMessage.objects.count() == 5
+    touches = Touchpoint.objects.all()
+    assert len(touches) == 7 and all(t.campaign is not None for t in touches)
+    emails = sorted(t.lead.email for t in touches if t.lead)
+    assert emails == [f"p{n}@example.com" for n in range(5)]  # each page joined its visitor

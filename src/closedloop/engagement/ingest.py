@@ -51,6 +51,14 @@ from closedloop.engagement.tracking import SourceConfig
 logger = logging.getLogger(__name__)
 USER, ANON = IdentityKind.USER, IdentityKind.ANONYMOUS
 _INSERT_CHUNK = 500  # rows per INSERT: 10 parameters each, far under SQLite's 32,766
+# Values per lookup or claim statement: a 4 MB batch can hold tens of thousands of tiny
+# messages, and SQLite refuses a statement of more than 32,766 parameters.
+_IN_CHUNK = 5_000
+
+
+def _chunks(values) -> list[list]:
+    values = list(values)
+    return [values[start : start + _IN_CHUNK] for start in range(0, len(values), _IN_CHUNK)]
 
 
 @dataclass
@@ -219,19 +227,21 @@ def _store(messages: list[Message], source, received_at, result: IngestResult) -
 def _claim(messages: list[Message], received_at) -> set[str]:
     """Record the messageIds of these messages; returns those not seen before."""
     rows = {m.message_id: m.type for m in messages if m.message_id is not None}
-    if not rows:
-        return set()
     table = ReceivedMessage._meta.db_table
     prep = ReceivedMessage._meta.get_field("received_at").get_db_prep_save(received_at, connection)
-    values = ", ".join(["(%s, %s, %s)"] * len(rows))
-    params = [p for message_id, kind in rows.items() for p in (message_id, kind, prep)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (message_id, type, received_at) VALUES {values} "
-            "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-            params,
+    fresh: set[str] = set()
+    for chunk in _chunks(rows.items()):
+        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
+        params = [p for message_id, kind in chunk for p in (message_id, kind, prep)]
+        fresh.update(
+            row[0]
+            for row in _rows(
+                f"INSERT INTO {table} (message_id, type, received_at) VALUES {values} "
+                "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
+                params,
+            )
         )
-        return {row[0] for row in cursor.fetchall()}
+    return fresh
 
 
 # --- touches ---------------------------------------------------------------------------------
@@ -429,8 +439,8 @@ def _identities(users: set[str], anons: set[str]) -> list[tuple]:
     found: list[tuple] = []
     select = f"SELECT kind, value, lead_id FROM {Identity._meta.db_table} WHERE kind = %s AND "
     for kind, values in ((USER, users), (ANON, anons)):
-        if values:
-            found += _rows(select + _is_one_of("value", values), [kind, *_one_of(values)])
+        for chunk in _chunks(values):
+            found += _rows(select + _is_one_of("value", chunk), [kind, *_one_of(chunk)])
     return found
 
 
@@ -488,12 +498,15 @@ def stitch(lead_id: int, visitor_keys: Iterable[str]) -> int:
     # Found by anonymous_id first, then updated by id: filtering on "lead IS NULL" in the same
     # statement lets the planner pick the lead index, and most anonymous touches share NULL.
     table = Touchpoint._meta.db_table
-    marks = ", ".join(["%s"] * len(keys))
-    found = _rows(f"SELECT id, lead_id FROM {table} WHERE anonymous_id IN ({marks})", keys)
-    ids = [pk for pk, lead in found if lead is None]
-    if not ids:
-        return 0
-    return Touchpoint.objects.filter(pk__in=ids, lead__isnull=True).update(lead_id=lead_id)
+    ids = []
+    for chunk in _chunks(keys):
+        marks = ", ".join(["%s"] * len(chunk))
+        found = _rows(f"SELECT id, lead_id FROM {table} WHERE anonymous_id IN ({marks})", chunk)
+        ids += [pk for pk, lead in found if lead is None]
+    joined = 0
+    for chunk in _chunks(ids):
+        joined += Touchpoint.objects.filter(pk__in=chunk, lead__isnull=True).update(lead_id=lead_id)
+    return joined
 
 
 # --- campaigns -------------------------------------------------------------------------------
@@ -502,15 +515,15 @@ def stitch(lead_id: int, visitor_keys: Iterable[str]) -> int:
 def campaigns_for(utms: Iterable[dict]) -> dict[str, CampaignRef]:
     """Campaigns named by utm_campaign values, keyed by lower-cased name and by external id."""
     names = {str(u.get("name")).strip() for u in utms if u.get("name")}
-    if not names:
-        return {}
-    lowered = {n.lower() for n in names}
-    rows = _rows(
-        f"SELECT id, LOWER(name), external_id, channel FROM {Campaign._meta.db_table} "
-        f"WHERE LOWER(name) IN ({', '.join(['%s'] * len(lowered))}) "
-        f"OR external_id IN ({', '.join(['%s'] * len(names))})",
-        [*lowered, *names],
-    )
+    rows = []
+    for chunk in _chunks(names):
+        lowered = {n.lower() for n in chunk}
+        rows += _rows(
+            f"SELECT id, LOWER(name), external_id, channel FROM {Campaign._meta.db_table} "
+            f"WHERE LOWER(name) IN ({', '.join(['%s'] * len(lowered))}) "
+            f"OR external_id IN ({', '.join(['%s'] * len(chunk))})",
+            [*lowered, *chunk],
+        )
     found: dict[str, CampaignRef] = {}
     for pk, lname, external_id, channel in rows:
         ref = CampaignRef(pk, channel)
