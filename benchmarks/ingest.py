@@ -84,8 +84,10 @@ def run(**options) -> dict:
         _identify_pool(port, key, run_id)
         schedule, bodies, batch_ids = _plan(run_id, batches, resend, identify_every)
         cpu_before = _cpu_seconds(server.pid)
+        backends_before = _backend_cpu_seconds(database)
         load = _send(port, key, schedule, bodies, clients, seconds)
         server_cpu = _cpu_seconds(server.pid) - cpu_before
+        database_cpu = _cpu_since(backends_before, _backend_cpu_seconds(database))
         stored = _count_stored(database, env, run_id)
     finally:
         if server is not None:
@@ -113,6 +115,14 @@ def run(**options) -> dict:
         # The server's own CPU time per request: what the figures would be bounded by on a
         # machine whose cores the server did not share with the load and other work.
         "server_cpu_ms_per_request": round(server_cpu * 1000 / max(1, len(latencies)), 2),
+        # PostgreSQL's own backends serving the run, on the same cores (None on SQLite, whose
+        # work is inside the server process). A lower bound: a backend that exited mid-run is
+        # not counted.
+        "database_cpu_ms_per_request": (
+            round(database_cpu * 1000 / max(1, len(latencies)), 2)
+            if database == "postgres"
+            else None
+        ),
         "load_average_1m": round(os.getloadavg()[0], 2),
         "clients": clients,
         "server_threads": threads,
@@ -387,6 +397,23 @@ def _cpu_seconds(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _backend_cpu_seconds(database: str) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend connected to the bench database (Linux,
+    local server); empty on SQLite."""
+    if database != "postgres":
+        return {}
+    with _pg_admin() as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (PG_DB,),
+        ).fetchall()
+    return {pid: _cpu_seconds(pid) for (pid,) in rows}
+
+
+def _cpu_since(before: dict[int, float], after: dict[int, float]) -> float:
+    return sum(seconds - before.get(pid, 0.0) for pid, seconds in after.items())
 
 
 def _percentile(values: list[float], q: float) -> float | None:

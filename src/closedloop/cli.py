@@ -6,6 +6,7 @@ last line so that a script can read it with `tail -n 1`.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -88,6 +89,11 @@ def serve(
         worker_process = subprocess.Popen(
             [sys.executable, "-m", "closedloop.cli", "worker", "--quiet"]
         )
+    # Everything loaded so far lives as long as the server: move it out of the garbage
+    # collector's sight, so that the collections a busy server triggers stop re-walking it
+    # (tracking ingestion: GC time ~0.4 -> ~0.07 ms per 100-event request).
+    gc.collect()
+    gc.freeze()
     typer.echo(f"closedloop is serving at http://{host}:{port}/  (Ctrl+C stops it)")
     try:
         waitress_serve(application, host=host, port=port, threads=threads, ident="closedloop")

@@ -116,3 +116,17 @@ def test_a_cache_url_that_is_not_redis_is_refused(tmp_path):
     )
     assert result.returncode != 0
     assert "CLOSEDLOOP_CACHE_URL" in result.stderr
+
+
+@pytest.mark.django_db
+def test_sqlite_connections_are_durable_wal_with_a_long_checkpoint_interval():
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite pragmas")
+    with connection.cursor() as cursor:
+        values = [cursor.execute(f"PRAGMA {name}").fetchone()[0] for name in _PRAGMAS]
+    assert values == ["wal", 2, 10000]  # synchronous 2 is FULL: a commit survives a crash
+
+
+_PRAGMAS = ("journal_mode", "synchronous", "wal_autocheckpoint")

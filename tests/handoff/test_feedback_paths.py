@@ -10,10 +10,12 @@ from closedloop.core import events
 from closedloop.crm.models import LeadStatus, LifecycleStage, StageChange
 from closedloop.handoff.models import LeadSla, Rejection, RejectionReason
 from closedloop.handoff.services import (
+    _recycled_among,
     accept_lead,
     log_activity,
     reject_lead,
     return_due_recycled_leads,
+    return_reengaged_leads,
 )
 from tests.factories import make_lead
 
@@ -132,6 +134,18 @@ def test_a_recycled_lead_that_reengages_comes_back_as_an_mql(lead, alice):
     lead.refresh_from_db()
     assert lead.lifecycle_stage == LifecycleStage.MQL
     assert StageChange.objects.filter(lead=lead).first().reason == "Re-engaged while recycled"
+
+
+def test_only_the_recycled_among_many_touched_leads_come_back(lead, alice):
+    others = [make_lead(owner=alice, stage=LifecycleStage.MQL) for _ in range(4)]
+    reject_lead(lead, by=alice, reason="not-now")
+    ids = [o.pk for o in others[:2]] + [None, lead.pk] + [o.pk for o in others[2:]]
+
+    assert _recycled_among(ids, chunk=2) == [lead.pk]  # found across chunks, None ignored
+    assert return_reengaged_leads(ids) == 1
+    lead.refresh_from_db()
+    assert lead.lifecycle_stage == LifecycleStage.MQL
+    assert return_reengaged_leads([o.pk for o in others]) == 0
 
 
 def test_a_deactivated_reason_can_no_longer_be_chosen(lead, alice):

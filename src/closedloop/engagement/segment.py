@@ -16,9 +16,11 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-# Segment's limits: 32 KB for one message, 500 KB for a batch request.
+# Segment's limit of 32 KB for one message. A batch request may be 4 MB, RudderStack's limit:
+# Segment's clients stop a batch at 500 KB, but RudderStack's fill one up to 4 MB and drop
+# the whole batch when it is refused with a 4xx.
 MAX_EVENT_BYTES = 32 * 1024
-MAX_BATCH_BYTES = 500 * 1024
+MAX_BATCH_BYTES = 4 * 1024 * 1024
 MAX_ID_LENGTH = 100  # Touchpoint.anonymous_id / message_id are 100 characters
 
 TOUCH_TYPES = ("track", "page", "screen")

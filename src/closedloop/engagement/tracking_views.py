@@ -10,8 +10,9 @@ Answers, as Segment's clients expect them:
   else): the good messages are stored and the body lists the others as `rejected`,
   `[{index, messageId, reason}]`. A single call whose one message is malformed is a 400.
 - 400 for a body that is not JSON (or not a JSON object, or a batch without a `batch` list);
-  401 for a missing or unknown write key; 413 over Segment's size limits (32 KB for a single
-  call, 500 KB for a batch, counted after gzip decompression).
+  401 for a missing or unknown write key; 413 over the size limits (Segment's 32 KB for a
+  single call; 4 MB for a batch, RudderStack's limit, as its clients send batches that big;
+  counted after gzip decompression).
 Errors carry `code` and `message`, which is what Segment's clients log.
 """
 
