@@ -133,6 +133,16 @@ def test_a_bad_email_is_refused(client, demo_form):
     assert b"email" in response.content
 
 
+def test_a_nul_character_in_a_field_is_refused_by_name(client, demo_form):
+    _, key = demo_form
+
+    response = client.post(f"/f/{key}", {"email": "a@example.com", "company": "Acme\x00"})
+
+    assert response.status_code == 400
+    assert b"company" in response.content
+    assert not Lead.objects.exists()
+
+
 def test_a_wrong_or_rotated_form_key_is_404(client, demo_form):
     form, key = demo_form
     assert client.post("/f/fk_wrong", {"email": "a@example.com"}).status_code == 404

@@ -531,3 +531,35 @@ def test_a_batch_bigger_than_one_lookup_statement_is_looked_up_and_claimed_in_ch
     assert len(touches) == 7 and all(t.campaign is not None for t in touches)
     emails = sorted(t.lead.email for t in touches if t.lead)
     assert emails == [f"p{n}@example.com" for n in range(5)]  # each page joined its visitor
+
+
+def test_a_message_with_a_nul_character_is_rejected_alone(client, write_key):
+    # JSON allows "\u0000"; PostgreSQL stores it in neither text nor jsonb, so one such
+    # message must not fail the transaction that stores the rest of its batch.
+    batch = [
+        page(1),
+        page(2, messageId="m-\x002"),
+        {"type": "track", "anonymousId": "a", "messageId": "t-1", "event": "Clicked\x00"},
+        page(3, properties={"path": "/a\x00b"}),
+        {"type": "identify", "userId": "u-9", "messageId": "i-1", "traits": {"title": "V\x00P"}},
+        page(4, properties={"note": "a literal \\u0000 is only text"}),
+    ]
+
+    response = send(client, "/v1/batch", {"batch": batch}, key=write_key)
+
+    assert response.status_code == 200
+    rejected = response.json()["rejected"]
+    assert [r["index"] for r in rejected] == [1, 2, 3, 4]
+    assert all("NUL character" in r["reason"] for r in rejected)
+    assert set(Touchpoint.objects.values_list("message_id", flat=True)) == {"m-1", "m-4"}
+    assert not Lead.objects.filter(title__startswith="V").exists()
+
+
+def test_a_single_call_with_a_nul_character_is_a_400(client, write_key):
+    body = {"userId": "u1", "event": "Signed\x00Up", "messageId": "s-1"}
+
+    response = send(client, "/v1/track", body, key=write_key)
+
+    assert response.status_code == 400
+    assert "NUL character" in response.json()["message"]
+    assert not Touchpoint.objects.exists()

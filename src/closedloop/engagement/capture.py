@@ -122,6 +122,7 @@ def capture_form_submission(
     tracking id, whose earlier touches then join the lead; optional `message_id` to make a
     resubmission idempotent). Raises ValueError("field: problem") for a missing or bad email.
     """
+    _refuse_nul_characters(fields)
     values = segment.lead_fields(fields)
     email = str(fields.get("email") or "").strip()
     if not email:
@@ -148,6 +149,14 @@ def capture_form_submission(
         )
         _announce({lead.pk})
     return lead
+
+
+def _refuse_nul_characters(fields: dict) -> None:
+    # PostgreSQL stores a NUL character in neither text nor jsonb: refuse it by name here
+    # rather than fail the database transaction with a server error.
+    for name, value in fields.items():
+        if "\x00" in str(name) or "\x00" in str(value):
+            raise ValueError(f"{str(name).replace(chr(0), '')[:60]}: contains a NUL character")
 
 
 def _touch_row(form, lead, fields, campaign, utm, page_url, at) -> tuple:

@@ -135,8 +135,8 @@ def _checked(raws, kind, defaults, check_size, received_at, result) -> list[Mess
     messages = []
     for index, raw in enumerate(raws):
         try:
-            if check_size and (size := segment.message_size(raw)) > segment.MAX_EVENT_BYTES:
-                raise Invalid(f"message is {size} bytes; the limit is 32 KB")
+            if problem := segment.envelope_problem(raw, check_size=check_size):
+                raise Invalid(problem)
             messages.append(
                 segment.parse_message(
                     raw,

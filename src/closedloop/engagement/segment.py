@@ -345,17 +345,31 @@ def _merged(raw: dict, defaults: dict) -> dict:
     return merged
 
 
+# An escaped NUL: \u0000 after an even number of backslashes (a literal "\\u0000" is text).
+_ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 
 
-def message_size(raw) -> int:
-    """Bytes of the message as compact JSON: what Segment's 32 KB limit counts."""
+def envelope_problem(raw, *, check_size: bool) -> str | None:
+    """Why a raw message cannot be stored as it is (too big, or a NUL character), else None.
+
+    A NUL character (JSON's \\u0000) is valid JSON, but PostgreSQL can store it neither in
+    text nor in jsonb: left in, it would fail the whole batch's transaction, not this message.
+    """
+    encoded = _compact_json(raw)  # what Segment's 32 KB limit counts
+    if check_size and len(encoded) > MAX_EVENT_BYTES:
+        return f"message is {len(encoded)} bytes; the limit is 32 KB"
+    if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded):
+        return "message contains a NUL character (\\u0000), which cannot be stored"
+    return None
+
+
+def _compact_json(raw) -> bytes:
     try:
         # orjson writes the same compact UTF-8, ~10x faster than json: this runs per message.
-        return len(orjson.dumps(raw))
+        return orjson.dumps(raw)
     except (orjson.JSONEncodeError, TypeError):  # e.g. an integer over 64 bits
-        text = _COMPACT.encode(raw)
-        return len(text) if text.isascii() else len(text.encode())
+        return _COMPACT.encode(raw).encode()
 
 
 def touch_type(message: Message, overrides: dict[str, str] | None = None) -> str:
