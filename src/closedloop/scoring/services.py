@@ -284,22 +284,8 @@ def _campaign_names(campaign_ids: pl.Series | list) -> dict[str, str]:
 
 
 def _empty_frame() -> pl.DataFrame:
-    return pl.DataFrame(
-        {"id": [], **{name: [] for name in LEAD_FIELDS}},
-        schema={
-            "id": pl.Int64,
-            "industry": pl.Utf8,
-            "employees": pl.Float64,
-            "seniority": pl.Utf8,
-            "country": pl.Utf8,
-            "email": pl.Utf8,
-            "source": pl.Utf8,
-            "title": pl.Utf8,
-            "campaign": pl.Utf8,
-            "stage": pl.Utf8,
-            "created": pl.Float64,
-        },
-    )
+    # The frame read_leads builds, with no rows (campaigns are names by then).
+    return pl.DataFrame(schema=_READ_SCHEMA | {"campaign": pl.Utf8})
 
 
 def _read_touches(data: LeadData, *, lead_ids, half_life_days: float, now: datetime) -> None:
