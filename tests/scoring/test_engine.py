@@ -83,6 +83,18 @@ def test_the_one_lead_path_agrees_with_the_array_path():
     assert (many[:1] == one).all()
 
 
+def test_numbers_written_as_text_read_the_same_for_one_lead_and_for_many():
+    criterion = {"field": "employees", "op": "gte", "value": 1000}
+    texts = [" 1,200 ", "800", None, "abc", "1000"]
+    expected = [True, False, False, False, True]
+
+    one_by_one = [engine.criterion_matches([t], criterion)[0] for t in texts]
+    many = engine.criterion_matches(pl.Series(texts * 20, dtype=pl.Utf8), criterion)
+
+    assert one_by_one == expected
+    assert many.tolist() == expected * 20
+
+
 def test_an_unknown_criterion_op_is_refused_by_name():
     with pytest.raises(ValueError, match="'near'"):
         engine.criterion_matches(np.array(["x"]), {"op": "near", "value": "y"})

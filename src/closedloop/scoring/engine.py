@@ -85,7 +85,8 @@ def _text(series: pl.Series) -> pl.Series:
 def _number(series: pl.Series) -> np.ndarray:
     """Float values with NaN for missing or non-numeric entries."""
     if series.dtype == pl.Utf8 or series.dtype == pl.String:
-        series = series.str.strip_chars().cast(pl.Float64, strict=False)
+        # Thousands separators ("1,200") as _to_float reads them for a few leads.
+        series = series.str.strip_chars().str.replace_all(",", "").cast(pl.Float64, strict=False)
     else:
         series = series.cast(pl.Float64, strict=False)
     return series.fill_null(np.nan).to_numpy()
