@@ -72,6 +72,17 @@ def test_a_rescore_fills_grade_engagement_score_reasons_and_time():
     assert RescoreRun.objects.get().trigger == "test"
 
 
+def test_rescoring_more_leads_than_one_query_may_name_scores_them_all():
+    # SQLite takes at most 32,766 parameters in a statement on a default build (250,000 on
+    # some); an import announces whole files.
+    leads = [ideal_lead(), ideal_lead(email="cto@bigco.example")]
+    ids = [leads[0].pk, *range(10**7, 10**7 + 260_000), leads[1].pk]
+
+    services.rescore_leads(ids)
+
+    assert all(lead.fit_grade == "A+" for lead in Lead.objects.filter(pk__in=[x.pk for x in leads]))
+
+
 def test_the_rules_score_is_the_documented_blend():
     lead = ideal_lead()  # A+ = rank 12 of 12; no touches
     services.rescore_all()

@@ -21,8 +21,8 @@ def _touchpoints(sender, payload=None, **kwargs):
         transaction.on_commit(lambda: rescore_touched_leads.enqueue(lead_ids))
 
 
-# Leads per rescoring task: an import announces a chunk of thousands at a time, and one
-# task's IN list must stay under SQLite's parameter limit.
+# Leads per rescoring task: an import announces thousands at a time, and smaller tasks let
+# the worker interleave other work and report progress (rescore_leads takes any number).
 RESCORE_BATCH = 5_000
 
 

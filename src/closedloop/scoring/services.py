@@ -60,6 +60,7 @@ MODEL_TOUCH_TYPES = (
     "event",
 )
 WRITE_CHUNK = 20_000
+RESCORE_SLICE = 10_000  # lead ids per read in rescore_leads (query parameters are limited)
 TOUCH_CHUNK = 200_000  # touch rows per fetch: bounded memory at any size
 STORED_FIELDS = {
     "fit_grade": pl.Utf8,
@@ -821,7 +822,11 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
 
 
 def rescore_leads(lead_ids: Iterable[int]) -> int:
-    """Rescore a few leads (after new touchpoints); returns how many moved to MQL."""
+    """Rescore some leads (after new touchpoints or an import); returns how many moved to MQL.
+
+    Any number of ids: they are read RESCORE_SLICE at a time, since each read names its ids
+    as query parameters, and SQLite takes at most 32,766 in one statement on a default build.
+    """
     lead_ids = sorted({int(i) for i in lead_ids})
     if not lead_ids:
         return 0
@@ -829,10 +834,14 @@ def rescore_leads(lead_ids: Iterable[int]) -> int:
     contract, version = _contract()
     model = active_model_only()
     half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
-    data = read_leads(lead_ids=lead_ids, half_life_days=half_life, now=now)
-    scores = compute_scores(data, contract=contract, model=model)
-    _write_scores(data, scores, now=now)
-    return _promote_to_mql(data, scores, version=version)
+    moved = 0
+    for start in range(0, len(lead_ids), RESCORE_SLICE):
+        ids = lead_ids[start : start + RESCORE_SLICE]
+        data = read_leads(lead_ids=ids, half_life_days=half_life, now=now)
+        scores = compute_scores(data, contract=contract, model=model)
+        _write_scores(data, scores, now=now)
+        moved += _promote_to_mql(data, scores, version=version)
+    return moved
 
 
 def rescore_lead(lead_id: int) -> int:
