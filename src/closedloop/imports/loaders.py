@@ -13,16 +13,16 @@ blank a stored value: an import fills and corrects, it does not erase.
 from __future__ import annotations
 
 import hashlib
-from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 
-from django.db import connection
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
 from closedloop.core import events
+from closedloop.core.db import vendor
+from closedloop.core.db.insert import insert_dicts
 from closedloop.core.models import Role, User
 from closedloop.crm.models import (
     Account,
@@ -35,12 +35,6 @@ from closedloop.crm.models import (
 )
 from closedloop.engagement.models import Touchpoint
 from closedloop.imports.engine import Kind, Row
-from closedloop.imports.fastinsert import FastInsert
-
-
-def _inserter(model) -> FastInsert:
-    # Built per call: cheap, and it reads the connection in use (SQLite or PostgreSQL).
-    return FastInsert(model)
 
 
 @dataclass
@@ -179,7 +173,7 @@ class LeadLoader(Loader):
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
-        ids = _inserter(Lead).insert(new)
+        ids = insert_dicts(Lead, new)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
         StageChange.objects.bulk_create(stage_changes)
@@ -191,7 +185,7 @@ class LeadLoader(Loader):
 
     def _new(self, values: dict, now: datetime) -> dict:
         # Every parsed value of a lead is a column or a reference resolved to one (owner,
-        # account external id), and FastInsert takes only the table's columns: a copy of the
+        # account external id), and insert_dicts takes only the table's columns: a copy of the
         # whole dict is cheaper than picking `copied` out of it, a million times.
         lead = dict(values)
         lead["lifecycle_stage"] = values.get("lifecycle_stage", LifecycleStage.LEAD)
@@ -222,28 +216,17 @@ def _record_entry_stages(lead_ids: list[int], *, by_id: int | None, reason: str)
     """
     if not lead_ids:
         return
-    quote = connection.ops.quote_name
-    changes, leads = quote(StageChange._meta.db_table), quote(Lead._meta.db_table)
     columns = ", ".join(
-        quote(name)
-        for name in ("lead_id", "from_stage", "to_stage", "at", "by_id", "reason", "rule_version")
+        vendor.column(StageChange, name)
+        for name in ("lead", "from_stage", "to_stage", "at", "by", "reason", "rule_version")
     )
     sql = (
-        f"INSERT INTO {changes} ({columns}) SELECT {quote('id')}, '', {quote('lifecycle_stage')},"
-        f" {quote('created_at')}, %s, %s, NULL FROM {leads} WHERE {quote('id')} IN "
+        f"INSERT INTO {vendor.table(StageChange)} ({columns}) SELECT {vendor.column(Lead, 'id')},"
+        f" '', {vendor.column(Lead, 'lifecycle_stage')}, {vendor.column(Lead, 'created_at')},"
+        f" %s, %s, NULL FROM {vendor.table(Lead)} WHERE "
     )
-    connection.ensure_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql + "(SELECT unnest(%s::bigint[]))", [by_id, reason, lead_ids])
-        return
-    # SQLite: the driver's cursor with its own "?" marks (Django rewrites "%s" with a regular
-    # expression, slow on statements of thousands of parameters).
-    with closing(connection.connection.cursor()) as cursor:
-        for start in range(0, len(lead_ids), 5000):
-            part = lead_ids[start : start + 5000]
-            marks = ", ".join(["?"] * len(part))
-            cursor.execute(sql.replace("%s", "?") + f"({marks})", [by_id, reason, *part])
+    for where, params in vendor.one_of_chunks(vendor.column(Lead, "id"), lead_ids):
+        vendor.execute(sql + where, [by_id, reason, *params])
 
 
 def _announce_stage_changes(changes: list[StageChange]) -> None:
@@ -339,16 +322,14 @@ def _matching_pks(model, ext: set, column: str, keys: set) -> list[int]:
     Plain SQL: most chunks of a first import match nothing, and the ORM's IN lookup prepares
     each of 5,000 parameters in Python, which cost more than the query itself.
     """
-    table = connection.ops.quote_name(model._meta.db_table)
     pks: list[int] = []
-    with connection.cursor() as cursor:
-        for name, values in (("external_id", ext), (f"LOWER({column})", keys)):
-            values = list(values)
-            for start in range(0, len(values), 5000):
-                part = values[start : start + 5000]
-                marks = ", ".join(["%s"] * len(part))
-                cursor.execute(f"SELECT id FROM {table} WHERE {name} IN ({marks})", part)
-                pks += [row[0] for row in cursor.fetchall()]
+    lookups = [("external_id", ext)]
+    if keys:
+        lookups.append((f"LOWER({vendor.column(model, column)})", keys))
+    for name, values in lookups:
+        for where, params in vendor.one_of_chunks(name, list(values)):
+            found = vendor.fetch(f"SELECT id FROM {vendor.table(model)} WHERE {where}", params)
+            pks += [row[0] for row in found]
     return pks
 
 
@@ -396,7 +377,7 @@ class AccountLoader(Loader):
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
-        _inserter(Account).insert(new, returning=False)
+        insert_dicts(Account, new, returning=None)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
         return outcome
@@ -472,7 +453,7 @@ class OpportunityLoader(Loader):
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
-        _inserter(Opportunity).insert(new, returning=False)
+        insert_dicts(Opportunity, new, returning=None)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
         return outcome
@@ -546,7 +527,7 @@ class TouchpointLoader(Loader):
                     "properties": {"source": "import"},
                 }
             )
-        _inserter(Touchpoint).insert(new, returning=False)
+        insert_dicts(Touchpoint, new, returning=None)
         lead_ids = sorted({t["lead_id"] for t in new})
         if lead_ids:
             from django.db import transaction
