@@ -3,7 +3,8 @@
 Reads are restricted to what the token's user may see (another team's lead is a 404, not a
 403); executives are read-only; owners change only as `check_can_assign` allows. Updates are
 PATCH with optional `If-Match: "<version>"` (from the ETag of a GET): a stale version is a 412
-and nothing changes. Lifecycle stages change only through `change_stage`.
+and nothing changes. This module holds the schemas, the visibility and permission checks and
+the turning of ids into records; every write is a call of a `closedloop.crm.services` function.
 """
 
 from __future__ import annotations
@@ -13,14 +14,11 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.http import HttpResponse
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator
 
-from closedloop.core import events
 from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
@@ -40,14 +38,14 @@ from closedloop.core.api_support import (
     partial_schema,
     set_etag,
 )
-from closedloop.core.models import Role, User
+from closedloop.core.models import User
 from closedloop.core.permissions import (
     account_visibility,
-    check_can_assign,
     opportunity_visibility,
     require_write,
     visible,
 )
+from closedloop.crm import services
 from closedloop.crm.models import (
     Account,
     Lead,
@@ -58,7 +56,7 @@ from closedloop.crm.models import (
     Opportunity,
     OpportunityStage,
 )
-from closedloop.crm.services import StaleVersion, change_stage, save_if_version
+from closedloop.crm.services import DomainTaken
 
 router = Router(auth=token_auth)
 
@@ -132,28 +130,6 @@ def _campaign_for(pk: int | None, field: str):
     if campaign is None:
         raise invalid(field, f"no campaign with id {pk}")
     return campaign
-
-
-def _check_owner_change(user: User, *, current: User | None, new: User | None) -> None:
-    if (current.pk if current else None) != (new.pk if new else None):
-        check_can_assign(user, new_owner=new)
-
-
-def _assign(instance, values: dict) -> list[str]:
-    """Set the attributes that differ; returns the names of the fields that changed."""
-    changed = []
-    for name, value in values.items():
-        if getattr(instance, name) != value:
-            setattr(instance, name, value)
-            changed.append(name)
-    return changed
-
-
-def _save(instance, *, expected: int | None, fields: list[str]) -> None:
-    if fields:
-        save_if_version(instance, expected_version=expected, fields=fields)
-    elif expected is not None and expected != instance.version:
-        raise StaleVersion(f"{type(instance).__name__} {instance.pk}")
 
 
 # --- leads --------------------------------------------------------------------------------
@@ -310,17 +286,10 @@ def create_lead(request, payload: LeadIn, response: HttpResponse):
     require_write(user)
     data = payload.dict()
     stage, reason = data.pop("lifecycle_stage"), data.pop("stage_reason")
-    refs = _lead_refs(user, data)
-    if refs["owner"] is None and user.role == Role.REP:
-        refs["owner"] = user  # a rep's new lead is theirs, or they could not see it
-    if refs["owner"] is not None and refs["owner"] != user:
-        check_can_assign(user, new_owner=refs["owner"])
-    with transaction.atomic():
-        lead = Lead(**data, **refs, created_at=timezone.now(), lifecycle_stage="")
-        if lead.owner_id:
-            lead.assigned_at = lead.created_at
-        lead.save()
-        change_stage(lead, to=stage, by=user, reason=reason or "created through the API")
+    data.update(_lead_refs(user, data))
+    lead = services.create_lead(
+        by=user, fields=data, stage=stage, reason=reason or "created through the API"
+    )
     set_etag(response, lead.version)
     return Status(201, lead)
 
@@ -335,21 +304,14 @@ def update_lead(request, lead_id: PathId, payload: LeadPatch, response: HttpResp
     data = payload.dict(exclude_unset=True)
     stage, reason = data.pop("lifecycle_stage", None), data.pop("stage_reason", "") or ""
     data.update(_lead_refs(user, data))
-    if "owner" in data:
-        _check_owner_change(user, current=lead.owner, new=data["owner"])
-    with transaction.atomic():
-        # Lock the row so the version compared is the version written (SQLite's IMMEDIATE
-        # transactions already serialise writers; PostgreSQL needs the row lock).
-        lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        if expected is not None and lead.version != expected:
-            raise StaleVersion(f"lead {lead.pk}")
-        fields = _assign(lead, data)
-        if "owner_id" in fields or "owner" in fields:
-            lead.assigned_at = timezone.now() if lead.owner_id else None
-            fields.append("assigned_at")
-        _save(lead, expected=lead.version, fields=fields)
-        if stage is not None:
-            change_stage(lead, to=stage, by=user, reason=reason or "changed through the API")
+    lead = services.update_lead(
+        lead,
+        by=user,
+        changes=data,
+        stage=stage,
+        reason=reason or "changed through the API",
+        expected_version=expected,
+    )
     set_etag(response, lead.version)
     return lead
 
@@ -406,9 +368,8 @@ def _account_or_404(user: User, account_id: int) -> Account:
     return account
 
 
-def _check_domain_free(domain: str, *, exclude: int | None = None) -> None:
-    if domain and Account.objects.filter(domain__iexact=domain).exclude(pk=exclude).exists():
-        raise ApiError(409, "domain", f"an account with domain {domain!r} already exists")
+def _conflict(exc: DomainTaken) -> ApiError:
+    return ApiError(409, exc.field, str(exc))
 
 
 @router.get("/accounts", response={200: AccountPage, **ERRORS}, tags=["accounts"])
@@ -441,17 +402,11 @@ def create_account(request, payload: AccountIn, response: HttpResponse):
     user = _user_of(request)
     require_write(user)
     data = payload.dict()
-    owner = _active_user(data.pop("owner"), "owner")
-    if owner is not None and owner != user:
-        check_can_assign(user, new_owner=owner)
-    _check_domain_free(data["domain"])
+    data["owner"] = _active_user(data["owner"], "owner")
     try:
-        with transaction.atomic():
-            account = Account.objects.create(**data, owner=owner, created_at=timezone.now())
-    except IntegrityError:  # a concurrent create took the domain between check and insert
-        raise ApiError(
-            409, "domain", f"an account with domain {data['domain']!r} already exists"
-        ) from None
+        account = services.create_account(by=user, fields=data)
+    except DomainTaken as exc:
+        raise _conflict(exc) from None
     set_etag(response, account.version)
     return Status(201, account)
 
@@ -465,16 +420,10 @@ def update_account(request, account_id: PathId, payload: AccountPatch, response:
     data = payload.dict(exclude_unset=True)
     if "owner" in data:
         data["owner"] = _active_user(data["owner"], "owner")
-        _check_owner_change(user, current=account.owner, new=data["owner"])
-    if "domain" in data:
-        _check_domain_free(data["domain"], exclude=account.pk)
-    fields = _assign(account, data)
     try:
-        _save(account, expected=expected, fields=fields)
-    except IntegrityError:
-        raise ApiError(
-            409, "domain", f"an account with domain {data['domain']!r} already exists"
-        ) from None
+        account = services.update_account(account, by=user, changes=data, expected_version=expected)
+    except DomainTaken as exc:
+        raise _conflict(exc) from None
     set_etag(response, account.version)
     return account
 
@@ -535,37 +484,6 @@ def _opportunity_or_404(user: User, opportunity_id: int) -> Opportunity:
     return opportunity
 
 
-def _close_fields(opportunity: Opportunity, fields: list[str]) -> list[str]:
-    """Keep closed_at and the lost reason consistent with the stage; a loss needs a reason."""
-    if opportunity.stage == OpportunityStage.LOST and not opportunity.lost_reason:
-        raise invalid("lost_reason", "a lost opportunity needs a lost_reason")
-    if "stage" in fields:
-        opportunity.closed_at = timezone.now() if opportunity.is_closed else None
-        fields.append("closed_at")
-        if opportunity.stage != OpportunityStage.LOST and opportunity.lost_reason:
-            opportunity.lost_reason = LostReason.NONE
-            fields.append("lost_reason")
-    return fields
-
-
-def _announce_if_won(opportunity: Opportunity, fields: list[str]) -> None:
-    if "stage" not in fields or opportunity.stage != OpportunityStage.WON:
-        return
-    payload = {
-        "opportunity_id": opportunity.pk,
-        "name": opportunity.name,
-        "amount": str(opportunity.amount),
-        "account_id": opportunity.account_id,
-        "owner_id": opportunity.owner_id,
-        "closed_at": opportunity.closed_at.isoformat(),
-    }
-    transaction.on_commit(
-        lambda: events.opportunity_won.send(
-            sender=Opportunity, opportunity=opportunity, payload=payload
-        )
-    )
-
-
 def _opportunity_refs(user: User, data: dict) -> dict:
     if "account" in data:
         data["account"] = _account_for(user, data["account"], "account")
@@ -608,16 +526,9 @@ def get_opportunity(request, opportunity_id: PathId, response: HttpResponse):
 def create_opportunity(request, payload: OpportunityIn, response: HttpResponse):
     user = _user_of(request)
     require_write(user)
-    data = _opportunity_refs(user, payload.dict())
-    if data["owner"] is None and user.role in (Role.REP, Role.MANAGER):
-        data["owner"] = user  # visibility of deals follows their owner's team
-    if data["owner"] is not None and data["owner"] != user:
-        check_can_assign(user, new_owner=data["owner"])
-    opportunity = Opportunity(**data, created_at=timezone.now())
-    fields = _close_fields(opportunity, ["stage"])
-    with transaction.atomic():
-        opportunity.save()
-        _announce_if_won(opportunity, fields)
+    opportunity = services.create_opportunity(
+        by=user, fields=_opportunity_refs(user, payload.dict())
+    )
     set_etag(response, opportunity.version)
     return Status(201, opportunity)
 
@@ -635,11 +546,8 @@ def update_opportunity(
     require_write(user)
     expected = expected_version(request)
     data = _opportunity_refs(user, payload.dict(exclude_unset=True))
-    if "owner" in data:
-        _check_owner_change(user, current=opportunity.owner, new=data["owner"])
-    fields = _close_fields(opportunity, _assign(opportunity, data))
-    with transaction.atomic():
-        _save(opportunity, expected=expected, fields=fields)
-        _announce_if_won(opportunity, fields)
+    opportunity = services.update_opportunity(
+        opportunity, by=user, changes=data, expected_version=expected
+    )
     set_etag(response, opportunity.version)
     return opportunity
