@@ -14,7 +14,6 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from django.db.models import Q
 from django.http import HttpResponse
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator
@@ -46,6 +45,7 @@ from closedloop.core.permissions import (
     visible,
 )
 from closedloop.crm import services
+from closedloop.crm.filters import LeadFilters, narrow_leads, normalise_search
 from closedloop.crm.models import (
     Account,
     Lead,
@@ -194,7 +194,9 @@ class LeadIn(Schema):
 LeadPatch = partial_schema(LeadIn, "LeadPatch")
 
 
-class LeadFilters(Schema):
+class LeadQuery(Schema):
+    """The query parameters of GET /leads, typed; they fill crm.filters.LeadFilters."""
+
     stage: LifecycleStage | None = None
     status: LeadStatus | None = None
     owner: Id | None = Field(None, description="Owner's user id")
@@ -203,7 +205,11 @@ class LeadFilters(Schema):
     score_min: int | None = Field(None, ge=0, le=100)
     score_max: int | None = Field(None, ge=0, le=100)
     updated_since: UtcDatetime | None = Field(None, description="Without a time zone: UTC")
-    q: str | None = Field(None, max_length=100, description="Search name, email or company")
+    q: str | None = Field(
+        None,
+        max_length=100,
+        description="Words to search in name, email and company; every word must match",
+    )
     sort: str = Field(
         "-created_at", description="created_at, updated_at or score; - for newest first"
     )
@@ -224,32 +230,27 @@ def _lead_for(user: User, lead_id: int) -> Lead:
     return lead
 
 
-def _filter_leads(queryset, f: LeadFilters):
-    exact = {
-        "lifecycle_stage": f.stage,
-        "status": f.status,
-        "owner_id": f.owner,
-        "source": f.source,
-        "original_campaign_id": f.campaign,
-        "score__gte": f.score_min,
-        "score__lte": f.score_max,
-        "updated_at__gte": f.updated_since,
-    }
-    queryset = queryset.filter(**{k: v for k, v in exact.items() if v is not None})
-    if f.q and f.q.strip():
-        term = f.q.strip()
-        queryset = queryset.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(company__icontains=term)
-        )
-    return queryset
+def _filter_leads(queryset, f: LeadQuery):
+    """The page's filters and search rule (every word must match), fed from the query."""
+    return narrow_leads(
+        queryset,
+        LeadFilters(
+            stage=f.stage or "",
+            status=f.status or "",
+            owner=f.owner,
+            source=f.source or "",
+            campaign=f.campaign,
+            score_min=f.score_min,
+            score_max=f.score_max,
+            updated_since=f.updated_since,
+            q=normalise_search(f.q or ""),
+        ),
+    )
 
 
 @router.get("/leads", response={200: LeadPage, **ERRORS}, tags=["leads"])
 def list_leads(
-    request, filters: Query[LeadFilters], limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+    request, filters: Query[LeadQuery], limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
 ):
     """Leads the token's user may see, newest first unless `sort` says otherwise."""
     ordering = Ordering.parse(filters.sort, LEAD_SORTS)
