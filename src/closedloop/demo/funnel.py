@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from closedloop.demo import names, truth
+from closedloop.demo import mqlrule, names, truth
 from closedloop.demo.arrays import Table, obj
 from closedloop.demo.catalog import (
     ASSET_COUNT,
@@ -15,6 +15,7 @@ from closedloop.demo.catalog import (
     LOST_REASONS,
     NULL_TIME,
     SENIORITY_RANK,
+    TOUCH_KINDS,
 )
 
 if TYPE_CHECKING:
@@ -22,17 +23,18 @@ if TYPE_CHECKING:
 
 
 def funnel(b: Builder) -> None:
-    rng, n, t, as_of = b.streams[5], b.n, b.touch, b.as_of
+    rng, n, as_of = b.streams[5], b.n, b.as_of
     p = b.propensity
-    pm = truth.mql_probability(p)
-    first = np.searchsorted(t["lead"], np.arange(n))
-    mql_at = t["at"][first + (b.touch_count - 1) // 2] + rng.integers(60, 3600, n)
+    # Who became MQL, and when, is the contract's MQL rule (as in the app), not a coin flip.
+    rule_at = mqlrule.rule_met_at(b, kinds=TOUCH_KINDS)
+    met = rule_at != mqlrule.NEVER
+    mql_at = np.where(met, rule_at, as_of + DAY) + rng.integers(60, 3600, n)
     rep = b.account["owner_rep"][b.lead["account"]]
     delay = rng.lognormal(np.log(b.hidden.rep_follow_up_minutes[rep]), truth.FOLLOW_UP_SIGMA)
     worked = delay < truth.NEVER_FOLLOWED_MINUTES
     first_touch = mql_at + (delay * 60).astype(np.int64)
-    draw_mql = rng.random(n) < pm
-    p_sql = np.clip(p / pm * truth.speed_multiplier(delay), 0, 1)
+    draw_mql = met
+    p_sql = truth.sql_probability(p, delay)
     draw_sql = draw_mql & worked & (rng.random(n) < p_sql)
     accepted = draw_sql | (worked & (rng.random(n) < 0.45))
     draw_opp = draw_sql & (rng.random(n) < 0.78)

@@ -24,6 +24,7 @@ from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.maintenance import refresh_planner_statistics
 from closedloop.core.models import AuditSource, Team, User
 from closedloop.core.services import create_or_reset_user
+from closedloop.definitions.services import active_contract_body
 from closedloop.demo import bulk, synth
 
 LOGIN_URL = "http://127.0.0.1:8000/"
@@ -200,7 +201,7 @@ def _draw(progress: Progress, **options) -> synth.Company:
     def advance(phase: str) -> None:
         progress.update(task, advance=1, description=f"Drawing: {phase}")
 
-    company = synth.generate_company(progress=advance, **options)
+    company = synth.generate_company(progress=advance, contract=active_contract_body(), **options)
     progress.update(task, completed=11, description="Drawing the company")
     return company
 

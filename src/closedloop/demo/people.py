@@ -140,7 +140,9 @@ def _creation_times(b: Builder, rng, n: int) -> tuple[np.ndarray, np.ndarray]:
         -1,
     )
     c = np.maximum(campaign, 0)
-    span = (b.campaign_end[c] - b.campaign_start[c]) * rng.beta(1.0, 2.0, n)
+    # A campaign still running today has brought its leads only up to today.
+    end = np.minimum(b.campaign_end[c], b.as_of)
+    span = np.maximum(end - b.campaign_start[c], DAY) * rng.beta(1.0, 2.0, n)
     in_campaign = b.campaign_start[c] + span
     growth = 1.5  # lead volume grows over the two years: density 1 + growth * x
     u = rng.random(n)
@@ -153,8 +155,14 @@ def _creation_times(b: Builder, rng, n: int) -> tuple[np.ndarray, np.ndarray]:
     weekday = (day.astype(np.int64) + 3) % 7  # 1970-01-01 was a Thursday; 0 is Monday
     to_monday = (weekday >= 5) & (rng.random(n) < 0.75)
     created = created + np.where(to_monday, (7 - weekday) * DAY, 0)
-    created = np.minimum(created, b.as_of - 3600).astype(np.int64)
-    return created, campaign
+    return _before(created.astype(np.int64), b.as_of - 3600), campaign
+
+
+def _before(created: np.ndarray, limit: int) -> np.ndarray:
+    """Times after `limit` (a Monday shift past today) move back whole weeks: clamping them
+    to one instant made a spike of hundreds of leads created in the same second."""
+    weeks = np.ceil(np.maximum(created - limit, 0) / (7 * DAY)).astype(np.int64)
+    return created - weeks * 7 * DAY
 
 
 def _emails(b: Builder, rng, first, last, account, personal) -> np.ndarray:

@@ -187,100 +187,127 @@ def _properties(b: Builder, kind: np.ndarray) -> np.ndarray:
 
 
 # -- stage history and the leads table ----------------------------------------------------
+LOST_LABEL = {
+    "price": "price",
+    "competitor": "chose a competitor",
+    "no_budget": "no budget",
+    "no_decision": "no decision",
+    "timing": "bad timing",
+    "product_fit": "product fit",
+    "": "",
+}
+# Days until a recycled lead re-enters, by how it was recycled ("not now" reasons in order).
+NOT_NOW_DAYS = (90, 180, 120)
+RECYCLE_DAYS = 90  # lost deals and MQLs nobody followed up
+REENTRY_REASON = "Re-entry date reached: back to Lead"
+
+
 def stage_history(b: Builder) -> None:
+    """Every lead's stage changes (from its flow through the funnel), then the re-entries of
+    recycled leads whose date has passed: they are back at stage Lead, as the app does it."""
+    c = _sorted_changes(_steps(b), b.n)
+    final, last_at = _final(c, b.n)
+    due = (final == "recycled") & (last_at + b.recycle_days * DAY <= b.as_of)
+    idx = np.flatnonzero(due)
+    reentry = {
+        "lead": idx,
+        "to": np.full(len(idx), "lead", dtype=object),
+        "at": last_at[idx] + b.recycle_days[idx] * DAY,
+        "by": np.full(len(idx), -1, dtype=np.int64),
+        "reason": np.full(len(idx), REENTRY_REASON, dtype=object),
+        "step": np.full(len(idx), 99),
+    }
+    c = _sorted_changes([{k: np.concatenate([c[k], reentry[k]]) for k in c}], b.n)
+    b.final_stage, b.last_change_at = _final(c, b.n)
+    b.tables["stage_change"] = _stage_change_table(c)
+
+
+def _won_lost(b: Builder) -> dict:
+    opp, n = b.opp, b.n
+    out = {
+        "won": np.zeros(n, bool),
+        "lost": np.zeros(n, bool),
+        "close_at": np.zeros(n, np.int64),
+        "reason": np.full(n, "", dtype=object),
+    }
+    for key, values in (("won", opp["won"]), ("lost", opp["lost"])):
+        out[key][opp["leads"]] = values[opp["group"]]
+    out["close_at"][opp["leads"]] = opp["close"][opp["group"]]
+    out["reason"][opp["leads"]] = opp["reason"][opp["group"]]
+    return out
+
+
+def _steps(b: Builder) -> list[dict]:
+    """(which leads, to stage, when, by, reason) for each step of the funnel, as columns."""
     f, lead, rng, n = b.flow, b.lead, b.streams[9], b.n
     rep_id = b.rep_ids[f["rep"]]
     outbound = lead["source"] == "outbound"
     initial = np.where(lead["subscriber"], "subscriber", "lead").astype(object)
     created_reason = obj(f"Created: {SOURCE_LABEL[s]}" for s in lead["source"])
-    opp = b.opp
-    won = np.zeros(n, bool)
-    lost = np.zeros(n, bool)
-    close_at = np.zeros(n, np.int64)
-    lost_reason = np.full(n, "", dtype=object)
-    won[opp["leads"]] = opp["won"][opp["group"]]
-    lost[opp["leads"]] = opp["lost"][opp["group"]]
-    close_at[opp["leads"]] = opp["close"][opp["group"]]
-    lost_reason[opp["leads"]] = opp["reason"][opp["group"]]
+    deal = _won_lost(b)
     dq = f["disqualify"]
-    not_now = np.array(NOT_NOW, dtype=object)[rng.integers(0, len(NOT_NOW), n)]
+    pick = rng.integers(0, len(NOT_NOW), n)
+    not_now = np.array(NOT_NOW, dtype=object)[pick]
     wrong_fit = np.array(WRONG_FIT, dtype=object)[rng.integers(0, len(WRONG_FIT), n)]
-    lost_label = {
-        "price": "price",
-        "competitor": "chose a competitor",
-        "no_budget": "no budget",
-        "no_decision": "no decision",
-        "timing": "bad timing",
-        "product_fit": "product fit",
-        "": "",
-    }
+    not_now_exit = (f["worked_exit"] & ~dq) | f["sql_exit"]
+    b.recycle_days = np.where(not_now_exit, np.array(NOT_NOW_DAYS)[pick], RECYCLE_DAYS)
+    lost_reason = obj("Opportunity lost: " + LOST_LABEL[r] for r in deal["reason"])
+    qualified = "Qualified: budget, authority, need and timeline confirmed"
+    unworked = "Not followed up within 30 days: back to nurture"
     steps = [
-        # (which leads, to stage, when, by, reason)
-        (
-            np.ones(n, bool),
-            initial,
-            lead["created"],
-            np.where(outbound, rep_id, -1),
-            created_reason,
-        ),
-        (
-            lead["subscriber"] & (f["promote_at"] <= b.as_of),
-            "lead",
-            f["promote_at"],
-            -1,
-            "Filled in a form",
-        ),
+        (np.ones(n, bool), initial, lead["created"], np.where(outbound, rep_id, -1),
+         created_reason),
+        (lead["subscriber"] & (f["promote_at"] <= b.as_of), "lead", f["promote_at"], -1,
+         "Filled in a form"),
         (f["mql"], "mql", f["mql_at"], -1, "MQL rule: engagement and fit thresholds met"),
         (f["sal"], "sal", f["sal_at"], rep_id, "Accepted by sales"),
-        (
-            f["sql"],
-            "sql",
-            f["sql_at"],
-            rep_id,
-            "Qualified: budget, authority, need and timeline confirmed",
-        ),
+        (f["sql"], "sql", f["sql_at"], rep_id, qualified),
         (f["opp"], "opportunity", f["opp_at"], rep_id, "Opportunity opened"),
-        (won, "customer", close_at, rep_id, "Closed won"),
-        (
-            lost,
-            "recycled",
-            close_at,
-            rep_id,
-            obj("Opportunity lost: " + lost_label[r] for r in lost_reason),
-        ),
+        (deal["won"], "customer", deal["close_at"], rep_id, "Closed won"),
+        (deal["lost"], "recycled", deal["close_at"], rep_id, lost_reason),
         (f["worked_exit"] & dq, "disqualified", f["exit_at"], rep_id, wrong_fit),
         (f["worked_exit"] & ~dq, "recycled", f["exit_at"], rep_id, not_now),
-        (
-            f["unworked_exit"],
-            "recycled",
-            f["mql_at"] + 30 * DAY,
-            -1,
-            "Not followed up within 30 days: back to nurture",
-        ),
+        (f["unworked_exit"], "recycled", f["mql_at"] + 30 * DAY, -1, unworked),
         (f["sql_exit"], "recycled", f["sql_exit_at"], rep_id, not_now),
-    ]
-    cols = {"lead": [], "to": [], "at": [], "by": [], "reason": [], "step": []}
-    for number, (mask, to, at, by, reason) in enumerate(steps):
-        idx = np.flatnonzero(mask)
-        cols["lead"].append(idx)
-        cols["to"].append(np.broadcast_to(np.asarray(to, dtype=object), (n,))[idx])
-        cols["at"].append(np.asarray(at)[idx])
-        cols["by"].append(np.broadcast_to(np.asarray(by, dtype=np.int64), (n,))[idx])
-        cols["reason"].append(np.broadcast_to(np.asarray(reason, dtype=object), (n,))[idx])
-        cols["step"].append(np.full(len(idx), number))
-    c = {k: np.concatenate(v) for k, v in cols.items()}
+    ]  # fmt: skip
+    return [_step_columns(number, step, n) for number, step in enumerate(steps)]
+
+
+def _step_columns(number: int, step: tuple, n: int) -> dict:
+    mask, to, at, by, reason = step
+    idx = np.flatnonzero(mask)
+    return {
+        "lead": idx,
+        "to": np.broadcast_to(np.asarray(to, dtype=object), (n,))[idx],
+        "at": np.asarray(at)[idx],
+        "by": np.broadcast_to(np.asarray(by, dtype=np.int64), (n,))[idx],
+        "reason": np.broadcast_to(np.asarray(reason, dtype=object), (n,))[idx],
+        "step": np.full(len(idx), number),
+    }
+
+
+def _sorted_changes(parts: list[dict], n: int) -> dict:
+    c = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.lexsort((c["step"], c["at"], c["lead"]))
-    c = {k: v[order] for k, v in c.items()}
+    return {k: v[order] for k, v in c.items()}
+
+
+def _final(c: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each lead's stage after its last change, and when that change happened."""
+    last = np.concatenate([c["lead"][1:] != c["lead"][:-1], [True]])
+    stage = np.empty(n, dtype=object)
+    stage[c["lead"][last]] = c["to"][last]
+    at = np.zeros(n, np.int64)
+    at[c["lead"][last]] = c["at"][last]
+    return stage, at
+
+
+def _stage_change_table(c: dict) -> Table:
     previous = np.concatenate([[""], c["to"][:-1]]).astype(object)
     first_of_lead = np.concatenate([[True], c["lead"][1:] != c["lead"][:-1]])
     previous[first_of_lead] = ""
-    last_of_lead = np.concatenate([c["lead"][1:] != c["lead"][:-1], [True]])
-    b.final_stage = np.empty(n, dtype=object)
-    b.final_stage[c["lead"][last_of_lead]] = c["to"][last_of_lead]
-    b.last_change_at = np.zeros(n, np.int64)
-    b.last_change_at[c["lead"][last_of_lead]] = c["at"][last_of_lead]
     count = len(c["lead"])
-    b.tables["stage_change"] = Table(
+    return Table(
         "crm.StageChange",
         {
             "id": np.arange(1, count + 1),
@@ -353,7 +380,9 @@ def lead_table(b: Builder) -> None:
             "first_touched_at": np.where(
                 touched, np.where(f["mql"], f["first_touch"], NULL_TIME), NULL_TIME
             ),
-            "recycle_at": np.where(stage == "recycled", b.last_change_at + 90 * DAY, NULL_TIME),
+            "recycle_at": np.where(
+                stage == "recycled", b.last_change_at + b.recycle_days * DAY, NULL_TIME
+            ),
         },
     )
 
