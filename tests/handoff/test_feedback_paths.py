@@ -168,8 +168,8 @@ def test_a_recycled_lead_that_reengages_comes_back_as_a_lead(lead, alice):
     events.touchpoints_recorded.send(sender=None, payload={"lead_ids": [lead.pk]})
     lead.refresh_from_db()
     assert lead.lifecycle_stage == LifecycleStage.LEAD
-    assert StageChange.objects.filter(lead=lead).first().reason.startswith(
-        "Re-engaged while recycled"
+    assert (
+        StageChange.objects.filter(lead=lead).first().reason.startswith("Re-engaged while recycled")
     )
 
 

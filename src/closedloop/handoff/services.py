@@ -400,9 +400,7 @@ def _return_all(leads, *, reason: str) -> int:
     returned = [lead.pk for lead in leads if return_to_lead(lead, reason=reason)]
     if returned:
         payload = {"lead_ids": returned}
-        transaction.on_commit(
-            lambda: events.leads_reentered.send(sender=Lead, payload=payload)
-        )
+        transaction.on_commit(lambda: events.leads_reentered.send(sender=Lead, payload=payload))
     return len(returned)
 
 

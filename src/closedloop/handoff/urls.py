@@ -6,6 +6,7 @@ urlpatterns = [
     path("inbox/", views.inbox, name="handoff-inbox"),
     path("inbox/poll/", views.inbox_poll, name="handoff-inbox-poll"),
     path("inbox/notifications/read/", views.read_notifications, name="handoff-notifications-read"),
+    path("inbox/leads/<int:pk>/", views.card, name="handoff-card"),
     path("inbox/leads/<int:pk>/accept/", views.accept, name="handoff-accept"),
     path("inbox/leads/<int:pk>/reject/", views.reject, name="handoff-reject"),
     path("inbox/leads/<int:pk>/activity/", views.log_work, name="handoff-activity"),
