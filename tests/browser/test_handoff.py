@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
@@ -13,6 +17,7 @@ from closedloop.handoff.sla import start_clock
 from tests.factories import make_lead
 
 pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(os.environ.get("CLOSEDLOOP_SCREENSHOTS", tempfile.gettempdir()))
 
 PASSWORD = "pw-for-tests"  # what tests.factories.make_user sets
 
@@ -48,6 +53,10 @@ def test_a_rep_rejects_a_lead_with_a_reason_and_marketing_sees_it(
 
     log_in(page, live_server.url, alice.email)
     page.click("nav >> text=Inbox")
+    line = page.locator(f"#line-{lead.pk}")
+    expect(line).to_contain_text("Quinn Student")
+    expect(page.locator("#inbox-count")).to_contain_text("1 open lead")
+    line.locator("text=Details").click()
     row = page.locator(f"#lead-{lead.pk}")
     expect(row).to_contain_text("Quinn Student")
     expect(row.locator('[data-timer="first-touch"]')).to_be_visible()
@@ -55,8 +64,15 @@ def test_a_rep_rejects_a_lead_with_a_reason_and_marketing_sees_it(
 
     row.locator("text=Reject…").click()
     form = row.locator("form.reject-form")
-    # Without a reason the browser's own check stops it; the server check is tested elsewhere.
+    # "Not now" shows the re-entry date; choosing another reason hides it again.
+    form.locator("select[name=reason]").select_option("not-now")
+    expect(row.locator("input[name=recycle_on]")).to_be_visible()
+    page.screenshot(path=SCREENSHOTS / "inbox-not-now.png", full_page=True)
+    form = row.locator("form.reject-form")
     form.locator("select[name=reason]").select_option("wrong-fit")
+    expect(row.locator("input[name=recycle_on]")).to_have_count(0)
+    form = row.locator("form.reject-form")
+    # Without a reason the browser's own check stops it; the server check is tested elsewhere.
     form.locator("textarea[name=note]").fill("A student project, no budget")
     form.locator("button[type=submit]").click()
     expect(page.locator(f"#lead-{lead.pk}")).to_contain_text("Marketing will see your reason")

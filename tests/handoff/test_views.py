@@ -161,6 +161,27 @@ def test_a_bad_reentry_date_is_refused_by_name(client, alice, lead):
     )
 
 
+def test_choosing_not_now_shows_the_reentry_date_filled_with_the_reasons_default(
+    client, alice, lead
+):
+    blank = login(client, alice).get(f"/inbox/leads/{lead.pk}/reject/").content.decode()
+    assert 'name="recycle_on"' not in blank
+    form = client.get(f"/inbox/leads/{lead.pk}/reject/", {"reason": "not-now"}).content.decode()
+    default = timezone.localdate() + timedelta(days=90)
+    assert f'name="recycle_on" value="{default.isoformat()}"' in form
+    assert "brings the lead back in 90 days" in form
+
+
+def test_the_rep_picks_the_reentry_date_and_is_told_it(client, alice, lead):
+    when = timezone.localdate() + timedelta(days=45)
+    response = login(client, alice).post(
+        f"/inbox/leads/{lead.pk}/reject/", {"reason": "not-now", "recycle_on": when.isoformat()}
+    )
+    assert f"back as a lead on {when:%d %b %Y}" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.recycle_at == when and lead.lifecycle_stage == LifecycleStage.RECYCLED
+
+
 def test_logging_a_call_stops_the_first_touch_clock(client, alice, lead):
     response = login(client, alice).post(f"/inbox/leads/{lead.pk}/activity/", {"kind": "call"})
     assert response.status_code == 200 and 'data-state="met"' in response.content.decode()

@@ -19,7 +19,13 @@ from closedloop.crm.filters import SCORE_BANDS
 from closedloop.crm.models import ActivityKind, ActivityOutcome, Lead, LeadSource, LifecycleStage
 from closedloop.handoff import inbox as inbox_list
 from closedloop.handoff import reports, services
-from closedloop.handoff.models import Dispute, DisputeStatus, Notification, RejectionReason
+from closedloop.handoff.models import (
+    Dispute,
+    DisputeStatus,
+    Notification,
+    RejectionPath,
+    RejectionReason,
+)
 from closedloop.handoff.sla import OPEN_STAGES, calendars_for_teams, timers_for
 
 INBOX_LIMIT = 300
@@ -223,9 +229,8 @@ def accept(request, pk: int):
 @login_required
 def reject(request, pk: int):
     lead = _lead_for(request, pk)
-    reasons = RejectionReason.objects.filter(is_active=True)
     if request.method == "GET":
-        return render(request, "handoff/_reject_form.html", {"lead": lead, "reasons": reasons})
+        return _reject_form(request, lead, form=request.GET)
     if request.method != "POST":
         return HttpResponse(status=405)
     form = request.POST
@@ -234,9 +239,10 @@ def reject(request, pk: int):
     duplicate_of = None
     if form.get("duplicate_of", "").strip():
         duplicate_of = _duplicate(request, form["duplicate_of"].strip(), errors)
+    rejection = None
     if not errors:
         try:
-            services.reject_lead(
+            rejection = services.reject_lead(
                 lead,
                 by=request.user,
                 reason=form.get("reason", ""),
@@ -247,21 +253,41 @@ def reject(request, pk: int):
         except ValidationError as exc:
             errors = {field: msgs[0] for field, msgs in exc.message_dict.items()}
     if errors:
-        response = render(
-            request,
-            "handoff/_reject_form.html",
-            {
-                "lead": lead,
-                "reasons": reasons,
-                "errors": errors,
-                "form": form,
-            },
-            status=422,
-        )
+        response = _reject_form(request, lead, form=form, errors=errors, status=422)
         # The form posts into the whole row; a refused form replaces only itself.
         response["HX-Retarget"], response["HX-Reswap"] = f"#reject-{lead.pk}", "innerHTML"
         return response
-    return _row(request, lead, message="Rejected. Marketing will see your reason.")
+    return _row(request, lead, message=_rejected_message(rejection))
+
+
+def _rejected_message(rejection) -> str:
+    if rejection.recycle_on:
+        return (
+            f"Not now: back as a lead on {rejection.recycle_on:%d %b %Y}, and an MQL again "
+            "only if the contract's rule says so. Marketing will see your reason."
+        )
+    return "Rejected. Marketing will see your reason."
+
+
+def _reject_form(request, lead: Lead, *, form, errors=None, status: int = 200):
+    """The reject form; with a "not now" reason chosen it shows the re-entry date, filled in
+    with that reason's default (the managed list's days) until the rep picks another."""
+    reasons = list(RejectionReason.objects.filter(is_active=True))
+    chosen = next((r for r in reasons if r.code == form.get("reason")), None)
+    recycling = chosen is not None and chosen.path == RejectionPath.RECYCLE
+    default = timezone.localdate() + timedelta(days=chosen.recycle_days) if recycling else None
+    context = {
+        "lead": lead,
+        "reasons": reasons,
+        "chosen": chosen,
+        "recycling": recycling,
+        "recycle_on": form.get("recycle_on") or (default.isoformat() if default else ""),
+        "recycle_default": default,
+        "min_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
+        "errors": errors or {},
+        "form": form,
+    }
+    return render(request, "handoff/_reject_form.html", context, status=status)
 
 
 def _date(value: str, field: str, errors: dict) -> date | None:
