@@ -3,10 +3,9 @@
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
-
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from closedloop.crm.models import Activity, Lead, LifecycleStage
 from closedloop.handoff.models import Dispute, Rejection
@@ -103,12 +102,12 @@ def test_the_inbox_filters_by_stage_sla_state_score_band_source_and_search(clien
 def test_the_inbox_makes_the_same_few_queries_for_5_or_60_leads(
     client, alice, django_assert_max_num_queries
 ):
-    for i in range(5):
+    for _ in range(5):
         start_clock(make_lead(owner=alice, stage=LifecycleStage.MQL), at=timezone.now())
     client = login(client, alice)
     with CaptureQueriesContext(connection) as few:
         client.get("/inbox/")
-    for i in range(55):
+    for _ in range(55):
         start_clock(make_lead(owner=alice, stage=LifecycleStage.MQL), at=timezone.now())
     with django_assert_max_num_queries(INBOX_MAX_QUERIES):
         response = client.get("/inbox/")
