@@ -83,4 +83,4 @@ def test_a_rep_rejects_a_lead_with_a_reason_and_marketing_sees_it(
     second_page.click("nav >> text=Feedback")
     expect(second_page.locator("#by-reason")).to_contain_text("Wrong fit")
     expect(second_page.locator("#notes")).to_contain_text("A student project, no budget")
-    expect(second_page.locator("#by-rep")).to_contain_text("alice@example.com")
+    expect(second_page.locator("#by-rep")).to_contain_text("Alice")  # by name, not e-mail

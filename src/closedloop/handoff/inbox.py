@@ -34,10 +34,11 @@ SLA_STATES = {
     State.ON_TRACK: "On track",
     State.MISSED: "Missed",
     State.MET: "Met",
+    State.STOPPED: "Rejected without contact",
     "none": "No clock",
 }
 # Which clock speaks for the lead when its two clocks disagree: the most pressing one.
-SEVERITY = [State.BREACHED, State.WARNING, State.ON_TRACK, State.MISSED, State.MET]
+SEVERITY = [State.BREACHED, State.WARNING, State.ON_TRACK, State.STOPPED, State.MISSED, State.MET]
 RANK_COLUMNS = (
     "pk",
     "score",
@@ -146,7 +147,7 @@ def _ranked(row: tuple, *, now: datetime, calendar, warn: float) -> Ranked:
         return Ranked(pk, score, engine.priority(score, 1.0), "none")
     first, urgency = _first_touch(now, started, due, touched, closed, calendar, warn)
     done = started if made >= required else None
-    attempts = _settled(due=attempts_due, done=done, closed=closed, now=now)
+    attempts = _settled(due=attempts_due, done=done, closed=closed, now=now, contacted=made)
     if attempts is None:
         left = (attempts_due - now).total_seconds() / 60
         attempts = State.WARNING if left <= warn else State.ON_TRACK
@@ -154,10 +155,10 @@ def _ranked(row: tuple, *, now: datetime, calendar, warn: float) -> Ranked:
     return Ranked(pk, score, engine.priority(score, urgency), str(state))
 
 
-def _settled(*, due, done, closed, now) -> State | None:
+def _settled(*, due, done, closed, now, contacted) -> State | None:
     """The state of a clock that needs no working-time arithmetic, or None."""
     if closed is not None and done is None:
-        return State.MISSED if closed > due else State.MET
+        return sla.closed_state(closed_at=closed, due=due, contacted=bool(contacted))
     if done is not None:
         return State.MET if done <= due else State.MISSED
     return State.BREACHED if now > due else None
@@ -165,7 +166,7 @@ def _settled(*, due, done, closed, now) -> State | None:
 
 def _first_touch(now, started, due, touched, closed, calendar, warn) -> tuple[State, float]:
     """The first-touch clock's state and the inbox urgency it gives (as `engine.urgency`)."""
-    settled = _settled(due=due, done=touched, closed=closed, now=now)
+    settled = _settled(due=due, done=touched, closed=closed, now=now, contacted=touched)
     if settled is not None:
         return settled, engine.urgency(settled, minutes_left=0, window_minutes=0)
     left = engine.working_minutes_between(now, due, calendar)

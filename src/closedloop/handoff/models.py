@@ -212,6 +212,11 @@ class Rejection(Audited):
     resolved_at = models.DateTimeField(
         null=True, blank=True, help_text="Bad data: when marketing ops fixed the record"
     )
+    contacted = models.BooleanField(
+        null=True,
+        help_text="Whether any call, email or meeting came before the rejection (empty: "
+        "rejected before this was recorded)",
+    )
 
     class Meta:
         ordering = ["-at", "-id"]

@@ -119,6 +119,7 @@ def reject_lead(
         at=at,
         campaign_id=lead.original_campaign_id,
         source=lead.source,
+        contacted=sla.was_contacted(lead),
     )
     _PATHS[reason.path](lead, rejection, by=by, recycle_on=recycle_on, duplicate_of=duplicate_of)
     rejection.save()

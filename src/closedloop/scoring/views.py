@@ -62,7 +62,7 @@ def retrain(request):
         raise PermissionDenied("only admins and marketing may retrain the model")
     from closedloop.scoring.tasks import retrain_model
 
-    by = f"{request.user.email} (page)"
+    by = f"{request.user.display_name} (page)"
     transaction.on_commit(lambda: retrain_model.enqueue(False, by))
     messages.success(
         request, "Retraining started in the background; every lead is rescored when it finishes."
