@@ -121,6 +121,11 @@ def _after_delete(sender, instance, **kwargs):
         _write(instance, AuditAction.DELETE, old)
 
 
+def record_change(instance, *, action: str, changes: dict) -> None:
+    """Record a change to a model that is not `Audited` (users, teams), made by a service."""
+    _write(instance, action, {k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()})
+
+
 def record_bulk(model: type[models.Model], *, count: int, description: str) -> None:
     """Record one entry for a bulk load that bypassed save(): what, how many and why."""
     actor = current_actor()

@@ -168,8 +168,8 @@ class RejectionPath(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicate: marked with the surviving lead"
 
 
-class RejectionReason(models.Model):
-    """The managed list of reasons a rep may give (editable in the admin)."""
+class RejectionReason(Audited):
+    """The managed list of reasons a rep may give (Settings → Rejection reasons)."""
 
     code = models.SlugField(max_length=40, unique=True)
     label = models.CharField(max_length=100)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from closedloop.handoff import views
+from closedloop.handoff import settings_views, views
 
 urlpatterns = [
     path("inbox/", views.inbox, name="handoff-inbox"),
@@ -16,4 +16,5 @@ urlpatterns = [
     path("handoff/disputes/", views.disputes, name="handoff-disputes"),
     path("handoff/sla/", views.sla_page, name="handoff-sla"),
     path("handoff/feedback/", views.feedback_page, name="handoff-feedback"),
+    path("settings/reasons/", settings_views.reasons, name="settings-reasons"),
 ]
