@@ -1,6 +1,6 @@
 from django.urls import path
 
-from closedloop.handoff import settings_views, views
+from closedloop.handoff import lead_views, settings_views, views
 
 urlpatterns = [
     path("inbox/", views.inbox, name="handoff-inbox"),
@@ -16,5 +16,13 @@ urlpatterns = [
     path("handoff/disputes/", views.disputes, name="handoff-disputes"),
     path("handoff/sla/", views.sla_page, name="handoff-sla"),
     path("handoff/feedback/", views.feedback_page, name="handoff-feedback"),
+    path("leads/<int:pk>/work/details/", lead_views.edit_details, name="lead-work-details"),
+    path("leads/<int:pk>/work/log/", lead_views.log, name="lead-work-log"),
+    path("leads/<int:pk>/work/tasks/", lead_views.add_task, name="lead-work-task"),
+    path(
+        "leads/<int:pk>/work/tasks/<int:task_id>/done/",
+        lead_views.complete_task,
+        name="lead-work-task-done",
+    ),
     path("settings/reasons/", settings_views.reasons, name="settings-reasons"),
 ]
