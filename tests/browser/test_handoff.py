@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -84,3 +85,26 @@ def test_a_rep_rejects_a_lead_with_a_reason_and_marketing_sees_it(
     expect(second_page.locator("#by-reason")).to_contain_text("Wrong fit")
     expect(second_page.locator("#notes")).to_contain_text("A student project, no budget")
     expect(second_page.locator("#by-rep")).to_contain_text("Alice")  # by name, not e-mail
+
+
+def test_a_rep_logs_a_call_and_adds_a_task_on_the_lead_page(page: Page, live_server, alice):
+    lead = make_lead(owner=alice, stage=LifecycleStage.MQL, first_name="Ada", last_name="Byron")
+    start_clock(lead, at=timezone.now())
+    log_in(page, live_server.url, alice.email)
+    page.goto(f"{live_server.url}/leads/{lead.pk}/")
+    panel = page.locator("#lead-work")
+    panel.locator("#log-work select[name=kind]").select_option("call")
+    panel.locator("#log-work select[name=outcome]").select_option("connected")
+    panel.locator("#log-work textarea[name=notes]").fill("Wants pricing for 40 seats")
+    panel.locator("#log-work button[type=submit]").click()
+    expect(page.locator("#lead-work .flash")).to_contain_text("Logged.")
+    expect(page.locator("#recent-work")).to_contain_text("Wants pricing for 40 seats")
+    panel = page.locator("#lead-work")
+    panel.locator("#add-task input[name=title]").fill("Send the pricing")
+    due = (timezone.localdate() + timedelta(days=2)).isoformat()
+    panel.locator("#add-task input[name=due_on]").fill(due)
+    panel.locator("#add-task button[type=submit]").click()
+    expect(page.locator("#tasks")).to_contain_text("Send the pricing")
+    page.screenshot(path=SCREENSHOTS / "lead-work.png", full_page=True)
+    page.locator("#tasks button:has-text('Done')").click()
+    expect(page.locator("#tasks s")).to_have_text("Send the pricing")
