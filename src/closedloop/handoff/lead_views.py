@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
@@ -52,6 +53,8 @@ def workbench(user, lead: Lead, **extra) -> dict:
 
 def _panel(request, lead: Lead, *, status: int = 200, **extra):
     if not request.htmx and status == 200:
+        if extra.get("message"):
+            messages.success(request, extra["message"])
         return redirect("lead-detail", pk=lead.pk)
     lead = Lead.objects.select_related("owner").get(pk=lead.pk)
     context = workbench(request.user, lead, **extra)

@@ -25,4 +25,6 @@ urlpatterns = [
         name="lead-work-task-done",
     ),
     path("settings/reasons/", settings_views.reasons, name="settings-reasons"),
+    path("settings/routing/", settings_views.routing, name="settings-routing"),
+    path("settings/calendars/", settings_views.calendars, name="settings-calendars"),
 ]
