@@ -121,8 +121,10 @@ def _after_delete(sender, instance, **kwargs):
         _write(instance, AuditAction.DELETE, old)
 
 
-def record_change(instance, *, action: str, changes: dict) -> None:
-    """Record a change to a model that is not `Audited` (users, teams), made by a service."""
+def record_change(instance, changes: dict, *, action: str = AuditAction.UPDATE) -> None:
+    """Record a change that a field diff cannot tell (e.g. a rule an admin overrode and why),
+    or one to a model that is not `Audited` (users, teams), made by a service: `changes` is
+    {what: [before, after]}."""
     _write(instance, action, {k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()})
 
 
