@@ -13,6 +13,16 @@ candidates, explained per feature), `choice` (choosing among them by inner cross
 
 from closedloop.scoring.engine import common
 from closedloop.scoring.engine.additive import ALGORITHM, ConversionModel
+from closedloop.scoring.engine.boosted import BoostedModel
+from closedloop.scoring.engine.choice import (
+    AUTO_TITLE,
+    CANDIDATES,
+    TIE_MARGIN,
+    AutoModel,
+    choose,
+    inner_predictions,
+)
+from closedloop.scoring.engine.columns import DroppedColumn, screen_columns
 from closedloop.scoring.engine.common import EXPLAIN_BLOCK, SMALL, blocks, per_distinct
 from closedloop.scoring.engine.encoding import PLACEHOLDERS, FeatureEncoder, clean_text
 from closedloop.scoring.engine.evaluation import (
@@ -20,7 +30,9 @@ from closedloop.scoring.engine.evaluation import (
     cross_validate,
     evaluate_csv_frame,
     outcome_from_values,
+    read_csv_export,
 )
+from closedloop.scoring.engine.explained import ExplainedModel, FactorVocabulary, explain
 from closedloop.scoring.engine.reasons import (
     _reasons_by_columns,
     reasons_json,
@@ -40,9 +52,24 @@ from closedloop.scoring.engine.rules import (
     grades_from_points,
     meets_mql_rule,
 )
+from closedloop.scoring.engine.tables import LogisticModel, NaiveBayesModel
 
 __all__ = [
     "ALGORITHM",
+    "AUTO_TITLE",
+    "CANDIDATES",
+    "TIE_MARGIN",
+    "AutoModel",
+    "BoostedModel",
+    "DroppedColumn",
+    "ExplainedModel",
+    "FactorVocabulary",
+    "LogisticModel",
+    "NaiveBayesModel",
+    "choose",
+    "explain",
+    "inner_predictions",
+    "screen_columns",
     "EXPLAIN_BLOCK",
     "GRADES",
     "PLACEHOLDERS",
@@ -68,6 +95,7 @@ __all__ = [
     "meets_mql_rule",
     "outcome_from_values",
     "per_distinct",
+    "read_csv_export",
     "reasons_json",
     "reasons_series",
     "top_factors",

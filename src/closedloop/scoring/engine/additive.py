@@ -32,6 +32,9 @@ class ConversionModel:
     from the column's average entry. `fit` checks the tables reproduce the trees.
     """
 
+    name = "additive"
+    title = ALGORITHM
+
     def __init__(
         self, labels: Mapping[str, str] | None = None, random_state: int = 0, explain: bool = True
     ):
@@ -171,6 +174,20 @@ class ConversionModel:
         for j in range(matrix.shape[1]):
             cells[:, j] = self._cells(matrix[:, j], j)
         return cells
+
+    def contributions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(base, rows × columns) in log-odds, base + row sum = log_odds: each column's table
+        entry against the column's average entry (what the reasons' effects come from)."""
+        cells = self.cell_matrix(matrix)
+        parts = np.column_stack(
+            [self.tables[j][cells[:, j]] - self.means[j] for j in range(matrix.shape[1])]
+        ).reshape(matrix.shape)
+        base = np.full(matrix.shape[0], self.intercept + float(np.sum(self.means)))
+        return base, parts
+
+    def text_ids(self, matrix: np.ndarray) -> np.ndarray:
+        """Factor text id per value (rows × columns), as in factors()."""
+        return self.factors(matrix, np.full(matrix.shape[0], 0.5))[0]
 
     def log_odds(self, matrix: np.ndarray, cells: np.ndarray | None = None) -> np.ndarray:
         """Log-odds per row; `cells` (from cell_matrix) saves looking the cells up again."""

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import io
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from closedloop.scoring.engine.additive import ALGORITHM, ConversionModel
+from closedloop.core.csvformat import SAMPLE_BYTES, CsvFormat, detect_csv_format
+from closedloop.scoring.engine.additive import ConversionModel
+from closedloop.scoring.engine.choice import AUTO_TITLE, AutoModel
+from closedloop.scoring.engine.columns import screen_columns
 from closedloop.scoring.engine.common import _as_series, _text
 from closedloop.scoring.engine.encoding import clean_text
 
@@ -21,11 +25,13 @@ def cross_validate(
     seed: int = 0,
     make_scorer: Any = None,
     predictions: list | None = None,
+    fitted: list | None = None,
 ) -> dict[str, float | int]:
     """Stratified k-fold cross-validation of a scorer: {auc, brier, rows, positives, folds, …}.
 
     `make_scorer()` returns an object with fit(frame, outcome) and predict(frame) (default: a
-    fresh ConversionModel). AUC and Brier score are computed over the pooled out-of-fold
+    fresh ConversionModel). `fitted`, when given, receives each fold's fitted scorer. AUC and
+    Brier score are computed over the pooled out-of-fold
     predictions, plus the mean and spread of the per-fold AUC.
     """
     from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -39,6 +45,8 @@ def cross_validate(
     for train, test in splitter.split(np.zeros(len(outcome)), outcome):
         scorer = make_scorer().fit(frame[train], outcome[train])
         predicted[test] = scorer.predict(frame[test])
+        if fitted is not None:
+            fitted.append(scorer)
         fold_aucs.append(roc_auc_score(outcome[test], predicted[test]))
     if predictions is not None:  # the caller wants the out-of-fold predictions too
         predictions.append(predicted)
@@ -105,11 +113,15 @@ def evaluate_csv_frame(
     seed: int = 0,
     reference: bool = False,
 ) -> dict[str, Any]:
-    """Cross-validated quality of the predictive scorer on a lead table with an outcome column.
+    """Nested cross-validated quality of the automatic model choice on a table with an outcome.
 
-    The target's values are read as converted when they are 1/yes/true/won/converted. With
-    `reference`, the Odoo-style naive Bayes is judged on the same folds (key "reference").
-    Raises ValueError naming a missing column or a target without both outcomes.
+    Outer: `folds` stratified folds (seed `seed`); in each, AutoModel chooses among the
+    candidates by an inner cross-validation of the training folds only, then predicts the test
+    fold. Columns that are constant, identifier-like or date-like are left out and listed with
+    the reason ("screened"). The target's values are read as converted when they are
+    1/yes/true/won/converted. With `reference`, the Odoo-style naive Bayes is judged on the
+    same folds (key "reference"). Raises ValueError naming a missing column or a target
+    without both outcomes.
     """
     missing = [c for c in [target, id_column, *drop] if c and c not in frame.columns]
     if missing:
@@ -117,10 +129,26 @@ def evaluate_csv_frame(
     outcome = outcome_from_values(frame[target])
     if outcome.min() == outcome.max():
         raise ValueError(f"target column {target!r} needs both converted and not-converted rows")
-    features = frame.drop([c for c in [target, id_column, *drop] if c])
+    features = frame.drop(list(dict.fromkeys(c for c in [target, id_column, *drop] if c)))
+    screened = screen_columns(features)
+    features = features.drop([c.name for c in screened])
+    if not features.columns:
+        raise ValueError("no columns left to learn from after leaving out the ones listed")
+    fitted: list = []
     result: dict[str, Any] = {
-        "model": ALGORITHM,
-        **cross_validate(features, outcome, folds=folds, seed=seed),
+        "model": AUTO_TITLE,
+        **cross_validate(
+            features,
+            outcome,
+            folds=folds,
+            seed=seed,
+            make_scorer=lambda: AutoModel(random_state=seed),
+            fitted=fitted,
+        ),
+        "dropped_as_asked": [c for c in [id_column, *drop] if c],
+        "screened": [c.as_dict() for c in screened],
+        "chosen_per_fold": [m.choice["chosen"] for m in fitted],
+        "inner_auc_per_fold": [m.choice["inner_auc"] for m in fitted],
     }
     if reference:
         result["reference"] = {
@@ -138,3 +166,22 @@ def outcome_from_values(values: Any) -> np.ndarray:
     return (
         text.is_in(["1", "1.0", "yes", "y", "true", "t", "won", "converted"]).to_numpy().astype(int)
     )
+
+
+def read_csv_export(data: bytes) -> tuple[CsvFormat, pl.DataFrame]:
+    """A CSV export as a frame of text columns, whatever its encoding, BOM and delimiter.
+
+    Quoted fields may hold delimiters and newlines. Every column is read as text: the encoder
+    decides per column what is a number. Raises ValueError for a file that is not CSV.
+    """
+    fmt = detect_csv_format(data[:SAMPLE_BYTES])
+    try:
+        frame = pl.read_csv(
+            io.StringIO(fmt.decode(data)), separator=fmt.delimiter, infer_schema_length=0
+        )
+    except pl.exceptions.PolarsError as exc:
+        raise ValueError(f"not a readable CSV file: {exc}") from exc
+    stripped = [c.strip() for c in frame.columns]
+    if len(set(stripped)) == len(stripped):  # " Income " is "Income", unless that collides
+        frame.columns = stripped
+    return fmt, frame
