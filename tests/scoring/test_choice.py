@@ -22,7 +22,7 @@ CANDIDATE_CLASSES = [
 
 
 def leads(n=800, seed=1) -> tuple[pl.DataFrame, np.ndarray]:
-    """Leads whose conversion depends on industry, visits, and an industry × seniority interaction."""
+    """Leads converting by industry, visits and an industry × seniority interaction."""
     rng = np.random.default_rng(seed)
     industry = rng.choice(["Software", "Retail", "Bank", "Select"], n)
     seniority = rng.choice(["VP", "Manager", "Staff"], n)
@@ -154,7 +154,8 @@ def test_screening_names_constant_identifier_and_date_columns_with_reasons():
     dropped = {c.name: c for c in engine.screen_columns(frame)}
     assert set(dropped) == {"ID", "email", "Z_Cost", "signed_up"}
     assert dropped["Z_Cost"].kind == "constant" and "'3'" in dropped["Z_Cost"].why
-    assert dropped["ID"].kind == "identifier" and "60 distinct values in 60 rows" in dropped["ID"].why
+    assert dropped["ID"].kind == "identifier"
+    assert "60 distinct values in 60 rows" in dropped["ID"].why
     assert dropped["signed_up"].kind == "date"
 
 
