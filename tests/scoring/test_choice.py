@@ -165,3 +165,12 @@ def test_an_export_with_a_bom_semicolons_and_a_quoted_newline_reads_as_its_colum
     assert (fmt.delimiter, fmt.bom) == (";", True)
     assert frame.columns == ["ID", "Note", "Income"]
     assert frame["Note"].to_list() == ["two\nlines; here", "plain"]
+
+
+def test_the_tree_model_is_passed_over_when_too_many_leads_would_need_its_explanations():
+    frame, outcome = leads(400)
+    many = engine.choice.MAX_LEADS_FOR_TREES + 1
+    auto = engine.AutoModel(folds=3, leads_to_score=many).fit(frame, outcome)
+    assert "boosted" not in auto.choice["inner_auc"]
+    assert "would take minutes" in auto.choice["passed_over"]["boosted"]
+    assert auto.choice["chosen"] != "boosted"

@@ -1,6 +1,6 @@
 """Scoring adapters: read leads and touches in a few big queries, score with the engine, write back.
 
-The arithmetic is in `engine.py`; this module only moves data between the database and arrays.
+The arithmetic is in the `engine` package; this module moves data between the database and arrays.
 
 Which score a lead gets (`Lead.score`, 0–100):
 - the predictive model's conversion probability × 100 while a trained model is active;
@@ -479,7 +479,9 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
     labelled = _training_sample(labels)
     frame = model_frame(data).filter(pl.Series(labelled))
     outcome = labels[labelled]
-    model = engine.AutoModel(labels=FEATURE_LABELS, random_state=0).fit(frame, outcome)
+    model = engine.AutoModel(labels=FEATURE_LABELS, random_state=0, leads_to_score=len(data)).fit(
+        frame, outcome
+    )
     choice = model.choice
     metrics = {
         "auc": choice["inner_auc"][choice["chosen"]],

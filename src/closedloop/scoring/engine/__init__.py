@@ -11,7 +11,7 @@ candidates, explained per feature), `choice` (choosing among them by inner cross
 `evaluation` (judging a scorer on a CSV). This package re-exports their public names.
 """
 
-from closedloop.scoring.engine import common
+from closedloop.scoring.engine import choice, common
 from closedloop.scoring.engine.additive import ALGORITHM, ConversionModel
 from closedloop.scoring.engine.boosted import BoostedModel
 from closedloop.scoring.engine.choice import (
@@ -80,6 +80,7 @@ __all__ = [
     "_reasons_by_columns",
     "blocks",
     "clean_text",
+    "choice",
     "common",
     "criterion_matches",
     "cross_validate",

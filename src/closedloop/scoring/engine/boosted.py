@@ -39,6 +39,7 @@ VALIDATION_SHARE = 0.2
 class BoostedModel(ExplainedModel):
     name = "boosted"
     title = "Gradient boosting with interactions (LightGBM)"
+    slow_to_explain = True  # TreeSHAP per lead: see choice.MAX_LEADS_FOR_TREES
 
     def __init__(self, labels=None, random_state: int = 0, rounds: int | None = None):
         super().__init__(labels=labels, random_state=random_state)

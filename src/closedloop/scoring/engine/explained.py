@@ -10,7 +10,9 @@ ones the additive model has always used ("Industry: Software", "Company size (em
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import polars as pl
@@ -164,7 +166,8 @@ def explain(
     probability = np.empty(n)
     top_ids = np.empty((n, width), dtype=np.int64)
     top_effects = np.empty((n, width))
-    for rows in common.blocks(n):
+
+    def one_block(rows: slice) -> None:
         block = matrix[rows]
         base, contributions = model.contributions(block)
         logit = base + contributions.sum(axis=1)
@@ -173,4 +176,12 @@ def explain(
         top_ids[rows], top_effects[rows] = top_factors(
             model.text_ids(block), effects, per_side=per_side, min_effect=min_effect
         )
+
+    blocks = common.blocks(n)
+    if len(blocks) <= 1:
+        for rows in blocks:
+            one_block(rows)
+    else:  # NumPy releases the GIL in its loops, so blocks run in parallel on threads
+        with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+            list(pool.map(one_block, blocks))
     return probability, top_ids, top_effects
