@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from closedloop.scoring.engine.common import SMALL
 from closedloop.scoring.engine.explained import ExplainedModel
 
 PARAMS = {
@@ -85,8 +86,14 @@ class BoostedModel(ExplainedModel):
         return max(1, int(round(best / (1 - VALIDATION_SHARE))))
 
     def raw_contributions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        parts = self.booster.predict(matrix, pred_contrib=True)
+        parts = self.booster.predict(matrix, pred_contrib=True, num_threads=_threads(matrix))
         return parts[:, -1], parts[:, :-1]
 
     def raw_log_odds(self, matrix: np.ndarray) -> np.ndarray:
-        return self.booster.predict(matrix, raw_score=True)
+        return self.booster.predict(matrix, raw_score=True, num_threads=_threads(matrix))
+
+
+def _threads(matrix: np.ndarray) -> int:
+    # A few leads (the rescore after a touch): starting OpenMP threads on a busy machine costs
+    # tens of milliseconds, far more than the work.
+    return 1 if len(matrix) <= SMALL else 0
