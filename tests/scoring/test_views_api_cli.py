@@ -76,6 +76,8 @@ def test_marketing_retrains_from_the_page_and_the_model_takes_over(
     assert ScoringModel.objects.filter(is_active=True, trained_by__startswith="mia@").exists()
     page = client.get("/scoring/").content.decode()
     assert "Predictive model" in page and 'id="model-auc"' in page
+    assert 'id="model-choice"' in page and "<strong>chosen</strong>" in page
+    assert "Gradient boosting with interactions (LightGBM)" in page
 
 
 def test_the_api_reports_status_and_calibration(api_as, alice, scored):
