@@ -5,16 +5,17 @@
   and `mql_at` when it enters at MQL; created rows are history arriving, so no events;
 - a stage move of an existing lead is planned with `plan_stage_move` and saved with
   `record_stage_moves`: the StageChange, `mql_at` and events of `change_stage`;
-- an opportunity's close fields follow its stage, and one that becomes Won announces it.
+- an opportunity's close fields follow its stage, and one that becomes Won announces it;
+- a history loaded whole (the demo company) is checked against the contract's lifecycle
+  (`check_stage_history`) before it is written.
 """
 
 from __future__ import annotations
 
-from contextlib import closing
+from collections.abc import Iterable
 from datetime import UTC, datetime, time
 
-from django.db import connection
-
+from closedloop.core.db import vendor
 from closedloop.crm.models import (
     Lead,
     LeadSource,
@@ -23,6 +24,7 @@ from closedloop.crm.models import (
     OpportunityStage,
     StageChange,
 )
+from closedloop.definitions.services import current_lifecycle
 
 
 def new_lead_row(values: dict, *, now: datetime) -> dict:
@@ -50,28 +52,17 @@ def record_entry_stages(lead_ids: list[int], *, by_id: int | None, reason: str) 
     """
     if not lead_ids:
         return
-    quote = connection.ops.quote_name
-    changes, leads = quote(StageChange._meta.db_table), quote(Lead._meta.db_table)
     columns = ", ".join(
-        quote(name)
-        for name in ("lead_id", "from_stage", "to_stage", "at", "by_id", "reason", "rule_version")
+        vendor.column(StageChange, name)
+        for name in ("lead", "from_stage", "to_stage", "at", "by", "reason", "rule_version")
     )
     sql = (
-        f"INSERT INTO {changes} ({columns}) SELECT {quote('id')}, '', {quote('lifecycle_stage')},"
-        f" {quote('created_at')}, %s, %s, NULL FROM {leads} WHERE {quote('id')} IN "
+        f"INSERT INTO {vendor.table(StageChange)} ({columns}) SELECT {vendor.column(Lead, 'id')},"
+        f" '', {vendor.column(Lead, 'lifecycle_stage')}, {vendor.column(Lead, 'created_at')},"
+        f" %s, %s, NULL FROM {vendor.table(Lead)} WHERE "
     )
-    connection.ensure_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql + "(SELECT unnest(%s::bigint[]))", [by_id, reason, lead_ids])
-        return
-    # SQLite: the driver's cursor with its own "?" marks (Django rewrites "%s" with a regular
-    # expression, slow on statements of thousands of parameters).
-    with closing(connection.connection.cursor()) as cursor:
-        for start in range(0, len(lead_ids), 5000):
-            part = lead_ids[start : start + 5000]
-            marks = ", ".join(["?"] * len(part))
-            cursor.execute(sql.replace("%s", "?") + f"({marks})", [by_id, reason, *part])
+    for where, params in vendor.one_of_chunks(vendor.column(Lead, "id"), lead_ids):
+        vendor.execute(sql + where, [by_id, reason, *params])
 
 
 def imported_close_fields(values: dict) -> None:
@@ -89,3 +80,13 @@ def plan_opportunity_update(opportunity: Opportunity, values: dict, names: list[
         opportunity.closed_at = values["closed_at"]
         names.append("closed_at")
     return "stage" in names and opportunity.stage == OpportunityStage.WON
+
+
+def check_stage_history(from_stages: Iterable[str], to_stages: Iterable[str]) -> None:
+    """ValueError naming each kind of move in a loaded stage history (e.g. the demo's) that
+    the contract's lifecycle does not allow; entries ("" → stage) are always allowed."""
+    lifecycle = current_lifecycle()
+    pairs = set(zip(from_stages, to_stages, strict=True))
+    refused = sorted(f"{a} → {b}" for a, b in pairs if not lifecycle.allows(a, b))
+    if refused:
+        raise ValueError(f"the stage history breaks the contract's lifecycle: {', '.join(refused)}")
