@@ -13,7 +13,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from closedloop.core.models import Role, User
-from closedloop.core.permissions import check_can_assign
+from closedloop.core.permissions import check_can_assign, require_write
 from closedloop.crm.models import Lead, LifecycleStage
 from closedloop.crm.services.stages import change_stage
 from closedloop.crm.services.versions import StaleVersion, save_changed, set_changed
@@ -106,3 +106,14 @@ def update_lead(
             override_reason=override_reason,
         )
     return lead
+
+
+@transaction.atomic
+def delete_lead(lead: Lead, *, by: User | None) -> None:
+    """Delete `lead` (its stage history, activities and roles on deals go with it).
+
+    Read-only roles are refused; the audit log records who deleted it (the door's actor).
+    """
+    if by is not None:
+        require_write(by)
+    lead.delete()
