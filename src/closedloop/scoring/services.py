@@ -35,9 +35,13 @@ from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
 from closedloop.core.audit import record_bulk
-from closedloop.crm.models import Lead, LifecycleStage
+from closedloop.core.db import vendor
+from closedloop.core.db.chunks import chunked
+from closedloop.core.db.insert import update_rows
+from closedloop.crm.models import Lead, LifecycleStage, StageChange
 from closedloop.definitions import services as definitions
 from closedloop.definitions.models import ContractStatus, ContractVersion
+from closedloop.engagement.models import Touchpoint
 from closedloop.scoring import engine
 from closedloop.scoring.models import RescoreRun, Scorer, ScoringModel
 
@@ -137,15 +141,14 @@ class NotEnoughHistory(Exception):
 
 
 def _epoch(column: str) -> str:
-    if connection.vendor == "sqlite":
-        return f"((julianday({column}) - 2440587.5) * 86400.0)"
-    return f"extract(epoch from {column})::double precision"  # a float, not a Decimal
+    return vendor.epoch_seconds(column)
 
 
 def _in_clause(column: str, ids: list[int] | None) -> tuple[str, list]:
     if ids is None:
         return "", []
-    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    where, params = vendor.one_of(column, ids)
+    return f" AND {where}", params
 
 
 @dataclass
@@ -180,7 +183,7 @@ def read_leads(
     writes back only what changed.
     """
     where, params = _in_clause("id", lead_ids)
-    reasons = "score_reasons::text" if connection.vendor == "postgresql" else "score_reasons"
+    reasons = vendor.json_as_text("score_reasons")
     stored_sql = (
         f", fit_grade, engagement_score, conversion_probability, score, {reasons}"
         if with_stored
@@ -190,7 +193,7 @@ def read_leads(
         cursor.execute(
             "SELECT id, industry, employees, seniority, country, email, source, title, "
             f"original_campaign_id, lifecycle_stage, {_epoch('created_at')}{stored_sql} "
-            f"FROM crm_lead WHERE 1=1{where} ORDER BY id",
+            f"FROM {vendor.table(Lead)} WHERE 1=1{where} ORDER BY id",
             params,
         )
         rows = cursor.fetchall()
@@ -302,7 +305,7 @@ def _read_touches(data: LeadData, *, lead_ids, half_life_days: float, now: datet
     case = " ".join("WHEN %s THEN " + str(code + 1) for code in range(len(names)))
     sql = (
         f"SELECT lead_id * {slots} + (CASE type {case} ELSE 0 END), {_epoch('occurred_at')} "
-        f"FROM engagement_touchpoint WHERE lead_id IS NOT NULL{where}"
+        f"FROM {vendor.table(Touchpoint)} WHERE lead_id IS NOT NULL{where}"
     )
     created = data.frame["created"].to_numpy() if len(data) else np.zeros(0)
     n_types, n_leads = len(names), len(data)
@@ -420,7 +423,9 @@ def _ever_converted_ids() -> np.ndarray:
     stages = [str(s) for s in CONVERTED_STAGES]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT DISTINCT lead_id FROM crm_stagechange WHERE to_stage IN (%s, %s, %s)", stages
+            f"SELECT DISTINCT lead_id FROM {vendor.table(StageChange)} "
+            "WHERE to_stage IN (%s, %s, %s)",
+            stages,
         )
         return np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
 
@@ -444,7 +449,8 @@ def history_counts(*, now: datetime | None = None) -> dict[str, int]:
 def _read_labels_only(now: datetime) -> LeadData:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, lifecycle_stage, {_epoch('created_at')} FROM crm_lead ORDER BY id"
+            f"SELECT id, lifecycle_stage, {_epoch('created_at')} FROM {vendor.table(Lead)} "
+            "ORDER BY id"
         )
         rows = cursor.fetchall()
     ids, stage, created = zip(*rows, strict=True) if rows else ((), (), ())
@@ -672,21 +678,23 @@ def _rules_score(ranks, by_group, groups, engagement, bar, matches, icp):
 def _write_scores(data: LeadData, scores: Scores, *, now: datetime) -> int:
     """Write the scores back, skipping leads whose stored scores are already these; returns
     how many leads were written. scored_at is when a lead's scores were last written."""
-    json_cast = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    sql = (
-        "UPDATE crm_lead SET fit_grade = %s, engagement_score = %s, conversion_probability = %s, "
-        f"score = %s, score_reasons = {json_cast}, scored_at = %s WHERE id = %s"
-    )
-    stamp = now if connection.vendor == "postgresql" else now.replace(tzinfo=None).isoformat(" ")
     if data.stored is None and len(data) <= engine.SMALL:
-        rows = _few_rows(data, scores, stamp)  # the one-lead rescore: no frame needed
+        rows = _few_rows(data, scores, now)  # the one-lead rescore: no frame needed
     else:
-        rows = _changed_rows(data, scores, stamp)
-    for start in range(0, len(rows), WRITE_CHUNK):
-        # One transaction per chunk keeps SQLite's write lock short for the web requests.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, rows[start : start + WRITE_CHUNK])
-    return len(rows)
+        rows = _changed_rows(data, scores, now)
+    # One transaction per chunk keeps SQLite's write lock short for the web requests.
+    return update_rows(Lead, _WRITTEN, rows, json_as_text=True, per_transaction=WRITE_CHUNK)
+
+
+# The columns _write_scores sets, in the order of _few_rows' and _changed_rows' tuples.
+_WRITTEN = (
+    "fit_grade",
+    "engagement_score",
+    "conversion_probability",
+    "score",
+    "score_reasons",
+    "scored_at",
+)
 
 
 def _few_rows(data: LeadData, scores: Scores, stamp) -> list[tuple]:
@@ -839,8 +847,7 @@ def rescore_leads(lead_ids: Iterable[int]) -> int:
     model = active_model_only()
     half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
     moved = 0
-    for start in range(0, len(lead_ids), RESCORE_SLICE):
-        ids = lead_ids[start : start + RESCORE_SLICE]
+    for ids in chunked(lead_ids, RESCORE_SLICE):
         data = read_leads(lead_ids=ids, half_life_days=half_life, now=now)
         scores = compute_scores(data, contract=contract, model=model)
         _write_scores(data, scores, now=now)
@@ -870,7 +877,9 @@ def calibration_table(*, now: datetime | None = None) -> list[dict]:
     data = _read_labels_only(now)
     labels = outcome_labels(data, now=now)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, score, conversion_probability FROM crm_lead ORDER BY id")
+        cursor.execute(
+            f"SELECT id, score, conversion_probability FROM {vendor.table(Lead)} ORDER BY id"
+        )
         rows = cursor.fetchall()
     score = np.array([r[1] for r in rows], dtype=float) if rows else np.zeros(0)
     band = np.minimum(score // 10, 9).astype(int)
