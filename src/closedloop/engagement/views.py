@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from closedloop.campaigns.models import Campaign
 from closedloop.core.models import Role
 from closedloop.core.ratelimit import client_address
-from closedloop.engagement import capture, tracking
+from closedloop.engagement import capture, segment, tracking
 from closedloop.engagement.models import EventMapping, Form, Source, TouchpointType
 from closedloop.engagement.segment import DEFAULT_EVENT_TYPES
 
@@ -196,8 +196,12 @@ def _fields(request) -> dict:
             data = json.loads(request.body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ValueError("body: not valid JSON") from None
+        except RecursionError:
+            raise ValueError("body: nested too deep") from None
         if not isinstance(data, dict):
             raise ValueError("body: must be a JSON object of fields")
+        if problem := segment.envelope_problem(data, check_size=False):
+            raise ValueError(f"body: {problem}")
         return data
     return {key: request.POST.get(key) for key in request.POST}
 
