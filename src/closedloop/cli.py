@@ -28,6 +28,10 @@ source_app = typer.Typer(
     help="Tracking sources (Segment-compatible write keys).", no_args_is_help=True
 )
 app.add_typer(source_app, name="source")
+touches_app = typer.Typer(
+    help="Touchpoints: retention of their raw properties.", no_args_is_help=True
+)
+app.add_typer(touches_app, name="touches")
 app.add_typer(handoff_cli.sla_app, name="sla")
 app.add_typer(handoff_cli.digest_app, name="digest")
 app.command("route")(handoff_cli.route)
@@ -283,6 +287,33 @@ def export(
     from closedloop.imports.cli import export_command
 
     export_command(file, kind=kind, filters=filters, raw=raw, as_user=as_user)
+
+
+@touches_app.command("prune")
+def touches_prune(
+    older_than_days: int = typer.Option(
+        0, "--older-than-days", help="Default: CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS"
+    ),
+    archive: Path = typer.Option(
+        None, "--archive", help="First append the emptied properties to this .jsonl.gz file"
+    ),
+) -> None:
+    """Empty the raw properties of old touches; the touches (type, time, lead) stay."""
+    setup_django()
+    from django.conf import settings
+
+    from closedloop.core.audit import acting_as
+    from closedloop.core.models import AuditSource
+    from closedloop.engagement.retention import prune_touch_properties
+
+    days = older_than_days or settings.TOUCH_PROPERTIES_RETENTION_DAYS
+    if days < 1:
+        raise typer.BadParameter(
+            "give --older-than-days N or set CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS"
+        )
+    with acting_as(None, AuditSource.CLI):
+        pruned = prune_touch_properties(older_than_days=days, archive=archive)
+    typer.echo(json.dumps({"pruned": pruned, "older_than_days": days}))
 
 
 def _benchmarks_dir() -> Path:

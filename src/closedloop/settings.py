@@ -187,6 +187,9 @@ else:
 IMPORT_INDEX_DROP_ROWS = env_int("CLOSEDLOOP_IMPORT_INDEX_DROP_ROWS", 50_000)
 # Public web forms (/f/<key>): submissions allowed per client IP, "count/seconds".
 CLOSEDLOOP_FORM_RATE_LIMIT = env_str("CLOSEDLOOP_FORM_RATE_LIMIT", "10/60")
+# Raw touch properties older than this many days are emptied daily (0 keeps them forever);
+# the touches themselves stay, so scores and counts do not change.
+TOUCH_PROPERTIES_RETENTION_DAYS = env_int("CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS", 0)
 # Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.
 API_RATE_LIMIT = env_str("CLOSEDLOOP_API_RATE_LIMIT", "600/min")
 
