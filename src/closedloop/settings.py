@@ -196,7 +196,7 @@ API_RATE_LIMIT = env_str("CLOSEDLOOP_API_RATE_LIMIT", "600/min")
 # django-axes is asked first: a locked-out account or address is refused before any password
 # is hashed, so a flood of guesses costs a cache-sized lookup, not a key derivation each.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "closedloop.core.accounts.LockoutBackend",
     "closedloop.core.accounts.ThrottledModelBackend",
 ]
 LOGIN_FAILURE_LIMIT = env_int("CLOSEDLOOP_LOGIN_FAILURE_LIMIT", 5)
@@ -213,7 +213,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_RESET_ON_SUCCESS = True
 # A refused attempt during a lockout is not written down: a flood then costs no writes.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
-AXES_CLIENT_IP_CALLABLE = "closedloop.core.ratelimit.client_address"
+AXES_CLIENT_IP_CALLABLE = "closedloop.core.accounts.login_address"
 AXES_USERNAME_CALLABLE = "closedloop.core.accounts.login_username"
 AXES_LOCKOUT_CALLABLE = "closedloop.core.accounts.lockout_response"
 AXES_VERBOSE = False

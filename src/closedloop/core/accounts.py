@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import threading
 
+from axes.backends import AxesStandaloneBackend
 from axes.signals import user_locked_out
 from axes.utils import reset as reset_lockouts
 from django.conf import settings
@@ -43,10 +44,29 @@ def login_username(request, credentials: dict | None) -> str:
     return str((credentials or {}).get("username") or "").strip().lower()
 
 
+def login_address(request) -> str | None:
+    """The client address axes counts; None for a request without one (tests, scripts)."""
+    address = client_address(request)
+    return None if address == "unknown" else address
+
+
 def lockout_response(request, original_response=None, credentials=None):
     """The styled 429 page shown while logins are paused."""
     context = {"minutes": settings.LOGIN_LOCKOUT_MINUTES}
     return render(request, "core/locked_out.html", context, status=429)
+
+
+class LockoutBackend(AxesStandaloneBackend):
+    """django-axes' lockout check, for web log-ins only.
+
+    A call without a request (a script or test checking a password) has no client to count
+    or lock out; axes would refuse it outright, so it passes straight to the next backend.
+    """
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username, password, **kwargs)
 
 
 class ThrottledModelBackend(ModelBackend):
