@@ -28,6 +28,10 @@ source_app = typer.Typer(
     help="Tracking sources (Segment-compatible write keys).", no_args_is_help=True
 )
 app.add_typer(source_app, name="source")
+person_app = typer.Typer(
+    help="A person's data: a copy of it, or its erasure.", no_args_is_help=True
+)
+app.add_typer(person_app, name="person")
 touches_app = typer.Typer(
     help="Touchpoints: retention of their raw properties.", no_args_is_help=True
 )
@@ -287,6 +291,42 @@ def export(
     from closedloop.imports.cli import export_command
 
     export_command(file, kind=kind, filters=filters, raw=raw, as_user=as_user)
+
+
+@person_app.command("export")
+def person_export(email: str = typer.Argument(..., help="The person's email")) -> None:
+    """Print, as one JSON document, everything held about the person with this email."""
+    setup_django()
+    from closedloop.privacy.services import PersonNotFound, export_person
+
+    try:
+        document = export_person(email=email)
+    except PersonNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@person_app.command("erase")
+def person_erase(
+    email: str = typer.Argument(..., help="The person's email"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Erase the personal data of the person with this email everywhere; counts stay."""
+    setup_django()
+    from closedloop.core.audit import acting_as
+    from closedloop.core.models import AuditSource
+    from closedloop.privacy.services import PersonNotFound, erase_person
+
+    if not yes:
+        typer.confirm(f"Erase every personal detail of {email}? This cannot be undone", abort=True)
+    try:
+        with acting_as(None, AuditSource.CLI):
+            counts = erase_person(email=email)
+    except PersonNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps({"erased": True, **counts}))
 
 
 @app.command()
