@@ -2,7 +2,7 @@
 
 Django's auth views do the work (hashing, one-use signed reset tokens, session rotation);
 django-axes counts failed logins per account and per address
-(docs/decisions/0011-login-hardening.md).
+(docs/decisions/0013-login-hardening.md).
 These are the few pieces closedloop adds around them.
 """
 
