@@ -212,3 +212,25 @@ def test_a_login_that_finds_every_password_check_busy_is_refused_at_once(alice, 
     assert b"Too many log-ins at this moment" in response.content
     busy.release()
     assert log_in(Client(), alice.email, PASSWORD).status_code == 302
+
+
+def test_the_wsgi_gate_answers_a_locked_address_before_django(alice):
+    from closedloop.core.accounts import locked_address_gate
+
+    for n in range(5):
+        log_in(Client(), f"y{n}@example.com", "wrong", ip="192.0.2.90")
+
+    def django(environ, start_response):
+        if environ["REMOTE_ADDR"] == "192.0.2.90":
+            raise AssertionError("Django was reached for the locked address")
+        return [b"django"]
+
+    gate = locked_address_gate(django)
+    seen = {}
+    body = gate(
+        {"PATH_INFO": "/login/", "REMOTE_ADDR": "192.0.2.90", "REQUEST_METHOD": "POST"},
+        lambda status, headers: seen.update(status=status, headers=dict(headers)),
+    )
+    assert seen["status"].startswith("429") and seen["headers"]["Retry-After"] == "900"
+    assert b"Too many failed log-ins" in b"".join(body)
+    assert gate({"PATH_INFO": "/login/", "REMOTE_ADDR": "192.0.2.91"}, None) == [b"django"]

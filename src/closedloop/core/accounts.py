@@ -142,6 +142,35 @@ class LockedAddressMiddleware:
         return self.get_response(request)
 
 
+def locked_address_gate(app):
+    """WSGI: the lockout page for a locked-out address's /login/, before Django runs at all.
+
+    LockedAddressMiddleware does the same inside Django; under a flood, skipping Django's
+    request handling too roughly halves what each refused attempt costs the server.
+    """
+    headers = [
+        ("Content-Type", "text/html; charset=utf-8"),
+        ("Content-Security-Policy", "default-src 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("X-Frame-Options", "DENY"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+
+    def gate(environ, start_response):
+        address = environ.get("REMOTE_ADDR") or "unknown"
+        if environ.get("PATH_INFO") == settings.LOGIN_PATH and cache.get(
+            _LOCKED_ADDRESS.format(address)
+        ):
+            minutes = settings.LOGIN_LOCKOUT_MINUTES
+            body = _LOCKED_HTML.format(minutes=minutes).encode()
+            extra = [("Content-Length", str(len(body))), ("Retry-After", str(minutes * 60))]
+            start_response("429 Too Many Requests", headers + extra)
+            return [body]
+        return app(environ, start_response)
+
+    return gate
+
+
 def _locked_page() -> HttpResponse:
     # A fixed page, not a template: during a flood this is nearly all the server does.
     minutes = settings.LOGIN_LOCKOUT_MINUTES
