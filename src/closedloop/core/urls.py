@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from closedloop.core import accounts, views
+from closedloop.core import accounts, settings_views, views
 
 urlpatterns = [
     path("login/", accounts.LoginView.as_view(), name="login"),
@@ -36,4 +36,9 @@ urlpatterns = [
     ),
     path("tokens/", views.tokens, name="tokens"),
     path("tokens/<int:pk>/revoke/", views.revoke_token, name="revoke-token"),
+    path("settings/", settings_views.settings_home, name="settings"),
+    path("settings/users/", settings_views.users, name="settings-users"),
+    path("settings/users/<int:pk>/", settings_views.user_edit, name="settings-user"),
+    path("settings/teams/", settings_views.teams, name="settings-teams"),
+    path("welcome/<str:uidb64>/<str:token>/", settings_views.set_password, name="set-password"),
 ]
