@@ -1,6 +1,6 @@
 """Scoring adapters: read leads and touches in a few big queries, score with the engine, write back.
 
-The arithmetic is in `engine.py`; this module only moves data between the database and arrays.
+The arithmetic is in the `engine` package; this module moves data between the database and arrays.
 
 Which score a lead gets (`Lead.score`, 0–100):
 - the predictive model's conversion probability × 100 while a trained model is active;
@@ -465,11 +465,13 @@ def enough_history(labels: np.ndarray) -> bool:
 
 
 def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
-    """Train the predictive model on every labelled lead and make it the active one.
+    """Choose, train and calibrate the predictive model on the labelled leads; make it active.
 
-    Measures hold-out quality first (5-fold cross-validation, stored in `metrics`), then fits on
-    all labelled leads and recalibrates it on the out-of-fold predictions (Platt scaling).
-    Raises NotEnoughHistory below MIN_LABELLED / MIN_CONVERSIONS.
+    engine.AutoModel compares the candidate models by an inner 5-fold cross-validation of
+    these leads, fits the winner on all of them and calibrates it (Platt scaling) on its
+    out-of-fold predictions. `metrics` holds the winner's cross-validated AUC and Brier score
+    and every candidate's AUC ("choice"). Raises NotEnoughHistory below MIN_LABELLED /
+    MIN_CONVERSIONS.
     """
     now = now or timezone.now()
     data = read_leads(half_life_days=0, now=now)
@@ -483,17 +485,26 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
     labelled = _training_sample(labels)
     frame = model_frame(data).filter(pl.Series(labelled))
     outcome = labels[labelled]
-    out_of_fold: list = []
-    metrics = engine.cross_validate(frame, outcome, folds=5, seed=0, predictions=out_of_fold)
-    model = engine.ConversionModel(labels=FEATURE_LABELS).fit(frame, outcome)
-    slope, intercept = model.recalibrate(out_of_fold[0], outcome)
-    metrics["calibration"] = {"slope": round(slope, 4), "intercept": round(intercept, 4)}
+    model = engine.AutoModel(labels=FEATURE_LABELS, random_state=0, leads_to_score=len(data)).fit(
+        frame, outcome
+    )
+    choice = model.choice
+    metrics = {
+        "auc": choice["inner_auc"][choice["chosen"]],
+        "brier": choice["inner_brier"],
+        "rows": int(labelled.sum()),
+        "positives": int(outcome.sum()),
+        "folds": choice["inner_folds"],
+        "seed": 0,
+        "calibration": choice["calibration"],
+        "choice": choice,
+    }
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     with transaction.atomic():
         ScoringModel.objects.filter(is_active=True).update(is_active=False)
         row = ScoringModel.objects.create(
-            algorithm=engine.ALGORITHM,
+            algorithm=model.title[:80],
             trained_at=now,
             rows=int(labelled.sum()),
             positives=int(outcome.sum()),
@@ -519,10 +530,10 @@ def _training_sample(labels: np.ndarray) -> np.ndarray:
     return mask
 
 
-_model_cache: dict[int, engine.ConversionModel] = {}
+_model_cache: dict[int, engine.AutoModel] = {}
 
 
-def active_model() -> tuple[ScoringModel | None, engine.ConversionModel | None]:
+def active_model() -> tuple[ScoringModel | None, engine.AutoModel | None]:
     """The active model row and its loaded model (cached per process), or (None, None)."""
     row = ScoringModel.objects.filter(is_active=True).defer("blob", "metrics", "features").first()
     if row is None:
@@ -530,7 +541,7 @@ def active_model() -> tuple[ScoringModel | None, engine.ConversionModel | None]:
     return row, _loaded_model(row.pk)
 
 
-def active_model_only() -> engine.ConversionModel | None:
+def active_model_only() -> engine.AutoModel | None:
     """The active model (cached per process) without its row: one small query per call."""
     with connection.cursor() as cursor:  # at most one is active (a unique constraint)
         cursor.execute(f"SELECT id FROM {ScoringModel._meta.db_table} WHERE is_active")
@@ -538,7 +549,7 @@ def active_model_only() -> engine.ConversionModel | None:
     return None if found is None else _loaded_model(found[0])
 
 
-def _loaded_model(pk: int) -> engine.ConversionModel:
+def _loaded_model(pk: int) -> engine.AutoModel:
     # A model row's blob never changes (retraining adds a row), so its pk is a safe key.
     if pk not in _model_cache:
         blob = ScoringModel.objects.filter(pk=pk).values_list("blob", flat=True).get()
@@ -566,9 +577,7 @@ class Scores:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def compute_scores(
-    data: LeadData, *, contract: dict, model: engine.ConversionModel | None
-) -> Scores:
+def compute_scores(data: LeadData, *, contract: dict, model: engine.AutoModel | None) -> Scores:
     """Fit grade, engagement, probability, 0–100 score, reasons and the MQL rule for `data`.
 
     For many leads the rules part (grade, engagement) runs on a second thread while the model
@@ -642,7 +651,7 @@ def _rules_part(data: LeadData, contract: dict, timings: dict) -> tuple:
     return engine.grade_ranks_from_points(points), by_group, groups, matches
 
 
-def _model_part(data: LeadData, model: engine.ConversionModel, timings: dict) -> tuple:
+def _model_part(data: LeadData, model: engine.AutoModel, timings: dict) -> tuple:
     """(probability, top factor ids, their effects): encoding, prediction and the choice of
     factors, timed together as predict_s."""
     started = time.perf_counter()
