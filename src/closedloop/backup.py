@@ -4,7 +4,7 @@ The archive is a gzip tar holding `manifest.json`, the database and `media/` (ev
 import files, content files). SQLite is copied with its online backup API, a consistent
 snapshot taken while the server keeps running. PostgreSQL is copied with `pg_dump -Fc` and
 restored with `pg_restore`; both must be on the PATH
-(docs/decisions/0012-privacy-backups-retention.md).
+(docs/decisions/0014-privacy-backups-retention.md).
 """
 
 from __future__ import annotations

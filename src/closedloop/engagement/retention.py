@@ -4,7 +4,7 @@ Touchpoints are by far the largest table, and most of their bytes are `propertie
 fields a tracking client or an import sent (page URLs, user agents, form fields). Scores,
 funnels and attribution read only the lead, type, time, channel, campaign and content, so
 emptying `properties` after CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS keeps every count and
-score while the table stops growing in bytes (docs/decisions/0012-privacy-backups-retention.md).
+score while the table stops growing in bytes (docs/decisions/0014-privacy-backups-retention.md).
 """
 
 from __future__ import annotations

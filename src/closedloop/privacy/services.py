@@ -6,7 +6,7 @@ and attribution keep adding up; only who they were goes. Identities, login attem
 rows that exist only to name them are deleted. Free text elsewhere (notifications, webhook
 payloads, import errors, the audit log's values and uploaded import files) is searched for the
 person's identifying strings, which are overwritten. The erasure itself is audited with counts
-only (docs/decisions/0012-privacy-backups-retention.md).
+only (docs/decisions/0014-privacy-backups-retention.md).
 """
 
 from __future__ import annotations
