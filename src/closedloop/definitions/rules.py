@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from closedloop.scoring.engine import GRADES
+from closedloop.vocabulary import GRADES
 
 OPS: tuple[str, ...] = ("eq", "in", "gte", "lte", "contains")
 OP_WORDS = {"eq": "is", "in": "is one of", "gte": "≥", "lte": "≤", "contains": "contains"}

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from closedloop.demo import names, truth
+from closedloop.vocabulary import MARKETING_TOUCH_TYPES, SALES_TOUCH_TYPES, TouchType
 
 NULL_TIME = np.iinfo(np.int64).min
 DAY = 86400
@@ -124,18 +125,8 @@ HIGH_INTENT = {
     "email_click": 0.27,
 }
 LOW_INTENT = {"page_view": 0.55, "email_open": 0.35, "ad_click": 0.10}
-TOUCH_KINDS = (
-    "page_view",
-    "email_open",
-    "email_click",
-    "form",
-    "webinar",
-    "ad_click",
-    "content_view",
-    "event",
-    "sales_call",
-    "meeting",
-)
+# Every kind a demo touch can be: the vocabulary's marketing and sales touch types, in order.
+TOUCH_KINDS = tuple(str(t) for t in (*MARKETING_TOUCH_TYPES, *SALES_TOUCH_TYPES))
 KIND = {k: i for i, k in enumerate(TOUCH_KINDS)}
 TOUCH_CHANNEL = {
     "page_view": "web",
@@ -647,7 +638,7 @@ class _Builder:
         }
         for touch_kind, types in groups.items():
             mask = kind == KIND[touch_kind]
-            if touch_kind in ("content_view", "form"):
+            if touch_kind in (TouchType.CONTENT_VIEW, TouchType.FORM):
                 mask &= rng.random(len(owner)) < 0.5
             campaign[mask] = self._active(types, day[mask], u[mask])
         original = self.lead["campaign"][owner]
@@ -677,7 +668,7 @@ class _Builder:
 
     def _touch_assets(self, rng, kind) -> np.ndarray:
         asset = np.full(len(kind), -1, dtype=np.int64)
-        mask = (kind == KIND["content_view"]) | (
+        mask = (kind == KIND[TouchType.CONTENT_VIEW]) | (
             (kind == KIND["email_click"]) & (rng.random(len(kind)) < 0.25)
         )
         asset[mask] = rng.choice(ASSET_COUNT, mask.sum(), p=self.asset_popularity)
@@ -853,7 +844,9 @@ class _Builder:
         member = np.full(self.n, -1, dtype=np.int64)
         member[leads] = group
         views = np.flatnonzero(
-            (t["asset"] >= 0) & (t["kind"] == KIND["content_view"]) & (member[t["lead"]] >= 0)
+            (t["asset"] >= 0)
+            & (t["kind"] == KIND[TouchType.CONTENT_VIEW])
+            & (member[t["lead"]] >= 0)
         )
         deal = member[t["lead"][views]]
         views, deal = views[t["at"][views] <= close[deal]], deal[t["at"][views] <= close[deal]]

@@ -2,7 +2,7 @@
 rejections with their managed reasons, ownership disputes and the assignment log.
 
 The SLA numbers themselves are not stored here: they are read from the active definitions
-contract (`closedloop.definitions.services.active_contract_body()["sla"]`).
+contract (`closedloop.definitions.services.contract_in_force().sla`).
 """
 
 from __future__ import annotations

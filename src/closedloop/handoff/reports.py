@@ -6,6 +6,7 @@ the API and the digest share.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
@@ -73,7 +74,7 @@ def sla_report(*, weeks: int = 12, now: datetime | None = None, team_id: int | N
         week["decided"] += 1
         week["met"] += outcome
     return {
-        "numbers": sla_numbers(),
+        "numbers": dataclasses.asdict(sla_numbers()),
         "first_touch": {
             "median_minutes": engine.percentile(minutes, 50),
             "p95_minutes": engine.percentile(minutes, 95),
@@ -138,7 +139,7 @@ def marketing_delivery(*, now: datetime, months: int) -> list[dict]:
         accepted = Acceptance.objects.filter(**span).count()
         rejected = Rejection.objects.filter(**span).count()
         rate = engine.share(accepted, accepted + rejected)
-        promised = numbers["mql_per_rep_month"] * reps
+        promised = numbers.mql_per_rep_month * reps
         result.append(
             {
                 "month": first.strftime("%Y-%m"),
@@ -147,9 +148,9 @@ def marketing_delivery(*, now: datetime, months: int) -> list[dict]:
                 "accepted": accepted,
                 "rejected": rejected,
                 "accept_rate": rate,
-                "accept_rate_floor": numbers["accept_rate_floor"],
+                "accept_rate_floor": numbers.accept_rate_floor,
                 "met": delivered >= promised
-                and (rate is None or rate >= numbers["accept_rate_floor"]),
+                and (rate is None or rate >= numbers.accept_rate_floor),
             }
         )
         first = nxt

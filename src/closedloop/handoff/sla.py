@@ -21,7 +21,8 @@ from django.utils import timezone
 from closedloop.core import events
 from closedloop.core.models import Role, Team, User
 from closedloop.crm.models import ActivityKind, Lead, LifecycleStage
-from closedloop.definitions.services import active_contract_body
+from closedloop.definitions.contract import SlaPolicy
+from closedloop.definitions.services import contract_in_force
 from closedloop.handoff import engine
 from closedloop.handoff.bulk import insert_rows
 from closedloop.handoff.models import (
@@ -42,9 +43,9 @@ ATTEMPT_KINDS = (ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
 MAX_DELIVERY_ATTEMPTS = 5
 
 
-def sla_numbers() -> dict:
-    """The `sla` section of the contract in force (never a copy kept here)."""
-    return active_contract_body()["sla"]
+def sla_numbers() -> SlaPolicy:
+    """The SLA policy of the contract in force (never a copy kept here)."""
+    return contract_in_force().sla
 
 
 def calendar_for(team: Team | None) -> engine.WorkCalendar:
@@ -77,7 +78,9 @@ def calendars_for_teams(team_ids: set[int | None]) -> dict[int | None, engine.Wo
     return result
 
 
-def upsert_timers(items: list[tuple[int, datetime, engine.WorkCalendar]], *, numbers: dict) -> None:
+def upsert_timers(
+    items: list[tuple[int, datetime, engine.WorkCalendar]], *, numbers: SlaPolicy
+) -> None:
     """Set the deadlines of leads' clocks: items are (lead id, clock start, owner's calendar).
 
     An existing open clock keeps its start (reassigning does not reset the SLA); only the
@@ -89,14 +92,14 @@ def upsert_timers(items: list[tuple[int, datetime, engine.WorkCalendar]], *, num
         timer = existing.get(lead_id)
         if timer is None:
             # Plain tuples, not model instances: routing starts thousands of clocks a second.
-            first_due = engine.add_working_minutes(start, numbers["first_touch_minutes"], calendar)
+            first_due = engine.add_working_minutes(start, numbers.first_touch_minutes, calendar)
             new_rows.append(
                 (
                     lead_id,
                     start,
                     first_due,
-                    start + timedelta(days=numbers["attempts_days"]),
-                    numbers["attempts"],
+                    start + timedelta(days=numbers.attempts_days),
+                    numbers.attempts,
                 )
             )
             continue
@@ -131,13 +134,11 @@ def _insert_timers(rows: list[tuple]) -> None:
     )
 
 
-def _set_deadlines(timer: LeadSla, start, calendar, numbers: dict) -> None:
+def _set_deadlines(timer: LeadSla, start, calendar, numbers: SlaPolicy) -> None:
     timer.started_at = start
-    timer.first_touch_due = engine.add_working_minutes(
-        start, numbers["first_touch_minutes"], calendar
-    )
-    timer.attempts_due = start + timedelta(days=numbers["attempts_days"])
-    timer.attempts_required = numbers["attempts"]
+    timer.first_touch_due = engine.add_working_minutes(start, numbers.first_touch_minutes, calendar)
+    timer.attempts_due = start + timedelta(days=numbers.attempts_days)
+    timer.attempts_required = numbers.attempts
     timer.closed_at = None
 
 
@@ -198,7 +199,7 @@ def timers_for(
         _state(now, timer.first_touch_due, done, left, numbers, timer.closed_at),
         timer.first_touch_due,
         left,
-        f"within {numbers['first_touch_minutes']} working minutes of MQL",
+        f"within {numbers.first_touch_minutes} working minutes of MQL",
     )
     # Enough attempts counts as done at the clock's start: MET, whatever the time now.
     attempts_done = timer.started_at if timer.attempts_made >= timer.attempts_required else None
@@ -208,8 +209,7 @@ def timers_for(
         _state(now, timer.attempts_due, attempts_done, attempts_left, numbers, timer.closed_at),
         timer.attempts_due,
         attempts_left,
-        f"{timer.attempts_made} of {timer.attempts_required} "
-        f"within {numbers['attempts_days']} days",
+        f"{timer.attempts_made} of {timer.attempts_required} within {numbers.attempts_days} days",
     )
     return [first, attempts]
 
@@ -223,7 +223,7 @@ def _state(now, due, done, left, numbers, closed_at) -> engine.TimerState:
         due=due,
         done_at=done,
         minutes_left=left,
-        warn_before_minutes=numbers["warn_before_minutes"],
+        warn_before_minutes=numbers.warn_before_minutes,
     )
 
 
@@ -260,7 +260,7 @@ def _refresh_attempts() -> None:
         LeadSla.objects.filter(pk=timer.pk).update(attempts_made=timer.made)
 
 
-def _warn(open_timers, *, now: datetime, numbers: dict) -> int:
+def _warn(open_timers, *, now: datetime, numbers: SlaPolicy) -> int:
     soon = open_timers.filter(
         first_touched_at__isnull=True, warned_at__isnull=True, first_touch_due__gt=now
     )
@@ -269,7 +269,7 @@ def _warn(open_timers, *, now: datetime, numbers: dict) -> int:
     for timer in soon:
         calendar = calendars[timer.lead.owner.team_id]
         left = engine.working_minutes_between(now, timer.first_touch_due, calendar)
-        if left > numbers["warn_before_minutes"]:
+        if left > numbers.warn_before_minutes:
             continue
         Notification.objects.create(
             user=timer.lead.owner,

@@ -20,23 +20,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-# Worst → best. Index 2 ("D") is where every lead starts; +3 points is one letter up.
-GRADES: tuple[str, ...] = (
-    "F",
-    "D-",
-    "D",
-    "D+",
-    "C-",
-    "C",
-    "C+",
-    "B-",
-    "B",
-    "B+",
-    "A-",
-    "A",
-    "A+",
-)
-_START = GRADES.index("D")
+from closedloop.definitions.contract import EngagementRules, IcpCriterion, MqlRule
+from closedloop.vocabulary import GRADES, STARTING_GRADE
+
+_START = GRADES.index(STARTING_GRADE)
 # Up to this many leads, plain Python beats array set-up costs (the one-lead rescore path).
 SMALL = 64
 _GRADE_INDEX = {grade: i for i, grade in enumerate(GRADES)}
@@ -92,13 +79,13 @@ def _number(series: pl.Series) -> np.ndarray:
     return series.fill_null(np.nan).to_numpy()
 
 
-def criterion_matches(column: Any, criterion: Mapping[str, Any]) -> np.ndarray:
+def criterion_matches(column: Any, criterion: IcpCriterion) -> np.ndarray:
     """Boolean per lead: does `column` meet one ICP criterion {field, op, value}.
 
     ops: eq, in (case-insensitive text), gte, lte (numbers; missing never matches), contains
     (case-insensitive substring). Raises ValueError on an unknown op.
     """
-    op, value = criterion["op"], criterion["value"]
+    op, value = criterion.op, criterion.value
     if not isinstance(column, pl.Series) and len(column) <= SMALL:
         return np.array([_matches_one(v, op, value) for v in column], dtype=bool)
     series = _as_series(column)
@@ -152,7 +139,7 @@ def _to_float(raw: Any) -> float:
 
 
 def fit_matches(
-    columns: Mapping[str, Any], icp: list[dict], n_leads: int | None = None
+    columns: Mapping[str, Any], icp: Sequence[IcpCriterion], n_leads: int | None = None
 ) -> np.ndarray:
     """Matrix (leads × criteria) of booleans: which ICP criteria each lead meets.
 
@@ -161,10 +148,10 @@ def fit_matches(
     if n_leads is None:
         n_leads = len(next(iter(columns.values()))) if columns else 0
     matches = np.zeros((n_leads, len(icp)), dtype=bool)
-    fields = {c["field"] for c in icp if c["field"] in columns}
+    fields = {c.field for c in icp if c.field in columns}
     for field_name in fields:
         column = columns[field_name]
-        criteria = [j for j, c in enumerate(icp) if c["field"] == field_name]
+        criteria = [j for j, c in enumerate(icp) if c.field == field_name]
         on_field = functools.partial(_matches_on, criteria=[icp[j] for j in criteria])
         if isinstance(column, pl.Series) and column.dtype == pl.String and len(column) > SMALL:
             # Every criterion on this field, once per distinct value (see per_distinct).
@@ -174,7 +161,7 @@ def fit_matches(
     return matches
 
 
-def _matches_on(column: Any, criteria: list[dict]) -> np.ndarray:
+def _matches_on(column: Any, criteria: list[IcpCriterion]) -> np.ndarray:
     """Matrix (values × criteria) of criterion_matches for one column."""
     out = np.zeros((len(column), len(criteria)), dtype=bool)
     for j, criterion in enumerate(criteria):
@@ -183,7 +170,7 @@ def _matches_on(column: Any, criteria: list[dict]) -> np.ndarray:
 
 
 def fit_points(
-    columns: Mapping[str, Any], icp: list[dict], *, explain: bool = False
+    columns: Mapping[str, Any], icp: Sequence[IcpCriterion], *, explain: bool = False
 ) -> tuple[np.ndarray, list[list[tuple[str, float]]] | None]:
     """Per-lead sum of the steps of the ICP criteria it meets (thirds of a letter grade).
 
@@ -192,11 +179,11 @@ def fit_points(
     `explain`, then per lead the list of (criterion label, step) it met, biggest effect first.
     """
     matches = fit_matches(columns, icp)
-    steps = np.array([float(c.get("step", 0)) for c in icp], dtype=float)
+    steps = np.array([c.step for c in icp], dtype=float)
     points = matches.astype(float) @ steps if len(icp) else np.zeros(matches.shape[0])
     if not explain:
         return points, None
-    labels = [str(c.get("label") or f"{c['field']} {c['op']} {c['value']}") for c in icp]
+    labels = [c.label for c in icp]
     order = np.argsort(-np.abs(steps), kind="stable")
     reasons = [
         [(labels[j], float(steps[j])) for j in order if row[j] and steps[j] != 0] for row in matches
@@ -263,7 +250,7 @@ def engagement_by_group(
     touch_type: np.ndarray,
     age_days: np.ndarray,
     n_leads: int,
-    config: Mapping[str, Any],
+    config: EngagementRules,
     *,
     type_names: Sequence[str] | None = None,
     multiplicity: np.ndarray | None = None,
@@ -277,11 +264,10 @@ def engagement_by_group(
     already summed (age 0), which is how the database adapter passes pre-aggregated touches.
     """
     codes, names = _type_codes(touch_type, type_names)
-    points_by_type = config.get("points", {})
-    caps = config.get("caps", {})
+    points_by_type, caps = config.points, config.caps
     group_of: dict[str, str] = {}
     for group, spec in caps.items():
-        for name in spec.get("types", []):
+        for name in spec.types:
             group_of[name] = group
     groups: list[str] = list(caps)
     for name in points_by_type:
@@ -297,13 +283,13 @@ def engagement_by_group(
     type_group = np.array([group_index[group_of[n]] for n in names] or [0], dtype=np.int64)
 
     lead_index = np.asarray(lead_index, dtype=np.int64)
-    weight = type_points[codes] * decay_weights(age_days, config.get("half_life_days", 0))
+    weight = type_points[codes] * decay_weights(age_days, config.half_life_days)
     if multiplicity is not None:
         weight = weight * np.asarray(multiplicity, dtype=float)
     cell = lead_index * len(groups) + type_group[codes]
     totals = np.bincount(cell, weights=weight, minlength=n_leads * len(groups))
     totals = totals[: n_leads * len(groups)].reshape(n_leads, len(groups))
-    cap_row = np.array([float(caps[g]["max"]) if g in caps else np.inf for g in groups])
+    cap_row = np.array([caps[g].max if g in caps else np.inf for g in groups])
     return np.minimum(totals, cap_row), groups
 
 
@@ -312,7 +298,7 @@ def engagement_scores(
     touch_type: np.ndarray,
     age_days: np.ndarray,
     n_leads: int,
-    config: Mapping[str, Any],
+    config: EngagementRules,
     *,
     type_names: Sequence[str] | None = None,
 ) -> np.ndarray:
@@ -320,7 +306,7 @@ def engagement_scores(
 
     lead_index: for each touch, the 0-based position of its lead (0 … n_leads-1);
     touch_type: each touch's type name (or integer codes into `type_names`);
-    age_days: each touch's age in days at scoring time; config: the contract's "engagement".
+    age_days: each touch's age in days at scoring time; config: the contract's engagement rules.
     Returns a float array of length n_leads (0 for a lead without touches).
     """
     by_group, _ = engagement_by_group(
@@ -337,17 +323,17 @@ def engagement_scores(
 def meets_mql_rule(
     fit_grades: np.ndarray | None,
     engagement: np.ndarray,
-    rule: Mapping[str, Any],
+    rule: MqlRule,
     *,
     ranks: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Boolean per lead: engagement >= rule["min_engagement"] and grade >= rule["min_fit_grade"].
+    """Boolean per lead: engagement >= rule.min_engagement and grade >= rule.min_fit_grade.
 
     `ranks` (grade_rank of the grades) may stand in for the grades.
     """
-    min_rank = _GRADE_INDEX.get(rule.get("min_fit_grade") or "F", 0)
+    min_rank = _GRADE_INDEX.get(rule.min_fit_grade or "F", 0)
     fit_ok = (grade_rank(fit_grades) if ranks is None else ranks) >= min_rank
-    engaged = np.asarray(engagement, dtype=float) >= float(rule.get("min_engagement", 0))
+    engaged = np.asarray(engagement, dtype=float) >= rule.min_engagement
     return fit_ok & engaged
 
 
