@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import typer
 
+from closedloop.env import setup_django
 from closedloop.handoff import cli as handoff_cli
 from closedloop.scoring import cli as scoring_cli
 
@@ -35,13 +35,6 @@ app.add_typer(handoff_cli.digest_app, name="digest")
 app.command("route")(handoff_cli.route)
 app.add_typer(scoring_cli.model_app, name="model")
 app.command("score")(scoring_cli.score)
-
-
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closedloop.settings")
-    import django
-
-    django.setup()
 
 
 def call(name: str, *args: str, **options) -> None:

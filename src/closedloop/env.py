@@ -47,3 +47,14 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def setup_django() -> None:
+    """Configure Django from closedloop.settings (what every `closedloop` command does first).
+
+    Here rather than in cli.py so that the apps' own command groups can call it without
+    importing the command that imports them."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closedloop.settings")
+    import django
+
+    django.setup()

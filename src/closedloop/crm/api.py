@@ -41,13 +41,7 @@ from closedloop.core.api_support import (
     set_etag,
 )
 from closedloop.core.models import Role, User
-from closedloop.core.permissions import (
-    account_visibility,
-    check_can_assign,
-    opportunity_visibility,
-    require_write,
-    visible,
-)
+from closedloop.core.permissions import check_can_assign, require_write, visible
 from closedloop.crm.models import (
     Account,
     Lead,
@@ -58,6 +52,7 @@ from closedloop.crm.models import (
     Opportunity,
     OpportunityStage,
 )
+from closedloop.crm.permissions import account_visibility, opportunity_visibility
 from closedloop.crm.services import StaleVersion, change_stage, save_if_version
 
 router = Router(auth=token_auth)

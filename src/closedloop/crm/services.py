@@ -7,11 +7,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from closedloop.core import events
+from closedloop.core.concurrency import StaleVersion  # raised here, answered as 412
 from closedloop.crm.models import Lead, LifecycleStage, StageChange
-
-
-class StaleVersion(Exception):
-    """Someone else changed the record since the caller read it (HTTP 412)."""
 
 
 @transaction.atomic

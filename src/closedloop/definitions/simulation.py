@@ -1,8 +1,8 @@
 """What-if: how many MQLs would a contract have produced, week by week, and how did they convert?
 
 Pure NumPy over arrays read by `services.simulate_contract`; the fit grade, engagement score and
-MQL rule are the scoring engine's own functions, so the simulation cannot drift from what the
-scorer does once the contract is in force.
+MQL rule are the scorer's own functions (`scorecard.py`), so the simulation cannot drift from
+what the scorer does once the contract is in force.
 
 Time is in days since the start of the window (floats). A lead counts as an MQL in the first
 week at whose end it met the rule (it must exist by then; its touches up to then count, decayed
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from closedloop.definitions.contract import Contract, EngagementRules
-from closedloop.scoring.engine import (
+from closedloop.definitions.scorecard import (
     decay_weights,
     engagement_by_group,
     fit_points,
