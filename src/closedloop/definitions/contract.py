@@ -140,7 +140,7 @@ def parse_contract(body: Mapping[str, Any]) -> Contract:
             icp=tuple(_criterion(c) for c in body["icp"]),
             engagement=_engagement(body["engagement"]),
             mql_rule=MqlRule(
-                float(body["mql_rule"]["min_engagement"]), str(body["mql_rule"]["min_fit_grade"])
+                _number(body["mql_rule"]["min_engagement"]), str(body["mql_rule"]["min_fit_grade"])
             ),
             sql_rule=SqlRule(
                 tuple(body["sql_rule"]["requires"]), int(body["sql_rule"]["min_confirmed"])
@@ -155,6 +155,13 @@ def parse_contract(body: Mapping[str, Any]) -> Contract:
         raise ContractError(f"not a contract body: {problem!r}") from problem
 
 
+def _number(value: Any) -> float:
+    """A number as the body holds it: whole numbers stay int, so that they read "1,200"."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return float(value)
+    return value
+
+
 def _criterion(raw: Mapping[str, Any]) -> IcpCriterion:
     value = raw["value"]
     if isinstance(value, list | tuple):
@@ -163,21 +170,21 @@ def _criterion(raw: Mapping[str, Any]) -> IcpCriterion:
         field=str(raw["field"]),
         op=Op(raw["op"]),
         value=value,
-        step=float(raw.get("step") or 0),
+        step=_number(raw.get("step") or 0),
         label=str(raw.get("label") or f"{raw['field']} {raw['op']} {raw['value']}"),
     )
 
 
 def _engagement(raw: Mapping[str, Any]) -> EngagementRules:
     caps = {
-        str(name): CapGroup(tuple(spec["types"]), float(spec["max"]))
+        str(name): CapGroup(tuple(spec["types"]), _number(spec["max"]))
         for name, spec in raw.get("caps", {}).items()
     }
-    points = {str(name): float(p or 0) for name, p in raw.get("points", {}).items()}
+    points = {str(name): _number(p or 0) for name, p in raw.get("points", {}).items()}
     return EngagementRules(
         points=MappingProxyType(points),
         caps=MappingProxyType(caps),
-        half_life_days=float(raw.get("half_life_days") or 0),
+        half_life_days=_number(raw.get("half_life_days") or 0),
     )
 
 
@@ -187,7 +194,7 @@ def _sla(raw: Mapping[str, Any]) -> SlaPolicy:
         attempts=int(raw["attempts"]),
         attempts_days=int(raw["attempts_days"]),
         mql_per_rep_month=int(raw["mql_per_rep_month"]),
-        accept_rate_floor=float(raw["accept_rate_floor"]),
+        accept_rate_floor=_number(raw["accept_rate_floor"]),
         warn_before_minutes=int(raw["warn_before_minutes"]),
         ownership_protect_days=int(raw["ownership_protect_days"]),
     )

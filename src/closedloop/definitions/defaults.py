@@ -15,7 +15,9 @@ Scoring, the MQL/SQL rules and the SLAs all read the *active* contract's body
   recorded by people through `closedloop.crm.services.change_stage`).
 """
 
-DEFAULT_CONTRACT: dict = {
+from typing import Any
+
+DEFAULT_CONTRACT: dict[str, Any] = {
     "icp": [
         {
             "field": "industry",

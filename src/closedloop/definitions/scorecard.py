@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from closedloop.definitions.contract import EngagementRules, IcpCriterion, MqlRule
+from closedloop.definitions.contract import (
+    CriterionValue,
+    EngagementRules,
+    IcpCriterion,
+    MqlRule,
+)
 from closedloop.vocabulary import GRADES, STARTING_GRADE
 
 _START = GRADES.index(STARTING_GRADE)
@@ -55,10 +60,10 @@ def per_distinct(series: pl.Series, compute: Any) -> np.ndarray:
         return np.asarray(compute(series))
     values = series.drop_nulls().unique()
     # Position of each row's value among `values` (the null entry goes last).
-    codes = series.cast(pl.Enum(values)).to_physical().cast(pl.UInt32)
-    codes = codes.fill_null(values.len()).to_numpy()
+    physical = series.cast(pl.Enum(values)).to_physical().cast(pl.UInt32)
+    codes = physical.fill_null(values.len()).to_numpy()
     values = values.extend(pl.Series([None], dtype=values.dtype))
-    return np.asarray(compute(values))[codes]
+    return np.asarray(np.asarray(compute(values))[codes])
 
 
 def lower_text(series: pl.Series) -> pl.Series:
@@ -89,7 +94,7 @@ def criterion_matches(column: Any, criterion: IcpCriterion) -> np.ndarray:
     if op in ("gte", "lte"):
         numbers = _number(series)
         with np.errstate(invalid="ignore"):
-            hit = numbers >= float(value) if op == "gte" else numbers <= float(value)
+            hit = numbers >= _threshold(value) if op == "gte" else numbers <= _threshold(value)
         return np.asarray(hit & ~np.isnan(numbers), dtype=bool)
     text = lower_text(series)
     if op == "eq":
@@ -103,6 +108,13 @@ def criterion_matches(column: Any, criterion: IcpCriterion) -> np.ndarray:
             return np.zeros(len(text), dtype=bool)
         return text.str.contains(needle, literal=True).to_numpy()
     raise ValueError(f"unknown ICP criterion op {op!r} (use eq, in, gte, lte or contains)")
+
+
+def _threshold(value: CriterionValue) -> float:
+    """The number a gte/lte criterion compares with (validation made it a single number)."""
+    if isinstance(value, tuple):
+        raise ValueError(f"a comparison needs one number, not {value!r}")
+    return float(value)
 
 
 def _matches_one(raw: Any, op: str, value: Any) -> bool:
@@ -193,14 +205,13 @@ def grades_from_points(points: np.ndarray) -> np.ndarray:
 
     Clipped to F … A+. Returns an array of grade strings.
     """
-    return np.asarray(GRADES, dtype=object)[grade_ranks_from_points(points)]
+    return np.asarray(np.asarray(GRADES, dtype=object)[grade_ranks_from_points(points)])
 
 
 def grade_ranks_from_points(points: np.ndarray) -> np.ndarray:
     """grade_rank(grades_from_points(points)) without the grade strings in between."""
-    return np.clip(
-        _START + np.rint(np.asarray(points, dtype=float)).astype(int), 0, len(GRADES) - 1
-    )
+    steps = np.rint(np.asarray(points, dtype=float)).astype(int)
+    return np.asarray(np.clip(_START + steps, 0, len(GRADES) - 1))
 
 
 def grade_rank(grades: np.ndarray | Sequence[str]) -> np.ndarray:
@@ -227,7 +238,7 @@ def decay_weights(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
     age = np.maximum(np.asarray(age_days, dtype=float), 0.0)
     if not half_life_days or half_life_days <= 0:
         return np.ones_like(age)
-    return np.exp2(-age / float(half_life_days))
+    return np.asarray(np.exp2(-age / float(half_life_days)))
 
 
 def _type_codes(
@@ -309,7 +320,7 @@ def engagement_scores(
     by_group, _ = engagement_by_group(
         lead_index, touch_type, age_days, n_leads, config, type_names=type_names
     )
-    return by_group.sum(axis=1)
+    return np.asarray(by_group.sum(axis=1))
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,6 +340,10 @@ def meets_mql_rule(
     `ranks` (grade_rank of the grades) may stand in for the grades.
     """
     min_rank = _GRADE_INDEX.get(rule.min_fit_grade or "F", 0)
-    fit_ok = (grade_rank(fit_grades) if ranks is None else ranks) >= min_rank
+    if ranks is None:
+        if fit_grades is None:
+            raise ValueError("meets_mql_rule needs the fit grades or their ranks")
+        ranks = grade_rank(fit_grades)
+    fit_ok = ranks >= min_rank
     engaged = np.asarray(engagement, dtype=float) >= rule.min_engagement
     return fit_ok & engaged

@@ -36,7 +36,7 @@ from closedloop.crm.models import (
     OpportunityStage,
     StageChange,
 )
-from closedloop.definitions import rules, simulation
+from closedloop.definitions import rules, simulation, wording
 from closedloop.definitions.contract import Contract
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 from closedloop.definitions.models import ContractStatus, ContractVersion, Side, Signoff
@@ -327,9 +327,9 @@ def _activate(version: ContractVersion) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def diff_versions(old: ContractVersion, new: ContractVersion) -> list[rules.Change]:
+def diff_versions(old: ContractVersion, new: ContractVersion) -> list[wording.Change]:
     """What changed from `old` to `new`, one readable line per field."""
-    return rules.diff_contracts(old.body, new.body, catalog())
+    return wording.diff_contracts(old.contract, new.contract, catalog())
 
 
 def compared_version(version: ContractVersion) -> ContractVersion | None:

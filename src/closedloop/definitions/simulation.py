@@ -102,7 +102,9 @@ def weekly_engagement(
     history = history.in_time_order()
     days, leads, types = history.touch_day, history.touch_lead, history.touch_type
     caps, uncapped = config.caps, config.without_caps()
-    totals, groups, previous_end, done = None, [], None, 0
+    totals: np.ndarray | None = None
+    groups: list[str] = []
+    previous_end, done = 0.0, 0  # previous_end is read from the second week on
     for end in week_ends:
         upto = int(np.searchsorted(days, end, side="right"))
         fresh, groups = engagement_by_group(
@@ -136,7 +138,7 @@ class Outcome:
     def won_rate(self) -> float | None:
         return self.won / self.mqls if self.mqls else None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "mqls_per_week": self.per_week,
             "mqls": self.mqls,
