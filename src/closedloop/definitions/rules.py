@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -77,7 +77,7 @@ POINTS_SPEC = NumberSpec("Points", 0, 1000, whole=False)
 CAP_SPEC = NumberSpec("Cap", 1, 100_000, whole=False)
 
 
-class Errors(dict):
+class Errors(dict[str, str]):
     """path → message; the first problem found for a path wins."""
 
     def add(self, path: str, message: str) -> None:
@@ -132,21 +132,23 @@ def clean_number(value: Any, spec: NumberSpec, path: str, errors: Errors) -> flo
     return int(number) if spec.whole or number.is_integer() else number
 
 
-def _clean_text(value: Any, path: str, errors: Errors, *, max_length: int, required=True) -> str:
+def _clean_text(
+    value: Any, path: str, errors: Errors, *, max_length: int, required: bool = True
+) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors.add(path, f"must be text, not {value!r}")
         return ""
-    value = value.strip()
-    if required and not value:
+    text = value.strip()
+    if required and not text:
         errors.add(path, "is required")
-    elif len(value) > max_length:
-        errors.add(path, f"is too long ({len(value)} characters; at most {max_length})")
-    return value
+    elif len(text) > max_length:
+        errors.add(path, f"is too long ({len(text)} characters; at most {max_length})")
+    return text
 
 
-def _as_list(value: Any) -> list | None:
+def _as_list(value: Any) -> list[Any] | None:
     """A list from a JSON list or from comma-separated text (what a form sends)."""
     if isinstance(value, list | tuple):
         return list(value)
@@ -155,7 +157,7 @@ def _as_list(value: Any) -> list | None:
     return None
 
 
-def _as_mapping(value: Any, path: str, errors: Errors) -> Mapping:
+def _as_mapping(value: Any, path: str, errors: Errors) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         errors.add(path, "must be an object")
         return {}
@@ -175,8 +177,7 @@ def _criterion_value(raw: Any, op: str, kind: str, path: str, errors: Errors) ->
             errors.add(path, "needs at least one value (separate several with commas)")
             return []
         if kind == "number":
-            cleaned = [clean_number(item, number_spec, path, errors) for item in items]
-            return cleaned
+            return [clean_number(item, number_spec, path, errors) for item in items]
         cleaned = [str(item).strip() for item in items if str(item).strip()]
         if len({item.lower() for item in cleaned}) != len(cleaned):
             errors.add(path, "lists a value twice")
@@ -193,7 +194,7 @@ def _criterion_value(raw: Any, op: str, kind: str, path: str, errors: Errors) ->
     return _clean_text(None if raw is None else str(raw), path, errors, max_length=200)
 
 
-def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> dict:
+def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     path = f"icp.{index}"
     raw = _as_mapping(raw, path, errors)
     name = raw.get("field")
@@ -231,7 +232,7 @@ def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> d
     return {"field": name, "op": op, "value": value, "step": step, "label": label}
 
 
-def clean_icp(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
+def clean_icp(raw: Any, catalog: Catalog, errors: Errors) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.add("icp", "must be a list of criteria")
         return []
@@ -247,7 +248,7 @@ def clean_icp(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
     return criteria
 
 
-def clean_engagement(raw: Any, catalog: Catalog, errors: Errors) -> dict:
+def clean_engagement(raw: Any, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "engagement", errors)
     points_raw = _as_mapping(raw.get("points", {}), "engagement.points", errors)
     for name in points_raw:
@@ -272,9 +273,9 @@ def clean_engagement(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     return {"points": points, "caps": caps, "half_life_days": half_life}
 
 
-def _clean_caps(raw: Any, catalog: Catalog, errors: Errors) -> dict:
+def _clean_caps(raw: Any, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "engagement.caps", errors)
-    caps: dict[str, dict] = {}
+    caps: dict[str, dict[str, Any]] = {}
     capped_by: dict[str, str] = {}
     for name, spec in raw.items():
         path = f"engagement.caps.{name}"
@@ -297,7 +298,7 @@ def _clean_caps(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     return caps
 
 
-def clean_mql_rule(raw: Any, catalog: Catalog, errors: Errors) -> dict:
+def clean_mql_rule(raw: Any, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "mql_rule", errors)
     engagement = clean_number(
         raw.get("min_engagement"), MQL_SPEC, "mql_rule.min_engagement", errors
@@ -311,7 +312,7 @@ def clean_mql_rule(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     return {"min_engagement": engagement, "min_fit_grade": grade}
 
 
-def clean_sql_rule(raw: Any, errors: Errors) -> dict:
+def clean_sql_rule(raw: Any, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "sql_rule", errors)
     requires = _as_list(raw.get("requires"))
     if not requires:
@@ -330,7 +331,7 @@ def clean_sql_rule(raw: Any, errors: Errors) -> dict:
     return {"requires": requires, "min_confirmed": confirmed}
 
 
-def clean_sla(raw: Any, errors: Errors) -> dict:
+def clean_sla(raw: Any, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "sla", errors)
     for key in raw:
         if key not in SLA_SPECS:
@@ -349,15 +350,15 @@ def clean_sla(raw: Any, errors: Errors) -> dict:
     return sla
 
 
-def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
+def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.add("stages", "must be a list of stages")
         return []
-    given: dict[str, dict] = {}
-    for item in raw:
-        item = item if isinstance(item, Mapping) else {}
+    given: dict[str, dict[str, Any]] = {}
+    for raw_item in raw:
+        item: dict[str, Any] = dict(raw_item) if isinstance(raw_item, Mapping) else {}
         stage = item.get("stage")
-        if stage not in catalog.stages:
+        if not isinstance(stage, str) or stage not in catalog.stages:
             errors.add("stages", f"unknown lifecycle stage {stage!r}")
         elif stage in given:
             errors.add("stages", f"stage {stage!r} is described twice")
@@ -380,7 +381,7 @@ def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
     ]
 
 
-def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]:
+def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict[str, Any], dict[str, str]]:
     """Check and normalise a contract body.
 
     Input: a mapping shaped like `defaults.DEFAULT_CONTRACT`; numbers may be text ("40"), lists
@@ -394,7 +395,7 @@ def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]
     for key in raw:
         if key not in SECTIONS:
             errors.add(key, f"is not a contract section; use {', '.join(SECTIONS)}")
-    cleaners = {
+    cleaners: dict[str, Callable[[Any], Any]] = {
         "icp": lambda v: clean_icp(v, catalog, errors),
         "engagement": lambda v: clean_engagement(v, catalog, errors),
         "mql_rule": lambda v: clean_mql_rule(v, catalog, errors),
@@ -402,7 +403,7 @@ def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]
         "sla": lambda v: clean_sla(v, errors),
         "stages": lambda v: clean_stages(v, catalog, errors),
     }
-    body = {}
+    body: dict[str, Any] = {}
     for key, clean in cleaners.items():
         if key in raw:
             body[key] = clean(raw[key])

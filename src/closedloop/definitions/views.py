@@ -100,7 +100,8 @@ def edit_draft(request, number: int):
     if not services.can_edit(request.user, version):
         raise PermissionDenied("only the author of a draft (or an admin) edits it")
     catalog = services.catalog()
-    body, errors, note = version.body, {}, version.change_note
+    body, note = version.body, version.change_note
+    errors: dict[str, str] = {}
     if request.method == "POST":
         body, errors = forms.body_from_post(request.POST, catalog)
         note = request.POST.get("change_note", "")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -650,7 +651,7 @@ class _Builder:
     def _active(self, types: tuple[str, ...], day: np.ndarray, u: np.ndarray) -> np.ndarray:
         """A campaign of one of `types` running on each day (-1 where none was)."""
         span = HISTORY_DAYS + truth.HORIZON_DAYS + 2
-        members = [[] for _ in range(span)]
+        members: list[list[Any]] = [[] for _ in range(span)]
         for c in np.flatnonzero(np.isin(self.campaign_kind, types)):
             first = (self.campaign_start[c] - self.start) // DAY
             last = (self.campaign_end[c] - self.start) // DAY
@@ -746,7 +747,9 @@ class _Builder:
             365,
         )
         group = np.empty(len(leads), dtype=np.int64)
-        opp_account, opp_created, opp_close = [], [], []
+        opp_account: list[int] = []
+        opp_created: list[int] = []
+        opp_close: list[int] = []
         for i, lead in enumerate(leads):
             # A contact joins the account's open deal, or opens a new one.
             if (
@@ -761,7 +764,7 @@ class _Builder:
             opp_created.append(f["opp_at"][lead])
             opp_close.append(f["opp_at"][lead] + int(cycle[i] * DAY))
         count = len(opp_account)
-        opp_account = np.array(opp_account, dtype=np.int64)
+        opp_accounts = np.array(opp_account, dtype=np.int64)
         created = np.array(opp_created, dtype=np.int64)
         close = np.array(opp_close, dtype=np.int64)
         mean_fit = np.bincount(group, weights=self.fit[leads], minlength=count) / np.maximum(
@@ -783,7 +786,7 @@ class _Builder:
                 elapsed < 0.4, "discovery", np.where(elapsed < 0.75, "proposal", "negotiation")
             ),
         ).astype(object)
-        employees = acc["employees"][opp_account]
+        employees = acc["employees"][opp_accounts]
         lost_weights = np.stack(
             [
                 np.full(count, 1.0),
@@ -808,7 +811,7 @@ class _Builder:
             count=count,
             leads=leads,
             group=group,
-            account=opp_account,
+            account=opp_accounts,
             created=created,
             close=close,
             closed=closed,
@@ -817,7 +820,7 @@ class _Builder:
             stage=stage,
             reason=reason,
         )
-        owner = self.rep_ids[acc["owner_rep"][opp_account]]
+        owner = self.rep_ids[acc["owner_rep"][opp_accounts]]
         self.tables["opportunity"] = Table(
             "crm.Opportunity",
             {
@@ -825,8 +828,8 @@ class _Builder:
                 "version": np.ones(count, dtype=np.int64),
                 "created_at": created,
                 "updated_at": np.where(closed, close, created),
-                "account_id": opp_account + 1,
-                "name": acc["name"][opp_account] + " – " + product,
+                "account_id": opp_accounts + 1,
+                "name": acc["name"][opp_accounts] + " – " + product,
                 "amount": amount,
                 "stage": stage,
                 "close_date": close,
@@ -1022,7 +1025,7 @@ class _Builder:
 
     def _properties(self, kind: np.ndarray) -> np.ndarray:
         rng = self.streams[8]
-        options = {
+        options: dict[str, list[dict[str, Any]]] = {
             "page_view": [{"path": p} for p in names.PAGE_PATHS],
             "form": [{"form": f} for f in names.FORMS],
             "ad_click": [{"utm_source": s} for s in ("google", "linkedin", "bing")],
@@ -1110,7 +1113,7 @@ class _Builder:
             ),
             (f["sql_exit"], "recycled", f["sql_exit_at"], rep_id, not_now),
         ]
-        cols = {"lead": [], "to": [], "at": [], "by": [], "reason": [], "step": []}
+        cols: dict[str, list[Any]] = {k: [] for k in ("lead", "to", "at", "by", "reason", "step")}
         for number, (mask, to, at, by, reason) in enumerate(steps):
             idx = np.flatnonzero(mask)
             cols["lead"].append(idx)

@@ -49,7 +49,8 @@ def sla_numbers() -> SlaPolicy:
 
 
 def calendar_for(team: Team | None) -> engine.WorkCalendar:
-    return calendars_for_teams({team.pk} if team else set()).get(team.pk if team else None)
+    key = team.pk if team else None
+    return calendars_for_teams({key})[key]
 
 
 def calendars_for_teams(team_ids: set[int | None]) -> dict[int | None, engine.WorkCalendar]:
@@ -144,7 +145,7 @@ def _set_deadlines(timer: LeadSla, start, calendar, numbers: SlaPolicy) -> None:
 
 def start_clock(lead: Lead, *, at: datetime) -> LeadSla:
     """(Re)start a lead's clocks at `at`, the moment it became an MQL."""
-    team = lead.owner.team if lead.owner_id else None
+    team = lead.owner.team if lead.owner is not None else None
     timer = LeadSla.objects.filter(lead=lead).first() or LeadSla(lead=lead)
     _set_deadlines(timer, at, calendar_for(team), sla_numbers())
     timer.first_touched_at, timer.attempts_made, timer.warned_at = None, 0, None
@@ -191,7 +192,7 @@ def timers_for(
     if timer is None:
         return []
     numbers = sla_numbers()
-    calendar = calendar or calendar_for(lead.owner.team if lead.owner_id else None)
+    calendar = calendar or calendar_for(lead.owner.team if lead.owner is not None else None)
     done = timer.first_touched_at
     left = engine.working_minutes_between(now, timer.first_touch_due, calendar)
     first = Timer(

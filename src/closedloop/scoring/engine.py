@@ -19,7 +19,6 @@ import numpy as np
 import polars as pl
 
 # The rules part of every score lives with the contract it reads; re-exported for the adapters.
-from closedloop.definitions.scorecard import GRADES as GRADES
 from closedloop.definitions.scorecard import SMALL as SMALL
 from closedloop.definitions.scorecard import as_series, lower_text, per_distinct, to_float
 from closedloop.definitions.scorecard import criterion_matches as criterion_matches
@@ -32,6 +31,7 @@ from closedloop.definitions.scorecard import grade_rank as grade_rank
 from closedloop.definitions.scorecard import grade_ranks_from_points as grade_ranks_from_points
 from closedloop.definitions.scorecard import grades_from_points as grades_from_points
 from closedloop.definitions.scorecard import meets_mql_rule as meets_mql_rule
+from closedloop.vocabulary import GRADES as GRADES
 
 # --------------------------------------------------------------------------------------------
 # The predictive scorer
@@ -92,7 +92,7 @@ class FeatureEncoder:
         if lowered.n_unique() <= 2 and lowered.is_in(list(_YES | _NO)).all():
             return ("yes_no" if lowered.n_unique() == 2 else None), None
         numbers = answered.str.replace_all(",", "").cast(pl.Float64, strict=False)
-        if numbers.is_not_null().mean() >= NUMERIC_SHARE:
+        if numbers.is_not_null().sum() >= NUMERIC_SHARE * numbers.len():
             return ("number" if numbers.drop_nulls().n_unique() > 1 else None), None
         counts = answered.value_counts(sort=True)
         if counts.height >= 0.9 * rows or counts.height < 2:
@@ -139,7 +139,7 @@ class FeatureEncoder:
             lowered = text.lower()
             return 1.0 if lowered in _YES else 0.0 if lowered in _NO else float("nan")
         if not hasattr(self, "_codes"):
-            self._codes = {}
+            self._codes: dict[str, dict[str, float]] = {}
         codes = self._codes.get(name)
         if codes is None:
             codes = self._codes[name] = {v: float(i) for i, v in enumerate(self.categories[name])}
@@ -218,6 +218,14 @@ class ConversionModel:
     from the column's average entry. `fit` checks the tables reproduce the trees.
     """
 
+    # Read off the trained trees by _compile: per column, its split points (None for a
+    # categorical column), its table of log-odds shifts and that table's average over the data.
+    intercept: float
+    cuts: list[np.ndarray | None]
+    tables: list[np.ndarray]
+    bands: list[np.ndarray | None]
+    means: list[float]
+
     def __init__(
         self, labels: Mapping[str, str] | None = None, random_state: int = 0, explain: bool = True
     ):
@@ -293,8 +301,8 @@ class ConversionModel:
         n_columns = matrix.shape[1]
         blank = np.full((1, n_columns), np.nan)
         self.intercept = float(self.classifier.decision_function(blank)[0])
-        self.cuts: list[np.ndarray | None] = []  # numeric split points; None for categoricals
-        self.tables: list[np.ndarray] = []  # log-odds shift per interval/category, last = missing
+        self.cuts = []  # numeric split points; None for categoricals
+        self.tables = []  # log-odds shift per interval/category, last = missing
         for j, name in enumerate(self.encoder.columns):
             if self.encoder.kinds[name] == "category":
                 cuts = None
@@ -344,11 +352,12 @@ class ConversionModel:
         """Index into tables[j] for each value: interval or category, last entry for missing."""
         missing = np.isnan(column)
         size = len(self.tables[j])
-        if self.cuts[j] is None:
+        cuts = self.cuts[j]
+        if cuts is None:
             cell = np.where(missing, 0, column).astype(np.int64)
             cell = np.where((cell < 0) | (cell >= size - 1), size - 2, cell)  # unseen → "other"
         else:
-            cell = np.searchsorted(self.cuts[j], np.where(missing, 0, column), side="left")
+            cell = np.searchsorted(cuts, np.where(missing, 0, column), side="left")
         return np.where(missing, size - 1, cell)
 
     def cell_matrix(self, matrix: np.ndarray) -> np.ndarray:
@@ -420,16 +429,14 @@ class ConversionModel:
         texts = []
         for j, name in enumerate(self.encoder.columns):
             label = self.labels.get(name, name)
-            cuts = self.cuts[j]
+            cuts, bands = self.cuts[j], self.bands[j]
             if cuts is None:
                 size = len(self.tables[j]) - 1
                 texts += [f"{label}: {self.encoder.describe(name, float(c))}" for c in range(size)]
-            elif self.bands[j] is None:
+            elif bands is None:
                 texts += [f"{label}: {'yes' if i else 'no'}" for i in range(len(cuts) + 1)]
             else:
-                texts += [
-                    _interval_text(label, self.bands[j], i) for i in range(len(self.bands[j]) + 1)
-                ]
+                texts += [_interval_text(label, bands, i) for i in range(len(bands) + 1)]
             texts.append(f"{label}: not given")
         self._factor_texts = texts
         return texts
