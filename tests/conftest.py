@@ -7,9 +7,15 @@ import sys
 
 import pytest
 from django.db import connection
+from hypothesis import settings as hypothesis_settings
 
 from closedloop.core.models import Role
 from tests.factories import make_team, make_user
+
+# Fixed examples (a seed derived from each test) and no per-example deadline: the suite runs on
+# a shared machine where one slow example is load, not a bug.
+hypothesis_settings.register_profile("closedloop", derandomize=True, deadline=None)
+hypothesis_settings.load_profile("closedloop")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import gc
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import typer
@@ -52,9 +50,16 @@ def migrate() -> None:
 
 @app.command()
 def check(deploy: bool = typer.Option(False, "--deploy", help="Also run the deployment checks")):
-    """Check the configuration; with --deploy, the production hardening too."""
-    args = ["--deploy", "--fail-level", "WARNING"] if deploy else []
-    call("check", *args)
+    """Check the configuration; with --deploy, the production hardening too (fails on warnings)."""
+    setup_django()
+    from closedloop.core.checks import format_problems, run_problems
+
+    problems = run_problems(deploy=deploy)
+    if not problems:
+        typer.echo("No problems found." + (" Ready to deploy." if deploy else ""))
+        return
+    typer.echo(format_problems(problems), err=True)
+    raise typer.Exit(1)
 
 
 @app.command()
@@ -75,13 +80,11 @@ def serve(
     if not settings.DEBUG:
         call_command("collectstatic", interactive=False, verbosity=0)
     # Import the app only now: whitenoise indexes the static folder when the app is built.
+    from closedloop.core import serving
     from closedloop.wsgi import application
 
-    worker_process = None
-    if worker:
-        worker_process = subprocess.Popen(
-            [sys.executable, "-m", "closedloop.cli", "worker", "--quiet"]
-        )
+    serving.stop_on_signals()
+    worker_process = serving.start_worker() if worker else None
     # Everything loaded so far lives as long as the server: move it out of the garbage
     # collector's sight, so that the collections a busy server triggers stop re-walking it
     # (tracking ingestion: GC time ~0.4 -> ~0.07 ms per 100-event request).
@@ -89,11 +92,17 @@ def serve(
     gc.freeze()
     typer.echo(f"closedloop is serving at http://{host}:{port}/  (Ctrl+C stops it)")
     try:
-        waitress_serve(application, host=host, port=port, threads=threads, ident="closedloop")
+        waitress_serve(
+            application,
+            host=host,
+            port=port,
+            threads=threads,
+            ident="closedloop",
+            **serving.waitress_options(),
+        )
     finally:
         if worker_process is not None:
-            worker_process.terminate()
-            worker_process.wait(timeout=10)
+            serving.stop_worker(worker_process)
 
 
 @app.command()

@@ -49,6 +49,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def env_words(name: str, default: list[str], *, allowed: list[str]) -> list[str]:
+    """Words separated by commas or spaces, each one of `allowed` (lower-cased)."""
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    words = [word.lower() for word in raw.replace(",", " ").split()]
+    unknown = [word for word in words if word not in allowed]
+    if unknown:
+        raise ImproperlyConfigured(
+            f"{name}: unknown value {', '.join(unknown)}; allowed: {', '.join(allowed)}"
+        )
+    return words
+
+
 def setup_django() -> None:
     """Configure Django from closedloop.settings (what every `closedloop` command does first).
 

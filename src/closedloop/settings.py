@@ -21,7 +21,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from closedloop.env import env_bool, env_int, env_list, env_str
+from closedloop.env import env_bool, env_int, env_list, env_str, env_words
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -224,7 +224,27 @@ SECURE_SSL_REDIRECT = SECURE
 SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
 SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
 SECURE_HSTS_PRELOAD = SECURE
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+
+# Behind a reverse proxy: the proxy's address (or * for any peer, e.g. a container network).
+# `closedloop serve` passes these to waitress, which then takes the scheme and the client address
+# from the forwarded headers of that peer only and drops them from everyone else.
+TRUSTED_PROXY = env_str("CLOSEDLOOP_TRUSTED_PROXY", "").strip()
+TRUSTED_PROXY_COUNT = env_int("CLOSEDLOOP_TRUSTED_PROXY_COUNT", 1)
+TRUSTED_PROXY_HEADERS = env_words(
+    "CLOSEDLOOP_TRUSTED_PROXY_HEADERS",
+    ["x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-forwarded-port"],
+    allowed=[
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-by",
+        "forwarded",
+    ],
+)
+# For other WSGI servers: trust the proxy's X-Forwarded-Proto only when a proxy is configured
+# (without one, any client could claim HTTPS). waitress drops the header from untrusted peers.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY else None
 
 # Outgoing email: SLA escalations and the weekly feedback digest.
 EMAIL_HOST = env_str("CLOSEDLOOP_EMAIL_HOST", "localhost")

@@ -46,9 +46,41 @@ def test_check_deploy_passes_in_the_production_profile(tmp_path):
         tmp_path,
         CLOSEDLOOP_SECRET_KEY="a-long-random-production-secret-" + "q8Z3xK1p" * 6,
         CLOSEDLOOP_SECURE="1",
+        CLOSEDLOOP_TRUSTED_PROXY="10.0.0.2",
         CLOSEDLOOP_ALLOWED_HOSTS="closedloop.example.com",
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert "Ready to deploy" in result.stdout
+
+
+def test_check_deploy_lists_its_warnings_without_a_traceback(tmp_path):
+    result = run_closedloop(["check", "--deploy"], tmp_path, CLOSEDLOOP_SECRET_KEY="short")
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[0].endswith("problem(s) found:")
+    assert any(line.startswith("1. [security.") for line in lines)
+    assert "[security.W009]" in result.stderr  # the short secret key
+
+
+def test_check_deploy_catches_https_that_would_redirect_forever_behind_a_proxy(tmp_path):
+    result = run_closedloop(
+        ["check", "--deploy"],
+        tmp_path,
+        CLOSEDLOOP_SECRET_KEY="a-long-random-production-secret-" + "q8Z3xK1p" * 6,
+        CLOSEDLOOP_SECURE="1",
+    )
+    assert result.returncode == 1
+    assert "[closedloop.W001]" in result.stderr
+    assert "CLOSEDLOOP_TRUSTED_PROXY" in result.stderr
+
+
+def test_an_unknown_trusted_proxy_header_is_refused(tmp_path):
+    result = run_closedloop(
+        ["check"], tmp_path, CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_TRUSTED_PROXY_HEADERS="x-real-ip"
+    )
+    assert result.returncode != 0
+    assert "CLOSEDLOOP_TRUSTED_PROXY_HEADERS" in result.stderr
 
 
 def test_check_deploy_fails_without_https_hardening(tmp_path):

@@ -7,6 +7,6 @@ class CoreConfig(AppConfig):
     verbose_name = "Core: users, teams, audit"
 
     def ready(self) -> None:
-        from closedloop.core import audit
+        from closedloop.core import audit, checks  # noqa: F401  (registers the checks)
 
         audit.connect_signals()

@@ -92,6 +92,16 @@ def hit(key: str, rate: Rate, *, now: float | None = None) -> Quota:
     )
 
 
+def client_address(request) -> str:
+    """The address of the client, for the rate limits.
+
+    REMOTE_ADDR only: `closedloop serve` (waitress) sets it from X-Forwarded-For when, and only
+    when, the request came from CLOSEDLOOP_TRUSTED_PROXY. Read from anyone else, a
+    forwarded-for header is the sender's to forge.
+    """
+    return request.META.get("REMOTE_ADDR", "") or "unknown"
+
+
 def api_client_key(request) -> str:
     """The bucket of an API request: its bearer token (hashed), else the client address.
 
@@ -102,7 +112,7 @@ def api_client_key(request) -> str:
     scheme, _, secret = header.partition(" ")
     if scheme.lower() == "bearer" and secret.strip():
         return "token:" + hashlib.sha256(secret.strip().encode()).hexdigest()[:32]
-    return "ip:" + request.META.get("REMOTE_ADDR", "")
+    return "ip:" + client_address(request)
 
 
 class ApiRateLimitMiddleware:

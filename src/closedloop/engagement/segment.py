@@ -348,15 +348,22 @@ def _merged(raw: dict, defaults: dict) -> dict:
 # An escaped NUL: \u0000 after an even number of backslashes (a literal "\\u0000" is text).
 _ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+# orjson's own nesting limit; the standard library's fallback would allow ~1000, but a message
+# that deep is an attack or a bug, never an event, and reading it back could exhaust the stack.
+MAX_DEPTH = 254
 
 
 def envelope_problem(raw, *, check_size: bool) -> str | None:
-    """Why a raw message cannot be stored as it is (too big, or a NUL character), else None.
+    """Why a raw message cannot be stored as it is, else None: too big, nested too deep, or
+    holding a character no database can store (NUL, a lone UTF-16 surrogate).
 
     A NUL character (JSON's \\u0000) is valid JSON, but PostgreSQL can store it neither in
     text nor in jsonb: left in, it would fail the whole batch's transaction, not this message.
     """
-    encoded = _compact_json(raw)  # what Segment's 32 KB limit counts
+    try:
+        encoded = _compact_json(raw)  # what Segment's 32 KB limit counts
+    except Invalid as exc:
+        return str(exc)
     if check_size and len(encoded) > MAX_EVENT_BYTES:
         return f"message is {len(encoded)} bytes; the limit is 32 KB"
     if b"\\u0000" in encoded and _ESCAPED_NUL.search(encoded):
@@ -368,8 +375,51 @@ def _compact_json(raw) -> bytes:
     try:
         # orjson writes the same compact UTF-8, ~10x faster than json: this runs per message.
         return orjson.dumps(raw)
-    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer over 64 bits
+    except orjson.JSONEncodeError as exc:
+        if "recursion" in str(exc).lower():
+            raise Invalid(f"message is nested deeper than {MAX_DEPTH} levels") from None
+    except TypeError:
+        pass
+    try:  # e.g. an integer over 64 bits, which orjson refuses and json writes exactly
         return _COMPACT.encode(raw).encode()
+    except RecursionError:
+        raise Invalid(f"message is nested deeper than {MAX_DEPTH} levels") from None
+    except UnicodeEncodeError:
+        # What a browser script sends when it cuts a string between the halves of an emoji.
+        raise Invalid(
+            "message contains a lone UTF-16 surrogate (half of a character), which cannot be stored"
+        ) from None
+
+
+# A JSON string, or a run of opening or of closing brackets.
+_JSON_NESTING = re.compile(rb'"(?:[^"\\]|\\.)*+"|[\[{]+|[\]}]+')
+
+
+def without_deep_values(body: bytes, *, cut_at: int = MAX_DEPTH + 16) -> bytes:
+    """The JSON text with every array or object nested deeper than `cut_at` replaced by null.
+
+    For a body the standard parser refuses with a RecursionError: one message nested
+    thousands deep must not cost the rest of its batch. Each cut leaves its message still
+    deeper than MAX_DEPTH, so that message is then rejected alone, with its reason. Runs of
+    brackets are one match each, so a body of 4 MB of "[" is a single step.
+    """
+    pieces, depth, kept, cut_from = [], 0, 0, None
+    for match in _JSON_NESTING.finditer(body):
+        token = match.group()
+        if token[0] == 34:  # a string: its brackets are text
+            continue
+        if token[0] in b"[{":
+            if cut_from is None and depth + len(token) > cut_at:
+                cut_from = match.start() + (cut_at - depth)
+            depth += len(token)
+        else:
+            if cut_from is not None and depth - len(token) <= cut_at:
+                end = match.start() + (depth - cut_at)
+                pieces += [body[kept:cut_from], b"null"]
+                kept, cut_from = end, None
+            depth -= len(token)
+    pieces.append(body[kept:])
+    return b"".join(pieces)
 
 
 def touch_type(message: Message, overrides: dict[str, str] | None = None) -> str:

@@ -52,8 +52,8 @@ def forget_cached_sources() -> None:
 
 def source_for_key(write_key: str) -> SourceConfig | None:
     """The active source whose write key this is, or None."""
-    if not write_key or len(write_key) > 200:
-        return None
+    if not write_key or len(write_key) > 200 or not write_key.isascii():
+        return None  # keys are ASCII; other text (a lone surrogate) could not even be hashed
     digest = hash_key(write_key)
     now = time.monotonic()
     hit = _cache.get(digest)
@@ -189,7 +189,7 @@ def rotate_form_key(form: Form) -> str:
 
 
 def form_for_key(form_key: str) -> Form | None:
-    if not form_key.startswith(FORM_KEY_PREFIX) or len(form_key) > 100:
+    if not form_key.startswith(FORM_KEY_PREFIX) or len(form_key) > 100 or not form_key.isascii():
         return None
     return (
         Form.objects.select_related("campaign")

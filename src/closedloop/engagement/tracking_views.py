@@ -67,9 +67,15 @@ def _read_body(request, limit: int) -> bytes:
 
 def _parse(body: bytes) -> dict:
     try:
-        data = json.loads(body)
+        try:
+            data = json.loads(body)
+        except RecursionError:
+            # One message nested thousands deep: cut it down so it is rejected alone.
+            data = json.loads(segment.without_deep_values(body))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _Refused(400, "invalid_json", f"the body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _Refused(400, "invalid_json", "the body is nested too deep") from None
     if not isinstance(data, dict):
         raise _Refused(400, "invalid_json", "the body must be a JSON object")
     return data
@@ -129,6 +135,9 @@ def batch(request):
     except _Refused as refused:
         return refused.response()
     defaults = {k: data[k] for k in ("context", "integrations", "sentAt") if k in data}
+    if problem := segment.envelope_problem(defaults, check_size=False):
+        # Shared by every message of the batch: each would be rejected for it.
+        return _Refused(400, "invalid_batch", f"the batch's shared fields: {problem}").response()
     result = ingest_messages(messages, source=source, defaults=defaults, check_size=True)
     body: dict = {"success": True}
     if result.rejected:

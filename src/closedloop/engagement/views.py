@@ -14,7 +14,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from closedloop.campaigns.models import Campaign
 from closedloop.core.models import Role
-from closedloop.engagement import capture, tracking
+from closedloop.core.ratelimit import client_address
+from closedloop.engagement import capture, segment, tracking
 from closedloop.engagement.models import EventMapping, Form, Source, TouchpointType
 from closedloop.engagement.segment import DEFAULT_EVENT_TYPES
 
@@ -180,11 +181,6 @@ def embed_snippet(request, form: Form, key: str) -> str:
 # --- public capture --------------------------------------------------------------------------
 
 
-def _client_ip(request) -> str:
-    # REMOTE_ADDR only: a forwarded-for header is the sender's to forge.
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
-
-
 def _cors(response, form: Form | None, origin: str | None):
     if origin and form is not None and form.origins and capture.origin_allowed(form, origin):
         response["Access-Control-Allow-Origin"] = origin
@@ -200,8 +196,12 @@ def _fields(request) -> dict:
             data = json.loads(request.body or b"{}")
         except (UnicodeDecodeError, json.JSONDecodeError):
             raise ValueError("body: not valid JSON") from None
+        except RecursionError:
+            raise ValueError("body: nested too deep") from None
         if not isinstance(data, dict):
             raise ValueError("body: must be a JSON object of fields")
+        if problem := segment.envelope_problem(data, check_size=False):
+            raise ValueError(f"body: {problem}")
         return data
     return {key: request.POST.get(key) for key in request.POST}
 
@@ -225,7 +225,7 @@ def form_capture(request, form_key: str):
         return _cors(response, form, origin)
     if request.method != "POST":
         return JsonResponse({"success": False, "message": "POST the form"}, status=405)
-    wait = capture.retry_after(_client_ip(request))
+    wait = capture.retry_after(client_address(request))
     if wait is not None:
         response = JsonResponse({"success": False, "message": "too many submissions"}, status=429)
         response["Retry-After"] = str(wait)
