@@ -6,9 +6,7 @@ active definitions contract; the working-time arithmetic from `engine`.
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,6 +33,7 @@ from closedloop.handoff.models import (
     SlaKind,
     TeamCalendar,
 )
+from closedloop.webhooks.services import queue_post
 
 log = logging.getLogger(__name__)
 
@@ -331,7 +330,8 @@ def _announce(lead: Lead, payload: dict, escalations: list[Escalation]) -> None:
 
     events.sla_breached.send(sender=Lead, lead=lead, payload=payload)
     for escalation in escalations:
-        deliver_escalation.enqueue(escalation.pk)
+        if escalation.channel == Channel.EMAIL:  # webhook ones are queued deliveries already
+            deliver_escalation.enqueue(escalation.pk)
 
 
 def _escalations_for(breach: SlaBreach) -> list[Escalation]:
@@ -347,7 +347,12 @@ def _escalations_for(breach: SlaBreach) -> list[Escalation]:
             .first()
         )
         if url:
-            rows.append(Escalation(breach=breach, channel=Channel.WEBHOOK, target=url))
+            # Chat webhooks (Slack, Teams, Mattermost) read a top-level "text".
+            message = {"text": escalation_text(breach)}
+            delivery = queue_post(url=url, event="sla.escalation", payload=message)
+            rows.append(
+                Escalation(breach=breach, channel=Channel.WEBHOOK, target=url, delivery=delivery)
+            )
     return Escalation.objects.bulk_create(rows)
 
 
@@ -360,27 +365,15 @@ def escalation_text(breach: SlaBreach) -> str:
 
 
 def deliver(escalation: Escalation) -> None:
-    """Send one escalation now; raises on failure (the task retries)."""
+    """Send one email escalation now; raises on failure (the task retries)."""
     breach = escalation.breach
-    text = escalation_text(breach)
-    if escalation.channel == Channel.EMAIL:
-        send_mail(
-            subject=f"[closedloop] {breach.get_kind_display()} SLA breached: {breach.lead}",
-            message=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[escalation.target],
-            fail_silently=False,
-        )
-        return
-    request = urllib.request.Request(
-        escalation.target,
-        data=json.dumps({"text": text}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
+    send_mail(
+        subject=f"[closedloop] {breach.get_kind_display()} SLA breached: {breach.lead}",
+        message=escalation_text(breach),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[escalation.target],
+        fail_silently=False,
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - admin-set URL
-        if response.status >= 300:
-            raise OSError(f"webhook answered HTTP {response.status}")
 
 
 def attempt_delivery(escalation_id: int) -> bool | None:
@@ -388,7 +381,7 @@ def attempt_delivery(escalation_id: int) -> bool | None:
     escalation = Escalation.objects.select_related("breach__lead", "breach__rep").get(
         pk=escalation_id
     )
-    if escalation.status != DeliveryStatus.PENDING:
+    if escalation.status != DeliveryStatus.PENDING or escalation.channel != Channel.EMAIL:
         return None
     escalation.attempts += 1
     try:
