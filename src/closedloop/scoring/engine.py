@@ -196,11 +196,11 @@ EXPLAIN_BLOCK = 32_768
 
 def _logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+    return np.asarray(np.log(p / (1 - p)))
 
 
 def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    return np.asarray(1.0 / (1.0 + np.exp(-z)))
 
 
 class ConversionModel:
@@ -423,10 +423,10 @@ class ConversionModel:
 
         Built once per fitted model (the one-lead rescore asks for them every time).
         """
-        cached = self.__dict__.get("_factor_texts")
+        cached: list[str] | None = self.__dict__.get("_factor_texts")
         if cached is not None:
             return cached
-        texts = []
+        texts: list[str] = []
         for j, name in enumerate(self.encoder.columns):
             label = self.labels.get(name, name)
             cuts, bands = self.cuts[j], self.bands[j]
@@ -617,7 +617,7 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     make_scorer: Any = None,
-    predictions: list | None = None,
+    predictions: list[Any] | None = None,
 ) -> dict[str, float | int]:
     """Stratified k-fold cross-validation of a scorer: {auc, brier, rows, positives, folds, …}.
 

@@ -202,8 +202,8 @@ def verify_signature(secret: str, body: bytes, header: str) -> bool:
 def request_for(delivery: Delivery, *, now: datetime.datetime) -> tuple[bytes, dict[str, str]]:
     """The exact body and headers of one attempt: signed for an endpoint, plain for a URL."""
     if delivery.endpoint is None:
-        body = json.dumps(delivery.payload, separators=(",", ":"), cls=DjangoJSONEncoder)
-        return body.encode(), {
+        plain = json.dumps(delivery.payload, separators=(",", ":"), cls=DjangoJSONEncoder)
+        return plain.encode(), {
             "Content-Type": "application/json",
             "User-Agent": "closedloop-webhooks/1",
             "X-Closedloop-Event": delivery.event,
