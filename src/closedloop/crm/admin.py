@@ -89,10 +89,30 @@ class LeadAdminForm(forms.ModelForm):
     stage_reason = forms.CharField(
         max_length=300, required=False, label="Why (kept in the stage history)"
     )
+    override_reason = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Override the lifecycle because…",
+        help_text="Only for a move the contract's lifecycle does not allow; audited.",
+    )
 
     class Meta:
         model = Lead
         fields = "__all__"  # noqa: DJ007 (the ModelAdmin picks the fields it shows)
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and data.get("move_to"):
+            try:  # the admin is an admin (core.admin_site): only the reason can be missing
+                services.check_stage_move(
+                    self.instance,
+                    to=data["move_to"],
+                    by=self.admin_user,
+                    override_reason=data.get("override_reason", ""),
+                )
+            except ValidationError as exc:
+                self.add_error("move_to", exc.message_dict["lifecycle_stage"])
+        return data
 
 
 @admin.register(Lead)
@@ -116,6 +136,11 @@ class LeadAdmin(ServiceAdmin):
     inlines = [StageChangeInline]
     show_full_result_count = False  # COUNT(*) over a million rows on every page is not worth it
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.admin_user = request.user
+        return form
+
     def create(self, *, by, fields, form):
         stage = form.cleaned_data.get("move_to") or LifecycleStage.LEAD
         reason = form.cleaned_data.get("stage_reason") or "created in the admin"
@@ -128,6 +153,7 @@ class LeadAdmin(ServiceAdmin):
             changes=changes,
             stage=form.cleaned_data.get("move_to") or None,
             reason=form.cleaned_data.get("stage_reason") or "changed in the admin",
+            override_reason=form.cleaned_data.get("override_reason") or "",
         )
 
 

@@ -187,7 +187,13 @@ class LeadIn(Schema):
     recycle_at: datetime.date | None = None
 
 
-LeadPatch = partial_schema(LeadIn, "LeadPatch")
+class LeadPatch(partial_schema(LeadIn, "LeadPatchFields")):
+    stage_override_reason: str = Field(
+        "",
+        max_length=300,
+        description="Admins only: move `lifecycle_stage` outside the contract's lifecycle, "
+        "for this reason (kept in the stage history and the audit log)",
+    )
 
 
 class LeadQuery(Schema):
@@ -300,6 +306,7 @@ def update_lead(request, lead_id: PathId, payload: LeadPatch, response: HttpResp
     expected = expected_version(request)
     data = payload.dict(exclude_unset=True)
     stage, reason = data.pop("lifecycle_stage", None), data.pop("stage_reason", "") or ""
+    override = data.pop("stage_override_reason", "") or ""
     data.update(_lead_refs(user, data))
     lead = services.update_lead(
         lead,
@@ -308,6 +315,7 @@ def update_lead(request, lead_id: PathId, payload: LeadPatch, response: HttpResp
         stage=stage,
         reason=reason or "changed through the API",
         expected_version=expected,
+        override_reason=override,
     )
     set_etag(response, lead.version)
     return lead

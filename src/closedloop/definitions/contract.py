@@ -15,6 +15,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Any
 
+from closedloop.lifecycle import default_moves
+
 CriterionValue = str | float | tuple[str | float, ...]
 
 
@@ -106,11 +108,13 @@ class SlaPolicy:
 
 @dataclass(frozen=True)
 class StageDefinition:
-    """A lifecycle stage in the words both teams use, and how a lead enters it."""
+    """A lifecycle stage in the words both teams use, how a lead enters it, and the stages it
+    may move to (`next`)."""
 
     stage: str
     label: str
     entry: str
+    next: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -146,9 +150,7 @@ def parse_contract(body: Mapping[str, Any]) -> Contract:
                 tuple(body["sql_rule"]["requires"]), int(body["sql_rule"]["min_confirmed"])
             ),
             sla=_sla(body["sla"]),
-            stages=tuple(
-                StageDefinition(s["stage"], s["label"], s["entry"]) for s in body["stages"]
-            ),
+            stages=tuple(_stage(s) for s in body["stages"]),
             body=MappingProxyType(dict(body)),
         )
     except (KeyError, TypeError, ValueError) as problem:
@@ -160,6 +162,13 @@ def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         return float(value)
     return value
+
+
+def _stage(raw: Mapping[str, Any]) -> StageDefinition:
+    # Contracts signed before `next` existed move as the starting contract does.
+    moves = raw.get("next")
+    found = moves if isinstance(moves, list | tuple) else default_moves(raw["stage"])
+    return StageDefinition(raw["stage"], raw["label"], raw["entry"], tuple(found))
 
 
 def _criterion(raw: Mapping[str, Any]) -> IcpCriterion:

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from closedloop.lifecycle import clean_moves
 from closedloop.vocabulary import GRADES
 
 OPS: tuple[str, ...] = ("eq", "in", "gte", "lte", "contains")
@@ -376,9 +377,17 @@ def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict[str, A
             "entry": _clean_text(
                 given.get(stage, {}).get("entry"), f"stages.{stage}.entry", errors, max_length=500
             ),
+            "next": _clean_next(given.get(stage, {}).get("next"), stage, catalog, errors),
         }
         for stage in catalog.stages
     ]
+
+
+def _clean_next(raw: Any, stage: str, catalog: Catalog, errors: Errors) -> list[str]:
+    moves, problem = clean_moves(raw, stage, catalog.stages)
+    if problem:
+        errors.add(f"stages.{stage}.next", problem)
+    return moves
 
 
 def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict[str, Any], dict[str, str]]:

@@ -41,6 +41,7 @@ from closedloop.definitions.contract import Contract
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 from closedloop.definitions.models import ContractStatus, ContractVersion, Side, Signoff
 from closedloop.engagement.models import Touchpoint, TouchpointType
+from closedloop.lifecycle import Lifecycle
 from closedloop.vocabulary import LEAD_FIELDS
 
 STARTING_NOTE = "The installed default definitions, in force until both teams sign a change."
@@ -95,6 +96,11 @@ def active_contract_body() -> dict:
 def contract_in_force() -> Contract:
     """The contract in force as typed objects (what scoring and handoff read)."""
     return active_contract().contract
+
+
+def current_lifecycle() -> Lifecycle:
+    """The stage moves the contract in force allows (read by crm's change_stage)."""
+    return Lifecycle.from_contract(active_contract().body)
 
 
 def active_contract_version() -> int | None:

@@ -278,6 +278,13 @@ def _diff_stages(
         if prior.label != stage.label:
             text = _arrow(f"Stage {stage.stage} name", f"“{prior.label}”", f"“{stage.label}”")
             changes.append(Change("Stages", "changed", text, f"{path}.label"))
+        if prior.next != stage.next:
+            text = _arrow(
+                f"{stage.label} moves to",
+                ", ".join(prior.next) or "nowhere",
+                ", ".join(stage.next) or "nowhere",
+            )
+            changes.append(Change("Stages", "changed", text, f"{path}.next"))
         if prior.entry != stage.entry:
             text = _arrow(f"{stage.label} entry rule", f"“{prior.entry}”", f"“{stage.entry}”")
             changes.append(Change("Stages", "changed", text, f"{path}.entry"))
@@ -303,7 +310,13 @@ def describe_contract(contract: Contract, catalog: Catalog) -> dict[str, Any]:
             }
             for c in contract.icp
         ],
-        "stages": [dataclasses.asdict(s) for s in contract.stages],
+        "stages": [
+            {
+                **dataclasses.asdict(s),
+                "moves": ", ".join(contract.stage_label(m) for m in s.next),
+            }
+            for s in contract.stages
+        ],
         "mql": (
             f"A lead becomes a {contract.stage_label('mql', 'MQL')} when its fit grade is "
             f"{mql.min_fit_grade} or better and its engagement score is at least "

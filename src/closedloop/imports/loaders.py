@@ -36,6 +36,7 @@ from closedloop.crm.services.bulk import (
     plan_opportunity_update,
     record_entry_stages,
 )
+from closedloop.definitions.services import current_lifecycle
 from closedloop.engagement.models import Touchpoint
 from closedloop.imports.engine import Kind, Row
 from closedloop.imports.fastinsert import FastInsert
@@ -148,9 +149,25 @@ class LeadLoader(Loader):
     def resolve(self, rows: list[Row]) -> None:
         super().resolve(rows)
         _resolve_accounts_by_external_id(rows, self.column_of("account_external_id"))
+        self.existing = _existing(
+            Lead, rows, external_ids="external_id", lowered=("email", "email")
+        )
+        self.lifecycle = current_lifecycle()
+        for row in rows:
+            self._check_move(row)
+
+    def _check_move(self, row: Row) -> None:
+        """A stored lead's stage moves as the contract's lifecycle allows; a new lead may enter
+        at any stage (an entry, not a move: docs/decisions/0011-lifecycle-enforcement.md)."""
+        lead, stage = self.existing.get(row), row.values.get("lifecycle_stage")
+        if lead is None or not stage:
+            return
+        refusal = self.lifecycle.refusal(lead.lifecycle_stage, str(stage))
+        if refusal:
+            row.fail(self.column_of("lifecycle_stage"), str(stage), refusal)
 
     def write(self, rows: list[Row]) -> Outcome:
-        existing = _existing(Lead, rows, external_ids="external_id", lowered=("email", "email"))
+        existing = self.existing
         outcome, new, changed, fields, stage_changes = Outcome(), [], [], set(), []
         now = timezone.now()
         for row in rows:
@@ -188,7 +205,9 @@ class LeadLoader(Loader):
         """The stage move a row asks of a stored lead (planned as change_stage would)."""
         if not stage:
             return None
-        return plan_stage_move(lead, to=stage, by=self.by, reason=self.reason, at=now)
+        return plan_stage_move(
+            lead, to=stage, by=self.by, reason=self.reason, at=now, lifecycle=self.lifecycle
+        )
 
 
 def _announce_imported(lead_ids: list[int]) -> None:

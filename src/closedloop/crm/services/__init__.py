@@ -30,6 +30,7 @@ from closedloop.crm.services.opportunities import (
 from closedloop.crm.services.stages import (
     announce_stage_moves,
     change_stage,
+    check_stage_move,
     plan_stage_move,
     record_stage_moves,
     stage_payload,
@@ -53,6 +54,7 @@ __all__ = [
     "check_domain_free",
     "check_lost_reason",
     "check_new_owner",
+    "check_stage_move",
     "check_owner_change",
     "close_opportunity",
     "create_account",

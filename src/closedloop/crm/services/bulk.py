@@ -5,11 +5,14 @@
   and `mql_at` when it enters at MQL; created rows are history arriving, so no events;
 - a stage move of an existing lead is planned with `plan_stage_move` and saved with
   `record_stage_moves`: the StageChange, `mql_at` and events of `change_stage`;
-- an opportunity's close fields follow its stage, and one that becomes Won announces it.
+- an opportunity's close fields follow its stage, and one that becomes Won announces it;
+- a history loaded whole (the demo company) is checked against the contract's lifecycle
+  (`check_stage_history`) before it is written.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import closing
 from datetime import UTC, datetime, time
 
@@ -23,6 +26,7 @@ from closedloop.crm.models import (
     OpportunityStage,
     StageChange,
 )
+from closedloop.crm.services.stages import current_lifecycle
 
 
 def new_lead_row(values: dict, *, now: datetime) -> dict:
@@ -89,3 +93,13 @@ def plan_opportunity_update(opportunity: Opportunity, values: dict, names: list[
         opportunity.closed_at = values["closed_at"]
         names.append("closed_at")
     return "stage" in names and opportunity.stage == OpportunityStage.WON
+
+
+def check_stage_history(from_stages: Iterable[str], to_stages: Iterable[str]) -> None:
+    """ValueError naming each kind of move in a loaded stage history (e.g. the demo's) that
+    the contract's lifecycle does not allow; entries ("" → stage) are always allowed."""
+    lifecycle = current_lifecycle()
+    pairs = set(zip(from_stages, to_stages, strict=True))
+    refused = sorted(f"{a} → {b}" for a, b in pairs if not lifecycle.allows(a, b))
+    if refused:
+        raise ValueError(f"the stage history breaks the contract's lifecycle: {', '.join(refused)}")

@@ -79,10 +79,12 @@ def update_lead(
     stage: str | None = None,
     reason: str = "",
     expected_version: int | None = None,
+    override_reason: str = "",
 ) -> Lead:
     """Write `changes` (field name → value; owner, account, campaign as objects) to `lead`,
-    then move it to `stage` when given. With `expected_version`, only if the lead is still at
-    that version (StaleVersion otherwise, and nothing changes). Returns the fresh lead."""
+    then move it to `stage` when given, as the contract's lifecycle allows (an admin may
+    override it with `override_reason`). With `expected_version`, only if the lead is still
+    at that version (StaleVersion otherwise). Nothing changes when anything is refused."""
     if "owner" in changes:
         check_owner_change(by, current=lead.owner, new=changes["owner"])
     # Lock the row so the version compared is the version written (SQLite's IMMEDIATE
@@ -96,5 +98,11 @@ def update_lead(
         fields.append("assigned_at")
     save_changed(lead, expected_version=lead.version, fields=fields)
     if stage is not None:
-        change_stage(lead, to=stage, by=by, reason=reason or "changed")
+        change_stage(
+            lead,
+            to=stage,
+            by=by,
+            reason=reason or "changed",
+            override_reason=override_reason,
+        )
     return lead

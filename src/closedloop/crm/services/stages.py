@@ -5,18 +5,69 @@ why, rule version), sets `mql_at` the first time a lead reaches MQL, and after c
 `lead_stage_changed` (and `lead_became_mql` for MQL). `change_stage` does this for one lead;
 `plan_stage_move` + `record_stage_moves` do the same for many (the importer), so both paths
 write the same history and send the same events.
+
+Moves follow the lifecycle of the definitions contract in force (`Lifecycle`): a move it does
+not list is refused with a ValidationError on `lifecycle_stage` that names the rule. An admin
+may override with a reason; the StageChange keeps the reason and the audit log the rule broken.
+Creating a lead at a stage is an entry, not a move (docs/decisions/0011-lifecycle-enforcement.md).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from closedloop.core import events
+from closedloop.core.audit import record_change
+from closedloop.core.models import Role
 from closedloop.crm.models import Lead, LifecycleStage, StageChange
+from closedloop.lifecycle import Lifecycle
+
+# Which moves are allowed is the definitions contract's to say. The definitions app sits above
+# crm (it reads leads for its what-if), so it hands its reader of the contract in force to crm
+# when it starts (DefinitionsConfig.ready) instead of crm importing it; until then the
+# starting contract's moves apply.
+_lifecycle_source: Callable[[], Lifecycle] = Lifecycle.starting
+
+
+def use_lifecycle_source(source: Callable[[], Lifecycle]) -> None:
+    """Read the allowed stage moves from `source` from now on (the contract in force)."""
+    global _lifecycle_source
+    _lifecycle_source = source
+
+
+def current_lifecycle() -> Lifecycle:
+    """The stage moves the contract in force allows."""
+    return _lifecycle_source()
+
+
+def check_stage_move(
+    lead: Lead,
+    *,
+    to: str,
+    by=None,
+    override_reason: str = "",
+    lifecycle: Lifecycle | None = None,
+) -> str | None:
+    """Refuse a move of `lead` to `to` that the contract's lifecycle does not allow.
+
+    Returns None for an allowed move, or the rule an admin's override (with a reason) breaks.
+    Raises ValidationError on `lifecycle_stage` naming the rule, or PermissionDenied when
+    someone other than an admin asks to override.
+    """
+    refusal = (lifecycle or current_lifecycle()).refusal(lead.lifecycle_stage, to)
+    if refusal is None:
+        return None
+    if not override_reason.strip():
+        raise ValidationError({"lifecycle_stage": refusal})
+    if by is None or by.role != Role.ADMIN:
+        raise PermissionDenied("only an admin may move a lead outside the lifecycle")
+    return refusal
 
 
 def plan_stage_move(
@@ -27,16 +78,25 @@ def plan_stage_move(
     reason: str = "",
     rule_version: int | None = None,
     at: datetime | None = None,
+    override_reason: str = "",
+    lifecycle: Lifecycle | None = None,
 ) -> StageChange | None:
     """Move `lead` to `to` in memory and return the unsaved StageChange (None if already there).
 
-    Sets `lifecycle_stage` and, on the first arrival at MQL, `mql_at`; the caller saves the
-    lead and the change (`change_stage` for one lead, `record_stage_moves` for many).
+    Checks the move against the lifecycle (`check_stage_move`); sets `lifecycle_stage` and, on
+    the first arrival at MQL, `mql_at`; the caller saves the lead and the change
+    (`change_stage` for one lead, `record_stage_moves` for many). An override's StageChange
+    carries `overridden`, the rule it broke.
     """
     if to not in LifecycleStage.values:
         raise ValueError(f"unknown lifecycle stage {to!r}")
     if lead.lifecycle_stage == to:
         return None
+    broken = check_stage_move(
+        lead, to=to, by=by, override_reason=override_reason, lifecycle=lifecycle
+    )
+    if broken:
+        reason = f"Admin override: {override_reason.strip()}"
     at = at or timezone.now()
     change = StageChange(
         lead=lead,
@@ -47,6 +107,7 @@ def plan_stage_move(
         reason=reason[:300],
         rule_version=rule_version,
     )
+    change.overridden = broken
     lead.lifecycle_stage = to
     if to == LifecycleStage.MQL and lead.mql_at is None:
         lead.mql_at = at
@@ -62,16 +123,35 @@ def change_stage(
     reason: str = "",
     rule_version: int | None = None,
     at: datetime | None = None,
+    override_reason: str = "",
+    lifecycle: Lifecycle | None = None,
 ) -> StageChange | None:
     """Move `lead` to stage `to`, recording who, when, why and which rule version.
 
-    Returns the saved StageChange, or None when the lead already is at that stage.
+    The move must be one the contract's lifecycle allows (ValidationError on
+    `lifecycle_stage` otherwise), unless an admin gives an `override_reason`, which the stage
+    history and the audit log keep. Returns the saved StageChange, or None when the lead
+    already is at that stage.
     """
     had_mql_at = lead.mql_at is not None
-    change = plan_stage_move(lead, to=to, by=by, reason=reason, rule_version=rule_version, at=at)
+    change = plan_stage_move(
+        lead,
+        to=to,
+        by=by,
+        reason=reason,
+        rule_version=rule_version,
+        at=at,
+        override_reason=override_reason,
+        lifecycle=lifecycle,
+    )
     if change is None:
         return None
     change.save()
+    if change.overridden:
+        record_change(
+            lead,
+            {"lifecycle_override": [change.overridden, override_reason.strip()]},
+        )
     update_fields = ["lifecycle_stage", "version", "updated_at"]
     if lead.mql_at is not None and not had_mql_at:
         update_fields.append("mql_at")
