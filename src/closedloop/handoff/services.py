@@ -16,10 +16,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from closedloop.core import events
+from closedloop.core.db import vendor
+from closedloop.core.db.chunks import IDS_PER_STATEMENT
 from closedloop.core.models import User
 from closedloop.crm.models import (
     Activity,
@@ -410,21 +412,19 @@ def return_reengaged_leads(lead_ids: list[int]) -> int:
     return sum(return_to_mql(lead, reason="Re-engaged while recycled") for lead in leads)
 
 
-def _recycled_among(lead_ids: list[int], *, chunk: int = 500) -> list[int]:
+def _recycled_among(lead_ids: list[int], *, chunk: int = IDS_PER_STATEMENT) -> list[int]:
     # Asked after every tracking commit, and nearly always none are recycled: a plain query
     # for ids costs ~0.1 ms, where compiling the ORM's Lead query cost ~1 ms of each request.
     known = [int(pk) for pk in lead_ids if pk is not None]
-    table = Lead._meta.db_table
     found: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(known), chunk):
-            ids = known[start : start + chunk]
-            marks = ", ".join(["%s"] * len(ids))
-            cursor.execute(
-                f"SELECT id FROM {table} WHERE lifecycle_stage = %s AND id IN ({marks})",
-                [LifecycleStage.RECYCLED.value, *ids],
+    for where, params in vendor.one_of_chunks("id", known, size=chunk):
+        found += [
+            row[0]
+            for row in vendor.fetch(
+                f"SELECT id FROM {vendor.table(Lead)} WHERE lifecycle_stage = %s AND {where}",
+                [LifecycleStage.RECYCLED.value, *params],
             )
-            found += [row[0] for row in cursor.fetchall()]
+        ]
     return found
 
 

@@ -12,17 +12,17 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from closedloop.core import events
+from closedloop.core.db.insert import insert_rows
 from closedloop.core.models import Role, Team, User
 from closedloop.crm.models import ActivityKind, Lead, LifecycleStage
 from closedloop.definitions.contract import SlaPolicy
 from closedloop.definitions.services import contract_in_force
 from closedloop.handoff import engine
-from closedloop.handoff.bulk import insert_rows
 from closedloop.handoff.models import (
     Channel,
     DeliveryStatus,
@@ -115,9 +115,8 @@ def upsert_timers(
 
 def _insert_timers(rows: list[tuple]) -> None:
     """rows: (lead id, started_at, first_touch_due, attempts_due, attempts_required)."""
-    adapt = connection.ops.adapt_datetimefield_value
     insert_rows(
-        LeadSla._meta.db_table,
+        LeadSla,
         (
             "lead_id",
             "started_at",
@@ -126,11 +125,7 @@ def _insert_timers(rows: list[tuple]) -> None:
             "attempts_required",
             "attempts_made",
         ),
-        ("bigint", "timestamptz", "timestamptz", "timestamptz", "integer", "integer"),
-        [
-            (lead_id, adapt(start), adapt(first), adapt(attempts), required, 0)
-            for lead_id, start, first, attempts, required in rows
-        ],
+        [(*row, 0) for row in rows],
     )
 
 
