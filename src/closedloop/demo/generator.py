@@ -27,6 +27,7 @@ from closedloop.core.maintenance import refresh_planner_statistics
 from closedloop.core.models import AuditSource, Team, User
 from closedloop.core.services import create_or_reset_user
 from closedloop.crm.services.bulk import check_stage_history
+from closedloop.definitions.services import active_contract_body
 from closedloop.demo import synth
 
 LOGIN_URL = "http://127.0.0.1:8000/"
@@ -203,7 +204,7 @@ def _draw(progress: Progress, **options) -> synth.Company:
     def advance(phase: str) -> None:
         progress.update(task, advance=1, description=f"Drawing: {phase}")
 
-    company = synth.generate_company(progress=advance, **options)
+    company = synth.generate_company(progress=advance, contract=active_contract_body(), **options)
     progress.update(task, completed=11, description="Drawing the company")
     return company
 

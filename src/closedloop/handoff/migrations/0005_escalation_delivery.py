@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('handoff', '0002_default_rejection_reasons'),
+        ('handoff', '0004_task'),
         ('webhooks', '0002_delivery_to_a_plain_url'),
     ]
 
