@@ -29,7 +29,7 @@ from ninja import NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
 
-from closedloop.crm.services import StaleVersion
+from closedloop.core.concurrency import StaleVersion
 
 MAX_LIMIT = 200
 MAX_ID = 2**63 - 1  # SQLite INTEGER and PostgreSQL bigint
