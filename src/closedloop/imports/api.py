@@ -26,6 +26,7 @@ from closedloop.imports.services import (
     error_rows,
     save_upload,
     set_mapping,
+    visible_import_jobs,
 )
 from closedloop.imports.views import IMPORTERS, stream_csv
 
@@ -55,8 +56,8 @@ def _importer(request) -> None:
         raise PermissionDenied("only admins and marketing can import")
 
 
-def _job(pk: int) -> ImportJob:
-    job = ImportJob.objects.filter(pk=pk).first()
+def _job(request, pk: int) -> ImportJob:
+    job = visible_import_jobs(request.auth).filter(pk=pk).first()
     if job is None:
         raise not_found("import", pk)
     return job
@@ -98,14 +99,14 @@ def create_import(
 @router.get("/imports/{job_id}", response={200: ImportOut, **ERRORS})
 def get_import(request, job_id: int):
     _importer(request)
-    return _job(job_id)
+    return _job(request, job_id)
 
 
 @router.get("/imports/{job_id}/errors", response={200: None, **ERRORS})
 def get_import_errors(request, job_id: int):
     """The failed rows as CSV: line, column, value, reason."""
     _importer(request)
-    job = _job(job_id)
+    job = _job(request, job_id)
     return stream_csv(
         ([neutralise(c) for c in row] for row in error_rows(job)), f"import-{job.pk}-errors.csv"
     )
