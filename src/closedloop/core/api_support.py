@@ -20,14 +20,24 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any
 
-from django.core.exceptions import PermissionDenied
+import orjson
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from closedloop.crm.services import StaleVersion
 
@@ -45,6 +55,81 @@ class OutSchema(BaseModel):
     """
 
     model_config = ConfigDict(from_attributes=True)
+
+
+class BodySchema(BaseModel):
+    """Base of request body schemas: a JSON object whose values have exactly their types.
+
+    Plain pydantic, not ninja's Schema: ninja's reads any object's attributes, so a body of
+    `[1, 2]`, `null` or `"hello"` was a blank record (the last titled "Hello", str.title).
+    Pydantic's lax mode also reads `false` as 0 and `0` as 1970-01-01; PostgreSQL stores no
+    NUL character. Each of these is a 422 naming the field.
+    """
+
+    def dict(self, **kwargs) -> dict:  # type: ignore[override]
+        """As ninja's Schema has it (pydantic's own `dict` is deprecated): model_dump."""
+        return self.model_dump(**kwargs)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_json_object(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError(f"the body must be a JSON object, not {_json_kind(data)}")
+        return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _exact_json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters (\\u0000) cannot be stored")
+        if isinstance(value, dict | list):
+            _check_storable(value)
+        expected = _plain_types(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and bool not in expected and expected & _NUMBERS:
+            raise ValueError(f"must be a number, not {str(value).lower()}")
+        if (
+            isinstance(value, int | float)
+            and expected & _DATES
+            and not expected & (_NUMBERS | {bool})
+        ):
+            raise ValueError("must be a date string (ISO 8601), not a number")
+        return value
+
+
+def _check_storable(value: dict | list) -> None:
+    """Free-form JSON (a contract body) as PostgreSQL's jsonb can store it."""
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        text = str(exc)
+        if "surrogate" in text:
+            raise ValueError("holds a lone UTF-16 surrogate, which cannot be stored") from None
+        raise ValueError(f"cannot be stored: {text}") from None
+    if b"\\u0000" in encoded:
+        raise ValueError("NUL characters (\\u0000) cannot be stored")
+
+
+_NUMBERS = {int, float, Decimal}
+_DATES = {datetime.date, datetime.datetime}
+
+
+def _plain_types(annotation: Any) -> set[type]:
+    """The classes a field's annotation allows (through Optional, unions and Annotated)."""
+    if isinstance(annotation, type):
+        return {annotation}
+    found: set[type] = set()
+    for part in getattr(annotation, "__args__", ()) or ():
+        found |= _plain_types(part)
+    origin = getattr(annotation, "__origin__", None)
+    if isinstance(origin, type) and not found:
+        found.add(origin)
+    return found
+
+
+def _json_kind(data: Any) -> str:
+    if data is None:
+        return "null"
+    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(data), "a number")
 
 
 class ErrorItem(OutSchema):
@@ -75,7 +160,7 @@ def invalid(field: str, problem: str) -> ApiError:
 
 
 # Every error response an endpoint may give, for the OpenAPI document.
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 412, 422, 429)}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 412, 413, 422, 429)}
 
 
 def error_response(api: NinjaAPI, request: HttpRequest, status: int, errors: list[dict]):
@@ -121,6 +206,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
             api, request, 404, [{"field": "", "problem": str(exc) or "not found"}]
         )
 
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request, exc):
+        from django.conf import settings
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        problem = f"the body is over {limit // 1024} KB"
+        return error_response(api, request, 413, [{"field": "body", "problem": problem}])
+
     @api.exception_handler(StaleVersion)
     def _stale(request, exc):
         return error_response(api, request, 412, [{"field": "If-Match", "problem": STALE_PROBLEM}])
@@ -139,6 +232,8 @@ def _from_pydantic(error: dict) -> dict:
             loc = loc[1:]
     problem = str(error.get("msg", "is not valid"))
     problem = problem.removeprefix("Value error, ")
+    if problem.startswith("the body must be"):  # BodySchema's check of the whole body
+        loc = ["body"]
     if error.get("type") == "missing":
         problem = "this field is required"
     return {"field": ".".join(loc), "problem": problem}
@@ -310,4 +405,4 @@ def partial_schema(schema: type[Schema], name: str) -> type[Schema]:
         )
         for field_name, info in schema.model_fields.items()
     }
-    return create_model(name, __base__=Schema, **fields)
+    return create_model(name, __base__=BodySchema, **fields)

@@ -27,6 +27,7 @@ from closedloop.core.api_support import (
     ERRORS,
     MAX_LIMIT,
     ApiError,
+    BodySchema,
     Email,
     Id,
     Ordering,
@@ -192,7 +193,7 @@ class LeadOut(OutSchema):
     version: int = Field(description='Send as If-Match: "<version>" to update safely')
 
 
-class LeadIn(Schema):
+class LeadIn(BodySchema):
     first_name: str = Field("", max_length=100)
     last_name: str = Field("", max_length=100)
     email: Email = Field("", max_length=254)
@@ -372,7 +373,7 @@ class AccountOut(OutSchema):
     version: int
 
 
-class AccountIn(Schema):
+class AccountIn(BodySchema):
     name: str = Field(min_length=1, max_length=200)
     domain: Domain = Field("", max_length=200)
     industry: str = Field("", max_length=80)
@@ -499,7 +500,7 @@ class OpportunityOut(OutSchema):
     version: int
 
 
-class OpportunityIn(Schema):
+class OpportunityIn(BodySchema):
     account: Id = Field(description="Account id")
     name: str = Field(min_length=1, max_length=200)
     amount: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)

@@ -20,6 +20,7 @@ from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
     MAX_LIMIT,
+    BodySchema,
     Id,
     Ordering,
     OutSchema,
@@ -54,7 +55,7 @@ class TouchpointOut(OutSchema):
     message_id: str | None
 
 
-class TouchpointIn(Schema):
+class TouchpointIn(BodySchema):
     lead: Id = Field(description="Lead id")
     type: TouchpointType
     occurred_at: datetime.datetime = Field(
