@@ -18,7 +18,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import orjson
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
@@ -31,9 +31,11 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationInfo,
+    WithJsonSchema,
     create_model,
     field_validator,
     model_validator,
@@ -57,6 +59,17 @@ class OutSchema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+NO_NUL = "^[^\\x00]*$"  # PostgreSQL stores no NUL character; the schema says so too
+
+
+def _document_no_nul(schema: dict, _cls=None) -> None:
+    """Give every free-text string property the NO_NUL pattern, so clients know it."""
+    for prop in schema.get("properties", {}).values():
+        for option in [prop, *prop.get("anyOf", [])]:
+            if option.get("type") == "string" and not {"pattern", "format", "enum"} & set(option):
+                option["pattern"] = NO_NUL
+
+
 class BodySchema(BaseModel):
     """Base of request body schemas: a JSON object whose values have exactly their types.
 
@@ -65,6 +78,8 @@ class BodySchema(BaseModel):
     Pydantic's lax mode also reads `false` as 0 and `0` as 1970-01-01; PostgreSQL stores no
     NUL character. Each of these is a 422 naming the field.
     """
+
+    model_config = ConfigDict(json_schema_extra=_document_no_nul)
 
     def dict(self, **kwargs) -> dict:  # type: ignore[override]
         """As ninja's Schema has it (pydantic's own `dict` is deprecated): model_dump."""
@@ -252,8 +267,45 @@ def _email(value: str) -> str:
     return value
 
 
-Email = Annotated[str, AfterValidator(_email)]
+# What Django's EmailValidator accepts, less its rarer forms (quoted local parts, IP
+# literals, international domain names), so the OpenAPI pattern and the server agree: a value
+# matching it passes both, one that does not is refused by both.
+EMAIL_PATTERN = (
+    r"^$|^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN), AfterValidator(_email)]
 """An email address, or "" for none; validated the way Django validates forms."""
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 999999999999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+            ]
+        }
+    ),
+]
+"""An amount of money: at most 12 digits before the point and 2 after, not negative."""
+
+
+def sort_keys(kinds: dict[str, type]) -> Any:
+    """The `sort` values a list accepts (each field, and "-field" for descending), as an enum
+    in the OpenAPI document: what the server refuses, a generated client cannot send."""
+    return Literal[tuple(name for field in kinds for name in (field, f"-{field}"))]
+
+
+_NUMBER_TEXT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    # Pydantic reads a number (or "0.5") as Unix time; the documented format is ISO 8601.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 date-time, not a number")
+    return value
 
 
 def to_utc(value: datetime.datetime) -> datetime.datetime:
@@ -274,7 +326,7 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """A primary key; bounded so an absurd number is a 422, not a database overflow."""
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
-UtcDatetime = Annotated[datetime.datetime, AfterValidator(to_utc)]
+UtcDatetime = Annotated[datetime.datetime, BeforeValidator(_iso_text), AfterValidator(to_utc)]
 """A datetime, normalised to UTC (naive values are read as UTC)."""
 
 

@@ -30,6 +30,7 @@ from closedloop.core.api_support import (
     BodySchema,
     Email,
     Id,
+    Money,
     Ordering,
     OutSchema,
     PathId,
@@ -40,6 +41,7 @@ from closedloop.core.api_support import (
     paginate,
     partial_schema,
     set_etag,
+    sort_keys,
 )
 from closedloop.core.models import Role, User
 from closedloop.core.permissions import (
@@ -219,6 +221,9 @@ class LeadIn(BodySchema):
 LeadPatch = partial_schema(LeadIn, "LeadPatch")
 
 
+LEAD_SORTS = {"created_at": datetime.datetime, "updated_at": datetime.datetime, "score": int}
+
+
 class LeadFilters(Schema):
     stage: LifecycleStage | None = None
     status: LeadStatus | None = None
@@ -229,7 +234,7 @@ class LeadFilters(Schema):
     score_max: int | None = Field(None, ge=0, le=100)
     updated_since: UtcDatetime | None = Field(None, description="Without a time zone: UTC")
     q: str | None = Field(None, max_length=100, description="Search name, email or company")
-    sort: str = Field(
+    sort: sort_keys(LEAD_SORTS) = Field(  # type: ignore[valid-type]
         "-created_at", description="created_at, updated_at or score; - for newest first"
     )
 
@@ -237,9 +242,6 @@ class LeadFilters(Schema):
 class LeadPage(OutSchema):
     items: list[LeadOut]
     next_cursor: str | None
-
-
-LEAD_SORTS = {"created_at": datetime.datetime, "updated_at": datetime.datetime, "score": int}
 
 
 def _lead_for(user: User, lead_id: int) -> Lead:
@@ -418,7 +420,7 @@ def list_accounts(
     filters: Query[AccountFilters],
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
-    sort: str = "name",
+    sort: sort_keys(ACCOUNT_SORTS) = "name",  # type: ignore[valid-type]
 ):
     ordering = Ordering.parse(sort, ACCOUNT_SORTS)
     queryset = _visible_accounts(_user_of(request))
@@ -503,7 +505,7 @@ class OpportunityOut(OutSchema):
 class OpportunityIn(BodySchema):
     account: Id = Field(description="Account id")
     name: str = Field(min_length=1, max_length=200)
-    amount: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    amount: Money = Decimal(0)
     stage: OpportunityStage = OpportunityStage.DISCOVERY
     close_date: datetime.date | None = None
     lost_reason: LostReason = LostReason.NONE
@@ -583,7 +585,7 @@ def list_opportunities(
     filters: Query[OpportunityFilters],
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
-    sort: str = "-created_at",
+    sort: sort_keys(OPPORTUNITY_SORTS) = "-created_at",  # type: ignore[valid-type]
 ):
     ordering = Ordering.parse(sort, OPPORTUNITY_SORTS)
     exact = {"stage": filters.stage, "account_id": filters.account, "owner_id": filters.owner}

@@ -29,6 +29,7 @@ from closedloop.core.api_support import (
     invalid,
     not_found,
     paginate,
+    sort_keys,
     to_utc,
 )
 from closedloop.core.permissions import require_write, visible
@@ -108,7 +109,7 @@ def list_touchpoints(
     filters: Query[TouchpointFilters],
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
-    sort: str = "-occurred_at",
+    sort: sort_keys(SORTS) = "-occurred_at",  # type: ignore[valid-type]
 ):
     """Touchpoints the token's user may see, most recent first by default."""
     ordering = Ordering.parse(sort, SORTS)

@@ -16,7 +16,7 @@ from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import ERRORS, ApiError, BodySchema, not_found
 from closedloop.core.models import Role, User
 from closedloop.core.permissions import visible
-from closedloop.crm.models import Lead
+from closedloop.crm.models import ActivityKind, Lead
 from closedloop.handoff import reports, services
 from closedloop.handoff.models import Dispute, RejectionReason
 from closedloop.handoff.sla import OPEN_STAGES
@@ -53,14 +53,14 @@ class HandoffReasonOut(Schema):
 
 
 class HandoffRejectIn(BodySchema):
-    reason: str = Field(description="code of a reason from GET /handoff/reasons")
+    reason: str = Field(min_length=1, description="code of a reason from GET /handoff/reasons")
     note: str = ""
     recycle_on: date | None = Field(None, description="not-now path: the re-entry date")
     duplicate_of: int | None = Field(None, description="duplicate path: the surviving lead id")
 
 
 class HandoffActivityIn(BodySchema):
-    kind: str = Field(description="call, email, meeting or note")
+    kind: ActivityKind
     outcome: str = ""
     notes: str = ""
 
@@ -72,7 +72,7 @@ class HandoffClaimIn(BodySchema):
 class HandoffReassignIn(BodySchema):
     lead_ids: list[int] = Field(min_length=1)
     to: int = Field(description="id of the new owner")
-    reason: str
+    reason: str = Field(min_length=1, description="why the leads move (kept in the history)")
 
 
 class HandoffResultOut(Schema):

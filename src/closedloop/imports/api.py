@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from ninja import File, Form, Router, Schema, Status
@@ -18,7 +19,7 @@ from ninja.files import UploadedFile
 
 from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import ERRORS, ApiError, invalid, not_found
-from closedloop.imports.exports import ExportRefused, export_rows, neutralise
+from closedloop.imports.exports import COLUMNS, ExportRefused, export_rows, neutralise
 from closedloop.imports.models import ImportFormat, ImportJob, ImportKind
 from closedloop.imports.services import (
     ImportRefused,
@@ -31,6 +32,8 @@ from closedloop.imports.services import (
 from closedloop.imports.views import IMPORTERS, stream_csv
 
 router = Router(tags=["imports"], auth=token_auth)
+# The kinds export_rows serves, as an enum in the OpenAPI document.
+ExportKind = Literal[tuple(COLUMNS)]
 
 
 class ImportOut(Schema):
@@ -67,8 +70,8 @@ def _job(request, pk: int) -> ImportJob:
 def create_import(
     request,
     file: File[UploadedFile],
-    kind: Form[str],
-    format: Form[str],
+    kind: Form[ImportKind],
+    format: Form[ImportFormat],
     mapping: Form[str] = "",
 ):
     """Upload a CSV and start importing it; `mapping` overrides the detected column mapping."""
@@ -113,7 +116,7 @@ def get_import_errors(request, job_id: int):
 
 
 @router.get("/exports/{kind}", response={200: None, **ERRORS})
-def export(request, kind: str):
+def export(request, kind: ExportKind):
     """CSV of the records the token's user may see; query parameters are the list's filters."""
     params = {k: v for k, v in request.GET.items() if k not in ("raw", "page")}
     try:

@@ -38,14 +38,17 @@ class EndpointOut(OutSchema):
     created_at: datetime.datetime
 
 
+WEBHOOK_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00]+$"
+
+
 class EndpointIn(BodySchema):
-    url: str = Field(max_length=2000)
+    url: str = Field(max_length=2000, pattern=WEBHOOK_URL)
     events: list[str] = Field(min_length=1)
     description: str = Field("", max_length=200)
 
 
 class EndpointPatch(BodySchema):
-    url: str = Field(None, max_length=2000)
+    url: str = Field(None, max_length=2000, pattern=WEBHOOK_URL)
     events: list[str] = Field(None, min_length=1)
     description: str = Field(None, max_length=200)
     is_active: bool = None
