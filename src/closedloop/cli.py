@@ -13,6 +13,7 @@ from pathlib import Path
 
 import typer
 
+from closedloop.analytics import cli as analytics_cli
 from closedloop.handoff import cli as handoff_cli
 from closedloop.scoring import cli as scoring_cli
 
@@ -33,6 +34,7 @@ app.add_typer(handoff_cli.digest_app, name="digest")
 app.command("route")(handoff_cli.route)
 app.add_typer(scoring_cli.model_app, name="model")
 app.command("score")(scoring_cli.score)
+app.command("attribution")(analytics_cli.attribution)
 
 
 def setup_django() -> None:

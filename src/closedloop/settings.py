@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "closedloop.definitions",
     "closedloop.scoring",
     "closedloop.handoff",
+    "closedloop.analytics",
     "closedloop.imports",
     "closedloop.webhooks",
     "closedloop.demo",

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("", include("closedloop.core.urls")),
     path("", include("closedloop.crm.urls")),
+    path("", include("closedloop.analytics.urls")),
     path("", include("closedloop.engagement.urls")),
     path("", include("closedloop.content.urls")),
     path("", include("closedloop.campaigns.urls")),

@@ -161,14 +161,14 @@ def test_a_malformed_if_match_is_a_400_naming_the_header(api_as, alice):
 
 
 def test_a_stage_change_through_the_api_goes_into_the_history(api_as, alice):
-    lead = make_lead(owner=alice)
+    lead = make_lead(owner=alice, stage="mql")
     response = api_as(alice).patch(
         f"/leads/{lead.pk}", {"lifecycle_stage": "sal", "stage_reason": "called, interested"}
     )
     assert response.status_code == 200 and response.json()["lifecycle_stage"] == "sal"
     change = StageChange.objects.get(lead=lead)
     assert (change.from_stage, change.to_stage, change.by, change.reason) == (
-        "lead",
+        "mql",
         "sal",
         alice,
         "called, interested",

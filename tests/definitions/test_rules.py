@@ -298,3 +298,21 @@ def test_the_agreement_says_the_rules_in_sentences():
         "up": True,
     }
     assert "Make the first touch within 240 working minutes" in words["sales_promises"][0]
+
+
+def test_a_stage_may_move_only_to_known_stages_and_not_to_itself():
+    raw = copy.deepcopy(DEFAULT_CONTRACT)
+    raw["stages"][2]["next"] = ["sal", "heaven"]
+    raw["stages"][3]["next"] = "sql, sal"
+    errors = rules.validate_contract(raw, CATALOG)[1]
+    assert errors["stages.mql.next"] == "unknown stage 'heaven'"
+    assert errors["stages.sal.next"] == "a stage cannot move to itself"
+
+
+def test_a_contract_signed_before_stage_moves_existed_moves_as_the_starting_one():
+    raw = copy.deepcopy(DEFAULT_CONTRACT)
+    for stage in raw["stages"]:
+        del stage["next"]
+    cleaned, errors = rules.validate_contract(raw, CATALOG)
+    assert errors == {}
+    assert cleaned["stages"] == DEFAULT_CONTRACT["stages"]

@@ -229,6 +229,13 @@ def install_error_handlers(api: NinjaAPI) -> None:
         problem = f"the body is over {limit // 1024} KB"
         return error_response(api, request, 413, [{"field": "body", "problem": problem}])
 
+    @api.exception_handler(DjangoValidationError)
+    def _refused(request, exc: DjangoValidationError):
+        # A service's refusal names the field: {"lead_reason": ["..."]} → one error per problem.
+        problems = exc.message_dict if hasattr(exc, "error_dict") else {"": exc.messages}
+        errors = [{"field": f, "problem": p} for f, texts in problems.items() for p in texts]
+        return error_response(api, request, 422, errors)
+
     @api.exception_handler(StaleVersion)
     def _stale(request, exc):
         return error_response(api, request, 412, [{"field": "If-Match", "problem": STALE_PROBLEM}])

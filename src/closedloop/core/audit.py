@@ -121,6 +121,12 @@ def _after_delete(sender, instance, **kwargs):
         _write(instance, AuditAction.DELETE, old)
 
 
+def record_change(instance, changes: dict) -> None:
+    """Record an update of `instance` that a field diff cannot tell, e.g. a rule an admin
+    overrode and why: `changes` is {what: [before, after]}."""
+    _write(instance, AuditAction.UPDATE, changes)
+
+
 def record_bulk(model: type[models.Model], *, count: int, description: str) -> None:
     """Record one entry for a bulk load that bypassed save(): what, how many and why."""
     actor = current_actor()

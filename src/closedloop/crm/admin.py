@@ -1,21 +1,73 @@
-from django.contrib import admin
+"""The Django admin for the revenue record. Saves go through the crm services, like every other
+door, so the admin keeps the same rules (close fields, owners, stage history) and fires the same
+events (`opportunity_won`, `lead_stage_changed`, `lead_became_mql`)."""
 
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+
+from closedloop.crm import services
 from closedloop.crm.models import (
     Account,
     Activity,
     Lead,
+    LifecycleStage,
     Opportunity,
     OpportunityContact,
     StageChange,
 )
 
 
+def _values(form, obj) -> dict:
+    """The model fields the admin form edited, with their new values (objects for relations)."""
+    names = {f.name for f in obj._meta.concrete_fields}
+    return {name: getattr(obj, name) for name in form.cleaned_data if name in names}
+
+
+def _changes(form, obj) -> dict:
+    values = _values(form, obj)
+    return {name: values[name] for name in form.changed_data if name in values}
+
+
+def _adopt(obj, saved) -> None:
+    """Make the admin's instance the row a service saved (the admin goes on with `obj`)."""
+    for field in obj._meta.concrete_fields:
+        setattr(obj, field.attname, getattr(saved, field.attname))
+    obj._state.adding, obj._state.db = False, saved._state.db
+
+
+class ServiceAdmin(admin.ModelAdmin):
+    """save_model through `create` / `update` services; the form's values are not saved raw."""
+
+    readonly_fields: tuple[str, ...] = ("version",)
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            fresh = type(obj).objects.get(pk=obj.pk)
+            saved = self.update(fresh, by=request.user, changes=_changes(form, obj), form=form)
+        else:
+            saved = self.create(by=request.user, fields=_values(form, obj), form=form)
+        _adopt(obj, saved)
+
+    def create(self, *, by, fields, form):
+        raise NotImplementedError
+
+    def update(self, instance, *, by, changes, form):
+        raise NotImplementedError
+
+
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(ServiceAdmin):
     list_display = ("name", "domain", "industry", "employees", "country", "owner")
     list_filter = ("industry", "country")
     search_fields = ("name", "domain", "external_id")
     raw_id_fields = ("owner",)
+
+    def create(self, *, by, fields, form):
+        return services.create_account(by=by, fields=fields)
+
+    def update(self, instance, *, by, changes, form):
+        return services.update_account(instance, by=by, changes=changes)
 
 
 class StageChangeInline(admin.TabularInline):
@@ -26,8 +78,46 @@ class StageChangeInline(admin.TabularInline):
     can_delete = False
 
 
+class LeadAdminForm(forms.ModelForm):
+    """The stage is not a plain field: a move is asked for here and made by change_stage."""
+
+    move_to = forms.ChoiceField(
+        choices=[("", "— keep the stage —"), *LifecycleStage.choices],
+        required=False,
+        label="Move to stage",
+    )
+    stage_reason = forms.CharField(
+        max_length=300, required=False, label="Why (kept in the stage history)"
+    )
+    override_reason = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Override the lifecycle because…",
+        help_text="Only for a move the contract's lifecycle does not allow; audited.",
+    )
+
+    class Meta:
+        model = Lead
+        fields = "__all__"  # noqa: DJ007 (the ModelAdmin picks the fields it shows)
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and data.get("move_to"):
+            try:  # the admin is an admin (core.admin_site): only the reason can be missing
+                services.check_stage_move(
+                    self.instance,
+                    to=data["move_to"],
+                    by=self.admin_user,
+                    override_reason=data.get("override_reason", ""),
+                )
+            except ValidationError as exc:
+                self.add_error("move_to", exc.message_dict["lifecycle_stage"])
+        return data
+
+
 @admin.register(Lead)
-class LeadAdmin(admin.ModelAdmin):
+class LeadAdmin(ServiceAdmin):
+    form = LeadAdminForm
     list_display = (
         "__str__",
         "email",
@@ -41,10 +131,30 @@ class LeadAdmin(admin.ModelAdmin):
     list_filter = ("lifecycle_stage", "status", "source", "fit_grade")
     search_fields = ("email", "first_name", "last_name", "company", "external_id")
     raw_id_fields = ("owner", "account", "original_campaign")
-    # Stage changes go through the StageChange history; the admin shows it, it does not edit it.
+    # Stage changes go through change_stage (the "Move to stage" field), never a raw edit.
     readonly_fields = ("lifecycle_stage", "score_reasons", "scored_at", "version")
     inlines = [StageChangeInline]
     show_full_result_count = False  # COUNT(*) over a million rows on every page is not worth it
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.admin_user = request.user
+        return form
+
+    def create(self, *, by, fields, form):
+        stage = form.cleaned_data.get("move_to") or LifecycleStage.LEAD
+        reason = form.cleaned_data.get("stage_reason") or "created in the admin"
+        return services.create_lead(by=by, fields=fields, stage=stage, reason=reason)
+
+    def update(self, instance, *, by, changes, form):
+        return services.update_lead(
+            instance,
+            by=by,
+            changes=changes,
+            stage=form.cleaned_data.get("move_to") or None,
+            reason=form.cleaned_data.get("stage_reason") or "changed in the admin",
+            override_reason=form.cleaned_data.get("override_reason") or "",
+        )
 
 
 @admin.register(StageChange)
@@ -69,10 +179,34 @@ class OpportunityContactInline(admin.TabularInline):
     raw_id_fields = ("lead",)
 
 
+class OpportunityAdminForm(forms.ModelForm):
+    class Meta:
+        model = Opportunity
+        fields = "__all__"  # noqa: DJ007 (the ModelAdmin picks the fields it shows)
+
+    def clean(self):
+        data = super().clean()
+        try:
+            services.check_lost_reason(
+                stage=data.get("stage", ""), lost_reason=data.get("lost_reason", "")
+            )
+        except ValidationError as exc:
+            self.add_error(None, exc)
+        return data
+
+
 @admin.register(Opportunity)
-class OpportunityAdmin(admin.ModelAdmin):
+class OpportunityAdmin(ServiceAdmin):
+    form = OpportunityAdminForm
     list_display = ("name", "account", "amount", "stage", "close_date", "owner", "lost_reason")
     list_filter = ("stage", "lost_reason")
     search_fields = ("name", "account__name", "external_id")
     raw_id_fields = ("account", "owner", "campaign")
+    readonly_fields = ("closed_at", "version")  # closed_at follows the stage (services)
     inlines = [OpportunityContactInline]
+
+    def create(self, *, by, fields, form):
+        return services.create_opportunity(by=by, fields=fields)
+
+    def update(self, instance, *, by, changes, form):
+        return services.update_opportunity(instance, by=by, changes=changes)

@@ -3,7 +3,8 @@
 Reads are restricted to what the token's user may see (another team's lead is a 404, not a
 403); executives are read-only; owners change only as `check_can_assign` allows. Updates are
 PATCH with optional `If-Match: "<version>"` (from the ETag of a GET): a stale version is a 412
-and nothing changes. Lifecycle stages change only through `change_stage`.
+and nothing changes. This module holds the schemas, the visibility and permission checks and
+the turning of ids into records; every write is a call of a `closedloop.crm.services` function.
 """
 
 from __future__ import annotations
@@ -13,14 +14,10 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.http import HttpResponse
-from django.utils import timezone
 from ninja import Field, Query, Router, Schema, Status
 from pydantic import AfterValidator
 
-from closedloop.core import events
 from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
     DEFAULT_LIMIT,
@@ -43,14 +40,15 @@ from closedloop.core.api_support import (
     set_etag,
     sort_keys,
 )
-from closedloop.core.models import Role, User
+from closedloop.core.models import User
 from closedloop.core.permissions import (
     account_visibility,
-    check_can_assign,
     opportunity_visibility,
     require_write,
     visible,
 )
+from closedloop.crm import services
+from closedloop.crm.filters import LeadFilters, narrow_leads, normalise_search
 from closedloop.crm.models import (
     Account,
     Lead,
@@ -61,7 +59,7 @@ from closedloop.crm.models import (
     Opportunity,
     OpportunityStage,
 )
-from closedloop.crm.services import StaleVersion, change_stage, save_if_version
+from closedloop.crm.services import DomainTaken
 
 router = Router(auth=token_auth)
 
@@ -137,28 +135,6 @@ def _campaign_for(pk: int | None, field: str):
     return campaign
 
 
-def _check_owner_change(user: User, *, current: User | None, new: User | None) -> None:
-    if (current.pk if current else None) != (new.pk if new else None):
-        check_can_assign(user, new_owner=new)
-
-
-def _assign(instance, values: dict) -> list[str]:
-    """Set the attributes that differ; returns the names of the fields that changed."""
-    changed = []
-    for name, value in values.items():
-        if getattr(instance, name) != value:
-            setattr(instance, name, value)
-            changed.append(name)
-    return changed
-
-
-def _save(instance, *, expected: int | None, fields: list[str]) -> None:
-    if fields:
-        save_if_version(instance, expected_version=expected, fields=fields)
-    elif expected is not None and expected != instance.version:
-        raise StaleVersion(f"{type(instance).__name__} {instance.pk}")
-
-
 # --- leads --------------------------------------------------------------------------------
 
 
@@ -218,13 +194,21 @@ class LeadIn(BodySchema):
     recycle_at: datetime.date | None = None
 
 
-LeadPatch = partial_schema(LeadIn, "LeadPatch")
+class LeadPatch(partial_schema(LeadIn, "LeadPatchFields")):
+    stage_override_reason: str = Field(
+        "",
+        max_length=300,
+        description="Admins only: move `lifecycle_stage` outside the contract's lifecycle, "
+        "for this reason (kept in the stage history and the audit log)",
+    )
 
 
 LEAD_SORTS = {"created_at": datetime.datetime, "updated_at": datetime.datetime, "score": int}
 
 
-class LeadFilters(Schema):
+class LeadQuery(Schema):
+    """The query parameters of GET /leads, typed; they fill crm.filters.LeadFilters."""
+
     stage: LifecycleStage | None = None
     status: LeadStatus | None = None
     owner: Id | None = Field(None, description="Owner's user id")
@@ -233,7 +217,11 @@ class LeadFilters(Schema):
     score_min: int | None = Field(None, ge=0, le=100)
     score_max: int | None = Field(None, ge=0, le=100)
     updated_since: UtcDatetime | None = Field(None, description="Without a time zone: UTC")
-    q: str | None = Field(None, max_length=100, description="Search name, email or company")
+    q: str | None = Field(
+        None,
+        max_length=100,
+        description="Words to search in name, email and company; every word must match",
+    )
     sort: sort_keys(LEAD_SORTS) = Field(  # type: ignore[valid-type]
         "-created_at", description="created_at, updated_at or score; - for newest first"
     )
@@ -251,32 +239,27 @@ def _lead_for(user: User, lead_id: int) -> Lead:
     return lead
 
 
-def _filter_leads(queryset, f: LeadFilters):
-    exact = {
-        "lifecycle_stage": f.stage,
-        "status": f.status,
-        "owner_id": f.owner,
-        "source": f.source,
-        "original_campaign_id": f.campaign,
-        "score__gte": f.score_min,
-        "score__lte": f.score_max,
-        "updated_at__gte": f.updated_since,
-    }
-    queryset = queryset.filter(**{k: v for k, v in exact.items() if v is not None})
-    if f.q and f.q.strip():
-        term = f.q.strip()
-        queryset = queryset.filter(
-            Q(first_name__icontains=term)
-            | Q(last_name__icontains=term)
-            | Q(email__icontains=term)
-            | Q(company__icontains=term)
-        )
-    return queryset
+def _filter_leads(queryset, f: LeadQuery):
+    """The page's filters and search rule (every word must match), fed from the query."""
+    return narrow_leads(
+        queryset,
+        LeadFilters(
+            stage=f.stage or "",
+            status=f.status or "",
+            owner=f.owner,
+            source=f.source or "",
+            campaign=f.campaign,
+            score_min=f.score_min,
+            score_max=f.score_max,
+            updated_since=f.updated_since,
+            q=normalise_search(f.q or ""),
+        ),
+    )
 
 
 @router.get("/leads", response={200: LeadPage, **ERRORS}, tags=["leads"])
 def list_leads(
-    request, filters: Query[LeadFilters], limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
+    request, filters: Query[LeadQuery], limit: Limit = DEFAULT_LIMIT, cursor: CursorParam = None
 ):
     """Leads the token's user may see, newest first unless `sort` says otherwise."""
     ordering = Ordering.parse(filters.sort, LEAD_SORTS)
@@ -313,17 +296,10 @@ def create_lead(request, payload: LeadIn, response: HttpResponse):
     require_write(user)
     data = payload.dict()
     stage, reason = data.pop("lifecycle_stage"), data.pop("stage_reason")
-    refs = _lead_refs(user, data)
-    if refs["owner"] is None and user.role == Role.REP:
-        refs["owner"] = user  # a rep's new lead is theirs, or they could not see it
-    if refs["owner"] is not None and refs["owner"] != user:
-        check_can_assign(user, new_owner=refs["owner"])
-    with transaction.atomic():
-        lead = Lead(**data, **refs, created_at=timezone.now(), lifecycle_stage="")
-        if lead.owner_id:
-            lead.assigned_at = lead.created_at
-        lead.save()
-        change_stage(lead, to=stage, by=user, reason=reason or "created through the API")
+    data.update(_lead_refs(user, data))
+    lead = services.create_lead(
+        by=user, fields=data, stage=stage, reason=reason or "created through the API"
+    )
     set_etag(response, lead.version)
     return Status(201, lead)
 
@@ -337,22 +313,17 @@ def update_lead(request, lead_id: PathId, payload: LeadPatch, response: HttpResp
     expected = expected_version(request)
     data = payload.dict(exclude_unset=True)
     stage, reason = data.pop("lifecycle_stage", None), data.pop("stage_reason", "") or ""
+    override = data.pop("stage_override_reason", "") or ""
     data.update(_lead_refs(user, data))
-    if "owner" in data:
-        _check_owner_change(user, current=lead.owner, new=data["owner"])
-    with transaction.atomic():
-        # Lock the row so the version compared is the version written (SQLite's IMMEDIATE
-        # transactions already serialise writers; PostgreSQL needs the row lock).
-        lead = Lead.objects.select_for_update().get(pk=lead.pk)
-        if expected is not None and lead.version != expected:
-            raise StaleVersion(f"lead {lead.pk}")
-        fields = _assign(lead, data)
-        if "owner_id" in fields or "owner" in fields:
-            lead.assigned_at = timezone.now() if lead.owner_id else None
-            fields.append("assigned_at")
-        _save(lead, expected=lead.version, fields=fields)
-        if stage is not None:
-            change_stage(lead, to=stage, by=user, reason=reason or "changed through the API")
+    lead = services.update_lead(
+        lead,
+        by=user,
+        changes=data,
+        stage=stage,
+        reason=reason or "changed through the API",
+        expected_version=expected,
+        override_reason=override,
+    )
     set_etag(response, lead.version)
     return lead
 
@@ -409,9 +380,8 @@ def _account_or_404(user: User, account_id: int) -> Account:
     return account
 
 
-def _check_domain_free(domain: str, *, exclude: int | None = None) -> None:
-    if domain and Account.objects.filter(domain__iexact=domain).exclude(pk=exclude).exists():
-        raise ApiError(409, "domain", f"an account with domain {domain!r} already exists")
+def _conflict(exc: DomainTaken) -> ApiError:
+    return ApiError(409, exc.field, str(exc))
 
 
 @router.get("/accounts", response={200: AccountPage, **ERRORS}, tags=["accounts"])
@@ -444,17 +414,11 @@ def create_account(request, payload: AccountIn, response: HttpResponse):
     user = _user_of(request)
     require_write(user)
     data = payload.dict()
-    owner = _active_user(data.pop("owner"), "owner")
-    if owner is not None and owner != user:
-        check_can_assign(user, new_owner=owner)
-    _check_domain_free(data["domain"])
+    data["owner"] = _active_user(data["owner"], "owner")
     try:
-        with transaction.atomic():
-            account = Account.objects.create(**data, owner=owner, created_at=timezone.now())
-    except IntegrityError:  # a concurrent create took the domain between check and insert
-        raise ApiError(
-            409, "domain", f"an account with domain {data['domain']!r} already exists"
-        ) from None
+        account = services.create_account(by=user, fields=data)
+    except DomainTaken as exc:
+        raise _conflict(exc) from None
     set_etag(response, account.version)
     return Status(201, account)
 
@@ -468,16 +432,10 @@ def update_account(request, account_id: PathId, payload: AccountPatch, response:
     data = payload.dict(exclude_unset=True)
     if "owner" in data:
         data["owner"] = _active_user(data["owner"], "owner")
-        _check_owner_change(user, current=account.owner, new=data["owner"])
-    if "domain" in data:
-        _check_domain_free(data["domain"], exclude=account.pk)
-    fields = _assign(account, data)
     try:
-        _save(account, expected=expected, fields=fields)
-    except IntegrityError:
-        raise ApiError(
-            409, "domain", f"an account with domain {data['domain']!r} already exists"
-        ) from None
+        account = services.update_account(account, by=user, changes=data, expected_version=expected)
+    except DomainTaken as exc:
+        raise _conflict(exc) from None
     set_etag(response, account.version)
     return account
 
@@ -538,37 +496,6 @@ def _opportunity_or_404(user: User, opportunity_id: int) -> Opportunity:
     return opportunity
 
 
-def _close_fields(opportunity: Opportunity, fields: list[str]) -> list[str]:
-    """Keep closed_at and the lost reason consistent with the stage; a loss needs a reason."""
-    if opportunity.stage == OpportunityStage.LOST and not opportunity.lost_reason:
-        raise invalid("lost_reason", "a lost opportunity needs a lost_reason")
-    if "stage" in fields:
-        opportunity.closed_at = timezone.now() if opportunity.is_closed else None
-        fields.append("closed_at")
-        if opportunity.stage != OpportunityStage.LOST and opportunity.lost_reason:
-            opportunity.lost_reason = LostReason.NONE
-            fields.append("lost_reason")
-    return fields
-
-
-def _announce_if_won(opportunity: Opportunity, fields: list[str]) -> None:
-    if "stage" not in fields or opportunity.stage != OpportunityStage.WON:
-        return
-    payload = {
-        "opportunity_id": opportunity.pk,
-        "name": opportunity.name,
-        "amount": str(opportunity.amount),
-        "account_id": opportunity.account_id,
-        "owner_id": opportunity.owner_id,
-        "closed_at": opportunity.closed_at.isoformat(),
-    }
-    transaction.on_commit(
-        lambda: events.opportunity_won.send(
-            sender=Opportunity, opportunity=opportunity, payload=payload
-        )
-    )
-
-
 def _opportunity_refs(user: User, data: dict) -> dict:
     if "account" in data:
         data["account"] = _account_for(user, data["account"], "account")
@@ -611,16 +538,9 @@ def get_opportunity(request, opportunity_id: PathId, response: HttpResponse):
 def create_opportunity(request, payload: OpportunityIn, response: HttpResponse):
     user = _user_of(request)
     require_write(user)
-    data = _opportunity_refs(user, payload.dict())
-    if data["owner"] is None and user.role in (Role.REP, Role.MANAGER):
-        data["owner"] = user  # visibility of deals follows their owner's team
-    if data["owner"] is not None and data["owner"] != user:
-        check_can_assign(user, new_owner=data["owner"])
-    opportunity = Opportunity(**data, created_at=timezone.now())
-    fields = _close_fields(opportunity, ["stage"])
-    with transaction.atomic():
-        opportunity.save()
-        _announce_if_won(opportunity, fields)
+    opportunity = services.create_opportunity(
+        by=user, fields=_opportunity_refs(user, payload.dict())
+    )
     set_etag(response, opportunity.version)
     return Status(201, opportunity)
 
@@ -638,11 +558,8 @@ def update_opportunity(
     require_write(user)
     expected = expected_version(request)
     data = _opportunity_refs(user, payload.dict(exclude_unset=True))
-    if "owner" in data:
-        _check_owner_change(user, current=opportunity.owner, new=data["owner"])
-    fields = _close_fields(opportunity, _assign(opportunity, data))
-    with transaction.atomic():
-        _save(opportunity, expected=expected, fields=fields)
-        _announce_if_won(opportunity, fields)
+    opportunity = services.update_opportunity(
+        opportunity, by=user, changes=data, expected_version=expected
+    )
     set_etag(response, opportunity.version)
     return opportunity

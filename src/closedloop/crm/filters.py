@@ -1,7 +1,8 @@
 """Filtering, searching, sorting and paging a list of leads from URL query parameters.
 
-Used by the leads page and reusable by anything that must show or export "the list as filtered"
-(e.g. a CSV export of the same URL):
+The one LeadFilters of the app: the leads page, the CSV export of "the list as filtered" and
+the JSON API (`GET /api/v1/leads`, which fills it from its typed query schema) all narrow a list
+of leads with `narrow_leads`, so a search finds the same leads through every door:
 
     leads = visible(Lead.objects.all(), request.user)
     leads, cleaned = filter_leads(leads, request.GET)
@@ -16,6 +17,8 @@ Parameters (all optional, each one value):
     q         words to search in first/last name, email and company (every word must match)
     sort      "newest" (default), "oldest", "score", "name" or "updated"
 
+The API adds what it has no page control for: status, score_min/score_max, updated_since.
+
 A bad value never raises: it is ignored and described in `cleaned.errors`, so the page can say so.
 """
 
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
@@ -61,6 +65,11 @@ class LeadFilters:
     score: str = ""
     q: str = ""
     sort: str = DEFAULT_SORT
+    # Set by the API only (its query schema validates them).
+    status: str = ""
+    score_min: int | None = None
+    score_max: int | None = None
+    updated_since: datetime | None = None
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -151,7 +160,12 @@ def _parse_q(cleaned: LeadFilters, raw: str) -> None:
     if len(raw) > MAX_SEARCH_LENGTH:
         cleaned.errors.append(f"Search shortened to its first {MAX_SEARCH_LENGTH} characters.")
         raw = raw[:MAX_SEARCH_LENGTH].strip()
-    cleaned.q = " ".join(raw.split())
+    cleaned.q = normalise_search(raw)
+
+
+def normalise_search(raw: str) -> str:
+    """The search words of `raw`, single-spaced ("" for none)."""
+    return " ".join(raw.split())
 
 
 def _parse_sort(cleaned: LeadFilters, raw: str) -> None:
@@ -180,13 +194,22 @@ def _positive_int(raw: str) -> int | None:
 
 
 def _apply(queryset: QuerySet, cleaned: LeadFilters) -> QuerySet:
+    return narrow_leads(queryset, cleaned).order_by(*SORTS[cleaned.sort][1])
+
+
+def narrow_leads(queryset: QuerySet, cleaned: LeadFilters) -> QuerySet:
+    """`queryset` restricted to the leads that match every filter in `cleaned` (no ordering)."""
     exact = {
         "lifecycle_stage": cleaned.stage,
+        "status": cleaned.status,
         "owner_id": cleaned.owner,
         "source": cleaned.source,
         "original_campaign_id": cleaned.campaign,
+        "score__gte": cleaned.score_min,
+        "score__lte": cleaned.score_max,
+        "updated_at__gte": cleaned.updated_since,
     }
-    queryset = queryset.filter(**{key: value for key, value in exact.items() if value})
+    queryset = queryset.filter(**{key: v for key, v in exact.items() if v not in (None, "")})
     if cleaned.unassigned:
         queryset = queryset.filter(owner__isnull=True)
     if cleaned.score:
@@ -194,7 +217,7 @@ def _apply(queryset: QuerySet, cleaned: LeadFilters) -> QuerySet:
         queryset = queryset.filter(score__gte=low, score__lte=high)
     if cleaned.q:
         queryset = queryset.filter(_search(cleaned.q))
-    return queryset.order_by(*SORTS[cleaned.sort][1])
+    return queryset
 
 
 def _search(q: str) -> Q:

@@ -12,8 +12,12 @@ Scoring, the MQL/SQL rules and the SLAs all read the *active* contract's body
 - sla: the handoff numbers, both sides.
 - stages: the lifecycle stages in order, each with the words both teams use for how a lead
   enters it (the MQL and SQL entries are enforced by mql_rule and sql_rule; the rest are
-  recorded by people through `closedloop.crm.services.change_stage`).
+  recorded by people through `closedloop.crm.services.change_stage`) and `next`, the stages it
+  may move to: `change_stage` refuses any other move, from every door
+  (`closedloop.definitions.lifecycle`).
 """
+
+from closedloop.definitions.lifecycle import default_moves
 
 DEFAULT_CONTRACT: dict = {
     "icp": [
@@ -82,42 +86,55 @@ DEFAULT_CONTRACT: dict = {
     "stages": [
         {
             "stage": "subscriber",
+            "next": default_moves("subscriber"),
             "label": "Subscriber",
             "entry": "Gave us an email address to receive content, nothing more.",
         },
         {
             "stage": "lead",
+            "next": default_moves("lead"),
             "label": "Lead",
             "entry": "Showed interest beyond a subscription: a form, a meeting or an import.",
         },
         {
             "stage": "mql",
+            "next": default_moves("mql"),
             "label": "Marketing qualified lead",
             "entry": "Meets the MQL rule: fit and engagement at or above the agreed minimums.",
         },
         {
             "stage": "sal",
+            "next": default_moves("sal"),
             "label": "Sales accepted lead",
             "entry": "A rep accepted the MQL within the first-touch SLA and owns the follow-up.",
         },
         {
             "stage": "sql",
+            "next": default_moves("sql"),
             "label": "Sales qualified lead",
             "entry": "The rep confirmed enough of the SQL rule's criteria in a conversation.",
         },
         {
             "stage": "opportunity",
+            "next": default_moves("opportunity"),
             "label": "Opportunity",
             "entry": "An opportunity with an amount and a close date was opened for the account.",
         },
-        {"stage": "customer", "label": "Customer", "entry": "An opportunity was closed won."},
+        {
+            "stage": "customer",
+            "next": default_moves("customer"),
+            "label": "Customer",
+            "entry": "An opportunity was closed won.",
+        },
         {
             "stage": "recycled",
+            "next": default_moves("recycled"),
             "label": "Recycled",
             "entry": "Good fit but not now: back to nurture with a re-entry date.",
         },
         {
             "stage": "disqualified",
+            "next": default_moves("disqualified"),
             "label": "Disqualified",
             "entry": "Wrong fit or not a real buyer: the reason teaches the scorer.",
         },

@@ -14,6 +14,7 @@ from typing import Any
 
 from django.http import QueryDict
 
+from closedloop.definitions.lifecycle import default_moves
 from closedloop.definitions.rules import OP_WORDS, OPS, SLA_SPECS, Catalog
 
 _ROW = re.compile(r"^(icp|engagement\.caps)\.(\d+)\.(\w+)$")
@@ -65,6 +66,7 @@ def body_from_post(data: QueryDict, catalog: Catalog) -> tuple[dict, dict[str, s
                 "stage": s,
                 "label": data.get(f"stages.{s}.label", ""),
                 "entry": data.get(f"stages.{s}.entry", ""),
+                "next": data.get(f"stages.{s}.next"),
             }
             for s in catalog.stages
         ],
@@ -75,6 +77,13 @@ def body_from_post(data: QueryDict, catalog: Catalog) -> tuple[dict, dict[str, s
 # --------------------------------------------------------------------------------------------
 # What the template draws
 # --------------------------------------------------------------------------------------------
+
+
+def _moves_text(stage: Mapping, name: str) -> str:
+    moves = stage.get("next")
+    if isinstance(moves, str):
+        return moves  # as typed, shown again with its error
+    return ", ".join(moves if isinstance(moves, list) else default_moves(name))
 
 
 def _text(value: Any) -> str:
@@ -175,6 +184,7 @@ def editor_context(body: Mapping, errors: Mapping[str, str], catalog: Catalog) -
                 "stage_label": catalog.stage_labels.get(s, s),
                 "label": _input(f"stages.{s}.label", stages.get(s, {}).get("label"), errors),
                 "entry": _input(f"stages.{s}.entry", stages.get(s, {}).get("entry"), errors),
+                "next": _input(f"stages.{s}.next", _moves_text(stages.get(s, {}), s), errors),
             }
             for s in catalog.stages
         ],

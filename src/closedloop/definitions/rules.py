@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from closedloop.definitions.lifecycle import clean_moves, default_moves
 from closedloop.scoring.engine import GRADES
 
 OPS: tuple[str, ...] = ("eq", "in", "gte", "lte", "contains")
@@ -371,9 +372,17 @@ def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
             "entry": _clean_text(
                 given.get(stage, {}).get("entry"), f"stages.{stage}.entry", errors, max_length=500
             ),
+            "next": _clean_next(given.get(stage, {}).get("next"), stage, catalog, errors),
         }
         for stage in catalog.stages
     ]
+
+
+def _clean_next(raw: Any, stage: str, catalog: Catalog, errors: Errors) -> list[str]:
+    moves, problem = clean_moves(raw, stage, catalog.stages)
+    if problem:
+        errors.add(f"stages.{stage}.next", problem)
+    return moves
 
 
 def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]:
@@ -730,6 +739,12 @@ def _diff_sla(old: Mapping, new: Mapping) -> list[Change]:
     return changes
 
 
+def _moves(stage: Mapping) -> list[str]:
+    # Contracts signed before `next` existed move as the starting contract does.
+    found = stage.get("next")
+    return list(found) if isinstance(found, list) else default_moves(str(stage.get("stage")))
+
+
 def _diff_stages(old: list, new: list, catalog: Catalog) -> list[Change]:
     before = {s.get("stage"): s for s in old if isinstance(s, Mapping)}
     changes = []
@@ -752,6 +767,19 @@ def _diff_stages(old: list, new: list, catalog: Catalog) -> list[Change]:
                         f"Stage {name} name", f"“{prior.get('label')}”", f"“{stage.get('label')}”"
                     ),
                     f"stages.{name}.label",
+                )
+            )
+        if _moves(prior) != _moves(stage):
+            changes.append(
+                Change(
+                    "Stages",
+                    "changed",
+                    _arrow(
+                        f"{stage.get('label')} moves to",
+                        ", ".join(_moves(prior)) or "nowhere",
+                        ", ".join(_moves(stage)) or "nowhere",
+                    ),
+                    f"stages.{name}.next",
                 )
             )
         if prior.get("entry") != stage.get("entry"):
@@ -789,7 +817,10 @@ def describe_contract(body: Mapping[str, Any], catalog: Catalog) -> dict:
             }
             for c in body["icp"]
         ],
-        "stages": body.get("stages", []),
+        "stages": [
+            {**s, "moves": ", ".join(labels.get(m, m) for m in _moves(s))}
+            for s in body.get("stages", [])
+        ],
         "mql": (
             f"A lead becomes a {labels.get('mql', 'MQL')} when its fit grade is "
             f"{mql['min_fit_grade']} or better and its engagement score is at least "

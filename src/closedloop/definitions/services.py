@@ -38,6 +38,7 @@ from closedloop.crm.models import (
 )
 from closedloop.definitions import rules, simulation
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
+from closedloop.definitions.lifecycle import Lifecycle
 from closedloop.definitions.models import ContractStatus, ContractVersion, Side, Signoff
 from closedloop.engagement.models import Touchpoint, TouchpointType
 
@@ -88,6 +89,11 @@ def active_contract() -> ContractVersion:
 def active_contract_body() -> dict:
     """The body of the contract in force (a copy: callers may change it freely)."""
     return copy.deepcopy(active_contract().body)
+
+
+def current_lifecycle() -> Lifecycle:
+    """The stage moves the contract in force allows (read by crm's change_stage)."""
+    return Lifecycle.from_contract(active_contract().body)
 
 
 def active_contract_version() -> int | None:

@@ -24,6 +24,7 @@ from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.maintenance import refresh_planner_statistics
 from closedloop.core.models import AuditSource, Team, User
 from closedloop.core.services import create_or_reset_user
+from closedloop.crm.services.bulk import check_stage_history
 from closedloop.demo import bulk, synth
 
 LOGIN_URL = "http://127.0.0.1:8000/"
@@ -207,6 +208,9 @@ def _draw(progress: Progress, **options) -> synth.Company:
 
 def _write(progress: Progress, company: synth.Company) -> dict[str, int]:
     rows: dict[str, int] = {}
+    history = company.tables["stage_change"].columns
+    # The demo's stage moves obey the contract's lifecycle like every other door's.
+    check_stage_history(history["from_stage"].tolist(), history["to_stage"].tolist())
     with bulk.fast_sqlite_load(), transaction.atomic():
         for table in company.tables.values():
             model = apps.get_model(table.model)

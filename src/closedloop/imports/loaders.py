@@ -13,9 +13,8 @@ blank a stored value: an import fills and corrects, it does not erase.
 from __future__ import annotations
 
 import hashlib
-from contextlib import closing
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime
 
 from django.db import connection
 from django.db.models.functions import Lower
@@ -24,15 +23,20 @@ from django.utils import timezone
 from closedloop.campaigns.models import Campaign
 from closedloop.core import events
 from closedloop.core.models import Role, User
-from closedloop.crm.models import (
-    Account,
-    Lead,
-    LeadSource,
-    LifecycleStage,
-    Opportunity,
-    OpportunityStage,
-    StageChange,
+from closedloop.crm.models import Account, Lead, Opportunity, StageChange
+from closedloop.crm.services import (
+    announce_won,
+    bulk_save,
+    plan_stage_move,
+    record_stage_moves,
 )
+from closedloop.crm.services.bulk import (
+    imported_close_fields,
+    new_lead_row,
+    plan_opportunity_update,
+    record_entry_stages,
+)
+from closedloop.definitions.services import current_lifecycle
 from closedloop.engagement.models import Touchpoint
 from closedloop.imports.engine import Kind, Row
 from closedloop.imports.fastinsert import FastInsert
@@ -118,12 +122,7 @@ class Loader:
         return ["owner"]
 
     def _bulk_update(self, objects: list, fields: set[str]) -> None:
-        if objects:
-            now = timezone.now()
-            for obj in objects:
-                obj.version = (obj.version or 0) + 1
-                obj.updated_at = now
-            self.model.objects.bulk_update(objects, sorted(fields | {"version", "updated_at"}))
+        bulk_save(self.model, objects, fields)
 
 
 class LeadLoader(Loader):
@@ -150,9 +149,25 @@ class LeadLoader(Loader):
     def resolve(self, rows: list[Row]) -> None:
         super().resolve(rows)
         _resolve_accounts_by_external_id(rows, self.column_of("account_external_id"))
+        self.existing = _existing(
+            Lead, rows, external_ids="external_id", lowered=("email", "email")
+        )
+        self.lifecycle = current_lifecycle()
+        for row in rows:
+            self._check_move(row)
+
+    def _check_move(self, row: Row) -> None:
+        """A stored lead's stage moves as the contract's lifecycle allows; a new lead may enter
+        at any stage (an entry, not a move: docs/decisions/0011-lifecycle-enforcement.md)."""
+        lead, stage = self.existing.get(row), row.values.get("lifecycle_stage")
+        if lead is None or not stage:
+            return
+        refusal = self.lifecycle.refusal(lead.lifecycle_stage, str(stage))
+        if refusal:
+            row.fail(self.column_of("lifecycle_stage"), str(stage), refusal)
 
     def write(self, rows: list[Row]) -> Outcome:
-        existing = _existing(Lead, rows, external_ids="external_id", lowered=("email", "email"))
+        existing = self.existing
         outcome, new, changed, fields, stage_changes = Outcome(), [], [], set(), []
         now = timezone.now()
         for row in rows:
@@ -165,14 +180,9 @@ class LeadLoader(Loader):
             if values.get("account_id") and lead.account_id != values["account_id"]:
                 lead.account_id = values["account_id"]
                 names.append("account")
-            stage = values.get("lifecycle_stage")
-            if stage and stage != lead.lifecycle_stage:
-                stage_changes.append(self._stage_change(lead, stage, now))
-                names.append("lifecycle_stage")
-                if stage == LifecycleStage.MQL and lead.mql_at is None:
-                    lead.mql_at = now
-                    names.append("mql_at")
-                lead.lifecycle_stage = stage
+            if change := self._move(lead, values.get("lifecycle_stage"), now):
+                stage_changes.append(change)
+                names += ["lifecycle_stage", "mql_at"]
             if names:
                 changed.append(lead)
                 fields.update(names)
@@ -182,95 +192,22 @@ class LeadLoader(Loader):
         ids = _inserter(Lead).insert(new)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
-        StageChange.objects.bulk_create(stage_changes)
+        record_stage_moves(stage_changes)
         # A new lead enters the funnel at its stage: record that entry like any other change.
-        _record_entry_stages(ids, by_id=self.by.pk if self.by else None, reason=self.reason)
-        _announce_stage_changes(stage_changes)
+        record_entry_stages(ids, by_id=self.by.pk if self.by else None, reason=self.reason)
         _announce_imported([*ids, *(lead.pk for lead in changed)])
         return outcome
 
     def _new(self, values: dict, now: datetime) -> dict:
-        # Every parsed value of a lead is a column or a reference resolved to one (owner,
-        # account external id), and FastInsert takes only the table's columns: a copy of the
-        # whole dict is cheaper than picking `copied` out of it, a million times.
-        lead = dict(values)
-        lead["lifecycle_stage"] = values.get("lifecycle_stage", LifecycleStage.LEAD)
-        lead["owner_id"] = values.get("owner_id")
-        lead["account_id"] = values.get("account_id")
-        lead["created_at"] = values.get("created_at", now)
-        lead.setdefault("source", LeadSource.IMPORT)
-        if lead["lifecycle_stage"] == LifecycleStage.MQL:
-            lead["mql_at"] = lead["created_at"]
-        return lead
+        return new_lead_row(values, now=now)
 
-    def _stage_change(self, lead: Lead, stage: str, now: datetime) -> StageChange:
-        return StageChange(
-            lead=lead,
-            from_stage=lead.lifecycle_stage,
-            to_stage=stage,
-            at=now,
-            by=self.by,
-            reason=self.reason,
+    def _move(self, lead: Lead, stage: str | None, now: datetime):
+        """The stage move a row asks of a stored lead (planned as change_stage would)."""
+        if not stage:
+            return None
+        return plan_stage_move(
+            lead, to=stage, by=self.by, reason=self.reason, at=now, lifecycle=self.lifecycle
         )
-
-
-def _record_entry_stages(lead_ids: list[int], *, by_id: int | None, reason: str) -> None:
-    """A StageChange ("" → its stage, at its creation) for each of the new leads `lead_ids`.
-
-    One INSERT ... SELECT per chunk: the database copies stage and creation time from
-    the rows just inserted, instead of Python building seven parameters per lead.
-    """
-    if not lead_ids:
-        return
-    quote = connection.ops.quote_name
-    changes, leads = quote(StageChange._meta.db_table), quote(Lead._meta.db_table)
-    columns = ", ".join(
-        quote(name)
-        for name in ("lead_id", "from_stage", "to_stage", "at", "by_id", "reason", "rule_version")
-    )
-    sql = (
-        f"INSERT INTO {changes} ({columns}) SELECT {quote('id')}, '', {quote('lifecycle_stage')},"
-        f" {quote('created_at')}, %s, %s, NULL FROM {leads} WHERE {quote('id')} IN "
-    )
-    connection.ensure_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql + "(SELECT unnest(%s::bigint[]))", [by_id, reason, lead_ids])
-        return
-    # SQLite: the driver's cursor with its own "?" marks (Django rewrites "%s" with a regular
-    # expression, slow on statements of thousands of parameters).
-    with closing(connection.connection.cursor()) as cursor:
-        for start in range(0, len(lead_ids), 5000):
-            part = lead_ids[start : start + 5000]
-            marks = ", ".join(["?"] * len(part))
-            cursor.execute(sql.replace("%s", "?") + f"({marks})", [by_id, reason, *part])
-
-
-def _announce_stage_changes(changes: list[StageChange]) -> None:
-    """The events change_stage sends, after commit, for leads whose stage the import moved.
-
-    Leads created by an import are history arriving, not news: they get their StageChange row
-    but no event, so loading a CRM does not fire a webhook per contact.
-    """
-    from django.db import transaction
-
-    for change in changes:
-        lead = change.lead
-        payload = {
-            "lead_id": lead.pk,
-            "from": change.from_stage,
-            "to": change.to_stage,
-            "reason": change.reason,
-            "rule_version": None,
-            "at": change.at.isoformat(),
-        }
-
-        def send(lead=lead, payload=payload, to=change.to_stage):
-            events.lead_stage_changed.send(sender=Lead, lead=lead, payload=payload)
-            if to == LifecycleStage.MQL:
-                events.lead_became_mql.send(sender=Lead, lead=lead, payload=payload)
-
-        transaction.on_commit(send)
 
 
 def _announce_imported(lead_ids: list[int]) -> None:
@@ -444,9 +381,10 @@ class OpportunityLoader(Loader):
     def write(self, rows: list[Row]) -> Outcome:
         outcome, new, changed, fields = Outcome(), [], [], set()
         now = timezone.now()
+        won = []
         for row in rows:
             values = row.values
-            self._closed_at(values)
+            imported_close_fields(values)
             opp = self.matches.get(row)
             if opp is None:
                 new.append(
@@ -463,9 +401,8 @@ class OpportunityLoader(Loader):
             if values.get("account_id") and opp.account_id != values["account_id"]:
                 opp.account_id = values["account_id"]
                 names.append("account")
-            if values.get("closed_at") and opp.closed_at is None:
-                opp.closed_at = values["closed_at"]
-                names.append("closed_at")
+            if plan_opportunity_update(opp, values, names):
+                won.append(opp)
             if names:
                 changed.append(opp)
                 fields.update(names)
@@ -475,14 +412,8 @@ class OpportunityLoader(Loader):
         _inserter(Opportunity).insert(new, returning=False)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
+        announce_won(won)
         return outcome
-
-    @staticmethod
-    def _closed_at(values: dict) -> None:
-        # A closed deal closed on its close date; without one we cannot say when.
-        closed = values.get("stage") in (OpportunityStage.WON, OpportunityStage.LOST)
-        if closed and values.get("close_date"):
-            values["closed_at"] = datetime.combine(values["close_date"], time(12), tzinfo=UTC)
 
 
 class TouchpointLoader(Loader):

@@ -750,8 +750,11 @@ def _promote_to_mql(data: LeadData, scores: Scores, *, version: int | None) -> i
         return 0
     today = timezone.localdate()
     label = f"v{version}" if version is not None else "defaults"
+    lifecycle = definitions.current_lifecycle()
     moved = 0
     for lead in Lead.objects.filter(pk__in=candidates.tolist()):
+        if not lifecycle.allows(lead.lifecycle_stage, LifecycleStage.MQL):
+            continue  # the contract's lifecycle has no such move (e.g. subscriber → MQL)
         if (
             lead.lifecycle_stage == LifecycleStage.RECYCLED
             and lead.recycle_at
@@ -763,6 +766,7 @@ def _promote_to_mql(data: LeadData, scores: Scores, *, version: int | None) -> i
             to=LifecycleStage.MQL,
             reason=f"MQL rule of contract {label}",
             rule_version=version,
+            lifecycle=lifecycle,
         ):
             moved += 1
     return moved

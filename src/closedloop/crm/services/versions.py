@@ -1,4 +1,8 @@
-"""The shared ways to change a lead. Stages never change silently: always through change_stage."""
+"""Optimistic concurrency for the versioned records (accounts, leads, opportunities).
+
+`save_if_version` is a conditional `UPDATE ... WHERE version = n`: a stale writer gets
+StaleVersion (the API answers 412) and loses nothing.
+"""
 
 from __future__ import annotations
 
@@ -6,60 +10,9 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from closedloop.core import events
-from closedloop.crm.models import Lead, LifecycleStage, StageChange
-
 
 class StaleVersion(Exception):
     """Someone else changed the record since the caller read it (HTTP 412)."""
-
-
-@transaction.atomic
-def change_stage(
-    lead: Lead, *, to: str, by=None, reason: str = "", rule_version: int | None = None, at=None
-) -> StageChange | None:
-    """Move `lead` to stage `to`, recording who, when, why and which rule version.
-
-    Returns the StageChange, or None when the lead already is at that stage.
-    """
-    if to not in LifecycleStage.values:
-        raise ValueError(f"unknown lifecycle stage {to!r}")
-    if lead.lifecycle_stage == to:
-        return None
-    at = at or timezone.now()
-    change = StageChange.objects.create(
-        lead=lead,
-        from_stage=lead.lifecycle_stage,
-        to_stage=to,
-        at=at,
-        by=by,
-        reason=reason[:300],
-        rule_version=rule_version,
-    )
-    lead.lifecycle_stage = to
-    update_fields = ["lifecycle_stage", "version", "updated_at"]
-    if to == LifecycleStage.MQL and lead.mql_at is None:
-        lead.mql_at = at
-        update_fields.append("mql_at")
-    lead.version = F("version") + 1
-    lead.save(update_fields=update_fields)
-    lead.refresh_from_db(fields=["version"])
-    payload = {
-        "lead_id": lead.pk,
-        "from": change.from_stage,
-        "to": to,
-        "reason": change.reason,
-        "rule_version": rule_version,
-        "at": at.isoformat(),
-    }
-    transaction.on_commit(
-        lambda: events.lead_stage_changed.send(sender=Lead, lead=lead, payload=payload)
-    )
-    if to == LifecycleStage.MQL:
-        transaction.on_commit(
-            lambda: events.lead_became_mql.send(sender=Lead, lead=lead, payload=payload)
-        )
-    return change
 
 
 def save_if_version(instance, *, expected_version: int | None, fields: list[str]) -> None:
@@ -101,3 +54,33 @@ def _audit_update(instance, fields: list[str]) -> None:
 
 def model_attname(instance, name: str) -> str:
     return instance._meta.get_field(name).attname
+
+
+def set_changed(instance, values: dict) -> list[str]:
+    """Set the attributes of `instance` that differ from `values`; returns the changed names."""
+    changed = []
+    for name, value in values.items():
+        if getattr(instance, name) != value:
+            setattr(instance, name, value)
+            changed.append(name)
+    return changed
+
+
+def save_changed(instance, *, expected_version: int | None, fields: list[str]) -> None:
+    """`save_if_version` for the `fields` that changed; with none changed, only the version
+    check (a stale If-Match is refused even when the change would be a no-op)."""
+    if fields:
+        save_if_version(instance, expected_version=expected_version, fields=fields)
+    elif expected_version is not None and expected_version != instance.version:
+        raise StaleVersion(f"{type(instance).__name__} {instance.pk}")
+
+
+def bulk_save(model, objects: list, fields: set[str]) -> None:
+    """Save `fields` of many loaded `objects` in bulk, raising each one's version by one."""
+    if not objects:
+        return
+    now = timezone.now()
+    for obj in objects:
+        obj.version = (obj.version or 0) + 1
+        obj.updated_at = now
+    model.objects.bulk_update(objects, sorted(set(fields) | {"version", "updated_at"}))

@@ -1,0 +1,1 @@
+"""Pure analytics computation: attribution, funnel and reverse waterfall. Imports no Django."""

@@ -1,0 +1,58 @@
+"""The attribution page's filter form (a GET form: it changes nothing)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+from django import forms
+from django.utils import timezone
+
+from closedloop.analytics.engine.attribution import MODELS
+from closedloop.analytics.services import Dimension, Outcome
+
+MODEL_LABELS = {
+    "first": "First touch",
+    "last": "Last touch",
+    "linear": "Linear",
+    "time_decay": "Time decay (7-day half-life)",
+    "u_shaped": "U-shaped 40/40/20",
+    "u_shaped_marketo": "U-shaped 50/50",
+    "w_shaped": "W-shaped",
+    "full_path": "Full path",
+    "markov": "Markov (removal effect)",
+    "shapley": "Shapley",
+}
+DEFAULT_MODELS = ["first", "last", "w_shaped", "markov"]
+
+
+class AttributionForm(forms.Form):
+    outcome = forms.ChoiceField(choices=Outcome.choices, initial=Outcome.PIPELINE, required=False)
+    dimension = forms.ChoiceField(
+        choices=Dimension.choices, initial=Dimension.CHANNEL, required=False, label="Credit to"
+    )
+    since = forms.DateField(required=False, help_text="First day (UTC); default 90 days ago")
+    until = forms.DateField(required=False, help_text="Last day (UTC); default today")
+    models = forms.MultipleChoiceField(
+        choices=[(name, MODEL_LABELS[name]) for name in MODELS],
+        initial=DEFAULT_MODELS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    def clean(self):
+        data = super().clean()
+        today = timezone.now().date()
+        data["until"] = data.get("until") or today
+        data["since"] = data.get("since") or data["until"] - timedelta(days=90)
+        if data["since"] > data["until"]:
+            self.add_error("since", "must be on or before the last day")
+        data["models"] = data.get("models") or DEFAULT_MODELS
+        data["outcome"] = data.get("outcome") or Outcome.PIPELINE
+        data["dimension"] = data.get("dimension") or Dimension.CHANNEL
+        return data
+
+    def period(self) -> tuple[datetime, datetime]:
+        """[since, until] as a half-open UTC interval covering both whole days."""
+        since = datetime.combine(self.cleaned_data["since"], time.min, tzinfo=UTC)
+        until = datetime.combine(self.cleaned_data["until"], time.min, tzinfo=UTC)
+        return since, until + timedelta(days=1)

@@ -1,0 +1,7 @@
+from django.urls import path
+
+from closedloop.analytics import views
+
+urlpatterns = [
+    path("analytics/attribution/", views.attribution, name="analytics-attribution"),
+]

@@ -1,0 +1,181 @@
+"""Lifecycle stage changes of leads: the one way a lead's stage moves, one by one or in bulk.
+
+Stages never change silently (DESIGN.md): every move writes a StageChange (from, to, when, by,
+why, rule version), sets `mql_at` the first time a lead reaches MQL, and after commit sends
+`lead_stage_changed` (and `lead_became_mql` for MQL). `change_stage` does this for one lead;
+`plan_stage_move` + `record_stage_moves` do the same for many (the importer), so both paths
+write the same history and send the same events.
+
+Moves follow the lifecycle of the definitions contract in force (`Lifecycle`): a move it does
+not list is refused with a ValidationError on `lifecycle_stage` that names the rule. An admin
+may override with a reason; the StageChange keeps the reason and the audit log the rule broken.
+Creating a lead at a stage is an entry, not a move (docs/decisions/0011-lifecycle-enforcement.md).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from closedloop.core import events
+from closedloop.core.audit import record_change
+from closedloop.core.models import Role
+from closedloop.crm.models import Lead, LifecycleStage, StageChange
+from closedloop.definitions.lifecycle import Lifecycle
+from closedloop.definitions.services import current_lifecycle
+
+
+def check_stage_move(
+    lead: Lead,
+    *,
+    to: str,
+    by=None,
+    override_reason: str = "",
+    lifecycle: Lifecycle | None = None,
+) -> str | None:
+    """Refuse a move of `lead` to `to` that the contract's lifecycle does not allow.
+
+    Returns None for an allowed move, or the rule an admin's override (with a reason) breaks.
+    Raises ValidationError on `lifecycle_stage` naming the rule, or PermissionDenied when
+    someone other than an admin asks to override.
+    """
+    refusal = (lifecycle or current_lifecycle()).refusal(lead.lifecycle_stage, to)
+    if refusal is None:
+        return None
+    if not override_reason.strip():
+        raise ValidationError({"lifecycle_stage": refusal})
+    if by is None or by.role != Role.ADMIN:
+        raise PermissionDenied("only an admin may move a lead outside the lifecycle")
+    return refusal
+
+
+def plan_stage_move(
+    lead: Lead,
+    *,
+    to: str,
+    by=None,
+    reason: str = "",
+    rule_version: int | None = None,
+    at: datetime | None = None,
+    override_reason: str = "",
+    lifecycle: Lifecycle | None = None,
+) -> StageChange | None:
+    """Move `lead` to `to` in memory and return the unsaved StageChange (None if already there).
+
+    Checks the move against the lifecycle (`check_stage_move`); sets `lifecycle_stage` and, on
+    the first arrival at MQL, `mql_at`; the caller saves the lead and the change
+    (`change_stage` for one lead, `record_stage_moves` for many). An override's StageChange
+    carries `overridden`, the rule it broke.
+    """
+    if to not in LifecycleStage.values:
+        raise ValueError(f"unknown lifecycle stage {to!r}")
+    if lead.lifecycle_stage == to:
+        return None
+    broken = check_stage_move(
+        lead, to=to, by=by, override_reason=override_reason, lifecycle=lifecycle
+    )
+    if broken:
+        reason = f"Admin override: {override_reason.strip()}"
+    at = at or timezone.now()
+    change = StageChange(
+        lead=lead,
+        from_stage=lead.lifecycle_stage,
+        to_stage=to,
+        at=at,
+        by=by,
+        reason=reason[:300],
+        rule_version=rule_version,
+    )
+    change.overridden = broken
+    lead.lifecycle_stage = to
+    if to == LifecycleStage.MQL and lead.mql_at is None:
+        lead.mql_at = at
+    return change
+
+
+@transaction.atomic
+def change_stage(
+    lead: Lead,
+    *,
+    to: str,
+    by=None,
+    reason: str = "",
+    rule_version: int | None = None,
+    at: datetime | None = None,
+    override_reason: str = "",
+    lifecycle: Lifecycle | None = None,
+) -> StageChange | None:
+    """Move `lead` to stage `to`, recording who, when, why and which rule version.
+
+    The move must be one the contract's lifecycle allows (ValidationError on
+    `lifecycle_stage` otherwise), unless an admin gives an `override_reason`, which the stage
+    history and the audit log keep. Returns the saved StageChange, or None when the lead
+    already is at that stage.
+    """
+    had_mql_at = lead.mql_at is not None
+    change = plan_stage_move(
+        lead,
+        to=to,
+        by=by,
+        reason=reason,
+        rule_version=rule_version,
+        at=at,
+        override_reason=override_reason,
+        lifecycle=lifecycle,
+    )
+    if change is None:
+        return None
+    change.save()
+    if change.overridden:
+        record_change(
+            lead,
+            {"lifecycle_override": [change.overridden, override_reason.strip()]},
+        )
+    update_fields = ["lifecycle_stage", "version", "updated_at"]
+    if lead.mql_at is not None and not had_mql_at:
+        update_fields.append("mql_at")
+    lead.version = F("version") + 1
+    lead.save(update_fields=update_fields)
+    lead.refresh_from_db(fields=["version"])
+    announce_stage_moves([change])
+    return change
+
+
+def record_stage_moves(changes: list[StageChange]) -> None:
+    """Save the StageChanges that `plan_stage_move` returned for many leads (whose rows the
+    caller saves), and send their events after commit, as `change_stage` does for one."""
+    StageChange.objects.bulk_create(changes)
+    announce_stage_moves(changes)
+
+
+def announce_stage_moves(changes: list[StageChange]) -> None:
+    """After commit: `lead_stage_changed` for each change, `lead_became_mql` for moves to MQL."""
+    for change in changes:
+        lead, payload = change.lead, stage_payload(change)
+        transaction.on_commit(
+            lambda lead=lead, payload=payload: events.lead_stage_changed.send(
+                sender=Lead, lead=lead, payload=payload
+            )
+        )
+        if change.to_stage == LifecycleStage.MQL:
+            transaction.on_commit(
+                lambda lead=lead, payload=payload: events.lead_became_mql.send(
+                    sender=Lead, lead=lead, payload=payload
+                )
+            )
+
+
+def stage_payload(change: StageChange) -> dict:
+    """The JSON payload of a stage change's events (and webhooks)."""
+    return {
+        "lead_id": change.lead_id,
+        "from": change.from_stage,
+        "to": change.to_stage,
+        "reason": change.reason,
+        "rule_version": change.rule_version,
+        "at": change.at.isoformat(),
+    }
