@@ -127,8 +127,9 @@ def _load(n_leads: int, per_lead: float, seed: int) -> None:
     from django.utils import timezone
 
     from closedloop.core.audit import record_bulk
+    from closedloop.core.db.columns import fast_load, write_columns
+    from closedloop.core.db.indexes import indexes_dropped
     from closedloop.crm.models import Lead, LifecycleStage
-    from closedloop.demo.bulk import fast_sqlite_load, indexes_dropped, write_rows
     from closedloop.engagement.models import Touchpoint, TouchpointType
 
     rng = np.random.default_rng(seed)
@@ -145,8 +146,8 @@ def _load(n_leads: int, per_lead: float, seed: int) -> None:
         LifecycleStage.CUSTOMER,
     ]
     ids = np.arange(1, n_leads + 1)
-    with fast_sqlite_load(), indexes_dropped(Lead), indexes_dropped(Touchpoint):
-        write_rows(
+    with fast_load(), indexes_dropped(Lead), indexes_dropped(Touchpoint):
+        write_columns(
             Lead,
             {
                 "id": ids,
@@ -169,7 +170,7 @@ def _load(n_leads: int, per_lead: float, seed: int) -> None:
         age = rng.exponential(20 * 86400, n_touches).astype(np.int64)
         occurred = np.maximum(created[lead - 1] - 5 * 86400, now - age)
         kinds = list(TouchpointType.values)
-        write_rows(
+        write_columns(
             Touchpoint,
             {
                 "id": np.arange(1, n_touches + 1),

@@ -17,6 +17,9 @@ Pages, each requested `requests` times as an admin (sees every lead) and as a sa
   lead_list_default  /leads/ (newest first)
   lead_search   /leads/?q=<a last name> (search over name, email, company)
   lead_detail   /leads/<id>/ for a different random visible lead on every request
+  inbox         /inbox/ (every open lead in scope ranked by priority, the first page of 50;
+                an admin's scope is every owned open lead)
+  inbox_search  /inbox/?q=<a last name>
 
 Options: leads (comma separated sizes), seed, requests, workdir (where the scratch data
 directories live; default: the system temp folder), analyze (1, the default: run SQLite's
@@ -170,6 +173,8 @@ def _measure_user(user, requests: int, rng: random.Random) -> dict:
         "lead_list_default": lambda: "/leads/",
         "lead_search": lambda: f"/leads/?q={rng.choice(names) if names else 'a'}",
         "lead_detail": lambda: f"/leads/{rng.choice(ids)}/",
+        "inbox": lambda: "/inbox/",
+        "inbox_search": lambda: f"/inbox/?q={rng.choice(names) if names else 'a'}",
     }
     result = {"home_cold": {"cold_ms": round(cold, 1)}}
     for name, url in pages.items():
@@ -225,7 +230,15 @@ def _measure(requests: int, seed: int) -> dict:
         by_role = {role: _measure_user(user, requests, rng) for role, user in users.items()}
     pages = {
         name: by_role["admin"][name]
-        for name in ("home", "lead_list", "lead_list_default", "lead_search", "lead_detail")
+        for name in (
+            "home",
+            "lead_list",
+            "lead_list_default",
+            "lead_search",
+            "lead_detail",
+            "inbox",
+            "inbox_search",
+        )
     }
     return {
         "leads": Lead.objects.count(),

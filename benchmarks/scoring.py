@@ -1,12 +1,14 @@
 """Full and incremental rescoring on the demo company, with the Odoo algorithm as reference.
 
     closedloop bench scoring [-s leads=1000000] [-s seed=7] [-s data_dir=DIR] [-s samples=200]
+                             [-s retrain=1]
 
 Runs in a child process on a scratch SQLite database (data_dir, default a folder per size in the
 system's temporary directory, reused by later runs); loads the demo company of `leads` leads
 there first when it is empty (the slow part, not measured). Then:
 
-- trains the predictive model if none is active (train_s, not part of the rescore);
+- trains the predictive model if none is active, or always with retrain=1 (train_s, not part
+  of the rescore; `model` is the chosen candidate and every candidate's inner AUC);
 - a full rescore, `rescore_all()`: end_to_end_s is reading leads and touch aggregates from the
   database, computing fit + engagement + prediction + reasons, writing back the leads whose
   scores changed (written) and the MQL promotions; compute_s is the computing part alone (the
@@ -33,7 +35,13 @@ import time
 from pathlib import Path
 
 
-def run(leads: str = "1000000", seed: str = "7", data_dir: str = "", samples: str = "200") -> dict:
+def run(
+    leads: str = "1000000",
+    seed: str = "7",
+    data_dir: str = "",
+    samples: str = "200",
+    retrain: str = "0",
+) -> dict:
     folder = (
         Path(data_dir) if data_dir else Path(tempfile.gettempdir()) / f"cl-bench-scoring-{leads}"
     )
@@ -46,7 +54,14 @@ def run(leads: str = "1000000", seed: str = "7", data_dir: str = "", samples: st
         "CLOSEDLOOP_DATA_DIR": str(folder),
     }
     env.pop("CLOSEDLOOP_DATABASE_URL", None)
-    options = json.dumps({"leads": int(leads), "seed": int(seed), "samples": int(samples)})
+    options = json.dumps(
+        {
+            "leads": int(leads),
+            "seed": int(seed),
+            "samples": int(samples),
+            "retrain": retrain not in ("", "0", "no"),
+        }
+    )
     out = subprocess.run(
         [sys.executable, __file__, options], env=env, capture_output=True, text=True, check=False
     )
@@ -55,7 +70,7 @@ def run(leads: str = "1000000", seed: str = "7", data_dir: str = "", samples: st
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def _child(leads: int, seed: int, samples: int) -> dict:
+def _child(leads: int, seed: int, samples: int, retrain: bool = False) -> dict:
     import django
 
     django.setup()
@@ -78,10 +93,13 @@ def _child(leads: int, seed: int, samples: int) -> dict:
     # On a shared machine the wall-clock figures depend on the load; CPU time much less so.
     result["load_average_start"] = [round(x, 2) for x in os.getloadavg()]
     with acting_as(None, AuditSource.JOB):
-        if services.active_model()[0] is None:
+        if retrain or services.active_model()[0] is None:
             started = time.perf_counter()
             services.train_model(by="benchmark")
             result["train_s"] = round(time.perf_counter() - started, 2)
+        row = services.active_model()[0]
+        choice = services.scoring_status()["model"]["metrics"].get("choice") or {}
+        result["model"] = {"algorithm": row.algorithm, "inner_auc": choice.get("inner_auc")}
         # The first rescore after loading also moves every lead that already meets the MQL
         # rule (one change_stage each); it is reported apart from the steady-state rescore.
         first = services.rescore_all(trigger="benchmark")

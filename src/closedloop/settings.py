@@ -176,7 +176,7 @@ elif _cache_url:
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # An import of at least this many rows into SQLite drops the target table's secondary indexes
-# and builds them after it (closedloop.imports.indexes).
+# and builds them after it (closedloop.imports.indexes, closedloop.core.db.indexes).
 IMPORT_INDEX_DROP_ROWS = env_int("CLOSEDLOOP_IMPORT_INDEX_DROP_ROWS", 50_000)
 # Public web forms (/f/<key>): submissions allowed per client IP, "count/seconds".
 CLOSEDLOOP_FORM_RATE_LIMIT = env_str("CLOSEDLOOP_FORM_RATE_LIMIT", "10/60")

@@ -55,7 +55,7 @@ def second_page(browser: Browser):
 
 
 def test_marketing_and_sales_lower_the_mql_bar_and_leads_move(
-    page: Page, second_page: Page, live_server, mia, alice
+    page: Page, second_page: Page, live_server, mia, alice, max_manager
 ):
     leads = [warm_lead(alice, "Ada"), warm_lead(alice, "Grace")]
     cold = make_lead(
@@ -94,9 +94,10 @@ def test_marketing_and_sales_lower_the_mql_bar_and_leads_move(
     assert not Lead.objects.filter(lifecycle_stage=LifecycleStage.MQL).exists()
     version_url = page.url
 
-    # Sales signs in its own session; the version is in force and the leads are rescored.
+    # The sales manager signs (the signer setting's default) in their own session; the version
+    # is in force and the leads are rescored.
     sales = second_page
-    log_in(sales, live_server.url, alice.email)
+    log_in(sales, live_server.url, max_manager.email)
     sales.goto(version_url)
     expect(sales.locator("[data-side=marketing]")).to_contain_text("Mia")
     sales.click("#sign")

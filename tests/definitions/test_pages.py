@@ -61,13 +61,13 @@ def test_the_agreement_page_shows_the_contract_in_force_in_words(client, eve):
 
 def test_a_marketer_drafts_edits_and_sees_the_change_in_words(client, mia):
     login(client, mia)
-    response = client.post(reverse("definitions-new"))
-    draft = ContractVersion.objects.get(status=ContractStatus.DRAFT)
-    assert response.url == reverse("definitions-edit", args=[draft.number])
-    assert client.get(response.url).status_code == 200
-    response = client.post(response.url, editor_post(draft, **{"mql_rule.min_engagement": "30"}))
+    in_force = services.active_contract()
+    response = client.post(
+        reverse("definitions-new"), editor_post(in_force, **{"mql_rule.min_engagement": "30"})
+    )
     assert response.status_code == 302
-    draft.refresh_from_db()
+    draft = ContractVersion.objects.get(status=ContractStatus.DRAFT)
+    assert response.url == reverse("definitions-version", args=[draft.number])
     assert draft.body["mql_rule"]["min_engagement"] == 30 and draft.change_note == "test change"
     page = client.get(reverse("definitions-version", args=[draft.number])).content.decode()
     assert "MQL minimum engagement 40 → 30" in page and "Sign for marketing" in page
@@ -151,7 +151,7 @@ def test_executives_and_admins_cannot_sign(client, mia, eve, ada):
 def test_executives_cannot_draft_and_others_cannot_edit_someone_elses_draft(
     client, mia, eve, alice
 ):
-    assert login(client, eve).post(reverse("definitions-new")).status_code == 403
+    assert login(client, eve).get(reverse("definitions-new")).status_code == 403
     draft = services.create_draft(by=mia)
     assert (
         login(client, alice).get(reverse("definitions-edit", args=[draft.number])).status_code
@@ -231,3 +231,26 @@ def test_a_new_cap_group_is_added_from_the_blank_row(client, mia):
     assert client.post(reverse("definitions-edit", args=[draft.number]), data).status_code == 302
     draft.refresh_from_db()
     assert draft.body["engagement"]["caps"]["events"] == {"types": ["event", "webinar"], "max": 30}
+
+
+def test_proposing_a_change_stores_nothing_until_it_is_saved(client, mia):
+    login(client, mia)
+    page = client.get(reverse("definitions-new")).content.decode()
+    assert 'id="new-draft-note"' in page and "Nothing is stored until you save" in page
+    assert not ContractVersion.objects.filter(status=ContractStatus.DRAFT).exists()
+    refused = client.post(
+        reverse("definitions-new"),
+        editor_post(services.active_contract(), **{"mql_rule.min_engagement": "-3"}),
+    )
+    assert refused.status_code == 422
+    assert not ContractVersion.objects.filter(status=ContractStatus.DRAFT).exists()
+
+
+def test_an_abandoned_draft_is_discarded_and_stays_in_the_history(client, mia):
+    draft = services.create_draft(by=mia)
+    login(client, mia)
+    page = client.get(reverse("definitions-version", args=[draft.number])).content.decode()
+    assert 'id="discard-draft"' in page
+    client.post(reverse("definitions-withdraw", args=[draft.number]))
+    draft.refresh_from_db()
+    assert draft.status == ContractStatus.WITHDRAWN

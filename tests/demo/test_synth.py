@@ -9,6 +9,7 @@ from closedloop.crm.models import LeadSource, LifecycleStage, OpportunityStage
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 from closedloop.demo import synth, truth
 from closedloop.engagement.models import TouchpointType
+from closedloop.scoring import engine
 
 AS_OF = 1_795_000_000 // 86400 * 86400
 USERS = {seat.email: number + 1 for number, seat in enumerate(synth.ROSTER)}
@@ -150,3 +151,50 @@ def test_opportunities_belong_to_their_contacts_accounts(company):
     stage = col(company, "opportunity", "stage")
     assert (col(company, "opportunity", "lost_reason")[stage == "lost"] != "").all()
     assert set(np.unique(contacts["opportunity_id"])) == set(col(company, "opportunity", "id"))
+
+
+def test_no_instant_gets_a_spike_of_leads_and_the_newest_week_looks_like_the_ones_before(company):
+    created = col(company, "lead", "created_at")
+    assert np.unique(created, return_counts=True)[1].max() <= 3
+    weeks = (AS_OF - created) // (7 * 86400)
+    per_week = np.bincount(weeks, minlength=6)
+    assert per_week[0] <= 1.5 * np.median(per_week[1:5])
+
+
+def test_every_mql_met_the_contracts_rule_when_it_became_one(company):
+    """Checked with the scoring engine itself (fit grade, decayed and capped engagement at the
+    moment of the MQL change), not with the generator's own running sums."""
+    lead, touches = company.tables["lead"].columns, company.tables["touchpoint"].columns
+    changes = company.tables["stage_change"].columns
+    to_mql = changes["to_stage"] == "mql"
+    ids, at = changes["lead_id"][to_mql], changes["at"][to_mql]
+    assert len(ids) > 1000
+    fields = ("industry", "employees", "seniority", "country", "email")
+    points, _ = engine.fit_points({f: lead[f][ids - 1] for f in fields}, DEFAULT_CONTRACT["icp"])
+    assert (engine.grade_ranks_from_points(points) >= engine.grade_rank(["B-"])[0]).all()
+    position = np.searchsorted(ids, touches["lead_id"], side="left")
+    position = np.minimum(position, len(ids) - 1)
+    mine = ids[position] == touches["lead_id"]
+    before = mine & (touches["occurred_at"] <= at[position])
+    engagement = engine.engagement_scores(
+        position[before],
+        touches["type"][before],
+        (at[position][before] - touches["occurred_at"][before]) / 86400,
+        len(ids),
+        DEFAULT_CONTRACT["engagement"],
+    )
+    assert engagement.min() >= 40
+
+
+def test_recycled_leads_come_back_over_the_coming_months_and_past_dates_already_returned(company):
+    lead = company.tables["lead"].columns
+    recycled = lead["lifecycle_stage"] == "recycled"
+    dates = lead["recycle_at"][recycled]
+    assert recycled.sum() > 100 and (dates > AS_OF).all()
+    months = np.unique((dates - AS_OF) // (30 * 86400))
+    assert len(months) >= 3  # spread over the coming months, not one day
+    changes = company.tables["stage_change"].columns
+    back = changes["reason"] == "Re-entry date reached: back to Lead"
+    assert back.sum() > 100
+    assert set(changes["from_stage"][back]) == {"recycled"}
+    assert (changes["to_stage"][back] == "lead").all() and (changes["at"][back] <= AS_OF).all()

@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from closedloop.core import events
 from closedloop.crm.models import LeadStatus, LifecycleStage, StageChange
+from closedloop.engagement.models import Touchpoint
 from closedloop.handoff.models import LeadSla, Rejection, RejectionReason
 from closedloop.handoff.services import (
     _recycled_among,
@@ -118,22 +119,58 @@ def test_rejection_keeps_campaign_and_source_for_the_feedback_report(alice):
     assert rejection.source == "webinar"
 
 
-def test_a_recycled_lead_comes_back_as_an_mql_when_its_date_arrives(lead, alice):
+def test_a_recycled_lead_comes_back_as_a_lead_when_its_date_arrives(lead, alice):
     reject_lead(
         lead, by=alice, reason="not-now", recycle_on=timezone.localdate() + timedelta(days=3)
     )
     assert return_due_recycled_leads(today=timezone.localdate() + timedelta(days=2)) == 0
     assert return_due_recycled_leads(today=timezone.localdate() + timedelta(days=3)) == 1
     lead.refresh_from_db()
-    assert lead.lifecycle_stage == LifecycleStage.MQL and lead.recycle_at is None
+    assert lead.lifecycle_stage == LifecycleStage.LEAD and lead.recycle_at is None
+    assert StageChange.objects.filter(lead=lead).first().reason.startswith("Re-entry date reached")
 
 
-def test_a_recycled_lead_that_reengages_comes_back_as_an_mql(lead, alice):
+def engaged_ideal_lead(owner):
+    """A VP at a 1,500-person software company in the US with three fresh webinars: the default
+    contract's MQL rule holds (fit A+, engagement 60)."""
+    lead = make_lead(
+        owner=owner,
+        stage=LifecycleStage.MQL,
+        industry="Software",
+        employees=1500,
+        seniority="VP",
+        country="US",
+        email="vp@bigco.example",
+    )
+    for _ in range(3):
+        Touchpoint.objects.create(lead=lead, type="webinar", occurred_at=timezone.now())
+    return lead
+
+
+def test_a_returning_lead_becomes_mql_again_only_when_the_contract_rule_holds(
+    alice, django_capture_on_commit_callbacks
+):
+    hot, cold = engaged_ideal_lead(alice), make_lead(owner=alice, stage=LifecycleStage.MQL)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    for lead in (hot, cold):
+        reject_lead(lead, by=alice, reason="not-now", recycle_on=tomorrow)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert return_due_recycled_leads(today=tomorrow) == 2
+    hot.refresh_from_db()
+    cold.refresh_from_db()
+    assert cold.lifecycle_stage == LifecycleStage.LEAD
+    assert hot.lifecycle_stage == LifecycleStage.MQL
+    assert StageChange.objects.filter(lead=hot).first().reason.startswith("MQL rule of contract")
+
+
+def test_a_recycled_lead_that_reengages_comes_back_as_a_lead(lead, alice):
     reject_lead(lead, by=alice, reason="not-now")
     events.touchpoints_recorded.send(sender=None, payload={"lead_ids": [lead.pk]})
     lead.refresh_from_db()
-    assert lead.lifecycle_stage == LifecycleStage.MQL
-    assert StageChange.objects.filter(lead=lead).first().reason == "Re-engaged while recycled"
+    assert lead.lifecycle_stage == LifecycleStage.LEAD
+    assert (
+        StageChange.objects.filter(lead=lead).first().reason.startswith("Re-engaged while recycled")
+    )
 
 
 def test_only_the_recycled_among_many_touched_leads_come_back(lead, alice):
@@ -144,7 +181,7 @@ def test_only_the_recycled_among_many_touched_leads_come_back(lead, alice):
     assert _recycled_among(ids, chunk=2) == [lead.pk]  # found across chunks, None ignored
     assert return_reengaged_leads(ids) == 1
     lead.refresh_from_db()
-    assert lead.lifecycle_stage == LifecycleStage.MQL
+    assert lead.lifecycle_stage == LifecycleStage.LEAD
     assert return_reengaged_leads([o.pk for o in others]) == 0
 
 

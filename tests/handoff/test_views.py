@@ -3,12 +3,17 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from closedloop.crm.models import Activity, LifecycleStage
+from closedloop.crm.models import Activity, Lead, LifecycleStage
 from closedloop.handoff.models import Dispute, Rejection
 from closedloop.handoff.sla import start_clock
 from tests.factories import make_lead
+
+# session + user, notifications, the ranking read, its calendars and contract, the page's leads.
+INBOX_MAX_QUERIES = 9
 
 
 @pytest.fixture
@@ -32,7 +37,13 @@ def test_the_inbox_shows_the_reps_leads_with_timers_and_score_reasons(client, al
     other = make_lead(owner=bob, stage=LifecycleStage.MQL)
     page = login(client, alice).get("/inbox/").content.decode()
     assert str(lead) in page and str(other) not in page
-    assert "Industry we win in" in page and 'data-timer="first-touch"' in page
+    assert 'data-sla="on_track"' in page
+    card = client.get(f"/inbox/leads/{lead.pk}/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Industry we win in" in card and 'data-timer="first-touch"' in card
+
+
+def test_a_rep_cannot_open_the_card_of_another_teams_lead(client, charlie, lead):
+    assert login(client, charlie).get(f"/inbox/leads/{lead.pk}/").status_code == 404
 
 
 def test_the_inbox_orders_leads_by_score_times_urgency(client, alice):
@@ -41,7 +52,69 @@ def test_the_inbox_orders_leads_by_score_times_urgency(client, alice):
     late = make_lead(owner=alice, stage=LifecycleStage.MQL, score=30)
     start_clock(late, at=timezone.now() - timedelta(days=5))  # breached: urgency 3 → 90
     page = login(client, alice).get("/inbox/").content.decode()
-    assert page.index(f'id="lead-{late.pk}"') < page.index(f'id="lead-{calm.pk}"')
+    assert page.index(f'id="line-{late.pk}"') < page.index(f'id="line-{calm.pk}"')
+
+
+def test_the_inbox_ranks_all_open_work_so_an_old_urgent_lead_tops_310_newer_ones(client, alice):
+    old = timezone.now() - timedelta(days=60)
+    urgent = make_lead(owner=alice, stage=LifecycleStage.MQL, score=90, created_at=old)
+    start_clock(urgent, at=timezone.now() - timedelta(days=5))  # breached: 90 × 3
+    Lead.objects.bulk_create(
+        Lead(
+            first_name="Newer",
+            last_name=str(i),
+            email=f"newer{i}@example.com",
+            owner=alice,
+            lifecycle_stage=LifecycleStage.MQL,
+            score=50 + i % 40,
+            created_at=timezone.now(),
+        )
+        for i in range(310)
+    )
+    response = login(client, alice).get("/inbox/")
+    page = response.content.decode()
+    assert response.context["page"].count == 311 and "311 open leads" in page
+    priorities = [line["priority"] for line in response.context["lines"]]
+    assert response.context["lines"][0]["lead"] == urgent
+    assert priorities == sorted(priorities, reverse=True) and len(priorities) == 50
+    last = client.get("/inbox/", {"page": 7}).context
+    assert len(last["lines"]) == 11 and last["lines"][-1]["priority"] <= priorities[-1]
+
+
+def test_the_inbox_filters_by_stage_sla_state_score_band_source_and_search(client, alice):
+    late = make_lead(owner=alice, stage=LifecycleStage.MQL, score=80, source="webinar")
+    start_clock(late, at=timezone.now() - timedelta(days=5))
+    calm = make_lead(owner=alice, stage=LifecycleStage.SAL, score=30, last_name="Zephyr")
+    client = login(client, alice)
+
+    def shown(**params):
+        return {line["lead"].pk for line in client.get("/inbox/", params).context["lines"]}
+
+    assert shown(sla="breached") == {late.pk}
+    assert shown(stage="sal") == {calm.pk}
+    assert shown(score="75-100") == {late.pk}
+    assert shown(source="webinar") == {late.pk}
+    assert shown(q="zephyr") == {calm.pk}
+    response = client.get("/inbox/", {"sla": "late-ish"})
+    assert "Ignored sla" in response.content.decode() and len(response.context["lines"]) == 2
+
+
+def test_the_inbox_makes_the_same_few_queries_for_5_or_60_leads(
+    client, alice, django_assert_max_num_queries
+):
+    for _ in range(5):
+        start_clock(make_lead(owner=alice, stage=LifecycleStage.MQL), at=timezone.now())
+    client = login(client, alice)
+    with CaptureQueriesContext(connection) as few:
+        client.get("/inbox/")
+    for _ in range(55):
+        start_clock(make_lead(owner=alice, stage=LifecycleStage.MQL), at=timezone.now())
+    with django_assert_max_num_queries(INBOX_MAX_QUERIES):
+        response = client.get("/inbox/")
+    assert len(response.context["lines"]) == 50
+    with CaptureQueriesContext(connection) as many:
+        client.get("/inbox/")
+    assert len(many) == len(few)
 
 
 def test_marketing_has_no_inbox(client, mia):
@@ -87,6 +160,27 @@ def test_a_bad_reentry_date_is_refused_by_name(client, alice, lead):
     )
 
 
+def test_choosing_not_now_shows_the_reentry_date_filled_with_the_reasons_default(
+    client, alice, lead
+):
+    blank = login(client, alice).get(f"/inbox/leads/{lead.pk}/reject/").content.decode()
+    assert 'name="recycle_on"' not in blank
+    form = client.get(f"/inbox/leads/{lead.pk}/reject/", {"reason": "not-now"}).content.decode()
+    default = timezone.localdate() + timedelta(days=90)
+    assert f'name="recycle_on" value="{default.isoformat()}"' in form
+    assert "brings the lead back in 90 days" in form
+
+
+def test_the_rep_picks_the_reentry_date_and_is_told_it(client, alice, lead):
+    when = timezone.localdate() + timedelta(days=45)
+    response = login(client, alice).post(
+        f"/inbox/leads/{lead.pk}/reject/", {"reason": "not-now", "recycle_on": when.isoformat()}
+    )
+    assert f"back as a lead on {when:%d %b %Y}" in response.content.decode()
+    lead.refresh_from_db()
+    assert lead.recycle_at == when and lead.lifecycle_stage == LifecycleStage.RECYCLED
+
+
 def test_logging_a_call_stops_the_first_touch_clock(client, alice, lead):
     response = login(client, alice).post(f"/inbox/leads/{lead.pk}/activity/", {"kind": "call"})
     assert response.status_code == 200 and 'data-state="met"' in response.content.decode()
@@ -103,7 +197,9 @@ def test_the_poll_announces_a_new_lead(client, alice):
 def test_the_manager_sees_the_unassigned_queue_and_assigns_from_it(client, alice, max_manager):
     waiting = make_lead(stage=LifecycleStage.MQL)
     page = login(client, max_manager).get("/inbox/").content.decode()
-    assert 'id="unassigned-queue"' in page and str(waiting) in page
+    assert "Unassigned queue (1)" in page and str(waiting) not in page
+    page = client.get("/inbox/", {"tab": "queue"}).content.decode()
+    assert str(waiting) in page
     client.post(f"/inbox/leads/{waiting.pk}/assign/", {"to": alice.pk})
     waiting.refresh_from_db()
     assert waiting.owner == alice
@@ -133,7 +229,7 @@ def test_the_sla_page_shows_both_sides(client, alice, lead, max_manager):
 
     log_activity(lead, by=alice, kind="call")
     page = login(client, max_manager).get("/handoff/sla/").content.decode()
-    assert 'id="median-first-touch"' in page and "alice@example.com" in page
+    assert 'id="median-first-touch"' in page and "Alice" in page and "alice@example.com" not in page
     assert 'id="marketing-delivery"' in page and "chart.umd.min.js" in page
 
 

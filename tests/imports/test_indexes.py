@@ -11,6 +11,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from closedloop.core.db import indexes as db_indexes
 from closedloop.crm.models import Lead, StageChange
 from closedloop.imports import indexes, services
 from closedloop.imports.models import ImportJob, ImportStatus
@@ -186,8 +187,8 @@ def test_the_next_import_builds_the_indexes_a_dead_import_left_dropped(tmp_path,
     dead = _job(messy_file(tmp_path))
     indexes.drop_indexes(
         dead,
-        indexes.droppable_indexes("crm_lead", keep_columns=("external_id", "email"))
-        + indexes.droppable_indexes("crm_stagechange", keep_columns=("lead_id",)),
+        indexes.droppable_indexes(Lead, keep_columns=("external_id", "email"))
+        + indexes.droppable_indexes(StageChange, keep_columns=("lead_id",)),
     )
     _kill(dead)
     assert set(lead_indexes()) == LOOKUP_INDEXES
@@ -209,16 +210,16 @@ def test_an_import_killed_while_building_the_indexes_finishes_them_on_resume(
     before = lead_indexes()
     expected = clean_run(path)
     job = _job(path)
-    real = indexes._build_first
+    real = db_indexes.build_first
     built = []
 
-    def build_one_then_die(job):
+    def build_one_then_die(missing, *, record):
         if built:
             raise Crash
-        built.append(job.dropped_indexes[0]["name"])
-        real(job)
+        built.append(missing[0]["name"])
+        return real(missing, record=record)
 
-    monkeypatch.setattr(indexes, "_build_first", build_one_then_die)
+    monkeypatch.setattr(db_indexes, "build_first", build_one_then_die)
     _no_rebuild_on_failure(monkeypatch)
     with pytest.raises(Crash):
         run_import(job, chunk_size=7)
@@ -242,7 +243,7 @@ def test_starting_the_workers_builds_the_indexes_a_dead_import_left_dropped(tmp_
     before = lead_indexes()
     dead = _job(messy_file(tmp_path))
     indexes.drop_indexes(
-        dead, indexes.droppable_indexes("crm_lead", keep_columns=("external_id", "email"))
+        dead, indexes.droppable_indexes(Lead, keep_columns=("external_id", "email"))
     )
     _kill(dead)
     outcome = CliRunner().invoke(app, ["worker", "--batch"])

@@ -401,7 +401,7 @@ def test_reasons_in_many_blocks_match_formatting_every_lead(monkeypatch):
     effects = np.round(rng.normal(0, 20, size=(500, 6)), rng.integers(0, 4))
     effects[::7, 2] = -0.0
     texts = [f"factor {i}" for i in range(40)]
-    monkeypatch.setattr(engine, "EXPLAIN_BLOCK", 7)
+    monkeypatch.setattr(engine.common, "EXPLAIN_BLOCK", 7)
     fast = engine.reasons_series(ids, effects, texts).to_list()
     assert fast == engine._reasons_by_columns(ids, effects, texts).to_list()
 
@@ -419,7 +419,7 @@ def test_prediction_with_reasons_in_blocks_equals_the_whole_matrix_steps(monkeyp
     matrix = model.encoder.transform(frame)
     probability = model.predict_matrix(matrix)
     expected_ids, expected_effects = engine.top_factors(*model.factors(matrix, probability))
-    monkeypatch.setattr(engine, "EXPLAIN_BLOCK", 257)  # many blocks, on threads
+    monkeypatch.setattr(engine.common, "EXPLAIN_BLOCK", 257)  # many blocks, on threads
     got_probability, ids, effects = model.predict_with_reasons(matrix)
     np.testing.assert_array_equal(got_probability, probability)
     np.testing.assert_array_equal(ids, expected_ids)

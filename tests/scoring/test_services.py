@@ -195,6 +195,18 @@ def test_with_enough_history_the_model_takes_over_and_explains_itself():
     assert status["scorer"] == Scorer.MODEL and status["model"]["rows"] == 1000
 
 
+def test_training_stores_the_chosen_model_and_every_candidates_inner_auc():
+    history(1000, 100)
+    model = services.train_model(by="test")
+    choice = model.metrics["choice"]
+    assert set(choice["inner_auc"]) == {"additive", "logistic", "naive_bayes", "boosted"}
+    assert model.metrics["auc"] == choice["inner_auc"][choice["chosen"]]
+    assert model.algorithm.startswith("Automatic choice: ")
+    assert choice["chosen_title"] in model.algorithm
+    shown = services.scoring_status()["model"]["metrics"]["choice"]
+    assert shown["chosen"] == choice["chosen"] and shown["tie_margin"] == 0.002
+
+
 def test_retraining_replaces_the_active_model():
     history(1000, 100)
     first = services.train_model()

@@ -73,9 +73,13 @@ def test_marketing_retrains_from_the_page_and_the_model_takes_over(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/scoring/retrain/")
     assert response.status_code == 302
-    assert ScoringModel.objects.filter(is_active=True, trained_by__startswith="mia@").exists()
+    assert ScoringModel.objects.filter(
+        is_active=True, trained_by=f"{mia.display_name} (page)"
+    ).exists()
     page = client.get("/scoring/").content.decode()
     assert "Predictive model" in page and 'id="model-auc"' in page
+    assert 'id="model-choice"' in page and "<strong>chosen</strong>" in page
+    assert "Gradient boosting with interactions (LightGBM)" in page
 
 
 def test_the_api_reports_status_and_calibration(api_as, alice, scored):
@@ -141,6 +145,43 @@ def test_model_evaluate_prints_one_json_object_with_the_quality_keys(tmp_path):
     body = json.loads(result.output)
     assert {"auc", "brier", "rows", "folds"} <= set(body)
     assert body["rows"] == 400 and body["folds"] == 3 and 0.5 < body["auc"] <= 1
+
+
+def test_model_evaluate_takes_several_columns_after_one_drop_and_reads_a_bom_semicolon_export(
+    tmp_path,
+):
+    rng = np.random.default_rng(4)
+    lines = ["ID;Visits;Note;Z_Cost;Junk;Other;Converted"]
+    for i in range(300):
+        visits = int(rng.poisson(3))
+        converted = int(rng.random() < 0.15 + 0.1 * visits)
+        note = '"line one\nline; two"' if i % 7 == 0 else "plain"
+        lines.append(f"{9000 + 3 * i};{visits};{note};3;{rng.random()};{rng.random()};{converted}")
+    csv = tmp_path / "export.csv"
+    csv.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(lines) + "\r\n").encode())
+    result = runner.invoke(
+        app,
+        ["model", "evaluate", "--csv", str(csv), "--target", "Converted"]
+        + ["--drop", "Junk", "Other", "--folds", "2"],
+    )
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["rows"] == 300 and body["dropped_as_asked"] == ["Junk", "Other"]
+    assert body["format"] == {"encoding": "utf-8", "delimiter": ";", "bom": True}
+    assert {c["column"]: c["kind"] for c in body["screened"]} == {
+        "ID": "identifier",
+        "Z_Cost": "constant",
+    }
+    assert "Left out 'Z_Cost' (constant)" in result.stderr
+    assert len(body["chosen_per_fold"]) == 2
+
+
+def test_model_evaluate_refuses_a_stray_word_without_drop(tmp_path):
+    csv = write_csv(tmp_path / "leads.csv", rows=50)
+    result = runner.invoke(
+        app, ["model", "evaluate", "--csv", str(csv), "--target", "Converted", "Junk"]
+    )
+    assert result.exit_code != 0 and "unexpected argument(s): Junk" in result.output
 
 
 def test_model_evaluate_names_an_unknown_column(tmp_path):

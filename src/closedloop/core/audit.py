@@ -121,10 +121,11 @@ def _after_delete(sender, instance, **kwargs):
         _write(instance, AuditAction.DELETE, old)
 
 
-def record_change(instance, changes: dict) -> None:
-    """Record an update of `instance` that a field diff cannot tell, e.g. a rule an admin
-    overrode and why: `changes` is {what: [before, after]}."""
-    _write(instance, AuditAction.UPDATE, changes)
+def record_change(instance, changes: dict, *, action: str = AuditAction.UPDATE) -> None:
+    """Record a change that a field diff cannot tell (e.g. a rule an admin overrode and why),
+    or one to a model that is not `Audited` (users, teams), made by a service: `changes` is
+    {what: [before, after]}."""
+    _write(instance, action, {k: [_jsonable(a), _jsonable(b)] for k, (a, b) in changes.items()})
 
 
 def record_bulk(model: type[models.Model], *, count: int, description: str) -> None:

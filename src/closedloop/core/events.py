@@ -15,6 +15,7 @@ sla_breached = Signal()  # payload: lead id, rep, which SLA, due, breached_at
 lead_stage_changed = Signal()  # payload: lead id, from, to, reason, rule version
 touchpoints_recorded = Signal()  # payload: {"lead_ids": [...]}: rescore these leads
 leads_imported = Signal()  # payload: {"lead_ids": [...]}: an import created or changed them
+leads_reentered = Signal()  # payload: {"lead_ids": [...]}: recycled leads back at stage Lead
 contract_activated = Signal()  # payload: {"version": n}: rules changed, rescore everything
 
 EVENTS = {

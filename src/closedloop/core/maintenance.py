@@ -1,11 +1,8 @@
 """Database upkeep that no request should wait for."""
 
-from django.db import connection
 from django_tasks import task
 
-# Rows SQLite samples per index when analysing: approximate statistics in well under a second
-# at millions of rows, which is all the planner needs to pick the right index.
-SQLITE_ANALYSIS_LIMIT = 1000
+from closedloop.core.db import vendor
 
 
 def refresh_planner_statistics() -> None:
@@ -15,10 +12,7 @@ def refresh_planner_statistics() -> None:
     it answers some list pages by sorting a whole team's leads. PostgreSQL's autovacuum
     analyses by itself eventually; running ANALYZE right after a bulk load closes the gap.
     """
-    with connection.cursor() as cursor:
-        if connection.vendor == "sqlite":
-            cursor.execute(f"PRAGMA analysis_limit = {SQLITE_ANALYSIS_LIMIT}")
-        cursor.execute("ANALYZE")
+    vendor.refresh_statistics()
 
 
 @task()

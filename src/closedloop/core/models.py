@@ -26,6 +26,12 @@ class Team(models.Model):
         return self.name
 
 
+def display_name(first_name: str | None, last_name: str | None, email: str | None) -> str:
+    """How people are shown everywhere: their name, or their e-mail when they have none."""
+    name = f"{first_name or ''} {last_name or ''}".strip()
+    return name or email or ""
+
+
 class ClosedloopUserManager(UserManager):
     """Users log in with their email; the username mirrors it for Django's auth forms."""
 
@@ -55,7 +61,12 @@ class User(AbstractUser):
         ordering = ["email"]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.email
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        """The person's name (their e-mail only when no name is known)."""
+        return display_name(self.first_name, self.last_name, self.email)
 
     # Role questions are asked everywhere; keep the answers in one place.
     @property

@@ -83,3 +83,14 @@ class Signoff(Audited):
 
     def __str__(self) -> str:
         return f"{self.get_side_display()} sign-off of v{self.contract.number}"
+
+
+class SignerRule(Audited):
+    """Who may sign the contract for one side: a setting (Settings → Contract signers), not
+    whoever happens to be on the team. A side without a row uses DEFAULT_SIGNERS."""
+
+    side = models.CharField(max_length=10, choices=Side.choices, unique=True)
+    roles = models.JSONField(default=list, help_text="Role values (core.Role) that sign")
+
+    def __str__(self) -> str:
+        return f"{self.get_side_display()} signers: {', '.join(self.roles) or 'nobody'}"

@@ -1,9 +1,11 @@
 """The definitions contract: drafts, sign-off, activation, diff and the what-if simulation.
 
 Rules (docs/decisions/0007-definitions-contract.md says why):
-- A change is a draft. It takes effect only when one marketing user and one sales user (rep or
-  manager) have both signed it. One person signs at most one side of a version; the author may
-  sign their own side. Admins manage drafts but sign for no team; executives read.
+- A change is a draft. It takes effect only when both sides have signed it. Who may sign for
+  each side is a setting (`SignerRule`, Settings → Contract signers; by default sales managers
+  for sales and marketing users for marketing). One person signs at most one side of a
+  version; the author may sign their own side. Anyone on a team may propose a change; admins
+  manage drafts but sign for no team; executives read.
 - Editing a draft's body removes its signatures: a signature covers the text that was signed.
 - Activating a version supersedes the previous one and every other open draft (each draft is a
   full copy of the contract it started from, so signing it later would silently undo this
@@ -39,7 +41,13 @@ from closedloop.crm.models import (
 from closedloop.definitions import rules, simulation
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 from closedloop.definitions.lifecycle import Lifecycle
-from closedloop.definitions.models import ContractStatus, ContractVersion, Side, Signoff
+from closedloop.definitions.models import (
+    ContractStatus,
+    ContractVersion,
+    Side,
+    SignerRule,
+    Signoff,
+)
 from closedloop.engagement.models import Touchpoint, TouchpointType
 
 STARTING_NOTE = "The installed default definitions, in force until both teams sign a change."
@@ -157,17 +165,59 @@ def catalog() -> rules.Catalog:
     )
 
 
+# Who signs when no one has changed the setting: sales managers for sales (not any single
+# rep), marketing for marketing. Admins change it in Settings → Contract signers.
+DEFAULT_SIGNERS: dict[str, tuple[str, ...]] = {
+    Side.MARKETING: (Role.MARKETING,),
+    Side.SALES: (Role.MANAGER,),
+}
+SIGNING_ROLES = (Role.MARKETING, Role.REP, Role.MANAGER)  # admins and executives never sign
+DRAFTING_ROLES = (Role.MARKETING, Role.REP, Role.MANAGER, Role.ADMIN)
+
+
+def signers() -> dict[str, tuple[str, ...]]:
+    """{side: roles that may sign it}, from the settings (DEFAULT_SIGNERS where unset)."""
+    stored = {rule.side: tuple(rule.roles) for rule in SignerRule.objects.all()}
+    return {side: stored.get(side, DEFAULT_SIGNERS[side]) for side in Side.values}
+
+
 def signing_side(user: User) -> Side | None:
-    """The team `user` signs for: marketing, sales (reps and managers), or None."""
-    if user.role == Role.MARKETING:
-        return Side.MARKETING
-    if user.role in (Role.REP, Role.MANAGER):
-        return Side.SALES
+    """The side `user` may sign for under the signer settings, or None."""
+    for side, roles in signers().items():
+        if user.role in roles:
+            return Side(side)
     return None
 
 
+@transaction.atomic
+def set_signers(*, by: User, side: str, roles: list[str]) -> SignerRule:
+    """An admin sets which roles sign for `side`. A role signs for one side at most (one
+    person never signs both sides), and every side keeps at least one role."""
+    if by.role != Role.ADMIN:
+        raise PermissionDenied("only admins change who signs the contract")
+    if side not in Side.values:
+        raise ContractInvalid({"side": f"must be one of {', '.join(Side.values)}"})
+    wanted = list(dict.fromkeys(roles))
+    bad = [r for r in wanted if r not in SIGNING_ROLES]
+    if bad or not wanted:
+        allowed = ", ".join(SIGNING_ROLES)
+        raise ContractInvalid({"roles": f"choose one or more of {allowed}; not {bad or 'none'}"})
+    for other, other_roles in signers().items():
+        taken = set(wanted) & set(other_roles) if other != side else set()
+        if taken:
+            raise ContractInvalid(
+                {"roles": f"{', '.join(sorted(taken))} already sign for {Side(other).label}"}
+            )
+    rule, _ = SignerRule.objects.get_or_create(side=side, defaults={"roles": wanted})
+    rule.roles = wanted
+    rule.save()
+    return rule
+
+
 def can_draft(user: User) -> bool:
-    return signing_side(user) is not None or user.role == Role.ADMIN
+    """Anyone on a team (and admins) may propose a change; the signer settings decide who
+    may sign it."""
+    return user.role in DRAFTING_ROLES
 
 
 def can_edit(user: User, version: ContractVersion) -> bool:
@@ -273,9 +323,12 @@ def sign_contract(version: ContractVersion, *, by: User) -> Signoff:
     """
     side = signing_side(by)
     if side is None:
+        who = "; ".join(
+            f"{Side(side).label}: {', '.join(Role(r).label for r in roles)}"
+            for side, roles in signers().items()
+        )
         raise PermissionDenied(
-            f"{by.get_role_display()} users sign for no team; a marketing user and a sales "
-            "user (rep or manager) sign"
+            f"{by.get_role_display()} users sign for no team under the signer settings ({who})"
         )
     version = _lock(version)
     if not version.is_draft:

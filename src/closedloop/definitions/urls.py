@@ -1,9 +1,10 @@
 from django.urls import path
 
-from closedloop.definitions import views
+from closedloop.definitions import settings_views, views
 
 urlpatterns = [
     path("definitions/", views.agreement, name="definitions"),
+    path("settings/signers/", settings_views.signers, name="settings-signers"),
     path("definitions/new/", views.create_draft, name="definitions-new"),
     path("definitions/diff/", views.diff, name="definitions-diff"),
     path("definitions/criterion-row/", views.criterion_row, name="definitions-criterion-row"),

@@ -76,15 +76,45 @@ def version_detail(request, number: int):
 
 
 @login_required
-@require_POST
+@require_http_methods(["GET", "POST"])
 def create_draft(request):
-    """Start a draft from the contract in force, or from the version named in `from`."""
+    """Propose a change: the editor on a copy of the contract in force (or of the version in
+    `?from=N`). Nothing is stored until it is saved, so walking away leaves no draft behind."""
     services.require_draft_rights(request.user)
-    source = request.POST.get("from")
-    body = _version(int(source)).body if source and source.isdigit() else None
-    draft = services.create_draft(by=request.user, body=body)
-    messages.success(request, f"Draft v{draft.number} started. Change what you need, then save.")
-    return redirect("definitions-edit", number=draft.number)
+    source = request.GET.get("from", "")
+    base = _version(int(source)) if source.isdigit() else services.active_contract()
+    catalog = services.catalog()
+    body, errors, note = base.body, {}, ""
+    if request.method == "POST":
+        body, errors, draft = _save_new_draft(request, catalog)
+        if draft is not None:
+            messages.success(request, f"Draft v{draft.number} saved. Both teams sign it next.")
+            return redirect("definitions-version", number=draft.number)
+        note = request.POST.get("change_note", "")
+    return render(
+        request,
+        "definitions/edit.html",
+        {
+            "version": None,
+            "base": base,
+            "change_note": note,
+            "errors": errors,
+            **forms.editor_context(body, errors, catalog),
+        },
+        status=422 if errors else 200,
+    )
+
+
+def _save_new_draft(request, catalog) -> tuple[dict, dict, ContractVersion | None]:
+    body, errors = forms.body_from_post(request.POST, catalog)
+    if errors:  # show every other problem too, not one round trip per problem
+        return body, {**rules.validate_contract(body, catalog)[1], **errors}, None
+    note = request.POST.get("change_note", "")
+    try:
+        draft = services.create_draft(by=request.user, body=body, change_note=note)
+    except services.ContractInvalid as invalid:
+        return body, invalid.errors, None
+    return body, {}, draft
 
 
 @login_required
@@ -190,7 +220,7 @@ def withdraw(request, number: int):
     except services.ContractStateError as refused:
         messages.error(request, str(refused))
     else:
-        messages.success(request, f"Draft v{number} withdrawn; it stays in the history.")
+        messages.success(request, f"Draft v{number} discarded; it stays in the history.")
     return redirect("definitions-version", number=number)
 
 

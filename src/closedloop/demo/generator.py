@@ -21,11 +21,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from closedloop.core.audit import acting_as, record_bulk
+from closedloop.core.db import columns as bulk
+from closedloop.core.db.indexes import indexes_dropped
 from closedloop.core.maintenance import refresh_planner_statistics
 from closedloop.core.models import AuditSource, Team, User
 from closedloop.core.services import create_or_reset_user
 from closedloop.crm.services.bulk import check_stage_history
-from closedloop.demo import bulk, synth
+from closedloop.definitions.services import active_contract_body
+from closedloop.demo import synth
 
 LOGIN_URL = "http://127.0.0.1:8000/"
 # Below this many rows, dropping and rebuilding indexes costs more than it saves.
@@ -201,7 +204,7 @@ def _draw(progress: Progress, **options) -> synth.Company:
     def advance(phase: str) -> None:
         progress.update(task, advance=1, description=f"Drawing: {phase}")
 
-    company = synth.generate_company(progress=advance, **options)
+    company = synth.generate_company(progress=advance, contract=active_contract_body(), **options)
     progress.update(task, completed=11, description="Drawing the company")
     return company
 
@@ -211,18 +214,18 @@ def _write(progress: Progress, company: synth.Company) -> dict[str, int]:
     history = company.tables["stage_change"].columns
     # The demo's stage moves obey the contract's lifecycle like every other door's.
     check_stage_history(history["from_stage"].tolist(), history["to_stage"].tolist())
-    with bulk.fast_sqlite_load(), transaction.atomic():
+    with bulk.fast_load(), transaction.atomic():
         for table in company.tables.values():
             model = apps.get_model(table.model)
             count = len(table)
             label = str(model._meta.verbose_name_plural).capitalize()
             task = progress.add_task(f"Writing {label.lower()}", total=count)
-            with bulk.indexes_dropped(
+            with indexes_dropped(
                 model,
                 when=count >= INDEX_DROP_ROWS,
                 keep_leading=KEEP_INDEXES_LEADING.get(table.model, ()),
             ):
-                bulk.write_rows(
+                bulk.write_columns(
                     model, table.columns, advance=lambda n, t=task: progress.update(t, advance=n)
                 )
                 progress.update(task, description=f"Indexing {label.lower()}")

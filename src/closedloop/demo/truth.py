@@ -23,9 +23,11 @@ analytics have something true to find, and tests can check that they find it.
    function of the seed alone (`hidden_parameters`). `closedloop.demo.services.demo_truth()`
    does that for a loaded database.
 
-2. The funnel draws from p: a lead becomes MQL with probability sigmoid(logit p + MQL_SHIFT);
-   an MQL reaches SQL with probability p / P(MQL) times `speed_multiplier` of how fast its rep
-   followed up (a lead first touched after three days converts at less than half the rate).
+2. The funnel: a lead becomes MQL when the definitions contract's MQL rule first holds for it
+   (as in the app; see `closedloop.demo.mqlrule`). An MQL reaches SQL with probability
+   min(1, SQL_LIFT · p) times `speed_multiplier` of how fast its rep followed up (a lead first
+   touched after three days converts at less than half the rate). SQL_LIFT makes up for the
+   leads the rule never lets through, so the company has about as many SQLs as Σ p.
 
 3. Reps differ in follow-up speed: each rep's delays from MQL to first touch are log-normal
    around a hidden median (`rep_follow_up_minutes`), some reps fast, some slow.
@@ -42,7 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 BASE_LOGIT = -4.6
-MQL_SHIFT = 1.7
+SQL_LIFT = 2.5
 HORIZON_DAYS = 60
 HALF_LIFE_DAYS = 21.0
 ENGAGEMENT_SLOPE = 1.15
@@ -193,8 +195,10 @@ def true_propensity(*, fit: np.ndarray, engagement: np.ndarray, campaign_quality
     return sigmoid(BASE_LOGIT + fit + engagement + np.log(np.asarray(campaign_quality, float)))
 
 
-def mql_probability(propensity: np.ndarray) -> np.ndarray:
-    return sigmoid(logit(propensity) + MQL_SHIFT)
+def sql_probability(propensity: np.ndarray, follow_up_minutes: np.ndarray) -> np.ndarray:
+    """P(an MQL reaches SQL): its propensity lifted by SQL_LIFT, scaled by follow-up speed."""
+    lifted = SQL_LIFT * np.asarray(propensity, dtype=float)
+    return np.clip(lifted * speed_multiplier(follow_up_minutes), 0.0, 1.0)
 
 
 def speed_multiplier(minutes: np.ndarray) -> np.ndarray:

@@ -18,14 +18,12 @@ scoring listener rescores them in a background task, never in the request.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
-import orjson
 from django.db import connection, transaction
 from django.db.models.functions import Lower
 from django.utils import timezone
@@ -33,6 +31,9 @@ from django.utils import timezone
 from closedloop.campaigns.models import Campaign
 from closedloop.core import events
 from closedloop.core.audit import acting_as
+from closedloop.core.db import vendor
+from closedloop.core.db.chunks import IDS_PER_STATEMENT, chunked
+from closedloop.core.db.insert import ignore, insert_rows, upsert
 from closedloop.core.models import AuditSource
 from closedloop.crm.models import Account, Lead
 from closedloop.crm.services import save_if_version
@@ -50,15 +51,13 @@ from closedloop.engagement.tracking import SourceConfig
 
 logger = logging.getLogger(__name__)
 USER, ANON = IdentityKind.USER, IdentityKind.ANONYMOUS
-_INSERT_CHUNK = 500  # rows per INSERT: 10 parameters each, far under SQLite's 32,766
-# Values per lookup or claim statement: a 4 MB batch can hold tens of thousands of tiny
+# Values per lookup statement on SQLite: a 4 MB batch can hold tens of thousands of tiny
 # messages, and SQLite refuses a statement of more than 32,766 parameters.
-_IN_CHUNK = 5_000
+_IN_CHUNK = IDS_PER_STATEMENT
 
 
 def _chunks(values) -> list[list]:
-    values = list(values)
-    return [values[start : start + _IN_CHUNK] for start in range(0, len(values), _IN_CHUNK)]
+    return list(chunked(list(values), _IN_CHUNK))
 
 
 @dataclass
@@ -106,10 +105,10 @@ def ingest_messages(
             _store(messages, source, received_at, result)
         return result.lead_ids
 
-    if connection.vendor == "postgresql":
-        _run_alone(store)  # PostgreSQL groups its own log flushes (see _run_alone)
-    else:
+    if vendor.single_writer():
         _writer.run(store)
+    else:
+        _run_alone(store)  # PostgreSQL groups its own log flushes (see _run_alone)
     return result
 
 
@@ -226,22 +225,15 @@ def _store(messages: list[Message], source, received_at, result: IngestResult) -
 
 def _claim(messages: list[Message], received_at) -> set[str]:
     """Record the messageIds of these messages; returns those not seen before."""
-    rows = {m.message_id: m.type for m in messages if m.message_id is not None}
-    table = ReceivedMessage._meta.db_table
-    prep = ReceivedMessage._meta.get_field("received_at").get_db_prep_save(received_at, connection)
-    fresh: set[str] = set()
-    for chunk in _chunks(rows.items()):
-        values = ", ".join(["(%s, %s, %s)"] * len(chunk))
-        params = [p for message_id, kind in chunk for p in (message_id, kind, prep)]
-        fresh.update(
-            row[0]
-            for row in _rows(
-                f"INSERT INTO {table} (message_id, type, received_at) VALUES {values} "
-                "ON CONFLICT (message_id) DO NOTHING RETURNING message_id",
-                params,
-            )
-        )
-    return fresh
+    rows = [(m.message_id, m.type, received_at) for m in messages if m.message_id is not None]
+    claimed = insert_rows(
+        ReceivedMessage,
+        ("message_id", "type", "received_at"),
+        list({row[0]: row for row in rows}.values()),
+        on_conflict=ignore("message_id"),
+        returning="message_id",
+    )
+    return set(claimed)
 
 
 # --- touches ---------------------------------------------------------------------------------
@@ -315,89 +307,9 @@ def insert_touches(rows: list[tuple]) -> list[int | None]:
 
     Returns the lead id (or None) of each row actually inserted.
     """
-    if not rows:
-        return []
-    if connection.vendor == "postgresql":
-        return _insert_touches_from_json(rows)
-    return _insert_touches_as_values(rows)
-
-
-_ON_CONFLICT = " ON CONFLICT (message_id) DO NOTHING RETURNING lead_id"
-
-
-def _insert_touches_as_values(rows: list[tuple]) -> list[int | None]:
-    """SQLite: one multi-row INSERT ... VALUES per chunk, bound by the sqlite3 module in C."""
-    columns = ", ".join(connection.ops.quote_name(c) for c in _TOUCH_COLUMNS)
-    row_sql = "(" + ", ".join(["%s"] * len(_TOUCH_COLUMNS)) + ")"
-    insert = f"INSERT INTO {Touchpoint._meta.db_table} ({columns}) VALUES "
-    times: dict[datetime, str] = {}  # a request's rows share one received_at: convert once
-    inserted: list[int | None] = []
-    for start in range(0, len(rows), _INSERT_CHUNK):
-        chunk = rows[start : start + _INSERT_CHUNK]
-        params: list = []
-        for lead, visitor, kind, channel, campaign, occurred, received, props, message_id in chunk:
-            if (received_param := times.get(received)) is None:
-                received_param = times[received] = _sqlite_time(received)
-            params += [
-                lead,
-                visitor,
-                kind,
-                channel,
-                campaign,
-                _sqlite_time(occurred),
-                received_param,
-                _json_text(props),
-                message_id,
-            ]
-        with connection.cursor() as cursor:
-            cursor.execute(insert + ", ".join([row_sql] * len(chunk)) + _ON_CONFLICT, params)
-            inserted += [row[0] for row in cursor.fetchall()]
-    return inserted
-
-
-def _sqlite_time(at: datetime) -> str:
-    # What Django's DateTimeField stores on SQLite: naive UTC text, str(datetime) without zone.
-    return str(at.astimezone(UTC).replace(tzinfo=None))
-
-
-# PostgreSQL: the rows travel as ONE jsonb parameter that the server unpacks. psycopg parses
-# and quotes each of a statement's parameters in Python, and caches that work only for
-# statements of at most 50 parameters: a 100-row VALUES list (900 parameters) cost ~4 ms of
-# the server's CPU per request, where one orjson document costs ~0.3 ms.
-_RECORD_TYPES = (
-    "lead_id bigint, anonymous_id varchar, type varchar, channel varchar, campaign_id bigint, "
-    "occurred_at timestamptz, received_at timestamptz, properties jsonb, message_id varchar"
-)
-
-
-def _insert_touches_from_json(rows: list[tuple]) -> list[int | None]:
-    columns = ", ".join(connection.ops.quote_name(c) for c in _TOUCH_COLUMNS)
-    document = _json_text([dict(zip(_TOUCH_COLUMNS, row, strict=True)) for row in rows])
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Touchpoint._meta.db_table} ({columns}) "
-            f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({_RECORD_TYPES})"
-            + _ON_CONFLICT,
-            [document],
-        )
-        return [row[0] for row in cursor.fetchall()]
-
-
-def _iso(value) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-_JSON = json.JSONEncoder(separators=(",", ":"), default=_iso)
-
-
-def _json_text(value) -> str:
-    """Compact JSON text; datetimes as ISO 8601 (with their UTC offset)."""
-    try:
-        return orjson.dumps(value).decode()  # ~10x json's time: this runs for every touch
-    except (orjson.JSONEncodeError, TypeError):  # e.g. an integer over 64 bits
-        return _JSON.encode(value)
+    return insert_rows(
+        Touchpoint, _TOUCH_COLUMNS, rows, on_conflict=ignore("message_id"), returning="lead_id"
+    )
 
 
 @dataclass
@@ -439,21 +351,9 @@ def _identities(users: set[str], anons: set[str]) -> list[tuple]:
     found: list[tuple] = []
     select = f"SELECT kind, value, lead_id FROM {Identity._meta.db_table} WHERE kind = %s AND "
     for kind, values in ((USER, users), (ANON, anons)):
-        for chunk in _chunks(values):
-            found += _rows(select + _is_one_of("value", chunk), [kind, *_one_of(chunk)])
+        for where, params in vendor.one_of_chunks("value", list(values), size=_IN_CHUNK):
+            found += _rows(select + where, [kind, *params])
     return found
-
-
-# A list of values as ONE array parameter on PostgreSQL: psycopg re-parses, in Python, every
-# statement of more than 50 parameters (see _insert_touches_from_json). SQLite has no arrays.
-def _is_one_of(column: str, values) -> str:
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s)"
-    return f"{column} IN ({', '.join(['%s'] * len(values))})"
-
-
-def _one_of(values) -> list:
-    return [list(values)] if connection.vendor == "postgresql" else list(values)
 
 
 def _rows(sql: str, params: list) -> list[tuple]:
@@ -615,14 +515,13 @@ def _point_at_lead(links: list[tuple[str, str]], lead_id: int) -> None:
     The statement Identity.objects.bulk_create(update_conflicts=True) would write, without
     building model instances and compiling it for the one or two rows of an identify.
     """
-    created = Identity._meta.get_field("created_at").get_db_prep_save(timezone.now(), connection)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {Identity._meta.db_table} (kind, value, lead_id, user_id, created_at) "
-            f"VALUES {', '.join(['(%s, %s, %s, %s, %s)'] * len(links))} "
-            "ON CONFLICT (kind, value) DO UPDATE SET lead_id = excluded.lead_id",
-            [p for kind, value in links for p in (kind, value, lead_id, "", created)],
-        )
+    now = timezone.now()
+    insert_rows(
+        Identity,
+        ("kind", "value", "lead_id", "user_id", "created_at"),
+        [(kind, value, lead_id, "", now) for kind, value in links],
+        on_conflict=upsert(("kind", "value"), update=("lead_id",)),
+    )
 
 
 def _claim_waiting(lead_id: int, user_id: str) -> list[str]:

@@ -155,6 +155,9 @@ class TimerState(StrEnum):
     BREACHED = "breached"
     MET = "met"
     MISSED = "missed"  # done, but after the deadline
+    # The lead left the sales queue (rejected, recycled) with no contact at all: neither met
+    # nor missed, and never counted as met, so rejecting cannot game the SLA.
+    STOPPED = "stopped"
 
 
 def timer_state(
@@ -178,7 +181,7 @@ def timer_state(
 def urgency(state: TimerState, *, minutes_left: float, window_minutes: float) -> float:
     """An inbox multiplier in [1, 3]: 1 when the clock just started or the work is done,
     rising to 2 as the deadline nears, 3 once breached."""
-    if state in (TimerState.MET, TimerState.MISSED):
+    if state in (TimerState.MET, TimerState.MISSED, TimerState.STOPPED):
         return 1.0
     if state == TimerState.BREACHED:
         return 3.0

@@ -168,8 +168,8 @@ class RejectionPath(models.TextChoices):
     DUPLICATE = "duplicate", "Duplicate: marked with the surviving lead"
 
 
-class RejectionReason(models.Model):
-    """The managed list of reasons a rep may give (editable in the admin)."""
+class RejectionReason(Audited):
+    """The managed list of reasons a rep may give (Settings → Rejection reasons)."""
 
     code = models.SlugField(max_length=40, unique=True)
     label = models.CharField(max_length=100)
@@ -211,6 +211,11 @@ class Rejection(Audited):
     )
     resolved_at = models.DateTimeField(
         null=True, blank=True, help_text="Bad data: when marketing ops fixed the record"
+    )
+    contacted = models.BooleanField(
+        null=True,
+        help_text="Whether any call, email or meeting came before the rejection (empty: "
+        "rejected before this was recorded)",
     )
 
     class Meta:
@@ -323,3 +328,25 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.text
+
+
+class Task(Audited):
+    """A follow-up a rep owes on a lead, with a due date (e.g. "send the pricing by Friday")."""
+
+    lead = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="tasks")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    title = models.CharField(max_length=200)
+    due_on = models.DateField(db_index=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    done_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["done_at", "due_on", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.title} (due {self.due_on:%Y-%m-%d})"

@@ -15,7 +15,7 @@ from django.db.models import Count
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from closedloop.core.models import Role, User
+from closedloop.core.models import Role, User, display_name
 from closedloop.crm.models import LeadSource, LifecycleStage, StageChange
 from closedloop.handoff import engine
 from closedloop.handoff.models import Acceptance, LeadSla, Rejection
@@ -26,15 +26,70 @@ def sla_report(*, weeks: int = 12, now: datetime | None = None, team_id: int | N
     """Both sides of the SLA over the last `weeks` weeks.
 
     sales: median / p95 working minutes to first touch, first-touch compliance (share of
-    decided clocks met) by rep, by team and by week. marketing: MQLs delivered per month against
-    the promise (mql_per_rep_month × active reps) and the accept rate against its floor.
+    decided clocks met) by rep, by team and by week. A lead rejected without any contact is
+    decided and *not* met, and is counted apart as "rejected without contact" (its rep from the
+    rejection, since rejecting releases the owner): rejecting cannot game the SLA.
+    marketing: MQLs delivered per month against the promise (mql_per_rep_month × active reps)
+    and the accept rate against its floor.
     """
     now = now or timezone.now()
     since = now - timedelta(weeks=weeks)
-    timers = LeadSla.objects.filter(started_at__gte=since, lead__owner__isnull=False)
+    tally = _Tally()
+    _count_clocks(tally, _clock_rows(since, team_id), now=now)
+    _count_uncontacted(tally, since=since, now=now, team_id=team_id)
+    return {
+        "numbers": sla_numbers(),
+        "first_touch": {
+            "median_minutes": engine.percentile(tally.minutes, 50),
+            "p95_minutes": engine.percentile(tally.minutes, 95),
+            "touched": len(tally.minutes),
+        },
+        "rejected_without_contact": tally.uncontacted,
+        "by_rep": _compliance(tally.by_rep),
+        "by_team": _compliance(tally.by_team),
+        "weeks": [
+            {
+                "week": week.isoformat(),
+                "compliance": engine.share(v["met"], v["decided"]),
+                "median_minutes": engine.percentile(v["minutes"], 50),
+                "decided": v["decided"],
+                "rejected_without_contact": v["uncontacted"],
+            }
+            for week, v in sorted(tally.by_week.items())
+        ],
+        "marketing": marketing_delivery(now=now, months=3),
+    }
+
+
+class _Tally:
+    def __init__(self) -> None:
+        self.minutes: list[float] = []
+        self.uncontacted = 0
+        self.by_rep: dict = defaultdict(Counter)
+        self.by_team: dict = defaultdict(Counter)
+        self.by_week: dict = defaultdict(
+            lambda: {"met": 0, "decided": 0, "minutes": [], "uncontacted": 0}
+        )
+
+    def decide(self, *, rep: str, team: str, week: date, met: int, uncontacted: bool) -> None:
+        for counter in (self.by_rep[rep], self.by_team[team]):
+            counter["decided"] += 1
+            counter["met"] += met
+            counter["uncontacted"] += uncontacted
+        self.by_week[week]["decided"] += 1
+        self.by_week[week]["met"] += met
+        self.by_week[week]["uncontacted"] += uncontacted
+        self.uncontacted += uncontacted
+
+
+def _clock_rows(since: datetime, team_id: int | None) -> list[dict]:
+    # Clocks that stopped without contact are counted from their rejections instead.
+    timers = LeadSla.objects.filter(started_at__gte=since, lead__owner__isnull=False).exclude(
+        first_touched_at__isnull=True, closed_at__isnull=False
+    )
     if team_id:
         timers = timers.filter(lead__owner__team_id=team_id)
-    rows = list(
+    return list(
         timers.values(
             "started_at",
             "first_touch_due",
@@ -42,64 +97,52 @@ def sla_report(*, weeks: int = 12, now: datetime | None = None, team_id: int | N
             "closed_at",
             "lead__owner_id",
             "lead__owner__email",
+            "lead__owner__first_name",
+            "lead__owner__last_name",
             "lead__owner__team_id",
             "lead__owner__team__name",
         )
     )
+
+
+def _count_clocks(tally: _Tally, rows: list[dict], *, now: datetime) -> None:
     calendars = calendars_for_teams({r["lead__owner__team_id"] for r in rows})
-    minutes, by_rep, by_team, by_week = (
-        [],
-        defaultdict(Counter),
-        defaultdict(Counter),
-        defaultdict(lambda: {"met": 0, "decided": 0, "minutes": []}),
-    )
     for row in rows:
         outcome = _outcome(row, now)
         if outcome is None:
             continue  # clock still running within its deadline: not decided yet
-        week = by_week[engine.week_start(row["started_at"])]
+        week = engine.week_start(row["started_at"])
         if row["first_touched_at"]:
             spent = engine.working_minutes_between(
                 row["started_at"], row["first_touched_at"], calendars[row["lead__owner__team_id"]]
             )
-            minutes.append(spent)
-            week["minutes"].append(spent)
-        for counter in (
-            by_rep[row["lead__owner__email"]],
-            by_team[row["lead__owner__team__name"] or "No team"],
-        ):
-            counter["decided"] += 1
-            counter["met"] += outcome
-        week["decided"] += 1
-        week["met"] += outcome
-    return {
-        "numbers": sla_numbers(),
-        "first_touch": {
-            "median_minutes": engine.percentile(minutes, 50),
-            "p95_minutes": engine.percentile(minutes, 95),
-            "touched": len(minutes),
-        },
-        "by_rep": _compliance(by_rep),
-        "by_team": _compliance(by_team),
-        "weeks": [
-            {
-                "week": week.isoformat(),
-                "compliance": engine.share(v["met"], v["decided"]),
-                "median_minutes": engine.percentile(v["minutes"], 50),
-                "decided": v["decided"],
-            }
-            for week, v in sorted(by_week.items())
-        ],
-        "marketing": marketing_delivery(now=now, months=3),
-    }
+            tally.minutes.append(spent)
+            tally.by_week[week]["minutes"].append(spent)
+        rep = display_name(
+            row["lead__owner__first_name"], row["lead__owner__last_name"], row["lead__owner__email"]
+        )
+        team = row["lead__owner__team__name"] or "No team"
+        tally.decide(rep=rep, team=team, week=week, met=outcome, uncontacted=False)
+
+
+def _count_uncontacted(tally: _Tally, *, since: datetime, now: datetime, team_id) -> None:
+    rejections = Rejection.objects.filter(contacted=False, at__gte=since, at__lte=now)
+    if team_id:
+        rejections = rejections.filter(rep__team_id=team_id)
+    rows = rejections.values(
+        "at", "rep__email", "rep__first_name", "rep__last_name", "rep__team__name"
+    )
+    for row in rows:
+        rep = display_name(row["rep__first_name"], row["rep__last_name"], row["rep__email"])
+        team = row["rep__team__name"] or "No team"
+        week = engine.week_start(row["at"])
+        tally.decide(rep=rep or "nobody", team=team, week=week, met=0, uncontacted=True)
 
 
 def _outcome(row: dict, now: datetime) -> int | None:
     touched, due = row["first_touched_at"], row["first_touch_due"]
     if touched is not None:
         return int(touched <= due)
-    if row["closed_at"] is not None:
-        return int(row["closed_at"] <= due)
     return 0 if now > due else None
 
 
@@ -111,6 +154,7 @@ def _compliance(counters: dict) -> list[dict]:
                 "met": c["met"],
                 "decided": c["decided"],
                 "compliance": engine.share(c["met"], c["decided"]),
+                "rejected_without_contact": c["uncontacted"],
             }
             for name, c in counters.items()
         ),
@@ -179,7 +223,7 @@ def feedback_report(
         "by_reason": [{"reason": r["reason__label"], "count": r["n"]} for r in by_reason],
         "by_campaign": _grouped(rows, "campaign__name", "No campaign"),
         "by_source": _grouped(rows, "source", "unknown", labels=dict(LeadSource.choices)),
-        "by_rep": _grouped(rows, "rep__email", "nobody"),
+        "by_rep": _by_rep(rows),
         "notes": [
             {
                 "lead_id": r.lead_id,
@@ -187,6 +231,7 @@ def feedback_report(
                 "reason": r.reason.label,
                 "note": r.note,
                 "rep": r.rep.email if r.rep else None,
+                "rep_name": r.rep.display_name if r.rep else None,
                 "campaign": r.campaign.name if r.campaign else None,
                 "source": LeadSource(r.source).label if r.source in LeadSource.values else r.source,
                 "at": r.at.isoformat(),
@@ -203,6 +248,18 @@ def _grouped(rows, field: str, blank: str, labels: dict | None = None) -> list[d
     groups: dict[str, dict] = {}
     for row in rows.values(field, "reason__label").annotate(n=Count("id")):
         name = (labels or {}).get(row[field], row[field]) or blank
+        group = groups.setdefault(name, {"name": name, "total": 0, "reasons": {}})
+        group["total"] += row["n"]
+        group["reasons"][row["reason__label"]] = row["n"]
+    return sorted(groups.values(), key=lambda g: -g["total"])
+
+
+def _by_rep(rows) -> list[dict]:
+    """Rejections per rep, by reason; reps are shown by name (e-mail only when nameless)."""
+    fields = ("rep__first_name", "rep__last_name", "rep__email")
+    groups: dict[str, dict] = {}
+    for row in rows.values(*fields, "reason__label").annotate(n=Count("id")):
+        name = display_name(*(row[f] for f in fields)) or "nobody"
         group = groups.setdefault(name, {"name": name, "total": 0, "reasons": {}})
         group["total"] += row["n"]
         group["reasons"][row["reason__label"]] = row["n"]

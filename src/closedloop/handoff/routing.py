@@ -21,10 +21,10 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from closedloop.core.audit import record_bulk
+from closedloop.core.db.insert import insert_rows
 from closedloop.core.models import Role, User
 from closedloop.crm.models import Account, Lead, LifecycleStage
 from closedloop.handoff import engine
-from closedloop.handoff.bulk import insert_rows
 from closedloop.handoff.models import Assignment, RoutingMember, RoutingRule
 from closedloop.handoff.sla import calendars_for_teams, sla_numbers, upsert_timers
 
@@ -247,12 +247,10 @@ def _set_owners(ids: list[int], decisions, *, now: datetime) -> int:
 
 
 def _log_assignments(ids: list[int], decisions, *, now: datetime) -> None:
-    at = connection.ops.adapt_datetimefield_value(now)
     insert_rows(
-        Assignment._meta.db_table,
+        Assignment,
         ("lead_id", "to_owner_id", "rule", "reason", "at"),
-        ("bigint", "bigint", "text", "text", "timestamptz"),
-        [(i, decisions[i].owner_id, decisions[i].rule[:100], "routing", at) for i in ids],
+        [(i, decisions[i].owner_id, decisions[i].rule[:100], "routing", now) for i in ids],
     )
 
 

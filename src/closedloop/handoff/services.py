@@ -2,7 +2,8 @@
 and how recycled leads come back.
 
 Rejection paths (the managed reason decides which):
-- recycle ("not now"): Recycled, owner released, back to MQL on `recycle_on` or on re-engagement;
+- recycle ("not now"): Recycled, owner released, back to stage Lead on `recycle_on` or on
+  re-engagement (and MQL again only when the contract's MQL rule says so);
 - disqualify ("wrong fit"): Disqualified. **The Disqualified stage is the negative label the
   predictive scorer trains on**; the reason and note stay on the Rejection row;
 - bad data: back to stage Lead without an owner, and an unresolved Rejection that is the
@@ -16,10 +17,12 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from closedloop.core import events
+from closedloop.core.db import vendor
+from closedloop.core.db.chunks import IDS_PER_STATEMENT
 from closedloop.core.models import User
 from closedloop.crm.models import (
     Activity,
@@ -118,6 +121,7 @@ def reject_lead(
         at=at,
         campaign_id=lead.original_campaign_id,
         source=lead.source,
+        contacted=sla.was_contacted(lead),
     )
     _PATHS[reason.path](lead, rejection, by=by, recycle_on=recycle_on, duplicate_of=duplicate_of)
     rejection.save()
@@ -382,49 +386,56 @@ def bad_data_queue():
 # -- recycling ----------------------------------------------------------------------------
 
 
-def return_to_mql(lead: Lead, *, reason: str) -> bool:
-    """Bring a recycled lead back to MQL (which restarts its clocks and routes it)."""
+def return_to_lead(lead: Lead, *, reason: str) -> bool:
+    """Bring a recycled lead back to stage Lead. It becomes MQL again only when the contract's
+    MQL rule says so (a rescore follows, see `leads_reentered`); returns whether it moved."""
     with transaction.atomic():
         lead = Lead.objects.select_for_update().get(pk=lead.pk)
         if lead.lifecycle_stage != LifecycleStage.RECYCLED:
             return False
-        change_stage(lead, to=LifecycleStage.MQL, reason=reason)
+        change_stage(lead, to=LifecycleStage.LEAD, reason=reason)
         lead.recycle_at, lead.status = None, LeadStatus.NEW
         save_if_version(lead, expected_version=None, fields=["recycle_at", "status"])
     return True
 
 
+def _return_all(leads, *, reason: str) -> int:
+    returned = [lead.pk for lead in leads if return_to_lead(lead, reason=reason)]
+    if returned:
+        payload = {"lead_ids": returned}
+        transaction.on_commit(lambda: events.leads_reentered.send(sender=Lead, payload=payload))
+    return len(returned)
+
+
 def return_due_recycled_leads(*, today: date | None = None) -> int:
-    """Recycled leads whose re-entry date has come go back to MQL; returns how many."""
+    """Recycled leads whose re-entry date has come go back to stage Lead; returns how many."""
     today = today or timezone.localdate()
     due = Lead.objects.filter(lifecycle_stage=LifecycleStage.RECYCLED, recycle_at__lte=today)
-    return sum(return_to_mql(lead, reason="Re-entry date reached") for lead in due)
+    return _return_all(due, reason="Re-entry date reached: back to Lead")
 
 
 def return_reengaged_leads(lead_ids: list[int]) -> int:
-    """Recycled leads that touched us again (new touchpoints) go back to MQL."""
+    """Recycled leads that touched us again (new touchpoints) go back to stage Lead."""
     recycled = _recycled_among(lead_ids)
     if not recycled:
         return 0
     leads = Lead.objects.filter(pk__in=recycled)
-    return sum(return_to_mql(lead, reason="Re-engaged while recycled") for lead in leads)
+    return _return_all(leads, reason="Re-engaged while recycled: back to Lead")
 
 
-def _recycled_among(lead_ids: list[int], *, chunk: int = 500) -> list[int]:
+def _recycled_among(lead_ids: list[int], *, chunk: int = IDS_PER_STATEMENT) -> list[int]:
     # Asked after every tracking commit, and nearly always none are recycled: a plain query
     # for ids costs ~0.1 ms, where compiling the ORM's Lead query cost ~1 ms of each request.
     known = [int(pk) for pk in lead_ids if pk is not None]
-    table = Lead._meta.db_table
     found: list[int] = []
-    with connection.cursor() as cursor:
-        for start in range(0, len(known), chunk):
-            ids = known[start : start + chunk]
-            marks = ", ".join(["%s"] * len(ids))
-            cursor.execute(
-                f"SELECT id FROM {table} WHERE lifecycle_stage = %s AND id IN ({marks})",
-                [LifecycleStage.RECYCLED.value, *ids],
+    for where, params in vendor.one_of_chunks("id", known, size=chunk):
+        found += [
+            row[0]
+            for row in vendor.fetch(
+                f"SELECT id FROM {vendor.table(Lead)} WHERE lifecycle_stage = %s AND {where}",
+                [LifecycleStage.RECYCLED.value, *params],
             )
-            found += [row[0] for row in cursor.fetchall()]
+        ]
     return found
 
 

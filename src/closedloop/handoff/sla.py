@@ -14,16 +14,16 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from closedloop.core import events
+from closedloop.core.db.insert import insert_rows
 from closedloop.core.models import Role, Team, User
 from closedloop.crm.models import ActivityKind, Lead, LifecycleStage
 from closedloop.definitions.services import active_contract_body
 from closedloop.handoff import engine
-from closedloop.handoff.bulk import insert_rows
 from closedloop.handoff.models import (
     Channel,
     DeliveryStatus,
@@ -112,9 +112,8 @@ def upsert_timers(items: list[tuple[int, datetime, engine.WorkCalendar]], *, num
 
 def _insert_timers(rows: list[tuple]) -> None:
     """rows: (lead id, started_at, first_touch_due, attempts_due, attempts_required)."""
-    adapt = connection.ops.adapt_datetimefield_value
     insert_rows(
-        LeadSla._meta.db_table,
+        LeadSla,
         (
             "lead_id",
             "started_at",
@@ -123,11 +122,7 @@ def _insert_timers(rows: list[tuple]) -> None:
             "attempts_required",
             "attempts_made",
         ),
-        ("bigint", "timestamptz", "timestamptz", "timestamptz", "integer", "integer"),
-        [
-            (lead_id, adapt(start), adapt(first), adapt(attempts), required, 0)
-            for lead_id, start, first, attempts, required in rows
-        ],
+        [(*row, 0) for row in rows],
     )
 
 
@@ -195,7 +190,7 @@ def timers_for(
     left = engine.working_minutes_between(now, timer.first_touch_due, calendar)
     first = Timer(
         "First touch",
-        _state(now, timer.first_touch_due, done, left, numbers, timer.closed_at),
+        _state(now, timer.first_touch_due, done, left, numbers, timer.closed_at, contacted=done),
         timer.first_touch_due,
         left,
         f"within {numbers['first_touch_minutes']} working minutes of MQL",
@@ -205,7 +200,15 @@ def timers_for(
     attempts_left = (timer.attempts_due - now).total_seconds() / 60
     attempts = Timer(
         "Attempts",
-        _state(now, timer.attempts_due, attempts_done, attempts_left, numbers, timer.closed_at),
+        _state(
+            now,
+            timer.attempts_due,
+            attempts_done,
+            attempts_left,
+            numbers,
+            timer.closed_at,
+            contacted=timer.attempts_made,
+        ),
         timer.attempts_due,
         attempts_left,
         f"{timer.attempts_made} of {timer.attempts_required} "
@@ -214,10 +217,10 @@ def timers_for(
     return [first, attempts]
 
 
-def _state(now, due, done, left, numbers, closed_at) -> engine.TimerState:
+def _state(now, due, done, left, numbers, closed_at, *, contacted) -> engine.TimerState:
     if closed_at is not None and done is None:
-        # The lead left the sales queue (rejected, recycled): the clock stopped where it stood.
-        return engine.TimerState.MISSED if closed_at > due else engine.TimerState.MET
+        # The lead left the sales queue (rejected, recycled) before this clock was done.
+        return closed_state(closed_at=closed_at, due=due, contacted=bool(contacted))
     return engine.timer_state(
         now=now,
         due=due,
@@ -225,6 +228,23 @@ def _state(now, due, done, left, numbers, closed_at) -> engine.TimerState:
         minutes_left=left,
         warn_before_minutes=numbers["warn_before_minutes"],
     )
+
+
+def closed_state(*, closed_at: datetime, due: datetime, contacted: bool) -> engine.TimerState:
+    """A clock stopped before it was done: without any contact it is STOPPED (rejected without
+    contact, never "met"); with some, met or missed by when the lead left the queue."""
+    if not contacted:
+        return engine.TimerState.STOPPED
+    return engine.TimerState.MISSED if closed_at > due else engine.TimerState.MET
+
+
+def was_contacted(lead: Lead) -> bool:
+    """Whether the lead's current clock saw a call, email or meeting (any attempt at all)."""
+    timer = LeadSla.objects.filter(lead=lead).only("first_touched_at", "attempts_made").first()
+    if timer is not None:
+        return timer.first_touched_at is not None or timer.attempts_made > 0
+    since = lead.mql_at or lead.created_at
+    return lead.activities.filter(kind__in=ATTEMPT_KINDS, at__gte=since).exists()
 
 
 # -- the periodic check -------------------------------------------------------------------

@@ -15,9 +15,17 @@ from django.views.decorators.http import require_GET, require_POST
 
 from closedloop.core.models import Role, User
 from closedloop.core.permissions import visible
-from closedloop.crm.models import ActivityKind, ActivityOutcome, Lead, LifecycleStage
-from closedloop.handoff import engine, reports, services
-from closedloop.handoff.models import Dispute, DisputeStatus, Notification, RejectionReason
+from closedloop.crm.filters import SCORE_BANDS
+from closedloop.crm.models import ActivityKind, ActivityOutcome, Lead, LeadSource, LifecycleStage
+from closedloop.handoff import inbox as inbox_list
+from closedloop.handoff import reports, services
+from closedloop.handoff.models import (
+    Dispute,
+    DisputeStatus,
+    Notification,
+    RejectionPath,
+    RejectionReason,
+)
 from closedloop.handoff.sla import OPEN_STAGES, calendars_for_teams, timers_for
 
 INBOX_LIMIT = 300
@@ -29,36 +37,30 @@ def _require_sales(user: User) -> None:
         raise PermissionDenied("the inbox is for sales reps and managers")
 
 
-def inbox_items(leads, *, now: datetime) -> list[dict]:
-    """Leads with their timers and priority (score × SLA urgency), most urgent first."""
-    leads = list(leads.select_related("owner", "sla")[:INBOX_LIMIT])
-    calendars = calendars_for_teams(
-        {lead.owner.team_id if lead.owner_id else None for lead in leads}
-    )
-    items = []
-    for lead in leads:
-        timer = getattr(lead, "sla", None)
-        calendar = calendars.get(lead.owner.team_id if lead.owner_id else None)
-        timers = timers_for(lead, now=now, timer=timer, calendar=calendar) if timer else []
-        urgency = 1.0
-        if timers:
-            first = timers[0]
-            window = first.minutes_left + engine.working_minutes_between(
-                timer.started_at, now, calendar
-            )
-            urgency = engine.urgency(
-                first.state, minutes_left=first.minutes_left, window_minutes=window
-            )
-        items.append(
-            {
-                "lead": lead,
-                "timers": timers,
-                "priority": engine.priority(lead.score, urgency),
-                "reasons": _reasons(lead),
-            }
-        )
-    items.sort(key=lambda item: -item["priority"])
-    return items
+def inbox_items(leads, *, now: datetime, limit: int = INBOX_LIMIT) -> list[dict]:
+    """The `limit` most urgent of `leads` (ranked over all of them, not the newest few) with
+    their timers, score reasons and priority (score × SLA urgency), most urgent first."""
+    ranked = inbox_list.rank(leads, now=now)[:limit]
+    loaded = leads.model.objects.select_related("owner", "sla").in_bulk([r.pk for r in ranked])
+    rows = [(loaded[r.pk], r.priority) for r in ranked if r.pk in loaded]
+    calendars = calendars_for_teams({lead.owner.team_id for lead, _ in rows if lead.owner_id})
+    return [
+        {
+            "lead": lead,
+            "timers": _timers(lead, now=now, calendars=calendars),
+            "priority": priority,
+            "reasons": _reasons(lead),
+        }
+        for lead, priority in rows
+    ]
+
+
+def _timers(lead: Lead, *, now: datetime, calendars: dict) -> list:
+    timer = getattr(lead, "sla", None)
+    if timer is None:
+        return []
+    calendar = calendars.get(lead.owner.team_id if lead.owner_id else None)
+    return timers_for(lead, now=now, timer=timer, calendar=calendar)
 
 
 def _reasons(lead: Lead) -> list[dict]:
@@ -70,45 +72,104 @@ def _reasons(lead: Lead) -> list[dict]:
     return reasons[:5]
 
 
-def _open(queryset):
-    return queryset.filter(lifecycle_stage__in=OPEN_STAGES)
+TABS = {"mine": "Mine", "team": "Team (claim)", "queue": "Unassigned queue"}
+
+
+def _tab(user: User, raw: str) -> str:
+    allowed = ("mine", "team") if user.role == Role.REP else ("team", "queue")
+    legacy = {"mine": "team"} if user.role != Role.REP else {}
+    raw = legacy.get(raw, raw)
+    return raw if raw in allowed else allowed[0]
+
+
+def _scope(request, tab: str):
+    """The leads the tab lists (open ones are picked later), already limited to the user."""
+    user = request.user
+    if tab == "queue":
+        return inbox_list.unassigned(visible(Lead.objects.all(), user))
+    if user.role == Role.REP:
+        mine = Lead.objects.filter(owner=user)
+        return (
+            mine
+            if tab == "mine"
+            else Lead.objects.filter(owner__team_id=user.team_id).exclude(owner=user)
+        )
+    leads = visible(Lead.objects.filter(owner__isnull=False), user)
+    rep_id = request.GET.get("rep", "")
+    return leads.filter(owner_id=int(rep_id)) if rep_id.isdigit() else leads
 
 
 @login_required
 @require_GET
 def inbox(request):
+    """All of the user's open work, most urgent first, as a compact list with filters and
+    pages; each line's card (timers, reasons, actions) is one click away."""
     user = request.user
     _require_sales(user)
     now = timezone.now()
-    view = request.GET.get("view", "mine")
+    tab = _tab(user, request.GET.get("tab") or request.GET.get("view", ""))
+    filters = inbox_list.parse_filters(request.GET)
+    page = inbox_list.inbox_page(_scope(request, tab), filters, now=now)
     context = {
         "now": now,
-        "view": view,
-        "reasons": RejectionReason.objects.filter(is_active=True),
-        "claim": user.role == Role.REP and view == "team",
+        "tab": tab,
+        "tabs": _tabs(user),
+        "filters": filters,
+        "page": page,
+        "lines": _lines(page),
+        "stages": [(str(s), LifecycleStage(s).label) for s in OPEN_STAGES],
+        "sla_states": list(inbox_list.SLA_STATES.items()),
+        "bands": list(SCORE_BANDS),
+        "sources": LeadSource.choices,
+        "claim": user.role == Role.REP and tab == "team",
+        "team_reps": _team_reps(user) if user.can_reassign else None,
+        "counts": _tab_counts(user),
     }
-    if user.role == Role.REP:
-        leads = (
-            Lead.objects.filter(owner=user)
-            if view == "mine"
-            else Lead.objects.filter(owner__team_id=user.team_id).exclude(owner=user)
-        )
-    else:
-        leads = visible(Lead.objects.filter(owner__isnull=False), user)
-        rep_id = request.GET.get("rep")
-        if rep_id and rep_id.isdigit():
-            leads = leads.filter(owner_id=int(rep_id))
-        context["queue"] = inbox_items(
-            Lead.objects.filter(owner__isnull=True, lifecycle_stage=LifecycleStage.MQL), now=now
-        )
-        context["team_reps"] = _team_reps(user)
-    context["items"] = inbox_items(_open(leads), now=now)
+    if request.htmx and request.GET.get("partial") == "list":
+        return render(request, "handoff/_inbox_list.html", context)
     context["notifications"] = list(
         Notification.objects.filter(user=user, read_at__isnull=True)[:10]
     )
-    context["activity_kinds"] = [c for c in ActivityKind.choices if c[0] != ActivityKind.NOTE]
-    context["outcomes"] = [c for c in ActivityOutcome.choices if c[0]]
     return render(request, "handoff/inbox.html", context)
+
+
+def _tabs(user: User) -> list[tuple[str, str]]:
+    keys = ("mine", "team") if user.role == Role.REP else ("team", "queue")
+    labels = {**TABS, "team": "Team inbox"} if user.role != Role.REP else TABS
+    return [(key, labels[key]) for key in keys]
+
+
+def _tab_counts(user: User) -> dict:
+    if user.role == Role.REP:
+        return {}
+    queue = inbox_list.unassigned(visible(Lead.objects.all(), user)).count()
+    disputes = Dispute.objects.filter(status=DisputeStatus.OPEN)
+    if user.role == Role.MANAGER:
+        disputes = disputes.filter(claimant__team_id=user.team_id)
+    return {"queue": queue, "disputes": disputes.count()}
+
+
+def _lines(page: inbox_list.InboxPage) -> list[dict]:
+    ranked = page.rows
+    leads = Lead.objects.select_related("owner").in_bulk([r.pk for r in ranked])
+    return [
+        {
+            "lead": leads[r.pk],
+            "priority": r.priority,
+            "state": r.state,
+            "state_label": inbox_list.SLA_STATES[r.state],
+        }
+        for r in ranked
+        if r.pk in leads
+    ]
+
+
+@login_required
+@require_GET
+def card(request, pk: int):
+    """One lead's inbox card (timers, score reasons, actions), fetched when its line opens."""
+    _require_sales(request.user)
+    return _row(request, _lead_for(request, pk))
 
 
 def _team_reps(user: User):
@@ -168,9 +229,8 @@ def accept(request, pk: int):
 @login_required
 def reject(request, pk: int):
     lead = _lead_for(request, pk)
-    reasons = RejectionReason.objects.filter(is_active=True)
     if request.method == "GET":
-        return render(request, "handoff/_reject_form.html", {"lead": lead, "reasons": reasons})
+        return _reject_form(request, lead, form=request.GET)
     if request.method != "POST":
         return HttpResponse(status=405)
     form = request.POST
@@ -179,9 +239,10 @@ def reject(request, pk: int):
     duplicate_of = None
     if form.get("duplicate_of", "").strip():
         duplicate_of = _duplicate(request, form["duplicate_of"].strip(), errors)
+    rejection = None
     if not errors:
         try:
-            services.reject_lead(
+            rejection = services.reject_lead(
                 lead,
                 by=request.user,
                 reason=form.get("reason", ""),
@@ -192,21 +253,41 @@ def reject(request, pk: int):
         except ValidationError as exc:
             errors = {field: msgs[0] for field, msgs in exc.message_dict.items()}
     if errors:
-        response = render(
-            request,
-            "handoff/_reject_form.html",
-            {
-                "lead": lead,
-                "reasons": reasons,
-                "errors": errors,
-                "form": form,
-            },
-            status=422,
-        )
+        response = _reject_form(request, lead, form=form, errors=errors, status=422)
         # The form posts into the whole row; a refused form replaces only itself.
         response["HX-Retarget"], response["HX-Reswap"] = f"#reject-{lead.pk}", "innerHTML"
         return response
-    return _row(request, lead, message="Rejected. Marketing will see your reason.")
+    return _row(request, lead, message=_rejected_message(rejection))
+
+
+def _rejected_message(rejection) -> str:
+    if rejection.recycle_on:
+        return (
+            f"Not now: back as a lead on {rejection.recycle_on:%d %b %Y}, and an MQL again "
+            "only if the contract's rule says so. Marketing will see your reason."
+        )
+    return "Rejected. Marketing will see your reason."
+
+
+def _reject_form(request, lead: Lead, *, form, errors=None, status: int = 200):
+    """The reject form; with a "not now" reason chosen it shows the re-entry date, filled in
+    with that reason's default (the managed list's days) until the rep picks another."""
+    reasons = list(RejectionReason.objects.filter(is_active=True))
+    chosen = next((r for r in reasons if r.code == form.get("reason")), None)
+    recycling = chosen is not None and chosen.path == RejectionPath.RECYCLE
+    default = timezone.localdate() + timedelta(days=chosen.recycle_days) if recycling else None
+    context = {
+        "lead": lead,
+        "reasons": reasons,
+        "chosen": chosen,
+        "recycling": recycling,
+        "recycle_on": form.get("recycle_on") or (default.isoformat() if default else ""),
+        "recycle_default": default,
+        "min_date": (timezone.localdate() + timedelta(days=1)).isoformat(),
+        "errors": errors or {},
+        "form": form,
+    }
+    return render(request, "handoff/_reject_form.html", context, status=status)
 
 
 def _date(value: str, field: str, errors: dict) -> date | None:
@@ -349,6 +430,9 @@ def disputes(request):
         request,
         "handoff/disputes.html",
         {
+            "tab": "disputes",
+            "tabs": _tabs(user),
+            "counts": _tab_counts(user),
             "open": rows.filter(status=DisputeStatus.OPEN),
             "decided": rows.exclude(status=DisputeStatus.OPEN)[:50],
         },

@@ -16,12 +16,13 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db import connection
 from django.db.models.functions import Lower
 from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
 from closedloop.core import events
+from closedloop.core.db import vendor
+from closedloop.core.db.insert import insert_dicts
 from closedloop.core.models import Role, User
 from closedloop.crm.models import Account, Lead, Opportunity, StageChange
 from closedloop.crm.services import (
@@ -39,12 +40,6 @@ from closedloop.crm.services.bulk import (
 from closedloop.definitions.services import current_lifecycle
 from closedloop.engagement.models import Touchpoint
 from closedloop.imports.engine import Kind, Row
-from closedloop.imports.fastinsert import FastInsert
-
-
-def _inserter(model) -> FastInsert:
-    # Built per call: cheap, and it reads the connection in use (SQLite or PostgreSQL).
-    return FastInsert(model)
 
 
 @dataclass
@@ -189,7 +184,7 @@ class LeadLoader(Loader):
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
-        ids = _inserter(Lead).insert(new)
+        ids = insert_dicts(Lead, new)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
         record_stage_moves(stage_changes)
@@ -276,16 +271,14 @@ def _matching_pks(model, ext: set, column: str, keys: set) -> list[int]:
     Plain SQL: most chunks of a first import match nothing, and the ORM's IN lookup prepares
     each of 5,000 parameters in Python, which cost more than the query itself.
     """
-    table = connection.ops.quote_name(model._meta.db_table)
     pks: list[int] = []
-    with connection.cursor() as cursor:
-        for name, values in (("external_id", ext), (f"LOWER({column})", keys)):
-            values = list(values)
-            for start in range(0, len(values), 5000):
-                part = values[start : start + 5000]
-                marks = ", ".join(["%s"] * len(part))
-                cursor.execute(f"SELECT id FROM {table} WHERE {name} IN ({marks})", part)
-                pks += [row[0] for row in cursor.fetchall()]
+    lookups = [("external_id", ext)]
+    if keys:
+        lookups.append((f"LOWER({vendor.column(model, column)})", keys))
+    for name, values in lookups:
+        for where, params in vendor.one_of_chunks(name, list(values)):
+            found = vendor.fetch(f"SELECT id FROM {vendor.table(model)} WHERE {where}", params)
+            pks += [row[0] for row in found]
     return pks
 
 
@@ -333,7 +326,7 @@ class AccountLoader(Loader):
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
-        _inserter(Account).insert(new, returning=False)
+        insert_dicts(Account, new, returning=None)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
         return outcome
@@ -409,7 +402,7 @@ class OpportunityLoader(Loader):
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
-        _inserter(Opportunity).insert(new, returning=False)
+        insert_dicts(Opportunity, new, returning=None)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
         announce_won(won)
@@ -477,7 +470,7 @@ class TouchpointLoader(Loader):
                     "properties": {"source": "import"},
                 }
             )
-        _inserter(Touchpoint).insert(new, returning=False)
+        insert_dicts(Touchpoint, new, returning=None)
         lead_ids = sorted({t["lead_id"] for t in new})
         if lead_ids:
             from django.db import transaction

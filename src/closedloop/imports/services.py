@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.csvformat import SAMPLE_BYTES, detect_csv_format
+from closedloop.core.db import vendor
 from closedloop.core.models import AuditSource
 from closedloop.imports import indexes
 from closedloop.imports.engine import (
@@ -337,15 +338,13 @@ def _new_rows_ahead(job: ImportJob, *, rows: int, created: int, read: int, offse
 
 
 def _drop_indexes_for_a_large_load(job: ImportJob, loader, *, new_rows: int) -> None:
-    """On SQLite, drop the secondary indexes of the tables the loader fills when the rows
-    still to create are many against them (closedloop.imports.indexes). They are built
+    """Drop the secondary indexes of the tables the loader fills when the rows still to
+    create are many against them (closedloop.imports.indexes; SQLite only). They are built
     again after the last chunk."""
-    if not loader.bulk_tables or connection.vendor != "sqlite":
-        return
     doomed = []
     for model, keep in loader.bulk_tables:
         if indexes.worth_dropping(rows_to_import=new_rows, rows_in_table=model.objects.count()):
-            doomed += indexes.droppable_indexes(model._meta.db_table, keep_columns=keep)
+            doomed += indexes.droppable_indexes(model, keep_columns=keep)
     indexes.drop_indexes(job, doomed)
 
 
@@ -362,42 +361,18 @@ IMPORT_CHECKPOINT_PAGES = 32_768
 @contextmanager
 def _bulk_loading() -> Iterator[Callable[[], None]]:
     """On SQLite, for the import's connection: a larger page cache, checkpoints every
-    IMPORT_CHECKPOINT_PAGES, and synchronous=NORMAL. Yields a function that gives the
+    IMPORT_CHECKPOINT_PAGES, and synchronous=NORMAL (1). Yields a function that gives the
     connection the server's page cache back (once the scattered indexes are dropped).
 
     NORMAL in WAL mode still survives a killed process with every committed chunk; a power
     cut may lose the last few commits, and since each chunk commits with its cursor the job
     then resumes from an earlier, consistent cursor. The server's settings come back after.
+    Inside a caller's transaction the safety level stays (SQLite refuses to change it there).
     """
-    if connection.vendor != "sqlite":
-        yield lambda: None
-        return
-    # SQLite refuses to change the safety level inside a transaction (a caller's atomic block).
-    relax = not connection.in_atomic_block
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        cache = cursor.fetchone()[0]
-        cursor.execute("PRAGMA synchronous")
-        synchronous = cursor.fetchone()[0]
-        cursor.execute("PRAGMA wal_autocheckpoint")
-        checkpoint = cursor.fetchone()[0]
-        cursor.execute(f"PRAGMA cache_size=-{IMPORT_CACHE_KIB}")
-        cursor.execute(f"PRAGMA wal_autocheckpoint={IMPORT_CHECKPOINT_PAGES}")
-        if relax:
-            cursor.execute("PRAGMA synchronous=NORMAL")
-
-    def use_server_cache() -> None:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size={int(cache)}")
-
-    try:
-        yield use_server_cache
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute(f"PRAGMA cache_size={int(cache)}")
-            cursor.execute(f"PRAGMA wal_autocheckpoint={int(checkpoint)}")
-            if relax:
-                cursor.execute(f"PRAGMA synchronous={int(synchronous)}")
+    with vendor.sqlite_pragmas(
+        cache_size=-IMPORT_CACHE_KIB, wal_autocheckpoint=IMPORT_CHECKPOINT_PAGES, synchronous=1
+    ) as pragmas:
+        yield lambda: pragmas.restore("cache_size")
 
 
 def _chunks(reader: RecordReader, size: int) -> Iterator[list[tuple[int, list[str]]]]:

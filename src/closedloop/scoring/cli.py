@@ -48,13 +48,16 @@ def score() -> None:
     )
 
 
-@model_app.command("evaluate")
+@model_app.command(
+    "evaluate", context_settings={"allow_extra_args": True, "ignore_unknown_options": False}
+)
 def evaluate(
+    ctx: typer.Context,
     csv: Path = typer.Option(..., "--csv", help="A CSV file of leads, one row per lead"),  # noqa: B008
     target: str = typer.Option(..., "--target", help="The outcome column (1/yes/won = converted)"),
     id_column: str = typer.Option("", "--id", help="An id column, left out of the features"),
     drop: list[str] = typer.Option(  # noqa: B008  (typer declares options this way)
-        [], "--drop", help="Another column to leave out (repeatable)"
+        [], "--drop", help="Columns to leave out: --drop A B C, or --drop A --drop B"
     ),
     folds: int = typer.Option(5, "--folds", min=2, max=20, help="Cross-validation folds"),
     seed: int = typer.Option(0, "--seed", help="Seed of the fold split"),
@@ -62,20 +65,22 @@ def evaluate(
         False, "--reference", help="Also judge the Odoo-style naive Bayes on the same folds"
     ),
 ) -> None:
-    """Cross-validated quality of the predictive scorer on CSV; prints one JSON object."""
-    import polars as pl
+    """Nested cross-validated quality of the automatic model choice on a CSV export.
 
-    from closedloop.scoring.engine import evaluate_csv_frame
+    Reads any encoding, byte-order mark and delimiter (, ; tab |); prints one JSON object on
+    standard output and, on standard error, which columns it left out and why.
+    """
+    from closedloop.scoring.engine import evaluate_csv_frame, read_csv_export
 
+    drop = drop_columns(drop, ctx.args)
     if not csv.is_file():
         raise typer.BadParameter(f"no such file: {csv}", param_hint="--csv")
     if csv.stat().st_size > MAX_CSV_BYTES:
         raise typer.BadParameter("the file is larger than 512 MB", param_hint="--csv")
     try:
-        # Every column as text: the encoder decides per column what is a number.
-        frame = pl.read_csv(csv, infer_schema_length=0)
-    except (pl.exceptions.PolarsError, UnicodeDecodeError) as exc:
-        raise typer.BadParameter(f"not a readable CSV file: {exc}", param_hint="--csv") from exc
+        fmt, frame = read_csv_export(csv.read_bytes())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--csv") from exc
     started = time.perf_counter()
     try:
         result = evaluate_csv_frame(
@@ -90,7 +95,20 @@ def evaluate(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     result["seconds"] = round(time.perf_counter() - started, 2)
+    result["format"] = {"encoding": fmt.encoding, "delimiter": fmt.delimiter, "bom": fmt.bom}
+    for column in result["screened"]:
+        typer.echo(f"Left out {column['column']!r} ({column['kind']}): {column['why']}", err=True)
     typer.echo(json.dumps(result))
+
+
+def drop_columns(repeated: list[str], extra: list[str]) -> list[str]:
+    """--drop values: repeated options plus the words that follow one (`--drop A B C`).
+
+    Click gives the words after `--drop A` as extra arguments; any other stray word is an error.
+    """
+    if extra and not repeated:
+        raise typer.BadParameter(f"unexpected argument(s): {' '.join(extra)}")
+    return list(dict.fromkeys([*repeated, *extra]))
 
 
 @model_app.command("train")

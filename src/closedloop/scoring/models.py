@@ -15,7 +15,7 @@ class Scorer(models.TextChoices):
 class ScoringModel(models.Model):
     """A predictive model trained on this installation's outcomes.
 
-    `blob` is the joblib dump of closedloop's own ConversionModel, trained here: only ever
+    `blob` is the joblib dump of closedloop's own model (engine.AutoModel), trained here: only ever
     loaded from this table, never from an upload. At most one row is active.
     """
 

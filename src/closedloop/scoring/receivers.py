@@ -37,6 +37,11 @@ def _imported(sender, payload=None, **kwargs):
         transaction.on_commit(lambda part=part: rescore_touched_leads.enqueue(part))
 
 
+def _reentered(sender, payload=None, **kwargs):
+    """Recycled leads back at stage Lead: a rescore applies the MQL rule to them."""
+    _imported(sender, payload=payload, **kwargs)
+
+
 def _contract(sender, payload=None, **kwargs):
     from closedloop.scoring.tasks import rescore_everything
 
@@ -48,3 +53,4 @@ def connect() -> None:
     events.touchpoints_recorded.connect(_touchpoints, dispatch_uid="scoring-touchpoints")
     events.contract_activated.connect(_contract, dispatch_uid="scoring-contract")
     events.leads_imported.connect(_imported, dispatch_uid="scoring-imported")
+    events.leads_reentered.connect(_reentered, dispatch_uid="scoring-reentered")

@@ -1,6 +1,6 @@
 """Scoring adapters: read leads and touches in a few big queries, score with the engine, write back.
 
-The arithmetic is in `engine.py`; this module only moves data between the database and arrays.
+The arithmetic is in the `engine` package; this module moves data between the database and arrays.
 
 Which score a lead gets (`Lead.score`, 0–100):
 - the predictive model's conversion probability × 100 while a trained model is active;
@@ -35,9 +35,13 @@ from django.utils import timezone
 
 from closedloop.campaigns.models import Campaign
 from closedloop.core.audit import record_bulk
-from closedloop.crm.models import Lead, LifecycleStage
+from closedloop.core.db import vendor
+from closedloop.core.db.chunks import chunked
+from closedloop.core.db.insert import update_rows
+from closedloop.crm.models import Lead, LifecycleStage, StageChange
 from closedloop.definitions import services as definitions
 from closedloop.definitions.models import ContractStatus, ContractVersion
+from closedloop.engagement.models import Touchpoint
 from closedloop.scoring import engine
 from closedloop.scoring.models import RescoreRun, Scorer, ScoringModel
 
@@ -137,15 +141,14 @@ class NotEnoughHistory(Exception):
 
 
 def _epoch(column: str) -> str:
-    if connection.vendor == "sqlite":
-        return f"((julianday({column}) - 2440587.5) * 86400.0)"
-    return f"extract(epoch from {column})::double precision"  # a float, not a Decimal
+    return vendor.epoch_seconds(column)
 
 
 def _in_clause(column: str, ids: list[int] | None) -> tuple[str, list]:
     if ids is None:
         return "", []
-    return f" AND {column} IN ({', '.join(['%s'] * len(ids))})", list(ids)
+    where, params = vendor.one_of(column, ids)
+    return f" AND {where}", params
 
 
 @dataclass
@@ -180,7 +183,7 @@ def read_leads(
     writes back only what changed.
     """
     where, params = _in_clause("id", lead_ids)
-    reasons = "score_reasons::text" if connection.vendor == "postgresql" else "score_reasons"
+    reasons = vendor.json_as_text("score_reasons")
     stored_sql = (
         f", fit_grade, engagement_score, conversion_probability, score, {reasons}"
         if with_stored
@@ -190,7 +193,7 @@ def read_leads(
         cursor.execute(
             "SELECT id, industry, employees, seniority, country, email, source, title, "
             f"original_campaign_id, lifecycle_stage, {_epoch('created_at')}{stored_sql} "
-            f"FROM crm_lead WHERE 1=1{where} ORDER BY id",
+            f"FROM {vendor.table(Lead)} WHERE 1=1{where} ORDER BY id",
             params,
         )
         rows = cursor.fetchall()
@@ -302,7 +305,7 @@ def _read_touches(data: LeadData, *, lead_ids, half_life_days: float, now: datet
     case = " ".join("WHEN %s THEN " + str(code + 1) for code in range(len(names)))
     sql = (
         f"SELECT lead_id * {slots} + (CASE type {case} ELSE 0 END), {_epoch('occurred_at')} "
-        f"FROM engagement_touchpoint WHERE lead_id IS NOT NULL{where}"
+        f"FROM {vendor.table(Touchpoint)} WHERE lead_id IS NOT NULL{where}"
     )
     created = data.frame["created"].to_numpy() if len(data) else np.zeros(0)
     n_types, n_leads = len(names), len(data)
@@ -420,7 +423,9 @@ def _ever_converted_ids() -> np.ndarray:
     stages = [str(s) for s in CONVERTED_STAGES]
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT DISTINCT lead_id FROM crm_stagechange WHERE to_stage IN (%s, %s, %s)", stages
+            f"SELECT DISTINCT lead_id FROM {vendor.table(StageChange)} "
+            "WHERE to_stage IN (%s, %s, %s)",
+            stages,
         )
         return np.array([row[0] for row in cursor.fetchall()], dtype=np.int64)
 
@@ -444,7 +449,8 @@ def history_counts(*, now: datetime | None = None) -> dict[str, int]:
 def _read_labels_only(now: datetime) -> LeadData:
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT id, lifecycle_stage, {_epoch('created_at')} FROM crm_lead ORDER BY id"
+            f"SELECT id, lifecycle_stage, {_epoch('created_at')} FROM {vendor.table(Lead)} "
+            "ORDER BY id"
         )
         rows = cursor.fetchall()
     ids, stage, created = zip(*rows, strict=True) if rows else ((), (), ())
@@ -459,11 +465,13 @@ def enough_history(labels: np.ndarray) -> bool:
 
 
 def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
-    """Train the predictive model on every labelled lead and make it the active one.
+    """Choose, train and calibrate the predictive model on the labelled leads; make it active.
 
-    Measures hold-out quality first (5-fold cross-validation, stored in `metrics`), then fits on
-    all labelled leads and recalibrates it on the out-of-fold predictions (Platt scaling).
-    Raises NotEnoughHistory below MIN_LABELLED / MIN_CONVERSIONS.
+    engine.AutoModel compares the candidate models by an inner 5-fold cross-validation of
+    these leads, fits the winner on all of them and calibrates it (Platt scaling) on its
+    out-of-fold predictions. `metrics` holds the winner's cross-validated AUC and Brier score
+    and every candidate's AUC ("choice"). Raises NotEnoughHistory below MIN_LABELLED /
+    MIN_CONVERSIONS.
     """
     now = now or timezone.now()
     data = read_leads(half_life_days=0, now=now)
@@ -477,17 +485,26 @@ def train_model(*, by: str = "", now: datetime | None = None) -> ScoringModel:
     labelled = _training_sample(labels)
     frame = model_frame(data).filter(pl.Series(labelled))
     outcome = labels[labelled]
-    out_of_fold: list = []
-    metrics = engine.cross_validate(frame, outcome, folds=5, seed=0, predictions=out_of_fold)
-    model = engine.ConversionModel(labels=FEATURE_LABELS).fit(frame, outcome)
-    slope, intercept = model.recalibrate(out_of_fold[0], outcome)
-    metrics["calibration"] = {"slope": round(slope, 4), "intercept": round(intercept, 4)}
+    model = engine.AutoModel(labels=FEATURE_LABELS, random_state=0, leads_to_score=len(data)).fit(
+        frame, outcome
+    )
+    choice = model.choice
+    metrics = {
+        "auc": choice["inner_auc"][choice["chosen"]],
+        "brier": choice["inner_brier"],
+        "rows": int(labelled.sum()),
+        "positives": int(outcome.sum()),
+        "folds": choice["inner_folds"],
+        "seed": 0,
+        "calibration": choice["calibration"],
+        "choice": choice,
+    }
     buffer = io.BytesIO()
     joblib.dump(model, buffer)
     with transaction.atomic():
         ScoringModel.objects.filter(is_active=True).update(is_active=False)
         row = ScoringModel.objects.create(
-            algorithm=engine.ALGORITHM,
+            algorithm=model.title[:80],
             trained_at=now,
             rows=int(labelled.sum()),
             positives=int(outcome.sum()),
@@ -513,10 +530,10 @@ def _training_sample(labels: np.ndarray) -> np.ndarray:
     return mask
 
 
-_model_cache: dict[int, engine.ConversionModel] = {}
+_model_cache: dict[int, engine.AutoModel] = {}
 
 
-def active_model() -> tuple[ScoringModel | None, engine.ConversionModel | None]:
+def active_model() -> tuple[ScoringModel | None, engine.AutoModel | None]:
     """The active model row and its loaded model (cached per process), or (None, None)."""
     row = ScoringModel.objects.filter(is_active=True).defer("blob", "metrics", "features").first()
     if row is None:
@@ -524,7 +541,7 @@ def active_model() -> tuple[ScoringModel | None, engine.ConversionModel | None]:
     return row, _loaded_model(row.pk)
 
 
-def active_model_only() -> engine.ConversionModel | None:
+def active_model_only() -> engine.AutoModel | None:
     """The active model (cached per process) without its row: one small query per call."""
     with connection.cursor() as cursor:  # at most one is active (a unique constraint)
         cursor.execute(f"SELECT id FROM {ScoringModel._meta.db_table} WHERE is_active")
@@ -532,7 +549,7 @@ def active_model_only() -> engine.ConversionModel | None:
     return None if found is None else _loaded_model(found[0])
 
 
-def _loaded_model(pk: int) -> engine.ConversionModel:
+def _loaded_model(pk: int) -> engine.AutoModel:
     # A model row's blob never changes (retraining adds a row), so its pk is a safe key.
     if pk not in _model_cache:
         blob = ScoringModel.objects.filter(pk=pk).values_list("blob", flat=True).get()
@@ -560,9 +577,7 @@ class Scores:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def compute_scores(
-    data: LeadData, *, contract: dict, model: engine.ConversionModel | None
-) -> Scores:
+def compute_scores(data: LeadData, *, contract: dict, model: engine.AutoModel | None) -> Scores:
     """Fit grade, engagement, probability, 0–100 score, reasons and the MQL rule for `data`.
 
     For many leads the rules part (grade, engagement) runs on a second thread while the model
@@ -636,7 +651,7 @@ def _rules_part(data: LeadData, contract: dict, timings: dict) -> tuple:
     return engine.grade_ranks_from_points(points), by_group, groups, matches
 
 
-def _model_part(data: LeadData, model: engine.ConversionModel, timings: dict) -> tuple:
+def _model_part(data: LeadData, model: engine.AutoModel, timings: dict) -> tuple:
     """(probability, top factor ids, their effects): encoding, prediction and the choice of
     factors, timed together as predict_s."""
     started = time.perf_counter()
@@ -672,21 +687,23 @@ def _rules_score(ranks, by_group, groups, engagement, bar, matches, icp):
 def _write_scores(data: LeadData, scores: Scores, *, now: datetime) -> int:
     """Write the scores back, skipping leads whose stored scores are already these; returns
     how many leads were written. scored_at is when a lead's scores were last written."""
-    json_cast = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
-    sql = (
-        "UPDATE crm_lead SET fit_grade = %s, engagement_score = %s, conversion_probability = %s, "
-        f"score = %s, score_reasons = {json_cast}, scored_at = %s WHERE id = %s"
-    )
-    stamp = now if connection.vendor == "postgresql" else now.replace(tzinfo=None).isoformat(" ")
     if data.stored is None and len(data) <= engine.SMALL:
-        rows = _few_rows(data, scores, stamp)  # the one-lead rescore: no frame needed
+        rows = _few_rows(data, scores, now)  # the one-lead rescore: no frame needed
     else:
-        rows = _changed_rows(data, scores, stamp)
-    for start in range(0, len(rows), WRITE_CHUNK):
-        # One transaction per chunk keeps SQLite's write lock short for the web requests.
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.executemany(sql, rows[start : start + WRITE_CHUNK])
-    return len(rows)
+        rows = _changed_rows(data, scores, now)
+    # One transaction per chunk keeps SQLite's write lock short for the web requests.
+    return update_rows(Lead, _WRITTEN, rows, json_as_text=True, per_transaction=WRITE_CHUNK)
+
+
+# The columns _write_scores sets, in the order of _few_rows' and _changed_rows' tuples.
+_WRITTEN = (
+    "fit_grade",
+    "engagement_score",
+    "conversion_probability",
+    "score",
+    "score_reasons",
+    "scored_at",
+)
 
 
 def _few_rows(data: LeadData, scores: Scores, stamp) -> list[tuple]:
@@ -839,8 +856,7 @@ def rescore_leads(lead_ids: Iterable[int]) -> int:
     model = active_model_only()
     half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
     moved = 0
-    for start in range(0, len(lead_ids), RESCORE_SLICE):
-        ids = lead_ids[start : start + RESCORE_SLICE]
+    for ids in chunked(lead_ids, RESCORE_SLICE):
         data = read_leads(lead_ids=ids, half_life_days=half_life, now=now)
         scores = compute_scores(data, contract=contract, model=model)
         _write_scores(data, scores, now=now)
@@ -870,7 +886,9 @@ def calibration_table(*, now: datetime | None = None) -> list[dict]:
     data = _read_labels_only(now)
     labels = outcome_labels(data, now=now)
     with connection.cursor() as cursor:
-        cursor.execute("SELECT id, score, conversion_probability FROM crm_lead ORDER BY id")
+        cursor.execute(
+            f"SELECT id, score, conversion_probability FROM {vendor.table(Lead)} ORDER BY id"
+        )
         rows = cursor.fetchall()
     score = np.array([r[1] for r in rows], dtype=float) if rows else np.zeros(0)
     band = np.minimum(score // 10, 9).astype(int)

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
 from closedloop.core.models import Role
+from closedloop.scoring.explain import quality_in_words
 from closedloop.scoring.services import calibration_table, scoring_status
 
 RETRAIN_ROLES = (Role.ADMIN, Role.MARKETING)
@@ -41,13 +42,17 @@ def calibration_chart(table: list[dict]) -> dict:
 def scoring_page(request):
     table = calibration_table()
     status = scoring_status()
+    words = None
     if status["model"]:
-        status["model"]["trained_at"] = datetime.fromisoformat(status["model"]["trained_at"])
+        model = status["model"]
+        model["trained_at"] = datetime.fromisoformat(model["trained_at"])
+        words = quality_in_words(model["metrics"], rows=model["rows"], positives=model["positives"])
     return render(
         request,
         "scoring/scoring.html",
         {
             "status": status,
+            "quality": words,
             "table": table,
             "chart": calibration_chart(table),
             "can_retrain": can_retrain(request.user),
@@ -62,7 +67,7 @@ def retrain(request):
         raise PermissionDenied("only admins and marketing may retrain the model")
     from closedloop.scoring.tasks import retrain_model
 
-    by = f"{request.user.email} (page)"
+    by = f"{request.user.display_name} (page)"
     transaction.on_commit(lambda: retrain_model.enqueue(False, by))
     messages.success(
         request, "Retraining started in the background; every lead is rescored when it finishes."

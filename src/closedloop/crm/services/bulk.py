@@ -13,11 +13,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from contextlib import closing
 from datetime import UTC, datetime, time
 
-from django.db import connection
-
+from closedloop.core.db import vendor
 from closedloop.crm.models import (
     Lead,
     LeadSource,
@@ -54,28 +52,17 @@ def record_entry_stages(lead_ids: list[int], *, by_id: int | None, reason: str) 
     """
     if not lead_ids:
         return
-    quote = connection.ops.quote_name
-    changes, leads = quote(StageChange._meta.db_table), quote(Lead._meta.db_table)
     columns = ", ".join(
-        quote(name)
-        for name in ("lead_id", "from_stage", "to_stage", "at", "by_id", "reason", "rule_version")
+        vendor.column(StageChange, name)
+        for name in ("lead", "from_stage", "to_stage", "at", "by", "reason", "rule_version")
     )
     sql = (
-        f"INSERT INTO {changes} ({columns}) SELECT {quote('id')}, '', {quote('lifecycle_stage')},"
-        f" {quote('created_at')}, %s, %s, NULL FROM {leads} WHERE {quote('id')} IN "
+        f"INSERT INTO {vendor.table(StageChange)} ({columns}) SELECT {vendor.column(Lead, 'id')},"
+        f" '', {vendor.column(Lead, 'lifecycle_stage')}, {vendor.column(Lead, 'created_at')},"
+        f" %s, %s, NULL FROM {vendor.table(Lead)} WHERE "
     )
-    connection.ensure_connection()
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(sql + "(SELECT unnest(%s::bigint[]))", [by_id, reason, lead_ids])
-        return
-    # SQLite: the driver's cursor with its own "?" marks (Django rewrites "%s" with a regular
-    # expression, slow on statements of thousands of parameters).
-    with closing(connection.connection.cursor()) as cursor:
-        for start in range(0, len(lead_ids), 5000):
-            part = lead_ids[start : start + 5000]
-            marks = ", ".join(["?"] * len(part))
-            cursor.execute(sql.replace("%s", "?") + f"({marks})", [by_id, reason, *part])
+    for where, params in vendor.one_of_chunks(vendor.column(Lead, "id"), lead_ids):
+        vendor.execute(sql + where, [by_id, reason, *params])
 
 
 def imported_close_fields(values: dict) -> None:

@@ -12,6 +12,14 @@ def lead_timers(lead):
     return {"timers": timers_for(lead)}
 
 
+@register.inclusion_tag("handoff/_lead_work.html", takes_context=True)
+def lead_workbench(context, lead):
+    """The lead page's work panel: log work, tasks, edit details (what the user may do)."""
+    from closedloop.handoff.lead_views import workbench
+
+    return workbench(context["request"].user, lead)
+
+
 @register.filter
 def minutes_human(minutes) -> str:
     """120 → '2 h 0 min'; negative values read as 'late'."""

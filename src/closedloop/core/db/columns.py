@@ -1,14 +1,16 @@
-"""Raw bulk writes for the demo loader: SQLite `executemany`, PostgreSQL `COPY`.
+"""Column arrays straight into a table: SQLite `executemany`, PostgreSQL `COPY`.
 
-The ORM would spend minutes on a million leads; these helpers write column arrays (the
-conventions of `closedloop.demo.synth`) straight into a model's table, in the caller's
-transaction. They bypass save(), so the caller records the load with `record_bulk`.
+The ORM would spend minutes on a million leads; `write_columns` writes NumPy column arrays
+(one per attname) into a model's table, in the caller's transaction. Conventions of the
+arrays: datetimes and dates as int64 epoch seconds with MISSING_TIME for NULL, nullable
+integers (foreign keys) negative for NULL, floats NaN for NULL. They bypass save(), so the
+caller records the load with `record_bulk`. Also here: emptying tables with everything that
+depends on them, and moving id sequences past explicitly written ids.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -17,9 +19,11 @@ from django.apps import apps
 from django.core.management.color import no_style
 from django.db import connection, models
 
-from closedloop.demo.synth import NULL_TIME
+from closedloop.core.db import vendor
 
 CHUNK_ROWS = 50_000
+# NULL in a datetime or date column array (closedloop.demo.synth uses the same value).
+MISSING_TIME = int(np.iinfo(np.int64).min)
 
 
 def _texts(values: np.ndarray) -> list:
@@ -30,8 +34,8 @@ def _times(values: np.ndarray, *, date: bool) -> list:
     """Epoch seconds as the database wants them. SQLite formats them itself in the INSERT
     (`_placeholder`), which is cheaper than making ten million strings in Python."""
     values = np.asarray(values, dtype=np.int64)
-    missing = values == NULL_TIME
-    if connection.vendor == "sqlite":
+    missing = values == MISSING_TIME
+    if vendor.is_sqlite():
         out = values.astype(object)
     else:
         stamps = np.where(missing, 0, values).astype("datetime64[s]")
@@ -104,7 +108,7 @@ def _default(field: models.Field):
     )
 
 
-def write_rows(
+def write_columns(
     model: type[models.Model],
     columns: dict[str, np.ndarray],
     *,
@@ -137,7 +141,7 @@ def write_rows(
     for start in range(0, count, chunk):
         stop = min(start + chunk, count)
         converted = {f.attname: _db_values(f, columns[f.attname][start:stop]) for f in bound}
-        if connection.vendor == "postgresql":
+        if vendor.is_postgresql():
             lists = [converted[first_of[id(columns[f.attname])].attname] for f in given]
             lists += [[defaults[f.attname]] * (stop - start) for f in fields if f not in given]
         else:
@@ -148,9 +152,9 @@ def write_rows(
 
 
 def _insert_statement(model, fields, defaults: dict, parameter: dict[str, int]) -> str:
-    quote = connection.ops.quote_name
-    table = quote(model._meta.db_table)
-    if connection.vendor == "postgresql":
+    quote = vendor.quote
+    table = vendor.table(model)
+    if vendor.is_postgresql():
         # COPY takes every column; the defaults ride along in each row.
         order = [f for f in fields if f.attname not in defaults]
         order += [f for f in fields if f.attname in defaults]
@@ -179,7 +183,7 @@ def _literal(value) -> str:
 def _write_chunk(statement: str, rows: Iterator[tuple]) -> None:
     connection.ensure_connection()
     raw = connection.connection
-    if connection.vendor == "postgresql":
+    if vendor.is_postgresql():
         with raw.cursor() as cursor, cursor.copy(statement) as copy:
             for row in rows:
                 copy.write_row(row)
@@ -192,83 +196,12 @@ def _write_chunk(statement: str, rows: Iterator[tuple]) -> None:
 
 
 @contextmanager
-def fast_sqlite_load() -> Iterator[None]:
-    """For a large load on SQLite outside any transaction: no per-row foreign key checks (the
-    loader assigns every id itself) and a large page cache for building indexes."""
-    if connection.vendor != "sqlite" or connection.in_atomic_block:
+def fast_load() -> Iterator[None]:
+    """For a large load outside any transaction: on SQLite, no per-row foreign key checks (the
+    caller assigns every id itself), a 512 MiB page cache and helper threads for the index
+    sorts; nothing elsewhere."""
+    with vendor.sqlite_pragmas(foreign_keys=0, cache_size=-524_288, threads=4):
         yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("PRAGMA cache_size")
-        cache_size = cursor.fetchone()[0]
-        cursor.execute("PRAGMA foreign_keys = OFF")
-        cursor.execute("PRAGMA cache_size = -524288")  # 512 MiB
-        cursor.execute("PRAGMA threads = 4")  # helper threads for the index sorts
-    try:
-        yield
-    finally:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA foreign_keys = ON")
-            cursor.execute("PRAGMA threads = 0")
-            cursor.execute(f"PRAGMA cache_size = {int(cache_size)}")
-
-
-def _secondary_indexes(table: str) -> list[tuple[str, str, str | None]]:
-    """(name, definition, first column) of each index not backing a constraint."""
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s AND indexname "
-                "NOT IN (SELECT conname FROM pg_constraint WHERE conrelid = %s::regclass)",
-                [table, table],
-            )
-            rows = cursor.fetchall()
-            return [(name, sql, _first_column(sql)) for name, sql in rows]
-        cursor.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = %s "
-            "AND sql IS NOT NULL",
-            [table],
-        )
-        rows = cursor.fetchall()
-        out = []
-        for name, sql in rows:
-            cursor.execute(f"PRAGMA index_info({connection.ops.quote_name(name)})")
-            columns = cursor.fetchall()
-            out.append((name, sql, columns[0][2] if columns else None))
-        return out
-
-
-def _first_column(definition: str) -> str | None:
-    match = re.search(r"\(\s*\"?(\w+)\"?\s*[,)]", definition)
-    return match[1] if match else None
-
-
-@contextmanager
-def indexes_dropped(
-    model: type[models.Model],
-    *,
-    when: bool = True,
-    keep_leading: tuple[str, ...] = (),
-) -> Iterator[None]:
-    """Drop the table's secondary indexes for the block and build them again after it: one
-    sort per index instead of a random B-tree insert per row. Indexes whose first column is in
-    `keep_leading` stay: rows arrive in that column's order, so their inserts only append."""
-    if not when:
-        yield
-        return
-    indexes = [i for i in _secondary_indexes(model._meta.db_table) if i[2] not in keep_leading]
-    with connection.cursor() as cursor:
-        for name, _, _ in indexes:
-            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
-    yield
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and indexes:
-            # PostgreSQL will not index a table with deferred foreign key checks pending.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        for _, definition, _ in indexes:
-            cursor.execute(definition)
-        if connection.vendor == "postgresql" and indexes:
-            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 def reset_sequences(model_list: list[type[models.Model]]) -> None:

@@ -1,0 +1,77 @@
+"""What a rep does on the lead page: edit the lead's details, log a call, email, meeting or
+note, and keep follow-up tasks with due dates. Lead fields are written by the crm service
+(`update_lead`), activities by `log_activity`; tasks are this app's records."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from closedloop.core.models import Role, User
+from closedloop.crm.models import Lead
+from closedloop.crm.services import update_lead
+from closedloop.handoff import permissions
+from closedloop.handoff.models import Task
+
+# The details a rep corrects after talking to the person; stages, owner and scores have their
+# own doors (accept/reject, reassign, the scorer).
+EDITABLE_FIELDS = ("first_name", "last_name", "title", "phone", "company", "city", "country")
+MAX_LENGTHS = {"first_name": 100, "last_name": 100, "title": 200, "phone": 50}
+
+
+def can_edit_details(user: User, lead: Lead) -> bool:
+    """Whoever works the lead, and marketing (who keeps the records clean)."""
+    if user.role == Role.MARKETING:
+        return True
+    try:
+        permissions.check_can_work_lead(user, lead)
+    except PermissionDenied:
+        return False
+    return True
+
+
+def edit_lead_details(lead: Lead, *, by: User, values: dict, expected_version: int) -> Lead:
+    """Change the lead's editable details; a stale form (someone saved first) is refused by
+    the crm service's version check, losing nothing."""
+    if not can_edit_details(by, lead):
+        raise PermissionDenied("only whoever works this lead (or marketing) edits it")
+    changes = {}
+    for name in EDITABLE_FIELDS:
+        if name in values:
+            value = str(values[name]).strip()
+            limit = MAX_LENGTHS.get(name, Lead._meta.get_field(name).max_length)
+            if limit and len(value) > limit:
+                raise ValidationError({name: f"at most {limit} characters"})
+            changes[name] = value
+    return update_lead(lead, by=by, changes=changes, expected_version=expected_version)
+
+
+@transaction.atomic
+def add_task(lead: Lead, *, by: User, title: str, due_on: date | None) -> Task:
+    """A follow-up task on the lead for the person who works it (the owner, else `by`)."""
+    permissions.check_can_work_lead(by, lead)
+    title = (title or "").strip()
+    if not title:
+        raise ValidationError({"title": "say what needs doing"})
+    if due_on is None:
+        raise ValidationError({"due_on": "a task needs a due date (YYYY-MM-DD)"})
+    return Task.objects.create(
+        lead=lead,
+        assignee=lead.owner or by,
+        title=title[:200],
+        due_on=due_on,
+        created_by=by,
+        created_at=timezone.now(),
+    )
+
+
+@transaction.atomic
+def complete_task(task: Task, *, by: User) -> Task:
+    permissions.check_can_work_lead(by, task.lead)
+    if task.done_at is None:
+        task.done_at = timezone.now()
+        task.save(update_fields=["done_at"])
+    return task
