@@ -241,6 +241,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return error_response(api, request, 412, [{"field": "If-Match", "problem": STALE_PROBLEM}])
 
 
+# Problems in words for the patterns the OpenAPI document states.
+_PATTERN_PROBLEMS: dict[str, str] = {}  # filled below, once the patterns are defined
 _LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
 
 
@@ -258,6 +260,8 @@ def _from_pydantic(error: dict) -> dict:
         loc = ["body"]
     if error.get("type") == "missing":
         problem = "this field is required"
+    if error.get("type") == "string_pattern_mismatch":
+        problem = _PATTERN_PROBLEMS.get((error.get("ctx") or {}).get("pattern"), problem)
     return {"field": ".".join(loc), "problem": problem}
 
 
@@ -465,3 +469,11 @@ def partial_schema(schema: type[Schema], name: str) -> type[Schema]:
         for field_name, info in schema.model_fields.items()
     }
     return create_model(name, __base__=BodySchema, **fields)
+
+
+_PATTERN_PROBLEMS.update(
+    {
+        EMAIL_PATTERN: "value is not a valid email address",
+        NO_NUL: "NUL characters (\\u0000) cannot be stored",
+    }
+)
