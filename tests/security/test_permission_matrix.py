@@ -27,7 +27,9 @@ pytestmark = pytest.mark.django_db
 
 # Routes anyone may use: logging in, the tracking endpoints and forms (write keys and form
 # keys authenticate them), and the API's own description.
-PUBLIC = re.compile(r"^(login/|logout/|v1/|f/|api/v1/(openapi\.json|docs)|static/|admin/)")
+PUBLIC = re.compile(
+    r"^(login/|logout/|welcome/|password|v1/|f/|api/v1/(openapi\.json|docs)|static/|admin/)"
+)
 
 # The owned record behind each kind of id a route takes, and which roles may not see one
 # that belongs to another team or user. A route with an id of a kind not listed fails.
@@ -43,10 +45,17 @@ OWNED = {
     "webhook": ["alice", "max_manager", "mia", "eve"],
     "delivery": ["alice", "max_manager", "mia", "eve"],
     "host": ["alice", "max_manager", "mia", "eve"],
+    "user": ["alice", "max_manager", "mia", "eve"],
 }
 PAGE_IDS = {
     "revoke-token": "token",
     "lead-detail": "lead",
+    "handoff-card": "lead",
+    "lead-work-details": "lead",
+    "lead-work-log": "lead",
+    "lead-work-task": "lead",
+    "lead-work-task-done": "lead",
+    "settings-user": "user",
     "tracking-source": "source",
     "tracking-form": "form",
     "handoff-accept": "lead",
@@ -165,6 +174,7 @@ def others(request, db):
         "webhook": endpoint.pk,
         "delivery": Delivery.objects.create(endpoint=endpoint, event="lead.created").pk,
         "host": AllowedHost.objects.create(host="intranet.example").pk,
+        "user": stranger.pk,
     }
 
 
