@@ -9,6 +9,7 @@ from closedloop.definitions.api import router as definitions_router
 from closedloop.engagement.api import router as engagement_router
 from closedloop.handoff.api import router as handoff_router
 from closedloop.imports.api import router as imports_router
+from closedloop.privacy.api import router as privacy_router
 from closedloop.scoring.api import router as scoring_router
 from closedloop.webhooks.api import router as webhooks_router
 
@@ -29,5 +30,6 @@ api.add_router("", definitions_router)
 api.add_router("", engagement_router)
 api.add_router("", handoff_router)
 api.add_router("", imports_router)
+api.add_router("", privacy_router)
 api.add_router("", scoring_router)
 api.add_router("", webhooks_router)

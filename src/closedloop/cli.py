@@ -29,6 +29,14 @@ source_app = typer.Typer(
     help="Tracking sources (Segment-compatible write keys).", no_args_is_help=True
 )
 app.add_typer(source_app, name="source")
+person_app = typer.Typer(
+    help="A person's data: a copy of it, or its erasure.", no_args_is_help=True
+)
+app.add_typer(person_app, name="person")
+touches_app = typer.Typer(
+    help="Touchpoints: retention of their raw properties.", no_args_is_help=True
+)
+app.add_typer(touches_app, name="touches")
 app.add_typer(handoff_cli.sla_app, name="sla")
 app.add_typer(handoff_cli.digest_app, name="digest")
 app.command("route")(handoff_cli.route)
@@ -285,6 +293,105 @@ def export(
     from closedloop.imports.cli import export_command
 
     export_command(file, kind=kind, filters=filters, raw=raw, as_user=as_user)
+
+
+@person_app.command("export")
+def person_export(email: str = typer.Argument(..., help="The person's email")) -> None:
+    """Print, as one JSON document, everything held about the person with this email."""
+    setup_django()
+    from closedloop.privacy.services import PersonNotFound, export_person
+
+    try:
+        document = export_person(email=email)
+    except PersonNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@person_app.command("erase")
+def person_erase(
+    email: str = typer.Argument(..., help="The person's email"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Erase the personal data of the person with this email everywhere; counts stay."""
+    setup_django()
+    from closedloop.core.audit import acting_as
+    from closedloop.core.models import AuditSource
+    from closedloop.privacy.services import PersonNotFound, erase_person
+
+    if not yes:
+        typer.confirm(f"Erase every personal detail of {email}? This cannot be undone", abort=True)
+    try:
+        with acting_as(None, AuditSource.CLI):
+            counts = erase_person(email=email)
+    except PersonNotFound as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps({"erased": True, **counts}))
+
+
+@app.command()
+def backup(file: Path = typer.Argument(..., help="The archive to write (.tar.gz)")) -> None:
+    """Back up the database and the uploads into one file (safe while the server runs)."""
+    setup_django()
+    from closedloop.backup import BackupError, create_backup
+
+    try:
+        manifest = create_backup(file)
+    except BackupError as exc:
+        typer.echo(f"Backup failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    rows = sum(manifest["tables"].values())
+    summary = {"file": str(file), "bytes": file.stat().st_size, "vendor": manifest["vendor"]}
+    typer.echo(json.dumps({**summary, "tables": len(manifest["tables"]), "rows": rows}))
+
+
+@app.command()
+def restore(
+    file: Path = typer.Argument(..., help="An archive made by `closedloop backup`"),
+    replace: bool = typer.Option(
+        False, "--replace", help="Overwrite a database that already holds closedloop's tables"
+    ),
+) -> None:
+    """Restore a backup into this data folder and database (stop the server first)."""
+    setup_django()
+    from closedloop.backup import BackupError, restore_backup
+
+    try:
+        manifest = restore_backup(file, replace=replace)
+    except (BackupError, OSError) as exc:
+        typer.echo(f"Restore failed: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    rows = sum(manifest["tables"].values())
+    typer.echo(json.dumps({"restored": str(file), "tables": len(manifest["tables"]), "rows": rows}))
+
+
+@touches_app.command("prune")
+def touches_prune(
+    older_than_days: int = typer.Option(
+        0, "--older-than-days", help="Default: CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS"
+    ),
+    archive: Path = typer.Option(
+        None, "--archive", help="First append the emptied properties to this .jsonl.gz file"
+    ),
+) -> None:
+    """Empty the raw properties of old touches; the touches (type, time, lead) stay."""
+    setup_django()
+    from django.conf import settings
+
+    from closedloop.core.audit import acting_as
+    from closedloop.core.models import AuditSource
+    from closedloop.engagement.retention import prune_touch_properties
+
+    days = older_than_days or settings.TOUCH_PROPERTIES_RETENTION_DAYS
+    if days < 1:
+        raise typer.BadParameter(
+            "give --older-than-days N or set CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS"
+        )
+    with acting_as(None, AuditSource.CLI):
+        pruned = prune_touch_properties(older_than_days=days, archive=archive)
+    typer.echo(json.dumps({"pruned": pruned, "older_than_days": days}))
 
 
 def _benchmarks_dir() -> Path:

@@ -16,6 +16,7 @@ variables, so a script can point any of them at a scratch database:
   CLOSEDLOOP_API_RATE_LIMIT requests per API token, e.g. 600/min (default) or off
 """
 
+import datetime
 from pathlib import Path
 
 import dj_database_url
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
     "ninja",  # serves the Swagger UI at /api/v1/docs from local static files
     "django_tasks",
     "django_tasks_db",
+    "axes",  # counts failed logins per account and per address, and locks them out
+    "csp",  # the Content-Security-Policy header
     "closedloop.core",
     "closedloop.crm",
     "closedloop.campaigns",
@@ -69,6 +72,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "closedloop.core.accounts.LockedAddressMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -78,12 +82,16 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "closedloop.core.middleware.AuditSourceMiddleware",
     "closedloop.core.ratelimit.ApiRateLimitMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes requires: it turns a lockout into the 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "closedloop.urls"
 WSGI_APPLICATION = "closedloop.wsgi.application"
 AUTH_USER_MODEL = "core.User"
 LOGIN_URL = "login"
+LOGIN_PATH = "/login/"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -180,8 +188,56 @@ else:
 IMPORT_INDEX_DROP_ROWS = env_int("CLOSEDLOOP_IMPORT_INDEX_DROP_ROWS", 50_000)
 # Public web forms (/f/<key>): submissions allowed per client IP, "count/seconds".
 CLOSEDLOOP_FORM_RATE_LIMIT = env_str("CLOSEDLOOP_FORM_RATE_LIMIT", "10/60")
+# Raw touch properties older than this many days are emptied daily (0 keeps them forever);
+# the touches themselves stay, so scores and counts do not change.
+TOUCH_PROPERTIES_RETENTION_DAYS = env_int("CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS", 0)
 # Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.
 API_RATE_LIMIT = env_str("CLOSEDLOOP_API_RATE_LIMIT", "600/min")
+
+# django-axes is asked first: a locked-out account or address is refused before any password
+# is hashed, so a flood of guesses costs a cache-sized lookup, not a key derivation each.
+AUTHENTICATION_BACKENDS = [
+    "closedloop.core.accounts.LockoutBackend",
+    "closedloop.core.accounts.ThrottledModelBackend",
+]
+LOGIN_FAILURE_LIMIT = env_int("CLOSEDLOOP_LOGIN_FAILURE_LIMIT", 5)
+LOGIN_LOCKOUT_MINUTES = env_int("CLOSEDLOOP_LOGIN_LOCKOUT_MINUTES", 15)
+AXES_FAILURE_LIMIT = max(LOGIN_FAILURE_LIMIT, 1)
+AXES_HANDLER = (
+    "axes.handlers.database.AxesDatabaseHandler"
+    if LOGIN_FAILURE_LIMIT > 0
+    else "axes.handlers.dummy.AxesDummyHandler"  # 0 turns the lockout off
+)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+# Either one locks: the account (whoever guesses) and the address (whichever accounts it tries).
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+# A refused attempt during a lockout is not written down: a flood then costs no writes.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "closedloop.core.accounts.login_address"
+AXES_USERNAME_CALLABLE = "closedloop.core.accounts.login_username"
+AXES_LOCKOUT_CALLABLE = "closedloop.core.accounts.lockout_response"
+AXES_VERBOSE = False
+# Reset links by email: valid for 3 days, and each client address may ask for 5 an hour.
+PASSWORD_RESET_TIMEOUT = 3 * 86400
+PASSWORD_RESET_RATE_LIMIT = env_str("CLOSEDLOOP_PASSWORD_RESET_RATE_LIMIT", "5/hour")
+
+# Content-Security-Policy: scripts, styles, fonts and fetches from this site only. The pages
+# keep no inline script or style (htmx and Chart.js are static files), so no 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -3,8 +3,10 @@ from django.urls import include, path
 
 from closedloop.api import api
 from closedloop.core.admin_site import restrict_admin_to_admins
+from closedloop.privacy.admin import install as install_privacy_actions
 
 restrict_admin_to_admins(admin.site)
+install_privacy_actions(admin.site)
 
 urlpatterns = [
     path("admin/", admin.site.urls),

@@ -8,8 +8,9 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from closedloop.core import events
+from closedloop.core.models import AuditEntry
 from closedloop.crm import services
-from closedloop.crm.models import LifecycleStage, OpportunityStage
+from closedloop.crm.models import Lead, LifecycleStage, OpportunityStage
 from tests.factories import make_lead, make_opportunity
 
 pytestmark = pytest.mark.django_db
@@ -82,3 +83,19 @@ def test_a_stale_version_changes_nothing(ada):
         )
     lead.refresh_from_db()
     assert lead.first_name == "Old"
+
+
+def test_deleting_a_lead_in_the_admin_goes_through_the_service_and_is_audited(client, ada):
+    lead = make_lead()
+    client.force_login(ada)
+    response = client.post(f"/admin/crm/lead/{lead.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Lead.objects.filter(pk=lead.pk).exists()
+    entry = AuditEntry.objects.get(object_id=str(lead.pk), action="delete")
+    assert entry.actor_id == ada.pk
+
+
+def test_an_executive_cannot_delete_an_opportunity(eve):
+    deal = make_opportunity()
+    with pytest.raises(PermissionDenied):
+        services.delete_opportunity(deal, by=eve)

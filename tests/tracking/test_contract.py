@@ -202,6 +202,9 @@ def test_the_http_api_identify_example_creates_the_lead_with_its_traits(client, 
     )
     assert lead.created_at == at("2012-12-02T00:30:08.276Z")
     assert Identity.objects.get(kind="user", value="019mr8mf4r").lead == lead
+    # Created through crm's create_lead like every door: its entry is in the stage history.
+    entry = lead.stage_changes.get()
+    assert (entry.from_stage, entry.to_stage, entry.at) == ("", "lead", lead.created_at)
 
 
 def test_the_http_api_track_page_and_group_examples_attach_to_the_identified_lead(

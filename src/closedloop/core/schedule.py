@@ -31,6 +31,9 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(
         "closedloop.core.maintenance.refresh_planner_statistics_daily", timedelta(hours=1), (True,)
     ),
+    Periodic(
+        "closedloop.engagement.tasks.prune_touch_properties_daily", timedelta(hours=2), (True,)
+    ),
 )
 
 

@@ -49,10 +49,20 @@ class ServiceAdmin(admin.ModelAdmin):
             saved = self.create(by=request.user, fields=_values(form, obj), form=form)
         _adopt(obj, saved)
 
+    def delete_model(self, request, obj):
+        self.delete(obj, by=request.user)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete(obj, by=request.user)
+
     def create(self, *, by, fields, form):
         raise NotImplementedError
 
     def update(self, instance, *, by, changes, form):
+        raise NotImplementedError
+
+    def delete(self, instance, *, by):
         raise NotImplementedError
 
 
@@ -68,6 +78,9 @@ class AccountAdmin(ServiceAdmin):
 
     def update(self, instance, *, by, changes, form):
         return services.update_account(instance, by=by, changes=changes)
+
+    def delete(self, instance, *, by):
+        services.delete_account(instance, by=by)
 
 
 class StageChangeInline(admin.TabularInline):
@@ -156,6 +169,9 @@ class LeadAdmin(ServiceAdmin):
             override_reason=form.cleaned_data.get("override_reason") or "",
         )
 
+    def delete(self, instance, *, by):
+        services.delete_lead(instance, by=by)
+
 
 @admin.register(StageChange)
 class StageChangeAdmin(admin.ModelAdmin):
@@ -210,3 +226,6 @@ class OpportunityAdmin(ServiceAdmin):
 
     def update(self, instance, *, by, changes, form):
         return services.update_opportunity(instance, by=by, changes=changes)
+
+    def delete(self, instance, *, by):
+        services.delete_opportunity(instance, by=by)

@@ -36,7 +36,7 @@ from closedloop.core.db.chunks import IDS_PER_STATEMENT, chunked
 from closedloop.core.db.insert import ignore, insert_rows, upsert
 from closedloop.core.models import AuditSource
 from closedloop.crm.models import Account, Lead
-from closedloop.crm.services import save_if_version
+from closedloop.crm.services import create_account, create_lead, save_if_version
 from closedloop.engagement import segment
 from closedloop.engagement.groupcommit import GroupCommit
 from closedloop.engagement.models import (
@@ -478,11 +478,16 @@ def upsert_lead(
     if lead is None:
         if campaign_id is None and (campaign := match_campaign(campaigns_for([utm]), utm)):
             campaign_id = campaign.id
-        return Lead.objects.create(
-            created_at=at,
-            source=segment.lead_source_for(utm),
-            original_campaign_id=campaign_id,
-            **fields,
+        # Through crm's service, like every door: the entry is in the stage history.
+        return create_lead(
+            by=None,
+            fields={
+                "source": segment.lead_source_for(utm),
+                "original_campaign_id": campaign_id,
+                **fields,
+            },
+            reason="identified by tracking",
+            at=at,
         )
     changed = [name for name, value in fields.items() if getattr(lead, name) != value]
     if changed:
@@ -560,7 +565,7 @@ def apply_group(message: Message, *, result: IngestResult) -> Account:
     account = _account_for(message.group_id, fields)
     if account is None:
         fields.setdefault("name", message.group_id)
-        account = Account.objects.create(created_at=message.occurred_at, **fields)
+        account = create_account(by=None, fields={"created_at": message.occurred_at, **fields})
     else:
         changed = [name for name, value in fields.items() if getattr(account, name) != value]
         for name in changed:

@@ -10,6 +10,7 @@ from closedloop.crm.services.accounts import (
     DomainTaken,
     check_domain_free,
     create_account,
+    delete_account,
     update_account,
 )
 from closedloop.crm.services.leads import (
@@ -17,6 +18,7 @@ from closedloop.crm.services.leads import (
     check_owner_change,
     create_lead,
     default_owner,
+    delete_lead,
     update_lead,
 )
 from closedloop.crm.services.opportunities import (
@@ -24,6 +26,7 @@ from closedloop.crm.services.opportunities import (
     check_lost_reason,
     close_opportunity,
     create_opportunity,
+    delete_opportunity,
     sync_close_fields,
     update_opportunity,
 )
@@ -31,6 +34,7 @@ from closedloop.crm.services.stages import (
     announce_stage_moves,
     change_stage,
     check_stage_move,
+    enter_stage,
     plan_stage_move,
     record_stage_moves,
     stage_payload,
@@ -61,6 +65,10 @@ __all__ = [
     "create_lead",
     "create_opportunity",
     "default_owner",
+    "enter_stage",
+    "delete_account",
+    "delete_lead",
+    "delete_opportunity",
     "model_attname",
     "plan_stage_move",
     "record_stage_moves",

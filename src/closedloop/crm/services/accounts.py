@@ -7,6 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from closedloop.core.models import User
+from closedloop.core.permissions import require_write
 from closedloop.crm.models import Account
 from closedloop.crm.services.leads import check_new_owner, check_owner_change
 from closedloop.crm.services.versions import save_changed, set_changed
@@ -53,3 +54,15 @@ def update_account(
     except IntegrityError:
         raise DomainTaken(changes.get("domain", "")) from None
     return account
+
+
+@transaction.atomic
+def delete_account(account: Account, *, by: User | None) -> None:
+    """Delete `account` (refused with ProtectedError while opportunities belong to it;
+    its leads stay, without an account).
+
+    Read-only roles are refused; the audit log records who deleted it (the door's actor).
+    """
+    if by is not None:
+        require_write(by)
+    account.delete()

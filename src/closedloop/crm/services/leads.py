@@ -13,9 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from closedloop.core.models import Role, User
-from closedloop.core.permissions import check_can_assign
+from closedloop.core.permissions import check_can_assign, require_write
 from closedloop.crm.models import Lead, LifecycleStage
-from closedloop.crm.services.stages import change_stage
+from closedloop.crm.services.stages import change_stage, enter_stage
 from closedloop.crm.services.versions import StaleVersion, save_changed, set_changed
 
 
@@ -62,11 +62,16 @@ def create_lead(
     fields["owner"] = default_owner(by, fields.get("owner"))
     check_new_owner(by, fields["owner"])
     now = fields.pop("created_at", None) or at or timezone.now()
-    lead = Lead(**fields, created_at=now, lifecycle_stage="")
+    if stage not in LifecycleStage.values:
+        raise ValueError(f"unknown lifecycle stage {stage!r}")
+    lead = Lead(**fields, created_at=now, lifecycle_stage=stage)
     if lead.owner_id:
         lead.assigned_at = now
+    if stage == LifecycleStage.MQL:
+        lead.mql_at = now
     lead.save()
-    change_stage(lead, to=stage, by=by, reason=reason or "created", at=now)
+    # Created at its stage in one INSERT; the entry is history, not a lifecycle move.
+    enter_stage(lead, by=by, reason=reason or "created")
     return lead
 
 
@@ -106,3 +111,14 @@ def update_lead(
             override_reason=override_reason,
         )
     return lead
+
+
+@transaction.atomic
+def delete_lead(lead: Lead, *, by: User | None) -> None:
+    """Delete `lead` (its stage history, activities and roles on deals go with it).
+
+    Read-only roles are refused; the audit log records who deleted it (the door's actor).
+    """
+    if by is not None:
+        require_write(by)
+    lead.delete()

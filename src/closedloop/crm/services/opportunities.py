@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from closedloop.core import events
 from closedloop.core.models import Role, User
+from closedloop.core.permissions import require_write
 from closedloop.crm.models import LostReason, Opportunity, OpportunityStage
 from closedloop.crm.services.leads import check_new_owner, check_owner_change, default_owner
 from closedloop.crm.services.versions import save_changed, set_changed
@@ -127,3 +128,14 @@ def close_opportunity(
     return update_opportunity(
         opportunity, by=by, changes=changes, expected_version=expected_version, at=at
     )
+
+
+@transaction.atomic
+def delete_opportunity(opportunity: Opportunity, *, by: User | None) -> None:
+    """Delete `opportunity` (its contact roles go with it).
+
+    Read-only roles are refused; the audit log records who deleted it (the door's actor).
+    """
+    if by is not None:
+        require_write(by)
+    opportunity.delete()

@@ -145,6 +145,24 @@ def change_stage(
     return change
 
 
+def enter_stage(lead: Lead, *, by=None, reason: str = "") -> StageChange:
+    """Record the entry of a just-created `lead` at its stage ("" → stage, at its creation).
+
+    An entry is not a move, so the lifecycle is not asked; the events are those of a move.
+    The caller created the lead at its stage (and `mql_at` for an entry at MQL).
+    """
+    change = StageChange.objects.create(
+        lead=lead,
+        from_stage="",
+        to_stage=lead.lifecycle_stage,
+        at=lead.created_at,
+        by=by,
+        reason=reason[:300],
+    )
+    announce_stage_moves([change])
+    return change
+
+
 def record_stage_moves(changes: list[StageChange]) -> None:
     """Save the StageChanges that `plan_stage_move` returned for many leads (whose rows the
     caller saves), and send their events after commit, as `change_stage` does for one."""
