@@ -83,11 +83,23 @@ def test_bad_filters_are_a_400_naming_the_field_and_nothing_is_computed(client_a
 
 
 def test_a_label_is_escaped_on_the_page(client_as, eve, alice):
-    deal(alice, ["<script>x</script>"], 100)
+    # Touchpoint.channel holds 12 characters.
+    deal(alice, ["<b>x</b>"], 100)
     page = client_as(eve).get("/analytics/attribution/", PERIOD).content.decode()
-    assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
+    assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
 
 
 def test_anonymous_visitors_are_sent_to_log_in(client):
     response = client.get("/analytics/attribution/")
     assert response.status_code == 302 and "login" in response["Location"]
+
+
+def test_the_table_downloads_as_csv_with_formula_like_labels_neutralised(client_as, eve, alice):
+    deal(alice, ["=cmd", "web"], 300)
+    params = {**PERIOD, "models": ["first", "last"], "format": "csv"}
+    response = client_as(eve).get("/analytics/attribution/", params)
+    assert response["Content-Type"].startswith("text/csv")
+    lines = response.content.decode().splitlines()
+    assert lines[0] == "label,first_conversions,first_value,last_conversions,last_value"
+    assert "'=cmd,1.000000,300.00,0.000000,0.00" in lines
+    assert "web,0.000000,0.00,1.000000,300.00" in lines

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import csv
+
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import render
 
 from closedloop.analytics.forms import MODEL_LABELS, AttributionForm
 from closedloop.analytics.services import compare_models, load_journeys
+from closedloop.imports.exports import neutralise
 
 DISAGREEMENTS_SHOWN = 3
 
@@ -29,6 +33,8 @@ def attribution(request):
     )
     credits = compare_models(loaded=loaded, models_wanted=data["models"])
     table = comparison_table(credits)
+    if request.GET.get("format") == "csv":
+        return table_as_csv(table, list(credits))
     return render(
         request,
         "analytics/attribution.html",
@@ -78,3 +84,20 @@ def chart_data(table: list[dict], models: list[str]) -> dict:
             for i, model in enumerate(models)
         ],
     }
+
+
+def table_as_csv(table: list[dict], models: list[str]) -> HttpResponse:
+    """The comparison table as CSV: label, then conversions and value under each model."""
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="attribution.csv"'
+    writer = csv.writer(response)
+    header = ["label"]
+    for model in models:
+        header += [f"{model}_conversions", f"{model}_value"]
+    writer.writerow(header)
+    for row in table:
+        cells = [neutralise(row["label"])]
+        for cell in row["cells"]:
+            cells += [f"{cell['conversions']:.6f}", f"{cell['value']:.2f}"]
+        writer.writerow(cells)
+    return response

@@ -85,6 +85,8 @@ def _promotion_times(b: Builder, mql_at, draw_mql) -> np.ndarray:
 
 
 def opportunities(b: Builder) -> None:
+    """Deals: contacts of one account whose opportunities overlap share one deal; each deal is
+    won with the truth's win probability, lost ones get a reason; open ones have a stage."""
     rng, f, acc, as_of = b.streams[6], b.flow, b.account, b.as_of
     leads = np.flatnonzero(f["opp"])
     leads = leads[np.lexsort((f["opp_at"][leads], b.lead["account"][leads]))]
@@ -95,21 +97,8 @@ def opportunities(b: Builder) -> None:
         7,
         365,
     )
-    group = np.empty(len(leads), dtype=np.int64)
-    opp_account, opp_created, opp_close = [], [], []
-    for i, lead in enumerate(leads):
-        # A contact joins the account's open deal, or opens a new one.
-        if opp_account and opp_account[-1] == account[lead] and f["opp_at"][lead] <= opp_close[-1]:
-            group[i] = len(opp_account) - 1
-            continue
-        group[i] = len(opp_account)
-        opp_account.append(account[lead])
-        opp_created.append(f["opp_at"][lead])
-        opp_close.append(f["opp_at"][lead] + int(cycle[i] * DAY))
+    group, opp_account, created, close = _deal_groups(leads, account, f["opp_at"], cycle)
     count = len(opp_account)
-    opp_account = np.array(opp_account, dtype=np.int64)
-    created = np.array(opp_created, dtype=np.int64)
-    close = np.array(opp_close, dtype=np.int64)
     mean_fit = np.bincount(group, weights=b.fit[leads], minlength=count) / np.maximum(
         np.bincount(group, minlength=count), 1
     )
@@ -121,33 +110,9 @@ def opportunities(b: Builder) -> None:
         mean_fit=mean_fit, content_effect=content, campaign_quality=quality
     )
     closed = close <= as_of
-    elapsed = (as_of - created) / np.maximum(close - created, 1)
-    stage = np.where(
-        closed,
-        np.where(won, "won", "lost"),
-        np.where(elapsed < 0.4, "discovery", np.where(elapsed < 0.75, "proposal", "negotiation")),
-    ).astype(object)
+    stage = _deal_stage(won, closed, created, close, as_of)
     employees = acc["employees"][opp_account]
-    lost_weights = np.stack(
-        [
-            np.full(count, 1.0),
-            np.full(count, 1.2),
-            np.where(employees < 100, 1.5, 0.4),
-            np.full(count, 1.0),
-            np.full(count, 0.8),
-            np.where(mean_fit < 0, 1.6, 0.3),
-        ],
-        axis=1,
-    )
-    reason = np.array(LOST_REASONS, dtype=object)[
-        (lost_weights.cumsum(1) / lost_weights.sum(1, keepdims=True) < rng.random((count, 1))).sum(
-            1
-        )
-    ]
-    amount = (6000 * (employees / 50) ** 0.45 * rng.lognormal(0, 0.35, count)).round(-2)
-    product = np.array(names.OPPORTUNITY_PRODUCTS, object)[
-        rng.integers(0, len(names.OPPORTUNITY_PRODUCTS), count)
-    ]
+    reason = _lost_reasons(rng, employees, mean_fit)
     b.opp = dict(
         count=count,
         leads=leads,
@@ -161,26 +126,79 @@ def opportunities(b: Builder) -> None:
         stage=stage,
         reason=reason,
     )
-    owner = b.rep_ids[acc["owner_rep"][opp_account]]
-    b.tables["opportunity"] = Table(
+    b.tables["opportunity"] = _opportunity_table(b, rng, campaign=campaign, employees=employees)
+    _opportunity_contacts(b, leads, group)
+
+
+def _deal_groups(leads, account, opp_at, cycle) -> tuple[np.ndarray, ...]:
+    """(deal of each lead, and per deal: account, created, close). Leads come sorted by
+    account, then time: a contact joins the account's open deal, or opens a new one."""
+    group = np.empty(len(leads), dtype=np.int64)
+    opp_account, opp_created, opp_close = [], [], []
+    for i, lead in enumerate(leads):
+        if opp_account and opp_account[-1] == account[lead] and opp_at[lead] <= opp_close[-1]:
+            group[i] = len(opp_account) - 1
+            continue
+        group[i] = len(opp_account)
+        opp_account.append(account[lead])
+        opp_created.append(opp_at[lead])
+        opp_close.append(opp_at[lead] + int(cycle[i] * DAY))
+    arrays = (np.array(x, dtype=np.int64) for x in (opp_account, opp_created, opp_close))
+    return (group, *arrays)
+
+
+def _deal_stage(won, closed, created, close, as_of) -> np.ndarray:
+    """Won or lost once closed; open deals by how far through their cycle they are."""
+    elapsed = (as_of - created) / np.maximum(close - created, 1)
+    open_stage = np.where(
+        elapsed < 0.4, "discovery", np.where(elapsed < 0.75, "proposal", "negotiation")
+    )
+    return np.where(closed, np.where(won, "won", "lost"), open_stage).astype(object)
+
+
+def _lost_reasons(rng, employees, mean_fit) -> np.ndarray:
+    """A lost reason per deal: small companies lack budget, poor fits lack product fit."""
+    count = len(employees)
+    lost_weights = np.stack(
+        [
+            np.full(count, 1.0),
+            np.full(count, 1.2),
+            np.where(employees < 100, 1.5, 0.4),
+            np.full(count, 1.0),
+            np.full(count, 0.8),
+            np.where(mean_fit < 0, 1.6, 0.3),
+        ],
+        axis=1,
+    )
+    cumulative = lost_weights.cumsum(1) / lost_weights.sum(1, keepdims=True)
+    return np.array(LOST_REASONS, dtype=object)[(cumulative < rng.random((count, 1))).sum(1)]
+
+
+def _opportunity_table(b: Builder, rng, *, campaign, employees) -> Table:
+    opp, acc = b.opp, b.account
+    count, opp_account, close, closed = opp["count"], opp["account"], opp["close"], opp["closed"]
+    amount = (6000 * (employees / 50) ** 0.45 * rng.lognormal(0, 0.35, count)).round(-2)
+    product = np.array(names.OPPORTUNITY_PRODUCTS, object)[
+        rng.integers(0, len(names.OPPORTUNITY_PRODUCTS), count)
+    ]
+    return Table(
         "crm.Opportunity",
         {
             "id": np.arange(1, count + 1),
             "version": np.ones(count, dtype=np.int64),
-            "created_at": created,
-            "updated_at": np.where(closed, close, created),
+            "created_at": opp["created"],
+            "updated_at": np.where(closed, close, opp["created"]),
             "account_id": opp_account + 1,
             "name": acc["name"][opp_account] + " – " + product,
             "amount": amount,
-            "stage": stage,
+            "stage": opp["stage"],
             "close_date": close,
             "closed_at": np.where(closed, close, NULL_TIME),
-            "lost_reason": np.where(stage == "lost", reason, "").astype(object),
-            "owner_id": owner,
+            "lost_reason": np.where(opp["stage"] == "lost", opp["reason"], "").astype(object),
+            "owner_id": b.rep_ids[acc["owner_rep"][opp_account]],
             "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
         },
     )
-    _opportunity_contacts(b, leads, group)
 
 
 def _content_effect(b: Builder, leads, group, close, count) -> np.ndarray:

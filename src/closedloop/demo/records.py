@@ -24,96 +24,31 @@ if TYPE_CHECKING:
     from closedloop.demo.builder import Builder
 
 
+MILESTONES = (
+    # (flow flag, time column, seconds before it, activity, outcome, note)
+    ("sal", "sal_at", -600, "call", None, "Connected: interested, booked a meeting"),
+    (
+        "sql",
+        "sql_at",
+        -1800,
+        "meeting",
+        "connected",
+        "Discovery meeting: budget, authority, need and timeline confirmed",
+    ),
+    ("opp", "opp_at", -1800, "meeting", "connected", "Solution presentation"),
+)
+
+
 def activities(b: Builder) -> None:
-    rng, f, as_of = b.streams[7], b.flow, b.as_of
-    worked = np.flatnonzero(f["mql"] & f["worked"] & (f["first_touch"] <= as_of))
-    phase_end = np.where(f["accepted"], f["sal_at"], f["exit_at"])[worked]
-    persistence = np.where(
-        b.hidden.rep_follow_up_minutes < 30,
-        3.0,
-        np.where(b.hidden.rep_follow_up_minutes < 300, 2.0, 1.0),
-    )
-    attempts = 1 + rng.poisson(persistence[f["rep"][worked]])
-    lead = np.repeat(worked, attempts)
-    start = np.concatenate([[0], np.cumsum(attempts)[:-1]])
-    gap = (rng.exponential(1.5, len(lead)) * DAY).astype(np.int64)
-    gap[start] = 0
-    cumulative = np.cumsum(gap) - np.repeat(np.cumsum(gap)[start] - gap[start], attempts)
-    at = f["first_touch"][lead] + cumulative
-    keep = (at < np.repeat(phase_end, attempts)) | (cumulative == 0)
-    lead, at = lead[keep], at[keep]
-    call = rng.random(len(lead)) < 0.6
-    kind = np.where(call, "call", "email").astype(object)
-    outcome = np.where(
-        call,
-        choice(rng, {"no_answer": 0.5, "left_message": 0.35, "connected": 0.15}, len(lead)),
-        "",
-    ).astype(object)
-    notes = np.where(
-        outcome == "connected",
-        "Short call: asked for more information",
-        np.where(call, "Tried to reach", "Follow-up email sent"),
-    ).astype(object)
-    parts = [(lead, at, kind, outcome, notes)]
-    milestones = (
-        (
-            "sal",
-            "sal_at",
-            -600,
-            "call",
-            np.where(f["draw_sql"], "meeting_booked", "connected"),
-            "Connected: interested, booked a meeting",
-        ),
-        (
-            "sql",
-            "sql_at",
-            -1800,
-            "meeting",
-            "connected",
-            "Discovery meeting: budget, authority, need and timeline confirmed",
-        ),
-        ("opp", "opp_at", -1800, "meeting", "connected", "Solution presentation"),
-    )
-    for flag, when, shift, act, result, note in milestones:
-        idx = np.flatnonzero(f[flag])
-        result = np.broadcast_to(np.asarray(result, dtype=object), (b.n,))[idx]
-        parts.append(
-            (
-                idx,
-                f[when][idx] + shift,
-                np.full(len(idx), act, object),
-                result,
-                np.full(len(idx), note, object),
-            )
-        )
-    exits = np.flatnonzero(f["worked_exit"])
-    dq = f["disqualify"][exits]
-    parts.append(
-        (
-            exits,
-            f["exit_at"][exits] - 600,
-            np.full(len(exits), "call", object),
-            np.where(dq, "not_interested", "connected").astype(object),
-            np.where(dq, "Not a fit", "Asked to reconnect later").astype(object),
-        )
-    )
-    lead, at, kind, outcome, notes = (np.concatenate(c) for c in zip(*parts, strict=True))
-    keep = at <= as_of
-    lead, at, kind, outcome, notes = (
-        lead[keep],
-        at[keep],
-        kind[keep],
-        outcome[keep],
-        notes[keep],
-    )
-    order = np.lexsort((at, lead))
-    lead, at, kind, outcome, notes = (
-        lead[order],
-        at[order],
-        kind[order],
-        outcome[order],
-        notes[order],
-    )
+    """The reps' calls and emails: follow-up attempts (more for faster reps), the calls and
+    meetings that moved a lead on, and the last call before a lead left the queue."""
+    rng, f = b.streams[7], b.flow
+    parts = [_attempts(b, rng), *_milestones(b), _exit_calls(f)]
+    cols = [np.concatenate(c) for c in zip(*parts, strict=True)]
+    keep = cols[1] <= b.as_of
+    cols = [c[keep] for c in cols]
+    order = np.lexsort((cols[1], cols[0]))
+    lead, at, kind, outcome, notes = (c[order] for c in cols)
     b.activity = dict(lead=lead, at=at, kind=kind, outcome=outcome)
     count = len(lead)
     b.tables["activity"] = Table(
@@ -127,6 +62,57 @@ def activities(b: Builder) -> None:
             "notes": notes,
             "at": at,
         },
+    )
+
+
+def _attempts(b: Builder, rng) -> tuple:
+    """(lead, at, kind, outcome, notes) of the follow-up attempts on worked MQLs."""
+    f = b.flow
+    worked = np.flatnonzero(f["mql"] & f["worked"] & (f["first_touch"] <= b.as_of))
+    phase_end = np.where(f["accepted"], f["sal_at"], f["exit_at"])[worked]
+    minutes = b.hidden.rep_follow_up_minutes
+    persistence = np.where(minutes < 30, 3.0, np.where(minutes < 300, 2.0, 1.0))
+    attempts = 1 + rng.poisson(persistence[f["rep"][worked]])
+    lead = np.repeat(worked, attempts)
+    start = np.concatenate([[0], np.cumsum(attempts)[:-1]])
+    gap = (rng.exponential(1.5, len(lead)) * DAY).astype(np.int64)
+    gap[start] = 0
+    cumulative = np.cumsum(gap) - np.repeat(np.cumsum(gap)[start] - gap[start], attempts)
+    at = f["first_touch"][lead] + cumulative
+    keep = (at < np.repeat(phase_end, attempts)) | (cumulative == 0)
+    lead, at = lead[keep], at[keep]
+    call = rng.random(len(lead)) < 0.6
+    shares = {"no_answer": 0.5, "left_message": 0.35, "connected": 0.15}
+    outcome = np.where(call, choice(rng, shares, len(lead)), "").astype(object)
+    notes = np.where(
+        outcome == "connected",
+        "Short call: asked for more information",
+        np.where(call, "Tried to reach", "Follow-up email sent"),
+    ).astype(object)
+    return lead, at, np.where(call, "call", "email").astype(object), outcome, notes
+
+
+def _milestones(b: Builder) -> list[tuple]:
+    f, parts = b.flow, []
+    for flag, when, shift, act, result, note in MILESTONES:
+        idx = np.flatnonzero(f[flag])
+        if result is None:  # the accepting call booked a meeting when the lead went on to SQL
+            result = np.where(f["draw_sql"], "meeting_booked", "connected")
+        result = np.broadcast_to(np.asarray(result, dtype=object), (b.n,))[idx]
+        kind, text = np.full(len(idx), act, object), np.full(len(idx), note, object)
+        parts.append((idx, f[when][idx] + shift, kind, result, text))
+    return parts
+
+
+def _exit_calls(f: dict) -> tuple:
+    exits = np.flatnonzero(f["worked_exit"])
+    dq = f["disqualify"][exits]
+    return (
+        exits,
+        f["exit_at"][exits] - 600,
+        np.full(len(exits), "call", object),
+        np.where(dq, "not_interested", "connected").astype(object),
+        np.where(dq, "Not a fit", "Asked to reconnect later").astype(object),
     )
 
 

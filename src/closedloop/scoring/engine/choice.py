@@ -104,7 +104,7 @@ class AutoModel:
         self.candidates = {n: m for n, m in candidates.items() if n not in self.passed_over}
 
     def fit(self, frame: pl.DataFrame, outcome: np.ndarray) -> AutoModel:
-        from sklearn.metrics import brier_score_loss, roc_auc_score
+        from sklearn.metrics import roc_auc_score
 
         outcome = np.asarray(outcome, dtype=int)
         sample = _choice_sample(outcome, self.random_state)
@@ -120,9 +120,17 @@ class AutoModel:
         chosen = choose(scores, list(self.candidates))
         winner = self.candidates[chosen]
         self.model = winner(labels=self.labels, random_state=self.random_state).fit(frame, outcome)
-        slope, intercept = self.model.recalibrate(inner[chosen], outcome[sample])
-        calibrated = _sigmoid(slope * _logit(inner[chosen]) + intercept)
-        self.choice = {
+        calibration = self.model.recalibrate(inner[chosen], outcome[sample])
+        self.choice = self._summary(scores, chosen, inner[chosen], outcome[sample], calibration)
+        return self
+
+    def _summary(self, scores, chosen, held_out, outcome, calibration) -> dict:
+        """What was compared and what won, as stored with the model and shown to users."""
+        from sklearn.metrics import brier_score_loss
+
+        slope, intercept = calibration
+        calibrated = _sigmoid(slope * _logit(held_out) + intercept)
+        return {
             "chosen": chosen,
             "chosen_title": self.model.title,
             "inner_auc": {name: round(score, 4) for name, score in scores.items()},
@@ -135,14 +143,13 @@ class AutoModel:
                 }
                 for name, make in self.candidates.items()
             ],
-            "inner_brier": round(float(brier_score_loss(outcome[sample], calibrated)), 4),
+            "inner_brier": round(float(brier_score_loss(outcome, calibrated)), 4),
             "inner_folds": self.folds,
-            "inner_rows": int(len(sample)),
+            "inner_rows": int(len(outcome)),
             "tie_margin": TIE_MARGIN,
             "passed_over": self.passed_over,
             "calibration": {"slope": round(slope, 4), "intercept": round(intercept, 4)},
         }
-        return self
 
     @property
     def title(self) -> str:

@@ -123,17 +123,7 @@ def evaluate_csv_frame(
     same folds (key "reference"). Raises ValueError naming a missing column or a target
     without both outcomes.
     """
-    missing = [c for c in [target, id_column, *drop] if c and c not in frame.columns]
-    if missing:
-        raise ValueError(f"column(s) not in the file: {', '.join(missing)}")
-    outcome = outcome_from_values(frame[target])
-    if outcome.min() == outcome.max():
-        raise ValueError(f"target column {target!r} needs both converted and not-converted rows")
-    features = frame.drop(list(dict.fromkeys(c for c in [target, id_column, *drop] if c)))
-    screened = screen_columns(features)
-    features = features.drop([c.name for c in screened])
-    if not features.columns:
-        raise ValueError("no columns left to learn from after leaving out the ones listed")
+    outcome, features, screened = _learnable(frame, target, [c for c in [id_column, *drop] if c])
     fitted: list = []
     result: dict[str, Any] = {
         "model": AUTO_TITLE,
@@ -158,6 +148,22 @@ def evaluate_csv_frame(
             ),
         }
     return result
+
+
+def _learnable(frame: pl.DataFrame, target: str, drop: list[str]):
+    """(outcome, feature columns, screened columns) of an export; ValueError on bad input."""
+    missing = [c for c in [target, *drop] if c not in frame.columns]
+    if missing:
+        raise ValueError(f"column(s) not in the file: {', '.join(missing)}")
+    outcome = outcome_from_values(frame[target])
+    if outcome.min() == outcome.max():
+        raise ValueError(f"target column {target!r} needs both converted and not-converted rows")
+    features = frame.drop(list(dict.fromkeys([target, *drop])))
+    screened = screen_columns(features)
+    features = features.drop([c.name for c in screened])
+    if not features.columns:
+        raise ValueError("no columns left to learn from after leaving out the ones listed")
+    return outcome, features, screened
 
 
 def outcome_from_values(values: Any) -> np.ndarray:
