@@ -71,6 +71,7 @@ def _compute_only(n_leads: int, per_lead: float, seed: int, repeat: int) -> dict
     import numpy as np
 
     from closedloop.definitions import simulation
+    from closedloop.definitions.contract import parse_contract
     from closedloop.definitions.defaults import DEFAULT_CONTRACT
 
     rng = np.random.default_rng(seed)
@@ -103,7 +104,8 @@ def _compute_only(n_leads: int, per_lead: float, seed: int, repeat: int) -> dict
         started, cpu_started = time.perf_counter(), time.process_time()
         ordered = history.in_time_order()  # once for both versions, as simulate_contract does
         outcomes = [
-            simulation.simulate(ordered, body, week_ends) for body in (draft, DEFAULT_CONTRACT)
+            simulation.simulate(ordered, parse_contract(body), week_ends)
+            for body in (draft, DEFAULT_CONTRACT)
         ]
         seconds.append(round(time.perf_counter() - started, 3))
         cpu.append(round(time.process_time() - cpu_started, 3))

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import gc
 import json
-import os
 from pathlib import Path
 
 import typer
 
 from closedloop.analytics import cli as analytics_cli
+from closedloop.env import setup_django
 from closedloop.handoff import cli as handoff_cli
 from closedloop.scoring import cli as scoring_cli
 
@@ -43,13 +43,6 @@ app.command("route")(handoff_cli.route)
 app.add_typer(scoring_cli.model_app, name="model")
 app.command("score")(scoring_cli.score)
 app.command("attribution")(analytics_cli.attribution)
-
-
-def setup_django() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closedloop.settings")
-    import django
-
-    django.setup()
 
 
 def call(name: str, *args: str, **options) -> None:

@@ -61,3 +61,14 @@ def env_words(name: str, default: list[str], *, allowed: list[str]) -> list[str]
             f"{name}: unknown value {', '.join(unknown)}; allowed: {', '.join(allowed)}"
         )
     return words
+
+
+def setup_django() -> None:
+    """Configure Django from closedloop.settings (what every `closedloop` command does first).
+
+    Here rather than in cli.py so that the apps' own command groups can call it without
+    importing the command that imports them."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "closedloop.settings")
+    import django
+
+    django.setup()

@@ -10,9 +10,9 @@ from closedloop.core.models import AuditEntry
 from closedloop.crm import services
 from closedloop.crm.models import Lead, LifecycleStage
 from closedloop.crm.services.bulk import check_stage_history
-from closedloop.definitions.lifecycle import Lifecycle
 from closedloop.definitions.services import active_contract
 from closedloop.demo import synth
+from closedloop.lifecycle import Lifecycle
 from tests.api.conftest import problems
 from tests.crm.conftest import admin_form
 from tests.factories import make_lead

@@ -4,7 +4,8 @@ import copy
 
 import pytest
 
-from closedloop.definitions import rules
+from closedloop.definitions import rules, wording
+from closedloop.definitions.contract import parse_contract
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 
 CATALOG = rules.Catalog(
@@ -190,15 +191,16 @@ def test_a_missing_section_is_one_error_not_one_per_field():
 
 
 def test_steps_read_as_fractions_of_a_letter():
-    assert rules.describe_step(3) == "+1 letter"
-    assert rules.describe_step(1) == "+⅓ letter"
-    assert rules.describe_step(2) == "+⅔ letter"
-    assert rules.describe_step(-3) == "−1 letter"
-    assert rules.describe_step(4) == "+1⅓ letters"
+    assert wording.describe_step(3) == "+1 letter"
+    assert wording.describe_step(1) == "+⅓ letter"
+    assert wording.describe_step(2) == "+⅔ letter"
+    assert wording.describe_step(-3) == "−1 letter"
+    assert wording.describe_step(4) == "+1⅓ letters"
 
 
 def diff_texts(old, new) -> list[str]:
-    return [change.text for change in rules.diff_contracts(old, new, CATALOG)]
+    changes = wording.diff_contracts(parse_contract(old), parse_contract(new), CATALOG)
+    return [change.text for change in changes]
 
 
 def test_identical_contracts_have_no_differences():
@@ -242,7 +244,7 @@ def test_criteria_added_removed_and_changed_each_read_as_one_line():
         }
     )
     new["icp"].reverse()  # order alone is not a change
-    changes = rules.diff_contracts(DEFAULT_CONTRACT, new, CATALOG)
+    changes = wording.diff_contracts(parse_contract(DEFAULT_CONTRACT), parse_contract(new), CATALOG)
     assert [(c.kind, c.text) for c in changes] == [
         (
             "removed",
@@ -282,7 +284,7 @@ def test_caps_and_stage_words_show_in_the_diff():
 
 
 def test_the_agreement_says_the_rules_in_sentences():
-    words = rules.describe_contract(DEFAULT_CONTRACT, CATALOG)
+    words = wording.describe_contract(parse_contract(DEFAULT_CONTRACT), CATALOG)
     assert words["mql"] == (
         "A lead becomes a Marketing qualified lead when its fit grade is B- or better and its "
         "engagement score is at least 40 points."

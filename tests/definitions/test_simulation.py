@@ -9,6 +9,7 @@ import pytest
 from closedloop.crm.models import LifecycleStage, OpportunityContact, OpportunityStage
 from closedloop.crm.services import change_stage
 from closedloop.definitions import services, simulation
+from closedloop.definitions.contract import Contract, parse_contract
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 from closedloop.engagement.models import Touchpoint
 from tests.factories import make_lead, make_opportunity
@@ -18,7 +19,7 @@ START = NOW - datetime.timedelta(weeks=13)  # day 0 of the window
 TYPES = ["page_view", "email_click", "form"]
 
 
-def contract(min_engagement: float, half_life: float = 3650) -> dict:
+def contract_body(min_engagement: float, half_life: float = 3650) -> dict:
     """Grade B for 200+ employees (D + 6 thirds), else D; forms 15 points, page views 1 (cap 20)."""
     body = copy.deepcopy(DEFAULT_CONTRACT)
     body["icp"] = [{"field": "employees", "op": "gte", "value": 200, "step": 6, "label": "200+"}]
@@ -29,6 +30,10 @@ def contract(min_engagement: float, half_life: float = 3650) -> dict:
     }
     body["mql_rule"] = {"min_engagement": min_engagement, "min_fit_grade": "B-"}
     return body
+
+
+def contract(min_engagement: float, half_life: float = 3650) -> Contract:
+    return parse_contract(contract_body(min_engagement, half_life))
 
 
 # --- the pure part -----------------------------------------------------------------------
@@ -147,10 +152,10 @@ def window(db):
 
 
 def test_the_simulation_counts_mqls_per_week_and_their_conversion_by_hand(window, mia, alice):
-    in_force = services.create_draft(by=mia, body=contract(40))
+    in_force = services.create_draft(by=mia, body=contract_body(40))
     services.sign_contract(in_force, by=mia)
     services.sign_contract(in_force, by=alice)
-    draft = services.create_draft(by=mia, body=contract(20))
+    draft = services.create_draft(by=mia, body=contract_body(20))
 
     result = services.simulate_contract(draft, now=NOW)
 
@@ -182,7 +187,7 @@ def test_the_simulation_counts_mqls_per_week_and_their_conversion_by_hand(window
 
 
 def test_the_simulation_page_shows_both_versions_side_by_side(window, client, mia, eve):
-    draft = services.create_draft(by=mia, body=contract(20))
+    draft = services.create_draft(by=mia, body=contract_body(20))
     client.force_login(eve)  # reading a what-if is open to every role
     response = client.get(f"/definitions/v{draft.number}/simulate/", HTTP_HX_REQUEST="true")
     text = response.content.decode()
@@ -213,11 +218,11 @@ def test_a_one_week_replay_agrees_with_the_scoring_engines_mql_rule():
     )
     body = contract(30, half_life=10)
     first = simulation.first_mql_week(h, body, np.array([7.0]))
-    grades = grades_from_points(fit_points(h.columns, body["icp"])[0])
+    grades = grades_from_points(fit_points(h.columns, body.icp)[0])
     engagement = engagement_scores(
-        h.touch_lead, h.touch_type, 7.0 - h.touch_day, n, body["engagement"], type_names=TYPES
+        h.touch_lead, h.touch_type, 7.0 - h.touch_day, n, body.engagement, type_names=TYPES
     )
-    expected = meets_mql_rule(grades, engagement, body["mql_rule"]) & (h.created_day <= 7)
+    expected = meets_mql_rule(grades, engagement, body.mql_rule) & (h.created_day <= 7)
     assert expected.sum() > 20 and (~expected).sum() > 20  # both outcomes are exercised
     assert np.array_equal(first == 0, expected)
 
@@ -244,15 +249,15 @@ def test_every_week_of_a_replay_agrees_with_the_engine_at_that_weeks_end():
     )
     body = contract(12, half_life=10)
     first = simulation.first_mql_week(h, body, WEEKS)
-    grades = grades_from_points(fit_points(h.columns, body["icp"])[0])
+    grades = grades_from_points(fit_points(h.columns, body.icp)[0])
     met_before = np.zeros(n, dtype=bool)
     for week, end in enumerate(WEEKS):
         upto = h.touch_day <= end
         engagement = engagement_scores(
             h.touch_lead[upto], h.touch_type[upto], end - h.touch_day[upto], n,
-            body["engagement"], type_names=TYPES,
+            body.engagement, type_names=TYPES,
         )  # fmt: skip
-        meets = meets_mql_rule(grades, engagement, body["mql_rule"]) & (h.created_day <= end)
+        meets = meets_mql_rule(grades, engagement, body.mql_rule) & (h.created_day <= end)
         assert np.array_equal(first == week, meets & ~met_before), f"week {week}"
         met_before |= meets
     assert len(set(first[first >= 0].tolist())) > 5  # MQLs spread over many weeks

@@ -6,6 +6,7 @@ import pytest
 from closedloop.campaigns.models import CampaignType
 from closedloop.content.models import AssetKind
 from closedloop.crm.models import LeadSource, LifecycleStage, OpportunityStage
+from closedloop.definitions.contract import parse_contract
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 from closedloop.demo import synth, truth
 from closedloop.engagement.models import TouchpointType
@@ -13,6 +14,8 @@ from closedloop.scoring import engine
 
 AS_OF = 1_795_000_000 // 86400 * 86400
 USERS = {seat.email: number + 1 for number, seat in enumerate(synth.ROSTER)}
+
+CONTRACT = parse_contract(DEFAULT_CONTRACT)
 
 
 def draw(leads=20_000, seed=11):
@@ -170,7 +173,7 @@ def test_every_mql_met_the_contracts_rule_when_it_became_one(company):
     ids, at = changes["lead_id"][to_mql], changes["at"][to_mql]
     assert len(ids) > 1000
     fields = ("industry", "employees", "seniority", "country", "email")
-    points, _ = engine.fit_points({f: lead[f][ids - 1] for f in fields}, DEFAULT_CONTRACT["icp"])
+    points, _ = engine.fit_points({f: lead[f][ids - 1] for f in fields}, CONTRACT.icp)
     assert (engine.grade_ranks_from_points(points) >= engine.grade_rank(["B-"])[0]).all()
     position = np.searchsorted(ids, touches["lead_id"], side="left")
     position = np.minimum(position, len(ids) - 1)
@@ -181,7 +184,7 @@ def test_every_mql_met_the_contracts_rule_when_it_became_one(company):
         touches["type"][before],
         (at[position][before] - touches["occurred_at"][before]) / 86400,
         len(ids),
-        DEFAULT_CONTRACT["engagement"],
+        CONTRACT.engagement,
     )
     assert engagement.min() >= 40
 

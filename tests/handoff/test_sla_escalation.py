@@ -1,5 +1,5 @@
 """SLA clocks, warnings and breaches; escalations reach a real SMTP server and a real HTTP
-server (Slack-compatible JSON), with retries when the webhook fails."""
+server (Slack-compatible JSON) through the webhooks' delivery path: checked, retried, logged."""
 
 import json
 import socket
@@ -8,12 +8,13 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
+import time_machine
 from aiosmtpd.controller import Controller
+from django.utils import timezone
 
 from closedloop.crm.models import Activity, ActivityKind, LifecycleStage
 from closedloop.handoff import engine
 from closedloop.handoff.models import (
-    DeliveryStatus,
     Escalation,
     LeadSla,
     Notification,
@@ -22,6 +23,9 @@ from closedloop.handoff.models import (
     TeamCalendar,
 )
 from closedloop.handoff.sla import check_slas, start_clock, timers_for
+from closedloop.webhooks.models import AllowedHost, Delivery
+from closedloop.webhooks.models import DeliveryStatus as Sent
+from closedloop.webhooks.services import retry_due_deliveries
 from tests.factories import make_lead
 
 MONDAY_10 = datetime(2026, 11, 16, 10, 0, tzinfo=UTC)
@@ -124,35 +128,67 @@ def test_too_few_attempts_within_the_days_is_a_breach(lead, alice):
     assert LeadSla.objects.get(lead=lead).attempts_made == 1
 
 
+@pytest.fixture
+def local_allowed(ada):
+    """The test receivers listen on 127.0.0.1, which only an admin's allowance makes reachable."""
+    return AllowedHost.objects.create(host="127.0.0.1", created_by=ada)
+
+
+def breach_with_webhook(team, url, capture) -> Delivery:
+    TeamCalendar.objects.create(team=team, escalation_webhook_url=url)
+    with capture(execute=True):
+        check_slas(now=MONDAY_10 + timedelta(hours=5))
+    return Escalation.objects.select_related("delivery").get(channel="webhook").delivery
+
+
+def retry_when_due(delivery: Delivery) -> Delivery:
+    delivery.refresh_from_db()
+    with time_machine.travel(delivery.next_attempt_at + timedelta(seconds=1)):
+        retry_due_deliveries()
+    delivery.refresh_from_db()
+    return delivery
+
+
 def test_breach_escalates_to_the_manager_by_email_and_to_the_team_webhook(
-    lead, east, max_manager, smtp, webhook, django_capture_on_commit_callbacks
+    lead, east, max_manager, smtp, webhook, local_allowed, django_capture_on_commit_callbacks
 ):
     url, received = webhook
-    TeamCalendar.objects.create(team=east, escalation_webhook_url=url)
-    with django_capture_on_commit_callbacks(execute=True):
-        check_slas(now=MONDAY_10 + timedelta(hours=5))
+    delivery = breach_with_webhook(east, url, django_capture_on_commit_callbacks)
 
     [(recipients, message)] = smtp.messages
     assert recipients == ["max@example.com"]
     assert "SLA breach: First touch" in message and str(lead) in message
+    assert delivery.status == Sent.RETRYING and "500" in delivery.error  # the first try failed
+    delivery = retry_when_due(delivery)
     [payload] = received
     assert set(payload) == {"text"} and f"#{lead.pk}" in payload["text"]
-    hook = Escalation.objects.get(channel="webhook")
-    assert hook.status == DeliveryStatus.SENT and hook.attempts == 2  # one failure, one retry
-    assert "500" in hook.last_error
+    assert delivery.status == Sent.DELIVERED and delivery.attempts == 2
+    assert (delivery.event, delivery.url, delivery.response_code) == ("sla.escalation", url, 200)
 
 
-def test_an_unreachable_webhook_gives_up_after_five_attempts(
-    lead, east, max_manager, django_capture_on_commit_callbacks, settings
+def test_an_escalation_to_a_private_address_is_refused_unless_an_admin_allows_it(
+    lead, east, max_manager, webhook, django_capture_on_commit_callbacks, settings
 ):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
-    TeamCalendar.objects.create(
-        team=east, escalation_webhook_url=f"http://127.0.0.1:{free_port()}/"
-    )
-    with django_capture_on_commit_callbacks(execute=True):
-        check_slas(now=MONDAY_10 + timedelta(hours=5))
-    hook = Escalation.objects.get(channel="webhook")
-    assert hook.status == DeliveryStatus.FAILED and hook.attempts == 5
+    url, received = webhook
+    delivery = breach_with_webhook(east, url, django_capture_on_commit_callbacks)
+    assert delivery.status == Sent.FAILED and delivery.error.startswith("refused:")
+    assert delivery.attempts == 1 and received == []  # a refused address is never retried
+
+
+def test_a_failing_escalation_webhook_is_retried_with_growing_waits(
+    lead, east, max_manager, local_allowed, django_capture_on_commit_callbacks, settings
+):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    url = f"http://127.0.0.1:{free_port()}/"  # nothing listens: every attempt fails
+    delivery = breach_with_webhook(east, url, django_capture_on_commit_callbacks)
+    waits = [delivery.next_attempt_at - delivery.last_attempt_at]
+    for _ in range(2):
+        delivery = retry_when_due(delivery)
+        waits.append(delivery.next_attempt_at - delivery.last_attempt_at)
+    assert waits == [timedelta(seconds=30), timedelta(seconds=60), timedelta(seconds=120)]
+    assert delivery.status == Sent.RETRYING and delivery.attempts == 3
+    assert "ConnectionRefusedError" in delivery.error and delivery.next_attempt_at > timezone.now()
 
 
 def test_a_touch_in_time_is_met(lead, alice):

@@ -15,11 +15,23 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from closedloop.definitions.contract import (
+    ContractError,
+    MqlRule,
+    criteria,
+    engagement_rules,
+    parse_contract,
+)
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
 from closedloop.scoring import engine
 
-ENGAGEMENT = DEFAULT_CONTRACT["engagement"]
-TYPES = list(ENGAGEMENT["points"])
+CONTRACT = parse_contract(DEFAULT_CONTRACT)
+ENGAGEMENT = CONTRACT.engagement
+TYPES = list(ENGAGEMENT.points)
+
+
+def criterion(**fields):
+    return criteria([{"step": 1, **fields}])[0]
 
 
 def test_importing_the_engine_does_not_import_django():
@@ -56,7 +68,7 @@ def test_fit_points_sum_the_steps_of_the_criteria_a_lead_meets():
         "country": np.array(["US", "FR", "gb"], dtype=object),
         "email": np.array(["a@gmail.com", "b@corp.example", ""], dtype=object),
     }
-    points, reasons = engine.fit_points(columns, DEFAULT_CONTRACT["icp"], explain=True)
+    points, reasons = engine.fit_points(columns, CONTRACT.icp, explain=True)
     # Software +3, 200+ +3, 1000+ +1, VP +2, US +1, gmail -3 = 7; nothing; Director +2, GB +1.
     assert points.tolist() == [7, 0, 3]
     assert reasons[1] == []
@@ -65,12 +77,12 @@ def test_fit_points_sum_the_steps_of_the_criteria_a_lead_meets():
 
 
 def test_missing_numbers_never_meet_a_numeric_criterion():
-    criterion = {"field": "employees", "op": "lte", "value": 100}
-    assert engine.criterion_matches(np.array([np.nan, 50.0]), criterion).tolist() == [False, True]
+    lte_100 = criterion(field="employees", op="lte", value=100)
+    assert engine.criterion_matches(np.array([np.nan, 50.0]), lte_100).tolist() == [False, True]
 
 
 def test_the_one_lead_path_agrees_with_the_array_path():
-    icp = DEFAULT_CONTRACT["icp"]
+    icp = CONTRACT.icp
     values = {
         "industry": ["healthcare"] * 100,
         "employees": [250] * 100,
@@ -84,12 +96,12 @@ def test_the_one_lead_path_agrees_with_the_array_path():
 
 
 def test_numbers_written_as_text_read_the_same_for_one_lead_and_for_many():
-    criterion = {"field": "employees", "op": "gte", "value": 1000}
+    gte_1000 = criterion(field="employees", op="gte", value=1000)
     texts = [" 1,200 ", "800", None, "abc", "1000"]
     expected = [True, False, False, False, True]
 
-    one_by_one = [engine.criterion_matches([t], criterion)[0] for t in texts]
-    many = engine.criterion_matches(pl.Series(texts * 20, dtype=pl.Utf8), criterion)
+    one_by_one = [engine.criterion_matches([t], gte_1000)[0] for t in texts]
+    many = engine.criterion_matches(pl.Series(texts * 20, dtype=pl.Utf8), gte_1000)
 
     assert one_by_one == expected
     assert many.tolist() == expected * 20
@@ -97,14 +109,17 @@ def test_numbers_written_as_text_read_the_same_for_one_lead_and_for_many():
 
 def test_an_unknown_criterion_op_is_refused_by_name():
     with pytest.raises(ValueError, match="'near'"):
-        engine.criterion_matches(np.array(["x"]), {"op": "near", "value": "y"})
+        criterion(field="industry", op="near", value="y")
+    body = {**DEFAULT_CONTRACT, "icp": [{"field": "industry", "op": "near", "value": "y"}]}
+    with pytest.raises(ContractError, match="'near'"):
+        parse_contract(body)
 
 
 # Engagement ----------------------------------------------------------------------------------
 
 
 def test_a_touch_loses_half_its_points_per_half_life():
-    config = {"points": {"form": 16}, "caps": {}, "half_life_days": 30}
+    config = engagement_rules({"points": {"form": 16}, "caps": {}, "half_life_days": 30})
     scores = engine.engagement_scores(
         np.array([0, 1, 2]), np.array(["form"] * 3), np.array([0, 30, 60]), 3, config
     )
@@ -119,11 +134,13 @@ def test_a_burst_two_years_ago_does_not_make_a_lead_hot_today():
 
 
 def test_caps_limit_a_group_after_decay():
-    config = {
-        "points": {"page_view": 1},
-        "caps": {"web": {"types": ["page_view"], "max": 20}},
-        "half_life_days": 30,
-    }
+    config = engagement_rules(
+        {
+            "points": {"page_view": 1},
+            "caps": {"web": {"types": ["page_view"], "max": 20}},
+            "half_life_days": 30,
+        }
+    )
     scores = engine.engagement_scores(
         np.zeros(500, dtype=int), np.array(["page_view"] * 500), np.zeros(500), 1, config
     )
@@ -170,8 +187,8 @@ def test_caps_hold_for_every_group(rows):
     by_group, groups = engine.engagement_by_group(
         np.array(lead), np.array(kind), np.array(age), 5, ENGAGEMENT
     )
-    for group, spec in ENGAGEMENT["caps"].items():
-        assert (by_group[:, groups.index(group)] <= spec["max"] + 1e-9).all()
+    for group, spec in ENGAGEMENT.caps.items():
+        assert (by_group[:, groups.index(group)] <= spec.max + 1e-9).all()
     assert (by_group >= 0).all()
 
 
@@ -181,7 +198,7 @@ def test_caps_hold_for_every_group(rows):
 def test_the_mql_rule_needs_both_the_grade_and_the_engagement():
     grades = np.array(["A", "B-", "C+", "A"])
     engagement = np.array([50, 40, 90, 39.9])
-    met = engine.meets_mql_rule(grades, engagement, {"min_engagement": 40, "min_fit_grade": "B-"})
+    met = engine.meets_mql_rule(grades, engagement, MqlRule(min_engagement=40, min_fit_grade="B-"))
     assert met.tolist() == [True, True, False, False]
 
 
@@ -330,19 +347,19 @@ MESSY_TEXT = st.one_of(
 @settings(max_examples=60, deadline=None, suppress_health_check=BIG_EXAMPLES)
 @given(st.lists(MESSY_TEXT, min_size=engine.SMALL + 1, max_size=300))
 def test_criteria_computed_once_per_distinct_value_match_the_array_rules(values):
-    icp = DEFAULT_CONTRACT["icp"] + [
-        {"field": "industry", "op": "eq", "value": "software", "step": 1},
-        {"field": "industry", "op": "contains", "value": "o", "step": 1},
-        {"field": "industry", "op": "gte", "value": 1000, "step": 1},
-    ]
+    icp = CONTRACT.icp + (
+        criterion(field="industry", op="eq", value="software"),
+        criterion(field="industry", op="contains", value="o"),
+        criterion(field="industry", op="gte", value=1000),
+    )
     column = pl.Series(values, dtype=pl.Utf8)
     fast = engine.fit_matches({"industry": column}, icp)
-    for j, criterion in enumerate(icp):
-        if criterion["field"] != "industry":
+    for j, one in enumerate(icp):
+        if one.field != "industry":
             assert not fast[:, j].any()
             continue
         # criterion_matches on the whole column: every row's string work done row by row.
-        assert fast[:, j].tolist() == engine.criterion_matches(column, criterion).tolist()
+        assert fast[:, j].tolist() == engine.criterion_matches(column, one).tolist()
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=BIG_EXAMPLES)

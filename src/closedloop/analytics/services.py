@@ -21,7 +21,7 @@ from closedloop.analytics.engine.attribution import MODELS, attribute
 from closedloop.analytics.engine.credits import Credits
 from closedloop.analytics.engine.journeys import Journeys, journeys_from_paths
 from closedloop.core.models import User
-from closedloop.core.permissions import opportunity_visibility, visible
+from closedloop.core.permissions import visible
 from closedloop.crm.models import (
     Activity,
     ActivityKind,
@@ -30,6 +30,7 @@ from closedloop.crm.models import (
     OpportunityContact,
     OpportunityStage,
 )
+from closedloop.crm.permissions import opportunity_visibility
 from closedloop.engagement.models import Touchpoint
 
 SECONDS_PER_DAY = 86_400.0
@@ -81,15 +82,15 @@ def load_journeys(
     nulls = _null_leads(user, outcome, since, until, converting_leads)
     touches = _touches(converting_leads | set(nulls), dimension)
     rows: list[_Row] = []
-    lost = [0, 0.0]
+    lost_count, lost_value = 0, 0.0
     for opp in opportunities:
         row = _opportunity_row(opp, contacts.get(opp["id"], []), touches, outcome)
         if row is None:
-            lost[0], lost[1] = lost[0] + 1, lost[1] + float(opp["amount"])
+            lost_count, lost_value = lost_count + 1, lost_value + float(opp["amount"])
         else:
             rows.append(row)
     rows += [r for r in (_null_row(lead, touches, until) for lead in nulls) if r is not None]
-    return Loaded(_as_journeys(rows), len(opportunities), lost[0], lost[1])
+    return Loaded(_as_journeys(rows), len(opportunities), lost_count, lost_value)
 
 
 def compare_models(

@@ -41,7 +41,7 @@ from pydantic import (
     model_validator,
 )
 
-from closedloop.crm.services import StaleVersion
+from closedloop.core.concurrency import StaleVersion
 
 MAX_LIMIT = 200
 MAX_ID = 2**63 - 1  # SQLite INTEGER and PostgreSQL bigint

@@ -17,6 +17,10 @@ touchpoints_recorded = Signal()  # payload: {"lead_ids": [...]}: rescore these l
 leads_imported = Signal()  # payload: {"lead_ids": [...]}: an import created or changed them
 leads_reentered = Signal()  # payload: {"lead_ids": [...]}: recycled leads back at stage Lead
 contract_activated = Signal()  # payload: {"version": n}: rules changed, rescore everything
+# The one signal sent *inside* a transaction: touches are being stored (payload as
+# touchpoints_recorded). A listener may queue work that commits with them, and returns True
+# when it did, so that the emitter tells touchpoints_recorded's listeners not to queue it again.
+touchpoints_storing = Signal()
 
 EVENTS = {
     "lead.mql": lead_became_mql,

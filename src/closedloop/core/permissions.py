@@ -46,29 +46,6 @@ def _prefix(rule: Q, via: str) -> Q:
     return prefixed
 
 
-def account_visibility(user: User) -> Q | None:
-    """Accounts: all for the read-all roles; for sales, those they own or have visible leads in."""
-    rule = lead_visibility(user)
-    if rule is None:
-        return None
-    team = Q(owner__team_id=user.team_id) if user.team_id else Q(owner=user)
-    return team | Q(leads__in=_lead_ids(user))
-
-
-def opportunity_visibility(user: User) -> Q | None:
-    if user.sees_all_leads:
-        return None
-    if user.team_id is None:
-        return Q(owner=user)
-    return Q(owner__team_id=user.team_id)
-
-
-def _lead_ids(user: User):
-    from closedloop.crm.models import Lead
-
-    return visible(Lead.objects.all(), user).values("id")
-
-
 def require_write(user: User) -> None:
     if not user.can_write:
         raise PermissionDenied("executives have read-only access")

@@ -41,12 +41,7 @@ from closedloop.core.api_support import (
     sort_keys,
 )
 from closedloop.core.models import User
-from closedloop.core.permissions import (
-    account_visibility,
-    opportunity_visibility,
-    require_write,
-    visible,
-)
+from closedloop.core.permissions import require_write, visible
 from closedloop.crm import services
 from closedloop.crm.filters import LeadFilters, narrow_leads, normalise_search
 from closedloop.crm.models import (
@@ -59,6 +54,7 @@ from closedloop.crm.models import (
     Opportunity,
     OpportunityStage,
 )
+from closedloop.crm.permissions import account_visibility, opportunity_visibility
 from closedloop.crm.services import DomainTaken
 
 router = Router(auth=token_auth)

@@ -6,33 +6,28 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from closedloop import vocabulary
 from closedloop.core.audit import Audited
+from closedloop.vocabulary import Grade, Stage
 
 
 class LifecycleStage(models.TextChoices):
-    """The default shared lifecycle (DESIGN.md); the definitions contract names the rules."""
+    """The default shared lifecycle (DESIGN.md): the names are `vocabulary.Stage`; the definitions
+    contract names the rules."""
 
-    SUBSCRIBER = "subscriber", "Subscriber"
-    LEAD = "lead", "Lead"
-    MQL = "mql", "MQL"
-    SAL = "sal", "SAL"
-    SQL = "sql", "SQL"
-    OPPORTUNITY = "opportunity", "Opportunity"
-    CUSTOMER = "customer", "Customer"
-    RECYCLED = "recycled", "Recycled"
-    DISQUALIFIED = "disqualified", "Disqualified"
+    SUBSCRIBER = Stage.SUBSCRIBER.value, "Subscriber"
+    LEAD = Stage.LEAD.value, "Lead"
+    MQL = Stage.MQL.value, "MQL"
+    SAL = Stage.SAL.value, "SAL"
+    SQL = Stage.SQL.value, "SQL"
+    OPPORTUNITY = Stage.OPPORTUNITY.value, "Opportunity"
+    CUSTOMER = Stage.CUSTOMER.value, "Customer"
+    RECYCLED = Stage.RECYCLED.value, "Recycled"
+    DISQUALIFIED = Stage.DISQUALIFIED.value, "Disqualified"
 
 
 # The main line of the funnel in order; RECYCLED and DISQUALIFIED are side exits.
-FUNNEL_STAGES: tuple[LifecycleStage, ...] = (
-    LifecycleStage.SUBSCRIBER,
-    LifecycleStage.LEAD,
-    LifecycleStage.MQL,
-    LifecycleStage.SAL,
-    LifecycleStage.SQL,
-    LifecycleStage.OPPORTUNITY,
-    LifecycleStage.CUSTOMER,
-)
+FUNNEL_STAGES: tuple[LifecycleStage, ...] = tuple(LifecycleStage(s) for s in vocabulary.FUNNEL)
 
 
 class LeadStatus(models.TextChoices):
@@ -60,19 +55,21 @@ class LeadSource(models.TextChoices):
 
 
 class FitGrade(models.TextChoices):
-    A_PLUS = "A+", "A+"
-    A = "A", "A"
-    A_MINUS = "A-", "A-"
-    B_PLUS = "B+", "B+"
-    B = "B", "B"
-    B_MINUS = "B-", "B-"
-    C_PLUS = "C+", "C+"
-    C = "C", "C"
-    C_MINUS = "C-", "C-"
-    D_PLUS = "D+", "D+"
-    D = "D", "D"
-    D_MINUS = "D-", "D-"
-    F = "F", "F"
+    """Fit grades, best first (the names are `vocabulary.Grade`)."""
+
+    A_PLUS = Grade.A_PLUS.value, "A+"
+    A = Grade.A.value, "A"
+    A_MINUS = Grade.A_MINUS.value, "A-"
+    B_PLUS = Grade.B_PLUS.value, "B+"
+    B = Grade.B.value, "B"
+    B_MINUS = Grade.B_MINUS.value, "B-"
+    C_PLUS = Grade.C_PLUS.value, "C+"
+    C = Grade.C.value, "C"
+    C_MINUS = Grade.C_MINUS.value, "C-"
+    D_PLUS = Grade.D_PLUS.value, "D+"
+    D = Grade.D.value, "D"
+    D_MINUS = Grade.D_MINUS.value, "D-"
+    F = Grade.F.value, "F"
 
 
 class Versioned(models.Model):

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, render
 
 from closedloop.campaigns.models import Campaign
 from closedloop.core.models import Role, User
-from closedloop.core.permissions import opportunity_visibility, visible
+from closedloop.core.permissions import visible
 from closedloop.crm import dashboard
 from closedloop.crm.filters import SCORE_BANDS, SORTS, filter_leads, page_of
 from closedloop.crm.models import (
@@ -22,6 +22,7 @@ from closedloop.crm.models import (
     OpportunityContact,
     StageChange,
 )
+from closedloop.crm.permissions import opportunity_visibility
 
 # What a row of the leads list shows; loading only these keeps 50 rows cheap to build.
 LIST_COLUMNS = (

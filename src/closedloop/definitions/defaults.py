@@ -14,12 +14,14 @@ Scoring, the MQL/SQL rules and the SLAs all read the *active* contract's body
   enters it (the MQL and SQL entries are enforced by mql_rule and sql_rule; the rest are
   recorded by people through `closedloop.crm.services.change_stage`) and `next`, the stages it
   may move to: `change_stage` refuses any other move, from every door
-  (`closedloop.definitions.lifecycle`).
+  (`closedloop.lifecycle`).
 """
 
-from closedloop.definitions.lifecycle import default_moves
+from typing import Any
 
-DEFAULT_CONTRACT: dict = {
+from closedloop.lifecycle import default_moves
+
+DEFAULT_CONTRACT: dict[str, Any] = {
     "icp": [
         {
             "field": "industry",

@@ -14,8 +14,8 @@ from typing import Any
 
 from django.http import QueryDict
 
-from closedloop.definitions.lifecycle import default_moves
 from closedloop.definitions.rules import OP_WORDS, OPS, SLA_SPECS, Catalog
+from closedloop.lifecycle import default_moves
 
 _ROW = re.compile(r"^(icp|engagement\.caps)\.(\d+)\.(\w+)$")
 CRITERION_KEYS = ("field", "op", "value", "step", "label")

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 
 from closedloop.core.audit import Audited
+from closedloop.definitions.contract import Contract, parse_contract
 
 
 class ContractStatus(models.TextChoices):
@@ -63,6 +64,11 @@ class ContractVersion(Audited):
     @property
     def is_draft(self) -> bool:
         return self.status == ContractStatus.DRAFT
+
+    @property
+    def contract(self) -> Contract:
+        """The body as typed objects (bodies are validated before they are saved)."""
+        return parse_contract(self.body)
 
 
 class Signoff(Audited):

@@ -1,4 +1,5 @@
-"""Validation, diff and plain-words rendering of a definitions contract body. No Django here.
+"""Validation of a definitions contract body. No Django here (the diff and the plain-words
+agreement are in `wording.py`).
 
 The web form and the JSON API both feed a raw body (numbers may arrive as text from a form)
 to `validate_contract`, which returns a cleaned body and errors keyed by the path of the
@@ -13,12 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from closedloop.definitions.lifecycle import clean_moves, default_moves
-from closedloop.scoring.engine import GRADES
+from closedloop.lifecycle import clean_moves
+from closedloop.vocabulary import GRADES
 
 OPS: tuple[str, ...] = ("eq", "in", "gte", "lte", "contains")
 OP_WORDS = {"eq": "is", "in": "is one of", "gte": "≥", "lte": "≤", "contains": "contains"}
@@ -77,7 +78,7 @@ POINTS_SPEC = NumberSpec("Points", 0, 1000, whole=False)
 CAP_SPEC = NumberSpec("Cap", 1, 100_000, whole=False)
 
 
-class Errors(dict):
+class Errors(dict[str, str]):
     """path → message; the first problem found for a path wins."""
 
     def add(self, path: str, message: str) -> None:
@@ -103,7 +104,8 @@ def _parse_number(value: Any) -> float | None:
     return None
 
 
-def _format(number: float) -> str:
+def format_number(number: float) -> str:
+    """5.0 → "5", 0.25 → "0.25": whole numbers without a decimal point."""
     return str(int(number)) if float(number).is_integer() else f"{number:g}"
 
 
@@ -117,33 +119,37 @@ def clean_number(value: Any, spec: NumberSpec, path: str, errors: Errors) -> flo
         errors.add(path, f"must be a number, not {value!r}")
         return None
     if spec.whole and not number.is_integer():
-        errors.add(path, f"must be a whole number, not {_format(number)}")
+        errors.add(path, f"must be a whole number, not {format_number(number)}")
         return None
     if number < spec.minimum:
-        word = "negative" if spec.minimum == 0 else f"below {_format(spec.minimum)}"
-        errors.add(path, f"cannot be {word} (got {_format(number)})")
+        word = "negative" if spec.minimum == 0 else f"below {format_number(spec.minimum)}"
+        errors.add(path, f"cannot be {word} (got {format_number(number)})")
         return None
     if number > spec.maximum:
-        errors.add(path, f"cannot be more than {_format(spec.maximum)} (got {_format(number)})")
+        errors.add(
+            path, f"cannot be more than {format_number(spec.maximum)} (got {format_number(number)})"
+        )
         return None
     return int(number) if spec.whole or number.is_integer() else number
 
 
-def _clean_text(value: Any, path: str, errors: Errors, *, max_length: int, required=True) -> str:
+def _clean_text(
+    value: Any, path: str, errors: Errors, *, max_length: int, required: bool = True
+) -> str:
     if value is None:
         value = ""
     if not isinstance(value, str):
         errors.add(path, f"must be text, not {value!r}")
         return ""
-    value = value.strip()
-    if required and not value:
+    text = value.strip()
+    if required and not text:
         errors.add(path, "is required")
-    elif len(value) > max_length:
-        errors.add(path, f"is too long ({len(value)} characters; at most {max_length})")
-    return value
+    elif len(text) > max_length:
+        errors.add(path, f"is too long ({len(text)} characters; at most {max_length})")
+    return text
 
 
-def _as_list(value: Any) -> list | None:
+def _as_list(value: Any) -> list[Any] | None:
     """A list from a JSON list or from comma-separated text (what a form sends)."""
     if isinstance(value, list | tuple):
         return list(value)
@@ -152,7 +158,7 @@ def _as_list(value: Any) -> list | None:
     return None
 
 
-def _as_mapping(value: Any, path: str, errors: Errors) -> Mapping:
+def _as_mapping(value: Any, path: str, errors: Errors) -> Mapping[str, Any]:
     if not isinstance(value, Mapping):
         errors.add(path, "must be an object")
         return {}
@@ -172,8 +178,7 @@ def _criterion_value(raw: Any, op: str, kind: str, path: str, errors: Errors) ->
             errors.add(path, "needs at least one value (separate several with commas)")
             return []
         if kind == "number":
-            cleaned = [clean_number(item, number_spec, path, errors) for item in items]
-            return cleaned
+            return [clean_number(item, number_spec, path, errors) for item in items]
         cleaned = [str(item).strip() for item in items if str(item).strip()]
         if len({item.lower() for item in cleaned}) != len(cleaned):
             errors.add(path, "lists a value twice")
@@ -190,7 +195,7 @@ def _criterion_value(raw: Any, op: str, kind: str, path: str, errors: Errors) ->
     return _clean_text(None if raw is None else str(raw), path, errors, max_length=200)
 
 
-def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> dict:
+def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     path = f"icp.{index}"
     raw = _as_mapping(raw, path, errors)
     name = raw.get("field")
@@ -228,7 +233,7 @@ def clean_criterion(raw: Any, index: int, catalog: Catalog, errors: Errors) -> d
     return {"field": name, "op": op, "value": value, "step": step, "label": label}
 
 
-def clean_icp(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
+def clean_icp(raw: Any, catalog: Catalog, errors: Errors) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.add("icp", "must be a list of criteria")
         return []
@@ -244,7 +249,7 @@ def clean_icp(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
     return criteria
 
 
-def clean_engagement(raw: Any, catalog: Catalog, errors: Errors) -> dict:
+def clean_engagement(raw: Any, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "engagement", errors)
     points_raw = _as_mapping(raw.get("points", {}), "engagement.points", errors)
     for name in points_raw:
@@ -269,9 +274,9 @@ def clean_engagement(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     return {"points": points, "caps": caps, "half_life_days": half_life}
 
 
-def _clean_caps(raw: Any, catalog: Catalog, errors: Errors) -> dict:
+def _clean_caps(raw: Any, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "engagement.caps", errors)
-    caps: dict[str, dict] = {}
+    caps: dict[str, dict[str, Any]] = {}
     capped_by: dict[str, str] = {}
     for name, spec in raw.items():
         path = f"engagement.caps.{name}"
@@ -294,7 +299,7 @@ def _clean_caps(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     return caps
 
 
-def clean_mql_rule(raw: Any, catalog: Catalog, errors: Errors) -> dict:
+def clean_mql_rule(raw: Any, catalog: Catalog, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "mql_rule", errors)
     engagement = clean_number(
         raw.get("min_engagement"), MQL_SPEC, "mql_rule.min_engagement", errors
@@ -308,7 +313,7 @@ def clean_mql_rule(raw: Any, catalog: Catalog, errors: Errors) -> dict:
     return {"min_engagement": engagement, "min_fit_grade": grade}
 
 
-def clean_sql_rule(raw: Any, errors: Errors) -> dict:
+def clean_sql_rule(raw: Any, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "sql_rule", errors)
     requires = _as_list(raw.get("requires"))
     if not requires:
@@ -327,7 +332,7 @@ def clean_sql_rule(raw: Any, errors: Errors) -> dict:
     return {"requires": requires, "min_confirmed": confirmed}
 
 
-def clean_sla(raw: Any, errors: Errors) -> dict:
+def clean_sla(raw: Any, errors: Errors) -> dict[str, Any]:
     raw = _as_mapping(raw, "sla", errors)
     for key in raw:
         if key not in SLA_SPECS:
@@ -346,15 +351,15 @@ def clean_sla(raw: Any, errors: Errors) -> dict:
     return sla
 
 
-def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict]:
+def clean_stages(raw: Any, catalog: Catalog, errors: Errors) -> list[dict[str, Any]]:
     if not isinstance(raw, list):
         errors.add("stages", "must be a list of stages")
         return []
-    given: dict[str, dict] = {}
-    for item in raw:
-        item = item if isinstance(item, Mapping) else {}
+    given: dict[str, dict[str, Any]] = {}
+    for raw_item in raw:
+        item: dict[str, Any] = dict(raw_item) if isinstance(raw_item, Mapping) else {}
         stage = item.get("stage")
-        if stage not in catalog.stages:
+        if not isinstance(stage, str) or stage not in catalog.stages:
             errors.add("stages", f"unknown lifecycle stage {stage!r}")
         elif stage in given:
             errors.add("stages", f"stage {stage!r} is described twice")
@@ -385,7 +390,7 @@ def _clean_next(raw: Any, stage: str, catalog: Catalog, errors: Errors) -> list[
     return moves
 
 
-def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]:
+def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict[str, Any], dict[str, str]]:
     """Check and normalise a contract body.
 
     Input: a mapping shaped like `defaults.DEFAULT_CONTRACT`; numbers may be text ("40"), lists
@@ -399,7 +404,7 @@ def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]
     for key in raw:
         if key not in SECTIONS:
             errors.add(key, f"is not a contract section; use {', '.join(SECTIONS)}")
-    cleaners = {
+    cleaners: dict[str, Callable[[Any], Any]] = {
         "icp": lambda v: clean_icp(v, catalog, errors),
         "engagement": lambda v: clean_engagement(v, catalog, errors),
         "mql_rule": lambda v: clean_mql_rule(v, catalog, errors),
@@ -407,457 +412,10 @@ def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict, dict[str, str]]
         "sla": lambda v: clean_sla(v, errors),
         "stages": lambda v: clean_stages(v, catalog, errors),
     }
-    body = {}
+    body: dict[str, Any] = {}
     for key, clean in cleaners.items():
         if key in raw:
             body[key] = clean(raw[key])
         else:
             errors.add(key, "is required")  # one error for the section, not one per field
     return body, dict(errors)
-
-
-# --------------------------------------------------------------------------------------------
-# Plain words
-# --------------------------------------------------------------------------------------------
-
-
-def describe_step(step: float) -> str:
-    """Thirds of a letter in words: 3 → "+1 letter", 1 → "+⅓ letter", -4 → "−1⅓ letters"."""
-    sign = "+" if step > 0 else "−"
-    whole, thirds = divmod(int(abs(step)), 3)
-    fraction = {0: "", 1: "⅓", 2: "⅔"}[thirds]
-    amount = f"{whole or ''}{fraction}" or "0"
-    unit = "letter" if abs(step) <= 3 else "letters"
-    return f"{sign}{amount} {unit}"
-
-
-def _value_words(value: Any) -> str:
-    if isinstance(value, list):
-        return ", ".join(_value_words(v) for v in value)
-    if isinstance(value, float):
-        return _format(value)
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def describe_criterion(criterion: Mapping[str, Any], catalog: Catalog) -> str:
-    """E.g. "Employees ≥ 200" or "Email contains “@gmail.”"."""
-    name = catalog.field_label(str(criterion.get("field")))
-    op, value = criterion.get("op"), criterion.get("value")
-    if op == "contains":
-        return f"{name} contains “{value}”"
-    return f"{name} {OP_WORDS.get(op, op)} {_value_words(value)}"
-
-
-def describe_number(value: Any, spec: NumberSpec) -> str:
-    if value is None:
-        return "—"
-    if spec.unit == "share":
-        return f"{float(value):.0%}"
-    words = _value_words(value)
-    return f"{words} {spec.unit}".strip() if spec.unit in ("days", "attempts") else words
-
-
-# --------------------------------------------------------------------------------------------
-# Diff
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Change:
-    """One readable difference between two contract bodies."""
-
-    section: str  # "ICP", "Engagement", "MQL rule", "SQL rule", "SLA", "Stages"
-    kind: str  # "added", "removed", "changed"
-    text: str  # "MQL minimum engagement 40 → 50"
-    path: str  # where in the body: "mql_rule.min_engagement", "icp[Industry we win in]"
-
-    def as_dict(self) -> dict:
-        return {"section": self.section, "kind": self.kind, "text": self.text, "path": self.path}
-
-
-def _arrow(label: str, old: Any, new: Any) -> str:
-    return f"{label} {old} → {new}"
-
-
-def diff_contracts(
-    old: Mapping[str, Any], new: Mapping[str, Any], catalog: Catalog
-) -> list[Change]:
-    """Field-by-field differences from `old` to `new`, in the order a reader scans a contract.
-
-    Criteria are matched by label (then by field and operator when a label changed), so a
-    reordered list is not a change and an edited criterion reads as one change, not two.
-    """
-    return [
-        *_diff_icp(old.get("icp", []), new.get("icp", []), catalog),
-        *_diff_engagement(old.get("engagement", {}), new.get("engagement", {}), catalog),
-        *_diff_mql(old.get("mql_rule", {}), new.get("mql_rule", {})),
-        *_diff_sql(old.get("sql_rule", {}), new.get("sql_rule", {})),
-        *_diff_sla(old.get("sla", {}), new.get("sla", {})),
-        *_diff_stages(old.get("stages", []), new.get("stages", []), catalog),
-    ]
-
-
-def _pair_criteria(old: list[dict], new: list[dict]) -> tuple[list, list, list]:
-    """(pairs, removed, added) with criteria matched by label, then by (field, op)."""
-    left, right = list(old), list(new)
-    pairs = []
-    for key in (lambda c: str(c.get("label", "")).lower(), lambda c: (c.get("field"), c.get("op"))):
-        for criterion in list(right):
-            match = next((o for o in left if key(o) == key(criterion)), None)
-            if match is not None:
-                pairs.append((match, criterion))
-                left.remove(match)
-                right.remove(criterion)
-    return pairs, left, right
-
-
-def _diff_icp(old: list[dict], new: list[dict], catalog: Catalog) -> list[Change]:
-    pairs, removed, added = _pair_criteria(old, new)
-    changes = []
-    for criterion in removed:
-        changes.append(
-            Change(
-                "ICP",
-                "removed",
-                f"ICP criterion removed: “{criterion.get('label')}” "
-                f"({describe_criterion(criterion, catalog)}, "
-                f"{describe_step(criterion.get('step') or 0)})",
-                f"icp[{criterion.get('label')}]",
-            )
-        )
-    for criterion in added:
-        changes.append(
-            Change(
-                "ICP",
-                "added",
-                f"ICP criterion added: “{criterion.get('label')}” "
-                f"({describe_criterion(criterion, catalog)}, "
-                f"{describe_step(criterion.get('step') or 0)})",
-                f"icp[{criterion.get('label')}]",
-            )
-        )
-    for before, after in pairs:
-        changes.extend(_diff_criterion(before, after, catalog))
-    return changes
-
-
-def _diff_criterion(before: dict, after: dict, catalog: Catalog) -> list[Change]:
-    name = f"ICP “{after.get('label')}”"
-    path = f"icp[{after.get('label')}]"
-    changes = []
-    if before.get("label") != after.get("label"):
-        changes.append(
-            Change(
-                "ICP",
-                "changed",
-                _arrow(
-                    "ICP criterion renamed", f"“{before.get('label')}”", f"“{after.get('label')}”"
-                ),
-                path,
-            )
-        )
-    if (before.get("field"), before.get("op"), before.get("value")) != (
-        after.get("field"),
-        after.get("op"),
-        after.get("value"),
-    ):
-        changes.append(
-            Change(
-                "ICP",
-                "changed",
-                _arrow(
-                    f"{name} condition",
-                    describe_criterion(before, catalog),
-                    describe_criterion(after, catalog),
-                ),
-                path,
-            )
-        )
-    if before.get("step") != after.get("step"):
-        changes.append(
-            Change(
-                "ICP",
-                "changed",
-                _arrow(
-                    f"{name} step",
-                    describe_step(before.get("step") or 0),
-                    describe_step(after.get("step") or 0),
-                ),
-                path,
-            )
-        )
-    return changes
-
-
-def _diff_engagement(old: Mapping, new: Mapping, catalog: Catalog) -> list[Change]:
-    changes = []
-    old_points, new_points = old.get("points", {}), new.get("points", {})
-    for name in dict.fromkeys([*old_points, *new_points]):
-        before, after = old_points.get(name, 0), new_points.get(name, 0)
-        if before != after:
-            changes.append(
-                Change(
-                    "Engagement",
-                    "changed",
-                    _arrow(
-                        f"Points for {catalog.touch_label(name).lower()}",
-                        _value_words(before),
-                        _value_words(after),
-                    ),
-                    f"engagement.points.{name}",
-                )
-            )
-    old_caps, new_caps = old.get("caps", {}), new.get("caps", {})
-    for name in dict.fromkeys([*old_caps, *new_caps]):
-        path = f"engagement.caps.{name}"
-        before, after = old_caps.get(name), new_caps.get(name)
-        if before is None:
-            changes.append(
-                Change(
-                    "Engagement",
-                    "added",
-                    f"Cap added: “{name}” ({_cap_words(after, catalog)})",
-                    path,
-                )
-            )
-        elif after is None:
-            changes.append(
-                Change(
-                    "Engagement",
-                    "removed",
-                    f"Cap removed: “{name}” ({_cap_words(before, catalog)})",
-                    path,
-                )
-            )
-        elif before != after:
-            changes.append(
-                Change(
-                    "Engagement",
-                    "changed",
-                    _arrow(
-                        f"Cap “{name}”", _cap_words(before, catalog), _cap_words(after, catalog)
-                    ),
-                    path,
-                )
-            )
-    if old.get("half_life_days") != new.get("half_life_days"):
-        changes.append(
-            Change(
-                "Engagement",
-                "changed",
-                _arrow(
-                    "Engagement half-life",
-                    describe_number(old.get("half_life_days"), HALF_LIFE_SPEC),
-                    describe_number(new.get("half_life_days"), HALF_LIFE_SPEC),
-                ),
-                "engagement.half_life_days",
-            )
-        )
-    return changes
-
-
-def _cap_words(cap: Mapping, catalog: Catalog) -> str:
-    types = ", ".join(catalog.touch_label(t).lower() for t in cap.get("types", []))
-    return f"{types} at most {_value_words(cap.get('max'))} points"
-
-
-def _diff_mql(old: Mapping, new: Mapping) -> list[Change]:
-    changes = []
-    if old.get("min_engagement") != new.get("min_engagement"):
-        changes.append(
-            Change(
-                "MQL rule",
-                "changed",
-                _arrow(
-                    "MQL minimum engagement",
-                    _value_words(old.get("min_engagement")),
-                    _value_words(new.get("min_engagement")),
-                ),
-                "mql_rule.min_engagement",
-            )
-        )
-    if old.get("min_fit_grade") != new.get("min_fit_grade"):
-        changes.append(
-            Change(
-                "MQL rule",
-                "changed",
-                _arrow("MQL minimum fit grade", old.get("min_fit_grade"), new.get("min_fit_grade")),
-                "mql_rule.min_fit_grade",
-            )
-        )
-    return changes
-
-
-def _diff_sql(old: Mapping, new: Mapping) -> list[Change]:
-    changes = []
-    before, after = old.get("requires", []), new.get("requires", [])
-    for item in after:
-        if item not in before:
-            changes.append(
-                Change("SQL rule", "added", f"SQL criterion added: {item}", "sql_rule.requires")
-            )
-    for item in before:
-        if item not in after:
-            changes.append(
-                Change("SQL rule", "removed", f"SQL criterion removed: {item}", "sql_rule.requires")
-            )
-    if old.get("min_confirmed") != new.get("min_confirmed"):
-        changes.append(
-            Change(
-                "SQL rule",
-                "changed",
-                _arrow(
-                    "SQL criteria to confirm", old.get("min_confirmed"), new.get("min_confirmed")
-                ),
-                "sql_rule.min_confirmed",
-            )
-        )
-    return changes
-
-
-def _diff_sla(old: Mapping, new: Mapping) -> list[Change]:
-    changes = []
-    for key, spec in SLA_SPECS.items():
-        if old.get(key) != new.get(key):
-            label = f"SLA {spec.label[0].lower()}{spec.label[1:]}"
-            if spec.unit and spec.unit not in ("days", "attempts", "share"):
-                label += f" ({spec.unit})"
-            changes.append(
-                Change(
-                    "SLA",
-                    "changed",
-                    _arrow(
-                        label,
-                        describe_number(old.get(key), spec),
-                        describe_number(new.get(key), spec),
-                    ),
-                    f"sla.{key}",
-                )
-            )
-    return changes
-
-
-def _moves(stage: Mapping) -> list[str]:
-    # Contracts signed before `next` existed move as the starting contract does.
-    found = stage.get("next")
-    return list(found) if isinstance(found, list) else default_moves(str(stage.get("stage")))
-
-
-def _diff_stages(old: list, new: list, catalog: Catalog) -> list[Change]:
-    before = {s.get("stage"): s for s in old if isinstance(s, Mapping)}
-    changes = []
-    for stage in new:
-        name = stage.get("stage")
-        prior = before.get(name)
-        if prior is None:
-            changes.append(
-                Change(
-                    "Stages", "added", f"Stage described: {stage.get('label')}", f"stages.{name}"
-                )
-            )
-            continue
-        if prior.get("label") != stage.get("label"):
-            changes.append(
-                Change(
-                    "Stages",
-                    "changed",
-                    _arrow(
-                        f"Stage {name} name", f"“{prior.get('label')}”", f"“{stage.get('label')}”"
-                    ),
-                    f"stages.{name}.label",
-                )
-            )
-        if _moves(prior) != _moves(stage):
-            changes.append(
-                Change(
-                    "Stages",
-                    "changed",
-                    _arrow(
-                        f"{stage.get('label')} moves to",
-                        ", ".join(_moves(prior)) or "nowhere",
-                        ", ".join(_moves(stage)) or "nowhere",
-                    ),
-                    f"stages.{name}.next",
-                )
-            )
-        if prior.get("entry") != stage.get("entry"):
-            changes.append(
-                Change(
-                    "Stages",
-                    "changed",
-                    _arrow(
-                        f"{stage.get('label')} entry rule",
-                        f"“{prior.get('entry')}”",
-                        f"“{stage.get('entry')}”",
-                    ),
-                    f"stages.{name}.entry",
-                )
-            )
-    return changes
-
-
-# --------------------------------------------------------------------------------------------
-# The agreement both teams read and print
-# --------------------------------------------------------------------------------------------
-
-
-def describe_contract(body: Mapping[str, Any], catalog: Catalog) -> dict:
-    """The contract as sentences and rows for the one-page agreement."""
-    engagement, mql, sql, sla = body["engagement"], body["mql_rule"], body["sql_rule"], body["sla"]
-    labels = {s["stage"]: s["label"] for s in body.get("stages", [])}
-    return {
-        "criteria": [
-            {
-                "label": c["label"],
-                "condition": describe_criterion(c, catalog),
-                "effect": describe_step(c["step"]),
-                "up": c["step"] > 0,
-            }
-            for c in body["icp"]
-        ],
-        "stages": [
-            {**s, "moves": ", ".join(labels.get(m, m) for m in _moves(s))}
-            for s in body.get("stages", [])
-        ],
-        "mql": (
-            f"A lead becomes a {labels.get('mql', 'MQL')} when its fit grade is "
-            f"{mql['min_fit_grade']} or better and its engagement score is at least "
-            f"{_value_words(mql['min_engagement'])} points."
-        ),
-        "sql": (
-            f"A lead is a {labels.get('sql', 'SQL')} when the rep has confirmed at least "
-            f"{sql['min_confirmed']} of: {', '.join(sql['requires'])}."
-        ),
-        "points": [
-            {"type": catalog.touch_label(t), "points": _value_words(p)}
-            for t, p in engagement["points"].items()
-            if p
-        ],
-        "caps": [
-            {"name": name, "words": _cap_words(cap, catalog)}
-            for name, cap in engagement["caps"].items()
-        ],
-        "half_life": (
-            f"Engagement halves every {_value_words(engagement['half_life_days'])} days: a touch "
-            f"{_value_words(engagement['half_life_days'])} days old counts half as much as today's."
-        ),
-        "sales_promises": [
-            f"Make the first touch within {_value_words(sla['first_touch_minutes'])} working "
-            "minutes of a lead becoming an MQL.",
-            f"Make {sla['attempts']} contact attempts within {sla['attempts_days']} days before "
-            "recycling a lead that does not answer.",
-            f"Accept or reject every MQL with a reason; leads stay with their owner for "
-            f"{sla['ownership_protect_days']} days after the last touch.",
-        ],
-        "marketing_promises": [
-            f"Deliver {sla['mql_per_rep_month']} MQLs per rep per month.",
-            f"Keep quality above the floor: at least {float(sla['accept_rate_floor']):.0%} of "
-            "delivered MQLs are accepted by sales.",
-        ],
-        "warning": (
-            f"Both sides are warned {_value_words(sla['warn_before_minutes'])} minutes before an "
-            "SLA falls due."
-        ),
-    }

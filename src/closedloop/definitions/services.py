@@ -38,9 +38,9 @@ from closedloop.crm.models import (
     OpportunityStage,
     StageChange,
 )
-from closedloop.definitions import rules, simulation
+from closedloop.definitions import rules, simulation, wording
+from closedloop.definitions.contract import Contract
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
-from closedloop.definitions.lifecycle import Lifecycle
 from closedloop.definitions.models import (
     ContractStatus,
     ContractVersion,
@@ -49,6 +49,8 @@ from closedloop.definitions.models import (
     Signoff,
 )
 from closedloop.engagement.models import Touchpoint, TouchpointType
+from closedloop.lifecycle import Lifecycle
+from closedloop.vocabulary import LEAD_FIELDS
 
 STARTING_NOTE = "The installed default definitions, in force until both teams sign a change."
 SIMULATION_WEEKS = 13  # the last 90 days, as 13 whole weeks (91 days)
@@ -99,6 +101,11 @@ def active_contract_body() -> dict:
     return copy.deepcopy(active_contract().body)
 
 
+def contract_in_force() -> Contract:
+    """The contract in force as typed objects (what scoring and handoff read)."""
+    return active_contract().contract
+
+
 def current_lifecycle() -> Lifecycle:
     """The stage moves the contract in force allows (read by crm's change_stage)."""
     return Lifecycle.from_contract(active_contract().body)
@@ -136,11 +143,9 @@ def catalog() -> rules.Catalog:
     """The lead fields, touch types and stages a contract may refer to, with their labels.
 
     ICP fields are the lead's own text and number fields that the scorer reads
-    (`scoring.services.LEAD_FIELDS`): a criterion on a field the scorer does not load would
+    (`vocabulary.LEAD_FIELDS`): a criterion on a field the scorer does not load would
     match nobody in the scores while matching in the what-if, and the two must never disagree.
     """
-    from closedloop.scoring.services import LEAD_FIELDS  # late: scoring imports this module
-
     fields, labels = {}, {}
     for f in Lead._meta.concrete_fields:
         if f.name in _NOT_CRITERIA or f.is_relation or f.name not in LEAD_FIELDS:
@@ -381,9 +386,9 @@ def _activate(version: ContractVersion) -> None:
 # --------------------------------------------------------------------------------------------
 
 
-def diff_versions(old: ContractVersion, new: ContractVersion) -> list[rules.Change]:
+def diff_versions(old: ContractVersion, new: ContractVersion) -> list[wording.Change]:
     """What changed from `old` to `new`, one readable line per field."""
-    return rules.diff_contracts(old.body, new.body, catalog())
+    return wording.diff_contracts(old.contract, new.contract, catalog())
 
 
 def compared_version(version: ContractVersion) -> ContractVersion | None:
@@ -425,9 +430,9 @@ def _rows(queryset) -> list[tuple]:
         return cursor.fetchall()
 
 
-def _criteria_fields(*bodies: Mapping) -> list[str]:
+def _criteria_fields(*contracts: Contract) -> list[str]:
     known = catalog().fields
-    return sorted({c["field"] for body in bodies for c in body["icp"] if c["field"] in known})
+    return sorted({c.field for contract in contracts for c in contract.icp if c.field in known})
 
 
 def load_history(
@@ -525,13 +530,14 @@ def simulate_contract(
     end = now or timezone.now()
     start = end - datetime.timedelta(weeks=weeks)
     active = active_contract()
+    candidate, in_force = version.contract, active.contract
     history = load_history(
-        start=start, end=end, fields=_criteria_fields(version.body, active.body)
+        start=start, end=end, fields=_criteria_fields(candidate, in_force)
     ).in_time_order()
     loaded = time.perf_counter()
     week_ends = np.arange(1, weeks + 1, dtype=float) * 7
-    candidate_outcome = simulation.simulate(history, version.body, week_ends)
-    active_outcome = simulation.simulate(history, active.body, week_ends)
+    candidate_outcome = simulation.simulate(history, candidate, week_ends)
+    active_outcome = simulation.simulate(history, in_force, week_ends)
     return {
         "candidate_version": version.number,
         "active_version": active.number,

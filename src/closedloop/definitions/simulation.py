@@ -1,8 +1,8 @@
 """What-if: how many MQLs would a contract have produced, week by week, and how did they convert?
 
 Pure NumPy over arrays read by `services.simulate_contract`; the fit grade, engagement score and
-MQL rule are the scoring engine's own functions, so the simulation cannot drift from what the
-scorer does once the contract is in force.
+MQL rule are the scorer's own functions (`scorecard.py`), so the simulation cannot drift from
+what the scorer does once the contract is in force.
 
 Time is in days since the start of the window (floats). A lead counts as an MQL in the first
 week at whose end it met the rule (it must exist by then; its touches up to then count, decayed
@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from closedloop.scoring.engine import (
+from closedloop.definitions.contract import Contract, EngagementRules
+from closedloop.definitions.scorecard import (
     decay_weights,
     engagement_by_group,
     fit_points,
@@ -66,21 +67,21 @@ class History:
         )
 
 
-def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndarray) -> np.ndarray:
+def first_mql_week(history: History, contract: Contract, week_ends: np.ndarray) -> np.ndarray:
     """Per lead, the index of the first week whose end found it meeting the MQL rule; -1 if none.
 
-    body: a contract body (icp, engagement, mql_rule); week_ends: day offsets, ascending.
+    contract: its icp, engagement and mql_rule are used; week_ends: day offsets, ascending.
     """
-    points, _ = fit_points(history.columns, body["icp"])
-    rule = body["mql_rule"]
+    points, _ = fit_points(history.columns, contract.icp)
+    rule = contract.mql_rule
     # Grades do not change from week to week: the engine judges the rule's fit half once per
     # distinct grade (with an engagement no bar can refuse); each week compares engagement only.
     distinct, which = np.unique(points, return_inverse=True)
     grades = grades_from_points(distinct)
     fit_ok = meets_mql_rule(grades, np.full(len(grades), np.inf), rule)[which.reshape(-1)]
-    bar = float(rule.get("min_engagement", 0))
+    bar = rule.min_engagement
     first = np.full(history.n_leads, -1, dtype=np.int64)
-    weekly = weekly_engagement(history, body["engagement"], week_ends)
+    weekly = weekly_engagement(history, contract.engagement, week_ends)
     for week, (end, engagement) in enumerate(zip(week_ends, weekly, strict=True)):
         meets = fit_ok & (engagement >= bar) & (history.created_day <= end)
         first[(first < 0) & meets] = week
@@ -88,7 +89,7 @@ def first_mql_week(history: History, body: Mapping[str, Any], week_ends: np.ndar
 
 
 def weekly_engagement(
-    history: History, config: Mapping[str, Any], week_ends: np.ndarray
+    history: History, config: EngagementRules, week_ends: np.ndarray
 ) -> Iterator[np.ndarray]:
     """Each lead's engagement score at each week end (points), from one pass over the touches.
 
@@ -100,9 +101,10 @@ def weekly_engagement(
     """
     history = history.in_time_order()
     days, leads, types = history.touch_day, history.touch_lead, history.touch_type
-    caps = config.get("caps", {})
-    uncapped = {**config, "caps": {g: {**spec, "max": np.inf} for g, spec in caps.items()}}
-    totals, groups, previous_end, done = None, [], None, 0
+    caps, uncapped = config.caps, config.without_caps()
+    totals: np.ndarray | None = None
+    groups: list[str] = []
+    previous_end, done = 0.0, 0  # previous_end is read from the second week on
     for end in week_ends:
         upto = int(np.searchsorted(days, end, side="right"))
         fresh, groups = engagement_by_group(
@@ -112,10 +114,10 @@ def weekly_engagement(
         if totals is None:
             totals = fresh
         else:
-            week = decay_weights(np.array([end - previous_end]), config.get("half_life_days", 0))
+            week = decay_weights(np.array([end - previous_end]), config.half_life_days)
             totals = totals * week[0] + fresh
         previous_end, done = end, upto
-        cap_row = np.array([float(caps[g]["max"]) if g in caps else np.inf for g in groups])
+        cap_row = np.array([caps[g].max if g in caps else np.inf for g in groups])
         yield np.minimum(totals, cap_row).sum(axis=1)
 
 
@@ -136,7 +138,7 @@ class Outcome:
     def won_rate(self) -> float | None:
         return self.won / self.mqls if self.mqls else None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "mqls_per_week": self.per_week,
             "mqls": self.mqls,
@@ -147,12 +149,12 @@ class Outcome:
         }
 
 
-def simulate(history: History, body: Mapping[str, Any], week_ends: np.ndarray) -> Outcome:
-    """The MQLs `body` would have produced per week over `history`, and their conversion.
+def simulate(history: History, contract: Contract, week_ends: np.ndarray) -> Outcome:
+    """The MQLs `contract` would have produced per week over `history`, and their conversion.
 
-    Sort the history once (`History.in_time_order`) before simulating several bodies on it.
+    Sort the history once (`History.in_time_order`) before simulating several contracts on it.
     """
-    first = first_mql_week(history, body, week_ends)
+    first = first_mql_week(history, contract, week_ends)
     mql = first >= 0
     per_week = np.bincount(first[mql], minlength=len(week_ends))
     return Outcome(

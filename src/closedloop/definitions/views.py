@@ -11,7 +11,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from closedloop.definitions import forms, rules, services
+from closedloop.definitions import forms, rules, services, wording
 from closedloop.definitions.models import ContractVersion, Side
 
 
@@ -39,7 +39,7 @@ def agreement(request):
         "definitions/agreement.html",
         {
             "version": active,
-            "agreement": rules.describe_contract(active.body, services.catalog()),
+            "agreement": wording.describe_contract(active.contract, services.catalog()),
             "signatures": _signatures(active),
             "versions": versions,
             "can_draft": services.can_draft(request.user),
@@ -60,7 +60,7 @@ def version_detail(request, number: int):
         "definitions/version.html",
         {
             "version": version,
-            "agreement": rules.describe_contract(version.body, services.catalog()),
+            "agreement": wording.describe_contract(version.contract, services.catalog()),
             "signatures": _signatures(version),
             "compared": compared,
             "changes": services.diff_versions(compared, version) if compared else [],
@@ -130,7 +130,8 @@ def edit_draft(request, number: int):
     if not services.can_edit(request.user, version):
         raise PermissionDenied("only the author of a draft (or an admin) edits it")
     catalog = services.catalog()
-    body, errors, note = version.body, {}, version.change_note
+    body, note = version.body, version.change_note
+    errors: dict[str, str] = {}
     if request.method == "POST":
         body, errors = forms.body_from_post(request.POST, catalog)
         note = request.POST.get("change_note", "")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from closedloop.vocabulary import MARKETING_TOUCH_TYPES, SALES_TOUCH_TYPES
+
 NULL_TIME = np.iinfo(np.int64).min
 DAY = 86400
 HISTORY_DAYS = 730
@@ -115,18 +117,8 @@ HIGH_INTENT = {
     "email_click": 0.27,
 }
 LOW_INTENT = {"page_view": 0.55, "email_open": 0.35, "ad_click": 0.10}
-TOUCH_KINDS = (
-    "page_view",
-    "email_open",
-    "email_click",
-    "form",
-    "webinar",
-    "ad_click",
-    "content_view",
-    "event",
-    "sales_call",
-    "meeting",
-)
+# Every kind a demo touch can be: the vocabulary's marketing and sales touch types, in order.
+TOUCH_KINDS = tuple(str(t) for t in (*MARKETING_TOUCH_TYPES, *SALES_TOUCH_TYPES))
 KIND = {k: i for i, k in enumerate(TOUCH_KINDS)}
 TOUCH_CHANNEL = {
     "page_view": "web",

@@ -39,9 +39,13 @@ analytics have something true to find, and tests can check that they find it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from closedloop.vocabulary import TouchType
 
 BASE_LOGIT = -4.6
 SQL_LIFT = 2.5
@@ -116,48 +120,61 @@ WIN_CAMPAIGN_SLOPE = 0.5
 
 
 def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
+    return np.asarray(1.0 / (1.0 + np.exp(-x)))
 
 
 def logit(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-9, 1 - 1e-9)
-    return np.log(p / (1 - p))
+    return np.asarray(np.log(p / (1 - p)))
 
 
-def _lookup(values, table: dict[str, float]) -> np.ndarray:
-    values = np.asarray(values, dtype=object)
-    if values.size == 0:
+def _lookup(values: ArrayLike, table: dict[str, float]) -> np.ndarray:
+    array = np.asarray(values, dtype=object)
+    if array.size == 0:
         return np.zeros(0)
-    uniques, inverse = np.unique(values.astype(str), return_inverse=True)
+    uniques, inverse = np.unique(array.astype(str), return_inverse=True)
     return np.array([table.get(u, 0.0) for u in uniques])[inverse]
 
 
-def is_personal_email(emails) -> np.ndarray:
+def is_personal_email(emails: ArrayLike) -> np.ndarray:
     """True where the address is at a personal mail provider (gmail.com and the like)."""
-    emails = np.asarray(emails, dtype=object).astype(str)
-    domains = np.strings.lower(np.strings.partition(emails, "@")[2])
+    texts = np.asarray(emails, dtype=object).astype(str)
+    domains = np.strings.lower(np.strings.partition(texts, "@")[2])
     return np.isin(domains, PERSONAL_DOMAINS)
 
 
-def employee_effect(employees) -> np.ndarray:
-    employees = np.nan_to_num(np.asarray(employees, dtype=float), nan=0.0)
+def employee_effect(employees: ArrayLike) -> np.ndarray:
+    counts = np.nan_to_num(np.asarray(employees, dtype=float), nan=0.0)
     bounds = np.array([b for b, _ in EMPLOYEE_BANDS], dtype=float)
     effects = np.array([e for _, e in EMPLOYEE_BANDS])
-    return effects[np.searchsorted(bounds, employees, side="right") - 1]
+    return np.asarray(effects[np.searchsorted(bounds, counts, side="right") - 1])
 
 
-def fit_logit(*, industry, employees, seniority, country, email) -> np.ndarray:
+def fit_logit(
+    *,
+    industry: ArrayLike,
+    employees: ArrayLike,
+    seniority: ArrayLike,
+    country: ArrayLike,
+    email: ArrayLike,
+) -> np.ndarray:
     """Log-odds from who the lead is. Arrays of equal length; unknown values count 0."""
-    return (
+    personal = is_personal_email(email)
+    return np.asarray(
         _lookup(industry, INDUSTRY_EFFECT)
         + employee_effect(employees)
         + _lookup(seniority, SENIORITY_EFFECT)
         + _lookup(country, COUNTRY_EFFECT)
-        + PERSONAL_EMAIL_EFFECT * is_personal_email(email)
+        + PERSONAL_EMAIL_EFFECT * personal
     )
 
 
-def touch_weight(touch_type, asset_effect=None, *, categories=None) -> np.ndarray:
+def touch_weight(
+    touch_type: ArrayLike,
+    asset_effect: ArrayLike | None = None,
+    *,
+    categories: Sequence[str] | None = None,
+) -> np.ndarray:
     """TOUCH_WEIGHT of each touch (0 for sales touches); a content view counts
     (1 + the viewed asset's effectiveness) times. `touch_type` holds type names, or integer
     codes into `categories` when that is given."""
@@ -165,31 +182,40 @@ def touch_weight(touch_type, asset_effect=None, *, categories=None) -> np.ndarra
         table = np.array([TOUCH_WEIGHT.get(c, 0.0) for c in categories])
         codes = np.asarray(touch_type, dtype=np.int64)
         weights = table[codes]
-        is_content = codes == list(categories).index("content_view")
+        is_content = codes == list(categories).index(TouchType.CONTENT_VIEW)
     else:
         weights = _lookup(touch_type, TOUCH_WEIGHT)
-        is_content = np.asarray(touch_type, dtype=object) == "content_view"
+        is_content = np.asarray(touch_type, dtype=object) == str(TouchType.CONTENT_VIEW)
     if asset_effect is not None:
         weights = weights * np.where(is_content, 1.0 + np.asarray(asset_effect, float), 1.0)
     return weights
 
 
-def engagement_logit(*, n_leads: int, touch_lead, touch_weight, touch_at, lead_created_at):
+def engagement_logit(
+    *,
+    n_leads: int,
+    touch_lead: ArrayLike,
+    touch_weight: ArrayLike,
+    touch_at: ArrayLike,
+    lead_created_at: ArrayLike,
+) -> np.ndarray:
     """Log-odds from what each lead did: one value per lead.
 
     touch_lead: index (0..n_leads-1) of each touch's lead; touch_weight: from `touch_weight`;
     touch_at and lead_created_at: epoch seconds. Each touch is halved every HALF_LIFE_DAYS
     before the lead's reference time (created + HORIZON_DAYS); later touches count nothing.
     """
-    touch_lead = np.asarray(touch_lead, dtype=np.int64)
-    reference = np.asarray(lead_created_at, dtype=np.int64)[touch_lead] + HORIZON_DAYS * 86400
+    leads = np.asarray(touch_lead, dtype=np.int64)
+    reference = np.asarray(lead_created_at, dtype=np.int64)[leads] + HORIZON_DAYS * 86400
     age_days = (reference - np.asarray(touch_at, dtype=np.int64)) / 86400.0
     decay = np.where(age_days >= 0, 0.5 ** (np.maximum(age_days, 0) / HALF_LIFE_DAYS), 0.0)
-    total = np.bincount(touch_lead, weights=np.asarray(touch_weight) * decay, minlength=n_leads)
-    return ENGAGEMENT_SLOPE * np.log1p(total)
+    total = np.bincount(leads, weights=np.asarray(touch_weight) * decay, minlength=n_leads)
+    return np.asarray(ENGAGEMENT_SLOPE * np.log1p(total))
 
 
-def true_propensity(*, fit: np.ndarray, engagement: np.ndarray, campaign_quality) -> np.ndarray:
+def true_propensity(
+    *, fit: np.ndarray, engagement: np.ndarray, campaign_quality: ArrayLike
+) -> np.ndarray:
     """P(reach SQL) per lead from its fit and engagement log-odds and its campaign's quality
     (1.0 for leads without an original campaign)."""
     return sigmoid(BASE_LOGIT + fit + engagement + np.log(np.asarray(campaign_quality, float)))
@@ -198,18 +224,20 @@ def true_propensity(*, fit: np.ndarray, engagement: np.ndarray, campaign_quality
 def sql_probability(propensity: np.ndarray, follow_up_minutes: np.ndarray) -> np.ndarray:
     """P(an MQL reaches SQL): its propensity lifted by SQL_LIFT, scaled by follow-up speed."""
     lifted = SQL_LIFT * np.asarray(propensity, dtype=float)
-    return np.clip(lifted * speed_multiplier(follow_up_minutes), 0.0, 1.0)
+    return np.asarray(np.clip(lifted * speed_multiplier(follow_up_minutes), 0.0, 1.0))
 
 
 def speed_multiplier(minutes: np.ndarray) -> np.ndarray:
     """How follow-up delay (minutes from MQL to first touch) scales the chance of SQL."""
-    minutes = np.asarray(minutes, dtype=float)
+    delay = np.asarray(minutes, dtype=float)
     bounds = np.array([b for b, _ in SPEED_STEPS], dtype=float)
     values = np.array([v for _, v in SPEED_STEPS] + [SPEED_SLOWEST])
-    return values[np.searchsorted(bounds, minutes, side="left")]
+    return np.asarray(values[np.searchsorted(bounds, delay, side="left")])
 
 
-def win_probability(*, mean_fit: np.ndarray, content_effect: np.ndarray, campaign_quality):
+def win_probability(
+    *, mean_fit: np.ndarray, content_effect: np.ndarray, campaign_quality: ArrayLike
+) -> np.ndarray:
     """P(won) of an opportunity: its contacts' mean fit log-odds, the summed effectiveness of
     the distinct assets they viewed (capped), and the quality of its campaign."""
     return sigmoid(

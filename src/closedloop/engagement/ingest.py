@@ -156,26 +156,17 @@ def _checked(raws, kind, defaults, check_size, received_at, result) -> list[Mess
 def _queue_rescore(lead_id_sets: list[set[int]]) -> dict:
     """Inside a group's transaction: the announcement payload for the leads it touched.
 
-    When the rescoring task is queued in this same database (the database task backend), it
-    is queued here, so that it commits with the touches in the group's one commit instead of
-    costing a second durable commit afterwards; the payload then says `rescore_queued` and the
-    scoring listener does not queue it again. A broker backend (RQ) could run the task before
-    the commit, so there it stays the listener's job, after the commit.
+    Listeners of `touchpoints_storing` (scoring) may queue their work in this transaction, so
+    that it commits with the touches in the group's one commit instead of costing a second
+    durable commit afterwards; the payload then says `rescore_queued` and they do not queue it
+    again when `touchpoints_recorded` follows the commit.
     """
     payload: dict = {"lead_ids": sorted(set().union(*lead_id_sets))}
-    if payload["lead_ids"] and _tasks_in_this_database():
-        from closedloop.scoring.tasks import rescore_touched_leads
-
-        rescore_touched_leads.enqueue(payload["lead_ids"])
-        payload["rescore_queued"] = True
+    if payload["lead_ids"]:
+        answers = events.touchpoints_storing.send(sender=Touchpoint, payload=payload)
+        if any(queued for _receiver, queued in answers):
+            payload["rescore_queued"] = True
     return payload
-
-
-def _tasks_in_this_database() -> bool:
-    from closedloop.scoring.tasks import rescore_touched_leads
-
-    backend = rescore_touched_leads.get_backend()
-    return type(backend).__module__.startswith("django_tasks_db")
 
 
 def _announce_group(outcome: dict | list[set[int]]) -> None:

@@ -2,19 +2,23 @@
 
 from django.db import models
 
+from closedloop.vocabulary import TouchType
+
 
 class TouchpointType(models.TextChoices):
-    PAGE_VIEW = "page_view", "Page view"
-    EMAIL_OPEN = "email_open", "Email open"
-    EMAIL_CLICK = "email_click", "Email click"
-    FORM = "form", "Form fill"
-    WEBINAR = "webinar", "Webinar attended"
-    AD_CLICK = "ad_click", "Ad click"
-    CONTENT_VIEW = "content_view", "Content viewed"
-    EVENT = "event", "Event visit"
-    SALES_CALL = "sales_call", "Sales call"
-    MEETING = "meeting", "Meeting"
-    OTHER = "other", "Other"
+    """The names are `vocabulary.TouchType`; the labels are what people read."""
+
+    PAGE_VIEW = TouchType.PAGE_VIEW.value, "Page view"
+    EMAIL_OPEN = TouchType.EMAIL_OPEN.value, "Email open"
+    EMAIL_CLICK = TouchType.EMAIL_CLICK.value, "Email click"
+    FORM = TouchType.FORM.value, "Form fill"
+    WEBINAR = TouchType.WEBINAR.value, "Webinar attended"
+    AD_CLICK = TouchType.AD_CLICK.value, "Ad click"
+    CONTENT_VIEW = TouchType.CONTENT_VIEW.value, "Content viewed"
+    EVENT = TouchType.EVENT.value, "Event visit"
+    SALES_CALL = TouchType.SALES_CALL.value, "Sales call"
+    MEETING = TouchType.MEETING.value, "Meeting"
+    OTHER = TouchType.OTHER.value, "Other"
 
 
 class Touchpoint(models.Model):

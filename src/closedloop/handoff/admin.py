@@ -91,5 +91,14 @@ class SlaBreachAdmin(ReadOnlyAdmin):
 
 @admin.register(Escalation)
 class EscalationAdmin(ReadOnlyAdmin):
-    list_display = ("breach", "channel", "target", "status", "attempts", "sent_at", "last_error")
+    list_display = (
+        "breach",
+        "channel",
+        "target",
+        "status",
+        "attempts",
+        "sent_at",
+        "last_error",
+        "delivery",
+    )
     list_filter = ("channel", "status")

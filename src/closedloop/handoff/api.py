@@ -203,7 +203,7 @@ def reassign(request, payload: HandoffReassignIn):
         raise ApiError(422, "to", f"no active user with id {payload.to}")
     # A lead the caller may not see is a 404, as a missing one: neither reveals it exists.
     seen = set(
-        visible(Lead.objects, request.auth)
+        visible(Lead.objects.all(), request.auth)
         .filter(pk__in=payload.lead_ids)
         .values_list("pk", flat=True)
     )

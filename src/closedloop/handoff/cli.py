@@ -15,7 +15,7 @@ digest_app = typer.Typer(
 
 
 def _setup() -> None:
-    from closedloop.cli import setup_django
+    from closedloop.env import setup_django
 
     setup_django()
 

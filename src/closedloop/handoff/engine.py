@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
 REF = date(2000, 1, 3)  # a Monday: weekday index 0 lines up with offset 0
@@ -207,7 +208,7 @@ class Op(StrEnum):
     ENDSWITH = "endswith"
 
 
-def condition_holds(value, op: str, expected) -> bool:
+def condition_holds(value: Any, op: str, expected: Any) -> bool:
     """One rule condition on one lead value; text compares case-insensitively."""
     if isinstance(value, str):
         value = value.lower()
@@ -218,9 +219,9 @@ def condition_holds(value, op: str, expected) -> bool:
         )
     match Op(op):
         case Op.EQ:
-            return value == expected
+            return bool(value == expected)
         case Op.NE:
-            return value != expected
+            return bool(value != expected)
         case Op.IN:
             return value in expected
         case Op.GTE:
@@ -243,7 +244,7 @@ class Rule:
     team_id: int | None = None
     rep_id: int | None = None
 
-    def matches(self, lead: Mapping) -> bool:
+    def matches(self, lead: Mapping[str, Any]) -> bool:
         return all(condition_holds(lead.get(f), op, v) for f, op, v in self.conditions)
 
 
@@ -286,7 +287,7 @@ def pick_round_robin(members: Sequence[Member]) -> Member | None:
 
 
 def route(
-    lead: Mapping,
+    lead: Mapping[str, Any],
     *,
     rules: Sequence[Rule],
     account_owner_id: int | None,

@@ -133,7 +133,7 @@ def rank(leads: QuerySet, *, now: datetime, sla_state: str = "") -> list[Ranked]
     keeping only those whose most pressing clock is in `sla_state` when one is given."""
     rows = list(leads.values_list(*RANK_COLUMNS))
     calendars = sla.calendars_for_teams({row[2] for row in rows})
-    warn = sla.sla_numbers()["warn_before_minutes"]
+    warn = sla.sla_numbers().warn_before_minutes
     ranked = [_ranked(row, now=now, calendar=calendars[row[2]], warn=warn) for row in rows]
     if sla_state:
         ranked = [r for r in ranked if r.state == sla_state]

@@ -2,7 +2,7 @@
 rejections with their managed reasons, ownership disputes and the assignment log.
 
 The SLA numbers themselves are not stored here: they are read from the active definitions
-contract (`closedloop.definitions.services.active_contract_body()["sla"]`).
+contract (`closedloop.definitions.services.contract_in_force().sla`).
 """
 
 from __future__ import annotations
@@ -295,7 +295,11 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Escalation(models.Model):
-    """One message about a breach to one destination, retried by a background task."""
+    """One message about a breach to one destination, retried by a background task.
+
+    An email is sent and retried here; a webhook message is a `webhooks.Delivery` (the one
+    outgoing HTTP path: SSRF-checked, retried with back-off, logged), and its status,
+    attempts and error are that delivery's."""
 
     breach = models.ForeignKey(SlaBreach, on_delete=models.CASCADE, related_name="escalations")
     channel = models.CharField(max_length=8, choices=Channel.choices)
@@ -306,6 +310,14 @@ class Escalation(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    delivery = models.OneToOneField(
+        "webhooks.Delivery",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="escalation",
+        help_text="The outgoing POST of a webhook escalation",
+    )
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.target}"

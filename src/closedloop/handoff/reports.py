@@ -6,6 +6,7 @@ the API and the digest share.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta
 
@@ -38,7 +39,7 @@ def sla_report(*, weeks: int = 12, now: datetime | None = None, team_id: int | N
     _count_clocks(tally, _clock_rows(since, team_id), now=now)
     _count_uncontacted(tally, since=since, now=now, team_id=team_id)
     return {
-        "numbers": sla_numbers(),
+        "numbers": dataclasses.asdict(sla_numbers()),
         "first_touch": {
             "median_minutes": engine.percentile(tally.minutes, 50),
             "p95_minutes": engine.percentile(tally.minutes, 95),
@@ -182,7 +183,7 @@ def marketing_delivery(*, now: datetime, months: int) -> list[dict]:
         accepted = Acceptance.objects.filter(**span).count()
         rejected = Rejection.objects.filter(**span).count()
         rate = engine.share(accepted, accepted + rejected)
-        promised = numbers["mql_per_rep_month"] * reps
+        promised = numbers.mql_per_rep_month * reps
         result.append(
             {
                 "month": first.strftime("%Y-%m"),
@@ -191,9 +192,9 @@ def marketing_delivery(*, now: datetime, months: int) -> list[dict]:
                 "accepted": accepted,
                 "rejected": rejected,
                 "accept_rate": rate,
-                "accept_rate_floor": numbers["accept_rate_floor"],
+                "accept_rate_floor": numbers.accept_rate_floor,
                 "met": delivered >= promised
-                and (rate is None or rate >= numbers["accept_rate_floor"]),
+                and (rate is None or rate >= numbers.accept_rate_floor),
             }
         )
         first = nxt

@@ -255,7 +255,7 @@ def is_protected(lead: Lead, *, now: datetime | None = None) -> bool:
     if lead.owner_id is None:
         return False
     now = now or timezone.now()
-    days = sla.sla_numbers()["ownership_protect_days"]
+    days = sla.sla_numbers().ownership_protect_days
     return Activity.objects.filter(
         lead=lead, rep_id=lead.owner_id, at__gte=now - timedelta(days=days)
     ).exists()

@@ -6,9 +6,7 @@ active definitions contract; the working-time arithmetic from `engine`.
 
 from __future__ import annotations
 
-import json
 import logging
-import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,7 +20,8 @@ from closedloop.core import events
 from closedloop.core.db.insert import insert_rows
 from closedloop.core.models import Role, Team, User
 from closedloop.crm.models import ActivityKind, Lead, LifecycleStage
-from closedloop.definitions.services import active_contract_body
+from closedloop.definitions.contract import SlaPolicy
+from closedloop.definitions.services import contract_in_force
 from closedloop.handoff import engine
 from closedloop.handoff.models import (
     Channel,
@@ -34,6 +33,7 @@ from closedloop.handoff.models import (
     SlaKind,
     TeamCalendar,
 )
+from closedloop.webhooks.services import queue_post
 
 log = logging.getLogger(__name__)
 
@@ -42,13 +42,14 @@ ATTEMPT_KINDS = (ActivityKind.CALL, ActivityKind.EMAIL, ActivityKind.MEETING)
 MAX_DELIVERY_ATTEMPTS = 5
 
 
-def sla_numbers() -> dict:
-    """The `sla` section of the contract in force (never a copy kept here)."""
-    return active_contract_body()["sla"]
+def sla_numbers() -> SlaPolicy:
+    """The SLA policy of the contract in force (never a copy kept here)."""
+    return contract_in_force().sla
 
 
 def calendar_for(team: Team | None) -> engine.WorkCalendar:
-    return calendars_for_teams({team.pk} if team else set()).get(team.pk if team else None)
+    key = team.pk if team else None
+    return calendars_for_teams({key})[key]
 
 
 def calendars_for_teams(team_ids: set[int | None]) -> dict[int | None, engine.WorkCalendar]:
@@ -77,7 +78,9 @@ def calendars_for_teams(team_ids: set[int | None]) -> dict[int | None, engine.Wo
     return result
 
 
-def upsert_timers(items: list[tuple[int, datetime, engine.WorkCalendar]], *, numbers: dict) -> None:
+def upsert_timers(
+    items: list[tuple[int, datetime, engine.WorkCalendar]], *, numbers: SlaPolicy
+) -> None:
     """Set the deadlines of leads' clocks: items are (lead id, clock start, owner's calendar).
 
     An existing open clock keeps its start (reassigning does not reset the SLA); only the
@@ -89,14 +92,14 @@ def upsert_timers(items: list[tuple[int, datetime, engine.WorkCalendar]], *, num
         timer = existing.get(lead_id)
         if timer is None:
             # Plain tuples, not model instances: routing starts thousands of clocks a second.
-            first_due = engine.add_working_minutes(start, numbers["first_touch_minutes"], calendar)
+            first_due = engine.add_working_minutes(start, numbers.first_touch_minutes, calendar)
             new_rows.append(
                 (
                     lead_id,
                     start,
                     first_due,
-                    start + timedelta(days=numbers["attempts_days"]),
-                    numbers["attempts"],
+                    start + timedelta(days=numbers.attempts_days),
+                    numbers.attempts,
                 )
             )
             continue
@@ -126,19 +129,17 @@ def _insert_timers(rows: list[tuple]) -> None:
     )
 
 
-def _set_deadlines(timer: LeadSla, start, calendar, numbers: dict) -> None:
+def _set_deadlines(timer: LeadSla, start, calendar, numbers: SlaPolicy) -> None:
     timer.started_at = start
-    timer.first_touch_due = engine.add_working_minutes(
-        start, numbers["first_touch_minutes"], calendar
-    )
-    timer.attempts_due = start + timedelta(days=numbers["attempts_days"])
-    timer.attempts_required = numbers["attempts"]
+    timer.first_touch_due = engine.add_working_minutes(start, numbers.first_touch_minutes, calendar)
+    timer.attempts_due = start + timedelta(days=numbers.attempts_days)
+    timer.attempts_required = numbers.attempts
     timer.closed_at = None
 
 
 def start_clock(lead: Lead, *, at: datetime) -> LeadSla:
     """(Re)start a lead's clocks at `at`, the moment it became an MQL."""
-    team = lead.owner.team if lead.owner_id else None
+    team = lead.owner.team if lead.owner is not None else None
     timer = LeadSla.objects.filter(lead=lead).first() or LeadSla(lead=lead)
     _set_deadlines(timer, at, calendar_for(team), sla_numbers())
     timer.first_touched_at, timer.attempts_made, timer.warned_at = None, 0, None
@@ -185,7 +186,7 @@ def timers_for(
     if timer is None:
         return []
     numbers = sla_numbers()
-    calendar = calendar or calendar_for(lead.owner.team if lead.owner_id else None)
+    calendar = calendar or calendar_for(lead.owner.team if lead.owner is not None else None)
     done = timer.first_touched_at
     left = engine.working_minutes_between(now, timer.first_touch_due, calendar)
     first = Timer(
@@ -193,7 +194,7 @@ def timers_for(
         _state(now, timer.first_touch_due, done, left, numbers, timer.closed_at, contacted=done),
         timer.first_touch_due,
         left,
-        f"within {numbers['first_touch_minutes']} working minutes of MQL",
+        f"within {numbers.first_touch_minutes} working minutes of MQL",
     )
     # Enough attempts counts as done at the clock's start: MET, whatever the time now.
     attempts_done = timer.started_at if timer.attempts_made >= timer.attempts_required else None
@@ -211,8 +212,7 @@ def timers_for(
         ),
         timer.attempts_due,
         attempts_left,
-        f"{timer.attempts_made} of {timer.attempts_required} "
-        f"within {numbers['attempts_days']} days",
+        f"{timer.attempts_made} of {timer.attempts_required} within {numbers.attempts_days} days",
     )
     return [first, attempts]
 
@@ -226,7 +226,7 @@ def _state(now, due, done, left, numbers, closed_at, *, contacted) -> engine.Tim
         due=due,
         done_at=done,
         minutes_left=left,
-        warn_before_minutes=numbers["warn_before_minutes"],
+        warn_before_minutes=numbers.warn_before_minutes,
     )
 
 
@@ -280,7 +280,7 @@ def _refresh_attempts() -> None:
         LeadSla.objects.filter(pk=timer.pk).update(attempts_made=timer.made)
 
 
-def _warn(open_timers, *, now: datetime, numbers: dict) -> int:
+def _warn(open_timers, *, now: datetime, numbers: SlaPolicy) -> int:
     soon = open_timers.filter(
         first_touched_at__isnull=True, warned_at__isnull=True, first_touch_due__gt=now
     )
@@ -289,7 +289,7 @@ def _warn(open_timers, *, now: datetime, numbers: dict) -> int:
     for timer in soon:
         calendar = calendars[timer.lead.owner.team_id]
         left = engine.working_minutes_between(now, timer.first_touch_due, calendar)
-        if left > numbers["warn_before_minutes"]:
+        if left > numbers.warn_before_minutes:
             continue
         Notification.objects.create(
             user=timer.lead.owner,
@@ -350,7 +350,8 @@ def _announce(lead: Lead, payload: dict, escalations: list[Escalation]) -> None:
 
     events.sla_breached.send(sender=Lead, lead=lead, payload=payload)
     for escalation in escalations:
-        deliver_escalation.enqueue(escalation.pk)
+        if escalation.channel == Channel.EMAIL:  # webhook ones are queued deliveries already
+            deliver_escalation.enqueue(escalation.pk)
 
 
 def _escalations_for(breach: SlaBreach) -> list[Escalation]:
@@ -366,7 +367,12 @@ def _escalations_for(breach: SlaBreach) -> list[Escalation]:
             .first()
         )
         if url:
-            rows.append(Escalation(breach=breach, channel=Channel.WEBHOOK, target=url))
+            # Chat webhooks (Slack, Teams, Mattermost) read a top-level "text".
+            message = {"text": escalation_text(breach)}
+            delivery = queue_post(url=url, event="sla.escalation", payload=message)
+            rows.append(
+                Escalation(breach=breach, channel=Channel.WEBHOOK, target=url, delivery=delivery)
+            )
     return Escalation.objects.bulk_create(rows)
 
 
@@ -379,27 +385,15 @@ def escalation_text(breach: SlaBreach) -> str:
 
 
 def deliver(escalation: Escalation) -> None:
-    """Send one escalation now; raises on failure (the task retries)."""
+    """Send one email escalation now; raises on failure (the task retries)."""
     breach = escalation.breach
-    text = escalation_text(breach)
-    if escalation.channel == Channel.EMAIL:
-        send_mail(
-            subject=f"[closedloop] {breach.get_kind_display()} SLA breached: {breach.lead}",
-            message=text,
-            from_email=settings.DEFAULT_FROM_EMAIL,
-            recipient_list=[escalation.target],
-            fail_silently=False,
-        )
-        return
-    request = urllib.request.Request(
-        escalation.target,
-        data=json.dumps({"text": text}).encode(),
-        method="POST",
-        headers={"Content-Type": "application/json"},
+    send_mail(
+        subject=f"[closedloop] {breach.get_kind_display()} SLA breached: {breach.lead}",
+        message=escalation_text(breach),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        recipient_list=[escalation.target],
+        fail_silently=False,
     )
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - admin-set URL
-        if response.status >= 300:
-            raise OSError(f"webhook answered HTTP {response.status}")
 
 
 def attempt_delivery(escalation_id: int) -> bool | None:
@@ -407,7 +401,7 @@ def attempt_delivery(escalation_id: int) -> bool | None:
     escalation = Escalation.objects.select_related("breach__lead", "breach__rep").get(
         pk=escalation_id
     )
-    if escalation.status != DeliveryStatus.PENDING:
+    if escalation.status != DeliveryStatus.PENDING or escalation.channel != Channel.EMAIL:
         return None
     escalation.attempts += 1
     try:

@@ -46,7 +46,8 @@ def run_sla_check(reschedule: bool = True) -> dict:
 
 @task()
 def deliver_escalation(escalation_id: int) -> bool | None:
-    """Send one escalation; on failure try again later (backoff doubling), up to 5 attempts."""
+    """Send one email escalation; on failure try again later (backoff doubling), up to 5
+    attempts. Webhook escalations are webhooks deliveries, retried by that app."""
     from closedloop.handoff.models import Escalation
     from closedloop.handoff.sla import attempt_delivery
 

@@ -357,7 +357,7 @@ def redirect_inbox(view: str = "mine"):
 def assign(request, pk: int):
     """A manager hands a lead from the unassigned queue (or a teammate) to a rep."""
     # A lead the user may not see is a 404, as a missing one is.
-    lead = get_object_or_404(visible(Lead.objects, request.user), pk=pk)
+    lead = get_object_or_404(visible(Lead.objects.all(), request.user), pk=pk)
     to = get_object_or_404(User, pk=request.POST.get("to") or 0)
     reason = request.POST.get("reason", "").strip() or "assigned from the unassigned queue"
     try:
@@ -374,7 +374,7 @@ def assign(request, pk: int):
 def reassign(request):
     """Bulk: the checked leads go to one rep, with a reason."""
     ids = [int(i) for i in request.POST.getlist("lead") if i.isdigit() and len(i) < 19]
-    if visible(Lead.objects, request.user).filter(pk__in=ids).count() != len(set(ids)):
+    if visible(Lead.objects.all(), request.user).filter(pk__in=ids).count() != len(set(ids)):
         raise Http404("no such leads")  # invisible and missing leads alike
     to = get_object_or_404(User, pk=request.POST.get("to") or 0)
     if not ids:

@@ -175,7 +175,7 @@ def domain(value: str) -> str:
     return host
 
 
-def choice(table: dict[str, str], what: str, *, default: str | None = None):
+def choice(table: dict[str, str], what: str, *, default: str | None = None) -> Callable[[str], str]:
     """A parser that maps labels and codes (compared by `_key`) to one of our values."""
 
     @functools.lru_cache(maxsize=1024)  # exports repeat a handful of values a million times

@@ -17,9 +17,10 @@ from collections.abc import Iterator, Mapping
 from django.db.models import Q, QuerySet
 
 from closedloop.core.models import Role, User
-from closedloop.core.permissions import account_visibility, opportunity_visibility, visible
+from closedloop.core.permissions import visible
 from closedloop.crm.filters import filter_leads
 from closedloop.crm.models import Account, Lead, Opportunity
+from closedloop.crm.permissions import account_visibility, opportunity_visibility
 from closedloop.engagement.models import Touchpoint
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

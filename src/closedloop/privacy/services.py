@@ -18,12 +18,13 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 from django.forms.models import model_to_dict
 
 from closedloop.core.audit import current_actor
+from closedloop.core.db import vendor
 from closedloop.core.models import AuditAction, AuditEntry
 from closedloop.crm.models import Activity, Lead, OpportunityContact, StageChange
 from closedloop.engagement.models import Identity, IdentityKind, Touchpoint
@@ -311,21 +312,10 @@ def _record(counts: dict) -> None:
     )
 
 
-class _secure_delete:
+def _secure_delete():
     """SQLite: zero the bytes of what is deleted or overwritten, for this connection."""
-
-    def __enter__(self):
-        if connection.vendor == "sqlite":
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA secure_delete = ON")
-
-    def __exit__(self, *exc):
-        if connection.vendor == "sqlite":
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA secure_delete = OFF")
+    return vendor.sqlite_pragmas(secure_delete=1)
 
 
 def _checkpoint() -> None:
-    if connection.vendor == "sqlite" and not connection.in_atomic_block:
-        with connection.cursor() as cursor:
-            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    vendor.checkpoint_wal()

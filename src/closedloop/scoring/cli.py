@@ -19,7 +19,7 @@ MAX_CSV_BYTES = 512 * 1024 * 1024
 
 
 def _setup() -> None:
-    from closedloop.cli import setup_django
+    from closedloop.env import setup_django
 
     setup_django()
 

@@ -21,6 +21,20 @@ def _touchpoints(sender, payload=None, **kwargs):
         transaction.on_commit(lambda: rescore_touched_leads.enqueue(lead_ids))
 
 
+def _touchpoints_storing(sender, payload=None, **kwargs) -> bool:
+    """Queue the rescore inside the transaction that stores the touches when the task queue is
+    this same database (it then commits with them); a broker backend (RQ) could run the task
+    before that commit, so there it waits for `touchpoints_recorded`, after the commit."""
+    from closedloop.scoring.tasks import rescore_touched_leads
+
+    lead_ids = (payload or {}).get("lead_ids") or []
+    backend = rescore_touched_leads.get_backend()
+    if not lead_ids or not type(backend).__module__.startswith("django_tasks_db"):
+        return False
+    rescore_touched_leads.enqueue(lead_ids)
+    return True
+
+
 # Leads per rescoring task: an import announces thousands at a time, and smaller tasks let
 # the worker interleave other work and report progress (rescore_leads takes any number).
 RESCORE_BATCH = 5_000
@@ -51,6 +65,7 @@ def _contract(sender, payload=None, **kwargs):
 
 def connect() -> None:
     events.touchpoints_recorded.connect(_touchpoints, dispatch_uid="scoring-touchpoints")
+    events.touchpoints_storing.connect(_touchpoints_storing, dispatch_uid="scoring-storing")
     events.contract_activated.connect(_contract, dispatch_uid="scoring-contract")
     events.leads_imported.connect(_imported, dispatch_uid="scoring-imported")
     events.leads_reentered.connect(_reentered, dispatch_uid="scoring-reentered")

@@ -40,10 +40,12 @@ from closedloop.core.db.chunks import chunked
 from closedloop.core.db.insert import update_rows
 from closedloop.crm.models import Lead, LifecycleStage, StageChange
 from closedloop.definitions import services as definitions
+from closedloop.definitions.contract import Contract, parse_contract
 from closedloop.definitions.models import ContractStatus, ContractVersion
 from closedloop.engagement.models import Touchpoint
 from closedloop.scoring import engine
 from closedloop.scoring.models import RescoreRun, Scorer, ScoringModel
+from closedloop.vocabulary import MARKETING_TOUCH_TYPES, TouchType
 
 MIN_LABELLED = 1000  # labelled leads needed before the model replaces the rules
 MIN_CONVERSIONS = 100  # … of which converted
@@ -53,16 +55,7 @@ MAX_TRAINING_ROWS = 200_000  # judged leads sampled for training beyond this
 CONVERTED_STAGES = (LifecycleStage.SQL, LifecycleStage.OPPORTUNITY, LifecycleStage.CUSTOMER)
 MQL_ENTRY_STAGES = (LifecycleStage.SUBSCRIBER, LifecycleStage.LEAD, LifecycleStage.RECYCLED)
 # Sales calls and meetings follow conversion, so they would leak the outcome into the model.
-MODEL_TOUCH_TYPES = (
-    "page_view",
-    "email_open",
-    "email_click",
-    "form",
-    "webinar",
-    "ad_click",
-    "content_view",
-    "event",
-)
+MODEL_TOUCH_TYPES = tuple(str(t) for t in MARKETING_TOUCH_TYPES)
 WRITE_CHUNK = 20_000
 RESCORE_SLICE = 10_000  # lead ids per read in rescore_leads (query parameters are limited)
 TOUCH_CHUNK = 200_000  # touch rows per fetch: bounded memory at any size
@@ -74,18 +67,6 @@ STORED_FIELDS = {
     "score_reasons": pl.Utf8,
 }
 
-LEAD_FIELDS = (
-    "industry",
-    "employees",
-    "seniority",
-    "country",
-    "email",
-    "source",
-    "title",
-    "campaign",
-    "stage",
-    "created",
-)
 FEATURE_LABELS = {
     "industry": "Industry",
     "employees": "Company size (employees)",
@@ -113,8 +94,8 @@ GROUP_TEXTS = {
 LOW_ENGAGEMENT_TEXT = "Little recent engagement"
 
 
-def _contract() -> tuple[dict, int | None]:
-    """The contract in force: (body, version number); the body is not to be changed.
+def _contract() -> tuple[Contract, int | None]:
+    """The contract in force and its version number.
 
     One plain query for the two values: building the whole version through the ORM was a
     noticeable part of the one-lead rescore that follows every touch."""
@@ -126,9 +107,9 @@ def _contract() -> tuple[dict, int | None]:
         found = cursor.fetchone()
     if found is None:  # none yet: this installs the starting contract
         version = definitions.active_contract()
-        return version.body, version.number
+        return version.contract, version.number
     body, number = found
-    return (json.loads(body) if isinstance(body, str | bytes) else body), number
+    return parse_contract(json.loads(body) if isinstance(body, str | bytes) else body), number
 
 
 class NotEnoughHistory(Exception):
@@ -348,10 +329,8 @@ _TOUCH_ROW = np.dtype([("key", np.int64), ("at", np.float64)])
 
 
 def _touch_type_names() -> list[str]:
-    """Every touch type the scorer can weigh: the recorded kinds (TouchpointType)."""
-    from closedloop.engagement.models import TouchpointType
-
-    return sorted(str(choice) for choice in TouchpointType.values)
+    """Every touch type the scorer can weigh: the recorded kinds (vocabulary.TouchType)."""
+    return sorted(str(kind) for kind in TouchType)
 
 
 def model_frame(data: LeadData) -> pl.DataFrame:
@@ -577,7 +556,7 @@ class Scores:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def compute_scores(data: LeadData, *, contract: dict, model: engine.AutoModel | None) -> Scores:
+def compute_scores(data: LeadData, *, contract: Contract, model: engine.AutoModel | None) -> Scores:
     """Fit grade, engagement, probability, 0–100 score, reasons and the MQL rule for `data`.
 
     For many leads the rules part (grade, engagement) runs on a second thread while the model
@@ -595,11 +574,11 @@ def compute_scores(data: LeadData, *, contract: dict, model: engine.AutoModel | 
             ranks, by_group, groups, matches = rules.result()
     grades = np.asarray(engine.GRADES, dtype=object)[ranks]
     engagement = by_group.sum(axis=1)
-    rule = contract.get("mql_rule", {})
-    bar = float(rule.get("min_engagement") or 40)
+    rule = contract.mql_rule
+    bar = rule.min_engagement or 40
     if predicted is None:
         score, ids, effects, texts = _rules_score(
-            ranks, by_group, groups, engagement, bar, matches, contract.get("icp", [])
+            ranks, by_group, groups, engagement, bar, matches, contract.icp
         )
         probability = None
         started = time.perf_counter()
@@ -628,22 +607,22 @@ def compute_scores(data: LeadData, *, contract: dict, model: engine.AutoModel | 
     )
 
 
-def _rules_part(data: LeadData, contract: dict, timings: dict) -> tuple:
+def _rules_part(data: LeadData, contract: Contract, timings: dict) -> tuple:
     """(grade ranks, engagement per cap group, group names, ICP matches) for compute_scores."""
     started = time.perf_counter()
     names = ("industry", "employees", "seniority", "country", "email", "source", "title")
     small = len(data) <= engine.SMALL
     columns = {name: data.frame[name].to_list() if small else data.frame[name] for name in names}
-    icp = contract.get("icp", [])
+    icp = contract.icp
     matches = engine.fit_matches(columns, icp, n_leads=len(data))
-    steps = np.array([float(c.get("step", 0)) for c in icp])
+    steps = np.array([c.step for c in icp])
     points = matches @ steps if icp else np.zeros(len(data))
     by_group, groups = engine.engagement_by_group(
         data.touch_lead,
         data.touch_type,
         np.zeros(len(data.touch_lead)),
         len(data),
-        contract.get("engagement", {}),
+        contract.engagement,
         type_names=data.type_names,
         multiplicity=data.touch_decayed,
     )
@@ -665,7 +644,7 @@ def _rules_score(ranks, by_group, groups, engagement, bar, matches, icp):
     """The rules blend and its factors: each ICP criterion and engagement group, in points."""
     share = engagement / (engagement + bar)
     score = np.rint(50 * ranks / (len(engine.GRADES) - 1) + 50 * share)
-    steps = np.array([float(c.get("step", 0)) for c in icp])
+    steps = np.array([c.step for c in icp])
     criteria_effect = np.where(matches, 50 * steps / (len(engine.GRADES) - 1), 0.0)
     group_effect = 50 * by_group / (engagement + bar)[:, None]
     # Below half the bar, say so: a lead with a good fit but no activity should read as cold.
@@ -673,7 +652,7 @@ def _rules_score(ranks, by_group, groups, engagement, bar, matches, icp):
     effects = np.hstack([criteria_effect, group_effect, low])
     n_factors = effects.shape[1]
     ids = np.broadcast_to(np.arange(n_factors), effects.shape)
-    texts = [str(c.get("label") or c["field"]) for c in icp]
+    texts = [c.label for c in icp]
     texts += [GROUP_TEXTS.get(g, f"Recent {g.replace('_', ' ')}") for g in groups]
     texts.append(LOW_ENGAGEMENT_TEXT)
     return score, ids, effects, texts
@@ -799,7 +778,7 @@ def rescore_all(*, trigger: str = "", progress: Callable[[str, float], None] | N
     contract, version = _contract()
     model_row, model = active_model()
     report("read", 0.0)
-    half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
+    half_life = contract.engagement.half_life_days
     data = read_leads(half_life_days=half_life, now=now, with_stored=True)
     read_s = time.perf_counter() - started
     report("compute", 0.35)
@@ -854,7 +833,7 @@ def rescore_leads(lead_ids: Iterable[int]) -> int:
     now = timezone.now()
     contract, version = _contract()
     model = active_model_only()
-    half_life = float(contract.get("engagement", {}).get("half_life_days") or 0)
+    half_life = contract.engagement.half_life_days
     moved = 0
     for ids in chunked(lead_ids, RESCORE_SLICE):
         data = read_leads(lead_ids=ids, half_life_days=half_life, now=now)

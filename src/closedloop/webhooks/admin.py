@@ -12,7 +12,7 @@ class EndpointAdmin(admin.ModelAdmin):
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):
-    list_display = ("event", "endpoint", "status", "attempts", "response_code", "created_at")
+    list_display = ("event", "endpoint", "url", "status", "attempts", "response_code", "created_at")
     list_filter = ("status", "event")
     raw_id_fields = ("endpoint",)
     show_full_result_count = False

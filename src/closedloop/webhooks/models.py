@@ -52,9 +52,16 @@ class DeliveryStatus(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One event for one endpoint, and how its attempts went."""
+    """One outgoing POST and how its attempts went: an event for a subscribed endpoint (signed
+    with the endpoint's secret), or a message to a plain URL that holds no secret of ours (an
+    SLA escalation to a team's chat webhook), sent unsigned with the payload as its body."""
 
-    endpoint = models.ForeignKey(Endpoint, on_delete=models.CASCADE, related_name="deliveries")
+    endpoint = models.ForeignKey(
+        Endpoint, null=True, blank=True, on_delete=models.CASCADE, related_name="deliveries"
+    )
+    url = models.URLField(
+        max_length=2000, blank=True, help_text="Destination of a delivery without an endpoint"
+    )
     event = models.CharField(max_length=40)
     payload = models.JSONField(default=dict)
     status = models.CharField(
@@ -79,7 +86,11 @@ class Delivery(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event} → {self.endpoint_id} ({self.status})"
+        return f"{self.event} → {self.destination} ({self.status})"
+
+    @property
+    def destination(self) -> str:
+        return self.endpoint.url if self.endpoint is not None else self.url
 
 
 class AllowedHost(models.Model):

@@ -138,20 +138,23 @@ class _PinnedHTTPConnection(http.client.HTTPConnection):
     def __init__(self, destination: Destination, timeout: float):
         super().__init__(destination.host, destination.port, timeout=timeout)
         self._addresses = destination.addresses
+        self._seconds = timeout
 
     def connect(self) -> None:
-        self.sock = _connect_any(self._addresses, self.port, self.timeout)
+        self.sock = _connect_any(self._addresses, self.port, self._seconds)
 
 
 class _PinnedHTTPSConnection(http.client.HTTPSConnection):
     def __init__(self, destination: Destination, timeout: float, context: ssl.SSLContext):
         super().__init__(destination.host, destination.port, timeout=timeout, context=context)
         self._addresses = destination.addresses
+        self._tls = context
+        self._seconds = timeout
 
     def connect(self) -> None:
-        sock = _connect_any(self._addresses, self.port, self.timeout)
+        sock = _connect_any(self._addresses, self.port, self._seconds)
         # SNI and certificate checks use the name, the TCP connection the checked address.
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
+        self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
 def _connect_any(addresses: tuple[IPAddress, ...], port: int, timeout: float) -> socket.socket:
@@ -194,7 +197,13 @@ def post(
         url = urljoin(url, location)
 
 
-def _send(destination: Destination, body: bytes, headers: dict[str, str], timeout, context):
+def _send(
+    destination: Destination,
+    body: bytes,
+    headers: dict[str, str],
+    timeout: float,
+    context: ssl.SSLContext,
+) -> tuple[int, str | None, bytes]:
     if destination.scheme == "https":
         connection: http.client.HTTPConnection = _PinnedHTTPSConnection(
             destination, timeout, context

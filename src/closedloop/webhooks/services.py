@@ -1,6 +1,8 @@
-"""Endpoints, signing and delivery of outgoing webhooks.
+"""Endpoints, signing and delivery of outgoing webhooks: the one way closedloop POSTs out.
 
 A domain event becomes one Delivery per subscribed endpoint, then a background task POSTs it.
+Anything else that posts out (SLA escalations to a team's chat webhook) queues a Delivery to a
+plain URL with `queue_post` and goes the same way: SSRF-checked, retried, logged.
 A failed attempt is retried with exponential back-off (30 s, 1 min, 2 min, … capped at 6 h)
 until MAX_ATTEMPTS; a refused destination (SSRF check) fails at once, since retrying cannot
 make an internal address public.
@@ -162,15 +164,25 @@ def send_test_event(endpoint: Endpoint, *, by) -> Delivery:
 
 def redeliver(delivery: Delivery) -> Delivery:
     """Send a finished delivery's event again, as a new delivery with its own log."""
-    return _queue(delivery.endpoint, delivery.event, delivery.payload)
+    return _queue(delivery.endpoint, delivery.event, delivery.payload, url=delivery.url)
 
 
-def _queue(endpoint: Endpoint, event: str, payload: dict) -> Delivery:
+def queue_post(*, url: str, event: str, payload: dict) -> Delivery:
+    """POST `payload` as the JSON body to `url` from a background task, after commit.
+
+    For receivers that hold no secret of ours (a chat webhook): the body is the payload itself
+    and unsigned. The URL is checked when each attempt is made, like an endpoint's."""
+    return _queue(None, event, payload, url=url)
+
+
+def _queue(endpoint: Endpoint | None, event: str, payload: dict, *, url: str = "") -> Delivery:
     from closedloop.webhooks.tasks import deliver_webhook
 
     jsonable = json.loads(json.dumps(payload, cls=DjangoJSONEncoder))
     with transaction.atomic():
-        delivery = Delivery.objects.create(endpoint=endpoint, event=event, payload=jsonable)
+        delivery = Delivery.objects.create(
+            endpoint=endpoint, url=url, event=event, payload=jsonable
+        )
         transaction.on_commit(lambda: deliver_webhook.enqueue(delivery.pk))
     return delivery
 
@@ -188,7 +200,15 @@ def verify_signature(secret: str, body: bytes, header: str) -> bool:
 
 
 def request_for(delivery: Delivery, *, now: datetime.datetime) -> tuple[bytes, dict[str, str]]:
-    """The exact body and headers of one attempt."""
+    """The exact body and headers of one attempt: signed for an endpoint, plain for a URL."""
+    if delivery.endpoint is None:
+        plain = json.dumps(delivery.payload, separators=(",", ":"), cls=DjangoJSONEncoder)
+        return plain.encode(), {
+            "Content-Type": "application/json",
+            "User-Agent": "closedloop-webhooks/1",
+            "X-Closedloop-Event": delivery.event,
+            "X-Closedloop-Delivery": str(delivery.pk),
+        }
     timestamp = str(int(now.timestamp()))
     body = json.dumps(
         {
@@ -243,11 +263,11 @@ def attempt_delivery(delivery_id: int) -> Delivery | None:
     delivery = claim(delivery_id, now=now)
     if delivery is None:
         return None
-    if not delivery.endpoint.is_active:
+    if delivery.endpoint is not None and not delivery.endpoint.is_active:
         return _finish(delivery, now, status=DeliveryStatus.FAILED, error="endpoint disabled")
     body, headers = request_for(delivery, now=now)
     try:
-        reply = netguard.post(delivery.endpoint.url, body, headers, allowed_hosts=allowed_hosts())
+        reply = netguard.post(delivery.destination, body, headers, allowed_hosts=allowed_hosts())
     except netguard.UnsafeDestination as exc:
         return _finish(delivery, now, status=DeliveryStatus.FAILED, error=f"refused: {exc}")
     except (OSError, http.client.HTTPException) as exc:

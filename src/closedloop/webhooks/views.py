@@ -102,6 +102,8 @@ def redeliver(request, pk: int):
     delivery = get_object_or_404(Delivery.objects.select_related("endpoint"), pk=pk)
     services.redeliver(delivery)
     messages.success(request, f"Event {delivery.event} queued again.")
+    if delivery.endpoint_id is None:  # a message to a plain URL (an SLA escalation)
+        return redirect("webhook-endpoints")
     return redirect("webhook-endpoint", pk=delivery.endpoint_id)
 
 

@@ -53,7 +53,9 @@ def _by_channel(codes: IntArray, weights: FloatArray, journeys: Journeys) -> Flo
     return np.bincount(codes, weights=weights, minlength=len(journeys.channels)).astype(np.float64)
 
 
-def share_totals(journeys: Journeys, shares: FloatArray, value_shares: FloatArray, model: str):
+def share_totals(
+    journeys: Journeys, shares: FloatArray, value_shares: FloatArray, model: str
+) -> Credits:
     """Split the journeys' total conversions and value in proportion to per-channel shares.
 
     Used by the data-driven models, whose removal effects or Shapley values are relative

@@ -200,7 +200,7 @@ def _visits(forward: sp.csr_matrix, keep: BoolArray, tolerance: float) -> FloatA
 
 def _dense_visits(forward: FloatArray, keep: BoolArray) -> FloatArray:
     q = forward * keep[None, :] * keep[:, None]
-    return np.linalg.solve(np.eye(len(keep)) - q, _start(len(keep)))
+    return np.asarray(np.linalg.solve(np.eye(len(keep)) - q, _start(len(keep))), np.float64)
 
 
 def _start(n: int) -> FloatArray:

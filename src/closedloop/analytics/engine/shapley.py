@@ -115,7 +115,7 @@ def _additive(sets: ChannelSets, wins: FloatArray) -> FloatArray:
     """Closed form for v(S) = sum of wins of sets inside S: wins split over each set's members."""
     members = _members(sets)
     size = members.sum(axis=1)
-    return (members * (wins / size)[:, None]).sum(axis=0)
+    return np.asarray((members * (wins / size)[:, None]).sum(axis=0), dtype=np.float64)
 
 
 def _enumerate(sets: ChannelSets, wins: FloatArray) -> FloatArray:
@@ -145,7 +145,7 @@ def _subset_sums(masks: UIntArray, weights: FloatArray, n: int) -> FloatArray:
     for i in range(n):
         pairs = table.reshape(-1, 2, 2**i)
         pairs[:, 1, :] += pairs[:, 0, :]
-    return table
+    return np.asarray(table, dtype=np.float64)
 
 
 def _popcounts(n: int) -> IntArray:

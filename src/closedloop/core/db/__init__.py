@@ -2,7 +2,8 @@
 
 Apps describe what to write (a model, its columns, rows of Python values) and this package
 decides how: the SQL each database wants, the parameter limits, the value formats, the
-pragmas, the index work around large loads. Nothing outside it tests `connection.vendor`.
+pragmas, the index work around large loads. Nothing outside it tests `connection.vendor`
+(but `closedloop.backup`, whose whole job differs per database).
 
 - `vendor`: facts and SQL fragments that differ per database (epoch seconds, JSON casts,
   "one of these values" lists), value adapters, planner statistics, SQLite pragmas, and

@@ -263,10 +263,30 @@ def update_rows(
     sql = f"UPDATE {vendor.table(model)} SET {sets} WHERE {vendor.column(model, key)} = %s"
     adapters = [_update_adapter(f, json_as_text) for f in fields] + [None]
     for part in chunked(rows, per_transaction):
-        params = list(zip(*_adapt_columns(list(zip(*part, strict=True)), adapters), strict=True))
         with transaction.atomic():
-            vendor.execute_many(sql, params)
+            vendor.execute_many(sql, _adapt_rows(part, adapters))
     return len(rows)
+
+
+def _adapt_rows(rows: Sequence[Sequence[Any]], adapters: list) -> Sequence[Sequence[Any]]:
+    """The rows with each value of an adapted column through its adapter (None stays None);
+    a value repeated down a column (a shared "now") is converted once."""
+    needs = [(i, adapt) for i, adapt in enumerate(adapters) if adapt is not None]
+    if not needs:
+        return rows
+    last: dict[int, list] = {i: [object(), None] for i, _ in needs}
+    out = []
+    for row in rows:
+        values = list(row)
+        for i, adapt in needs:
+            value = values[i]
+            if value is not None:
+                seen = last[i]
+                if value is not seen[0]:
+                    seen[0], seen[1] = value, adapt(value)
+                values[i] = seen[1]
+        out.append(values)
+    return out
 
 
 def _update_adapter(field: models.Field, json_as_text: bool) -> Callable[[Any], Any] | None:

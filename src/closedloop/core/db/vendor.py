@@ -201,6 +201,14 @@ def refresh_statistics() -> None:
         cursor.execute("ANALYZE")
 
 
+def checkpoint_wal() -> None:
+    """On SQLite outside a transaction, copy the write-ahead log into the database file and
+    truncate it (so deleted data leaves the log too); nothing elsewhere."""
+    if is_sqlite() and not connection.in_atomic_block:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 class Pragmas:
     """What `sqlite_pragmas` yields: `restore(name)` gives one pragma its old value early."""
 

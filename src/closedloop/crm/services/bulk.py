@@ -24,7 +24,7 @@ from closedloop.crm.models import (
     OpportunityStage,
     StageChange,
 )
-from closedloop.definitions.services import current_lifecycle
+from closedloop.crm.services.stages import current_lifecycle
 
 
 def new_lead_row(values: dict, *, now: datetime) -> dict:

@@ -14,6 +14,7 @@ Creating a lead at a stage is an entry, not a move (docs/decisions/0011-lifecycl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -25,8 +26,24 @@ from closedloop.core import events
 from closedloop.core.audit import record_change
 from closedloop.core.models import Role
 from closedloop.crm.models import Lead, LifecycleStage, StageChange
-from closedloop.definitions.lifecycle import Lifecycle
-from closedloop.definitions.services import current_lifecycle
+from closedloop.lifecycle import Lifecycle
+
+# Which moves are allowed is the definitions contract's to say. The definitions app sits above
+# crm (it reads leads for its what-if), so it hands its reader of the contract in force to crm
+# when it starts (DefinitionsConfig.ready) instead of crm importing it; until then the
+# starting contract's moves apply.
+_lifecycle_source: Callable[[], Lifecycle] = Lifecycle.starting
+
+
+def use_lifecycle_source(source: Callable[[], Lifecycle]) -> None:
+    """Read the allowed stage moves from `source` from now on (the contract in force)."""
+    global _lifecycle_source
+    _lifecycle_source = source
+
+
+def current_lifecycle() -> Lifecycle:
+    """The stage moves the contract in force allows."""
+    return _lifecycle_source()
 
 
 def check_stage_move(

@@ -10,9 +10,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-
-class StaleVersion(Exception):
-    """Someone else changed the record since the caller read it (HTTP 412)."""
+from closedloop.core.concurrency import StaleVersion  # raised here, answered as 412 by the API
 
 
 def save_if_version(instance, *, expected_version: int | None, fields: list[str]) -> None:

@@ -8,7 +8,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from closedloop.scoring.engine.common import SMALL, _as_series, _to_float, per_distinct
+from closedloop.definitions.scorecard import SMALL, per_distinct
+from closedloop.definitions.scorecard import as_series as _as_series
+from closedloop.definitions.scorecard import to_float as _to_float
 
 # Values that forms and CRMs use to mean "not answered": treated as missing.
 PLACEHOLDERS = frozenset(

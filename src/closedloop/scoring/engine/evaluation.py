@@ -10,10 +10,11 @@ import numpy as np
 import polars as pl
 
 from closedloop.core.csvformat import SAMPLE_BYTES, CsvFormat, detect_csv_format
+from closedloop.definitions.scorecard import as_series as _as_series
+from closedloop.definitions.scorecard import lower_text as _text
 from closedloop.scoring.engine.additive import ConversionModel
 from closedloop.scoring.engine.choice import AUTO_TITLE, AutoModel
 from closedloop.scoring.engine.columns import screen_columns
-from closedloop.scoring.engine.common import _as_series, _text
 from closedloop.scoring.engine.encoding import clean_text
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from closedloop.engagement.models import Touchpoint
 from closedloop.engagement.tracking import create_source, forget_cached_sources
-from tests.tracking.conftest import send
+from tests.engagement.conftest import send
 
 # Text as a browser script may send it: any code point, lone surrogates and NUL included.
 ANY_TEXT = st.text(

@@ -41,6 +41,14 @@ class Lifecycle:
     labels: Mapping[str, str]
 
     @classmethod
+    def starting(cls) -> Lifecycle:
+        """The starting contract's moves, stages named by their keys."""
+        return cls(
+            moves={name: frozenset(moves) for name, moves in DEFAULT_MOVES.items()},
+            labels={name: name for name in DEFAULT_MOVES},
+        )
+
+    @classmethod
     def from_contract(cls, body: Mapping[str, Any]) -> Lifecycle:
         stages = [s for s in body.get("stages", []) if isinstance(s, Mapping) and s.get("stage")]
         labels = {str(s["stage"]): str(s.get("label") or s["stage"]) for s in stages}

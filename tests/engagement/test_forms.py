@@ -12,8 +12,8 @@ from closedloop.campaigns.models import Campaign
 from closedloop.crm.models import Lead
 from closedloop.engagement.models import Form, Touchpoint
 from closedloop.engagement.tracking import create_form, rotate_form_key
+from tests.engagement.conftest import send
 from tests.factories import make_lead
-from tests.tracking.conftest import send
 
 pytestmark = pytest.mark.django_db
 

@@ -22,8 +22,8 @@ from closedloop.engagement.models import (
     Touchpoint,
 )
 from closedloop.engagement.tracking import create_source, set_event_mapping, set_source_active
+from tests.engagement.conftest import basic_auth, send
 from tests.factories import make_lead
-from tests.tracking.conftest import basic_auth, send
 
 pytestmark = pytest.mark.django_db
 

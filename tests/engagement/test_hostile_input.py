@@ -9,7 +9,7 @@ import pytest
 from closedloop.crm.models import Lead
 from closedloop.engagement.models import Touchpoint
 from closedloop.engagement.tracking import create_form
-from tests.tracking.conftest import send
+from tests.engagement.conftest import send
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,7 @@ import pytest
 
 from closedloop.crm.models import Account, Lead
 from closedloop.engagement.models import Identity, Touchpoint
-from tests.tracking.conftest import send
+from tests.engagement.conftest import send
 
 pytestmark = pytest.mark.django_db
 
