@@ -2,7 +2,7 @@
 
     closedloop bench ingest [-s database=sqlite|postgres] [-s batches=1000] [-s seconds=120]
                             [-s clients=4] [-s resend=0.05] [-s worker=0] [-s threads=8]
-                            [-s identify_every=1]
+                            [-s identify_every=1] [-s malformed=0.01]
 
 Starts `closedloop serve` (waitress) on a free loopback port with a scratch data directory
 (SQLite) or a scratch PostgreSQL database (`cl_bench_ingest`, dropped and recreated), creates
@@ -72,6 +72,7 @@ def run(**options) -> dict:
     worker = options.get("worker", "0") in ("1", "true", "yes")
     threads = int(options.get("threads", 8))
     identify_every = int(options.get("identify_every", 1))
+    malformed = float(options.get("malformed", 0))
     data_dir = Path(tempfile.mkdtemp(prefix="cl-bench-ingest-"))
     env = _server_env(database, data_dir)
     server = None
@@ -82,7 +83,7 @@ def run(**options) -> dict:
         server = _start_server(env, port, threads, worker)
         run_id = secrets.token_hex(4)
         _identify_pool(port, key, run_id)
-        schedule, bodies, batch_ids = _plan(run_id, batches, resend, identify_every)
+        schedule, bodies, batch_ids = _plan(run_id, batches, resend, identify_every, malformed)
         cpu_before = _cpu_seconds(server.pid)
         backends_before = _backend_cpu_seconds(database)
         load = _send(port, key, schedule, bodies, clients, seconds)
@@ -111,6 +112,11 @@ def run(**options) -> dict:
         "requests": len(latencies),
         "resent_batches": load["resends"],
         "errors": load["errors"],
+        # Malformed messages mixed in (-s malformed): each must be rejected alone, with the
+        # rest of its batch stored, and never cost a 5xx.
+        "malformed_share": malformed,
+        "rejected_messages": load["rejected"],
+        "server_errors": load["server_errors"],
         "seconds": round(load["elapsed"], 2),
         # The server's own CPU time per request: what the figures would be bounded by on a
         # machine whose cores the server did not share with the load and other work.
@@ -244,9 +250,10 @@ def _identify_pool(port: int, key: str, run_id: str) -> None:
     conn.close()
 
 
-def _plan(run_id: str, batches: int, resend: float, identify_every: int = 1):
+def _plan(run_id: str, batches: int, resend: float, identify_every: int = 1, malformed=0.0):
     """Pre-encoded bodies (so the sender spends no CPU on JSON while measuring) and the
-    order to send them in: each resent batch goes again 5–50 places after its first send."""
+    order to send them in: each resent batch goes again 5–50 places after its first send.
+    A `malformed` share of the touches is replaced by a broken message (MALFORMED)."""
     rng = random.Random(7)
     bodies, batch_ids = [], []
     for b in range(batches):
@@ -255,12 +262,32 @@ def _plan(run_id: str, batches: int, resend: float, identify_every: int = 1):
         messages = [_touch(rng, run_id, b * EVENTS_PER_BATCH + i) for i in range(touches)]
         if identifies:
             messages.append(_identify(run_id, b))
-        batch_ids.append([m["messageId"] for m in messages])
-        bodies.append(json.dumps({"batch": messages, "sentAt": _iso(time.time())}).encode())
+        batch_ids.append([m["messageId"] for m in messages if rng.random() >= malformed])
+        texts = [
+            json.dumps(m) if m["messageId"] in batch_ids[-1] else _malformed(rng, m)
+            for m in messages
+        ]
+        body = '{"batch":[' + ",".join(texts) + '],"sentAt":' + json.dumps(_iso(time.time()))
+        bodies.append((body + "}").encode())
     schedule = list(range(batches))
     for b in sorted(rng.sample(range(batches), int(batches * resend)), reverse=True):
         schedule.insert(min(len(schedule), schedule.index(b) + rng.randint(5, 50)), b)
     return schedule, bodies, batch_ids
+
+
+# What careless or hostile senders put in a message, as JSON text: a lone UTF-16 surrogate,
+# nesting thousands deep, a NUL character, no identity, a timestamp that is not a date.
+MALFORMED = (
+    lambda m: json.dumps({**m, "name": "cut emoji ?"}).replace("?", "\\ud83d"),
+    lambda m: json.dumps({**m, "properties": None}).replace("null", "[" * 5000 + "]" * 5000),
+    lambda m: json.dumps({**m, "event": "Signed\x00Up"}),
+    lambda m: json.dumps({k: v for k, v in m.items() if k not in ("userId", "anonymousId")}),
+    lambda m: json.dumps({**m, "timestamp": "yesterday"}),
+)
+
+
+def _malformed(rng: random.Random, message: dict) -> str:
+    return rng.choice(MALFORMED)(message)
 
 
 def _touch(rng: random.Random, run_id: str, n: int) -> dict:
@@ -331,7 +358,15 @@ def _send(port, key, schedule, bodies, clients, seconds) -> dict:
     """Send the schedule from `clients` keep-alive connections until done or out of time."""
     position = iter(range(len(schedule)))
     lock = threading.Lock()
-    out = {"latencies": [], "acknowledged": set(), "errors": 0, "events_sent": 0, "resends": 0}
+    out = {
+        "latencies": [],
+        "acknowledged": set(),
+        "errors": 0,
+        "server_errors": 0,
+        "rejected": 0,
+        "events_sent": 0,
+        "resends": 0,
+    }
     seen: set[int] = set()
     deadline = time.monotonic() + seconds
 
@@ -354,12 +389,14 @@ def _send(port, key, schedule, bodies, clients, seconds) -> dict:
                 status, body = 0, b""
             took = (time.perf_counter() - started) * 1000
             with lock:
-                if status == 200 and b'"rejected"' not in body:
+                if status == 200:
                     out["latencies"].append(took)
                     out["acknowledged"].add(batch)
                     out["events_sent"] += EVENTS_PER_BATCH
+                    out["rejected"] += body.count(b'"reason"')
                 else:
                     out["errors"] += 1
+                    out["server_errors"] += status >= 500 or status == 0
 
     started = time.monotonic()
     workers = [threading.Thread(target=client) for _ in range(clients)]

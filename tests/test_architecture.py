@@ -46,10 +46,9 @@ SHAPE = ("models", "services", "views", "api", "urls")
 
 MAX_MODULE_LINES = 800
 # Modules over the limit today, with their size when listed: each may only shrink, and leaves
-# the list once under the limit. scoring/services.py is the scorer's and imports/engine.py the
-# importer's; each is to be split by the work that owns it.
+# the list once under the limit. scoring/services.py is the scorer's, to be split by the work
+# that owns it.
 OVER_THE_LIMIT = {
-    "imports/engine.py": 900,
     "scoring/services.py": 938,
 }
 

@@ -78,3 +78,23 @@ def test_the_sla_report_has_both_sides(client, eve):
     body = client.get("/api/v1/handoff/sla", **bearer(eve)).json()
     assert set(body) >= {"first_touch", "by_rep", "by_team", "weeks", "marketing"}
     assert body["numbers"]["first_touch_minutes"] == 240
+
+
+def test_reassigning_another_teams_lead_is_a_404_like_a_missing_one(
+    client, bob, charlie, max_manager
+):
+    theirs = make_lead(owner=charlie, stage=LifecycleStage.MQL)
+
+    def reassign(lead_id):
+        return client.post(
+            "/api/v1/handoff/reassign",
+            {"lead_ids": [lead_id], "to": bob.pk, "reason": "x"},
+            content_type="application/json",
+            **bearer(max_manager),
+        )
+
+    hidden, missing = reassign(theirs.pk), reassign(theirs.pk + 1000)
+    assert (hidden.status_code, missing.status_code) == (404, 404)
+    assert hidden.json()["errors"][0]["field"] == "lead_ids"
+    theirs.refresh_from_db()
+    assert theirs.owner == charlie

@@ -291,3 +291,18 @@ def test_a_manager_cannot_resolve_marketing_ops_work(client, alice, max_manager,
     rejection = reject_lead(lead, by=alice, reason="bad-data")
     response = login(client, max_manager).post("/handoff/feedback/", {"rejection": rejection.pk})
     assert response.status_code == 403
+
+
+def test_a_rep_posting_to_another_teams_assign_url_gets_a_404_like_a_missing_lead(
+    client, alice, charlie
+):
+    theirs = make_lead(owner=charlie, stage=LifecycleStage.MQL)
+    login(client, alice)
+
+    hidden = client.post(f"/inbox/leads/{theirs.pk}/assign/", {"to": alice.pk})
+    missing = client.post(f"/inbox/leads/{theirs.pk + 1000}/assign/", {"to": alice.pk})
+    bulk = client.post("/inbox/reassign/", {"lead": [theirs.pk], "to": alice.pk, "reason": "x"})
+
+    assert (hidden.status_code, missing.status_code, bulk.status_code) == (404, 404, 404)
+    theirs.refresh_from_db()
+    assert theirs.owner == charlie

@@ -11,12 +11,11 @@ from closedloop.imports.engine import (
     BadValue,
     Format,
     Kind,
-    RecordReader,
     RowConverter,
     detect_mapping,
-    inspect_file,
     validate_mapping,
 )
+from closedloop.imports.reading import RecordReader, inspect_file
 
 HUBSPOT_CONTACT_HEADERS = [
     "Record ID",

@@ -182,3 +182,22 @@ def test_the_import_api_names_the_bad_field(client, mia):
         HTTP_AUTHORIZATION=f"Bearer {secret}",
     )
     assert response.status_code == 422 and response.json()["errors"][0]["field"] == "kind"
+
+
+def test_through_the_api_marketing_reads_only_its_own_import_jobs(client, mia, ada, tmp_path):
+    from closedloop.core.models import Role
+    from closedloop.imports.services import create_import_job
+    from tests.factories import make_user
+    from tests.imports.helpers import write
+
+    other = make_user("mo@example.com", role=Role.MARKETING)
+    path = write(tmp_path, "c.csv", "Email\na@acme.com\n")
+    job = create_import_job(path=path, file_name="c.csv", kind="leads", fmt="generic", user=other)
+
+    def status(user, url):
+        secret = create_api_token(user=user, name="t")[1]
+        return client.get(url, HTTP_AUTHORIZATION=f"Bearer {secret}").status_code
+
+    urls = [f"/api/v1/imports/{job.pk}", f"/api/v1/imports/{job.pk}/errors"]
+    assert [status(mia, url) for url in urls] == [404, 404]
+    assert [status(ada, url) for url in urls] == [200, 200]

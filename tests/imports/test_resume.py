@@ -21,13 +21,27 @@ from closedloop.imports.services import create_import_job, find_resumable_job, r
 from tests.factories import make_lead
 from tests.imports.helpers import accounted, write
 
+# Rows no reader should choke on, each with the problem it must be reported with.
+HOSTILE_ROWS = {
+    "unclosed quote": '{n},"p{n}@acme.com,Name{n},lead,2024-01-01',
+    "quote closed mid-cell": '{n},p{n}@acme.com,"Name" {n},lead,2024-01-01',
+    "oversize cell": '{n},p{n}@acme.com,"' + "x" * 150_000 + '",lead,2024-01-01',
+    "NUL byte": "{n},p{n}@acme.com,Nu\x00l,lead,2024-01-01",
+}
 
-def messy_file(tmp_path: Path, rows: int = 60, seed: int = 3) -> Path:
-    """Leads with bad emails, duplicates, bad dates, blank and multi-line rows, all mixed."""
+
+def messy_file(tmp_path: Path, rows: int = 60, seed: int = 3, *, hostile: bool = False) -> Path:
+    """Leads with bad emails, duplicates, bad dates, blank and multi-line rows, all mixed;
+    `hostile` adds broken rows (HOSTILE_ROWS) at random places."""
     rng = random.Random(seed)
     lines = ["Record ID,Email,First Name,Lifecycle Stage,Create Date"]
+    broken = list(HOSTILE_ROWS.values()) if hostile else []
     for n in range(1, rows + 1):
         roll = rng.random()
+        if broken and roll < 0.06:  # each kind in turn
+            broken.append(broken.pop(0))
+            lines.append(broken[-1].replace("{n}", str(n)))
+            continue
         email = f"p{n}@acme.com"
         if roll < 0.08:
             email = f"p{n}@broken"
@@ -92,6 +106,39 @@ def test_an_import_failing_after_chunk_k_resumes_to_the_clean_result(tmp_path, c
     run_import(job, chunk_size=7)
     assert state() == expected
     assert accounted(job) == 60
+
+
+def test_an_import_of_a_file_with_broken_rows_stopped_20_times_resumes_to_the_clean_result(
+    tmp_path,
+):
+    path = messy_file(tmp_path, rows=120, seed=5, hostile=True)
+    expected = clean_run(path)
+    reasons = {reason.split(" (")[0].split(";")[0] for _, _, reason in expected["errors"]}
+    assert reasons >= {
+        "a quote in this row is closed in the middle of a cell",
+        "a cell is over 128 KB",
+        "the row holds a NUL byte",
+    }
+    job = create_import_job(path=path, file_name="messy.csv", kind="leads", fmt="hubspot")
+    rng = random.Random(2026)
+    stops = 0
+    while stops < 20:
+        budget = rng.randrange(0, 2)  # chunks to commit before this stop
+
+        def crash(job, left=[budget]):  # noqa: B006 - the counter of this run
+            left[0] -= 1
+            if left[0] < 0:
+                raise Crash
+
+        try:
+            run_import(job, chunk_size=1, on_chunk=crash)
+        except Crash:
+            stops += 1
+        else:
+            break
+    assert stops == 20, "the import finished before it was stopped 20 times"
+    run_import(job, chunk_size=1)
+    assert state() == expected
 
 
 @pytest.mark.parametrize("fail_on_chunk", [1, 2, 5])
@@ -225,7 +272,7 @@ def _line(db_file: Path) -> int:
 def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicates(
     tmp_path, drop_indexes
 ):
-    path = messy_file(tmp_path, rows=1000, seed=11)
+    path = messy_file(tmp_path, rows=1000, seed=11, hostile=True)
     clean_dir, crash_dir = tmp_path / "clean", tmp_path / "crash"
     subprocess.run(_cli("migrate"), env=_env(clean_dir), check=True, capture_output=True)
     shutil.copytree(clean_dir, crash_dir)

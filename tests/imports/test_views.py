@@ -51,16 +51,20 @@ def test_marketing_and_admins_see_the_upload_page(request, client_as, who):
         ("contacts.xlsx", b"Email\na@acme.com\n", "is not a .csv file"),
         ("contacts.csv", b"", "the file is empty"),
         ("contacts.csv", b"PK\x03\x04\x00\x00binary", "the file is not text"),
-        ("contacts.csv", "Email\na@acme.com\n".encode("utf-16"), "the file is not text"),
+        ("contacts.csv", b"Email\x00,Name\na@acme.com,Ann\n", "the file is not text"),
+        ("contacts.csv", b"Email," + b"x," * 3000 + b"\n", "the limit is 2000"),
+        ("contacts.csv", b"Email," + b"x," * 70_000 + b"\n", "the limit is 128 KB"),
+        ("contacts.csv", b"Email,x" + b"y" * 2_000_000 + b"\n", "the header row cannot be read"),
     ],
 )
 def test_uploads_that_are_not_csv_text_are_refused_with_the_reason(
-    client_as, mia, name, content, problem
+    client_as, mia, name, content, problem, settings
 ):
     response = upload(client_as(mia), name, content)
     assert response.status_code == 400
     assert problem in response.content.decode()
     assert not ImportJob.objects.exists()
+    assert not list(settings.MEDIA_ROOT.glob("imports/*"))  # nothing left on disk
 
 
 def test_an_oversized_upload_is_refused(client_as, mia, settings):
@@ -155,3 +159,18 @@ def test_a_done_import_cannot_be_resumed(client_as, mia):
     client.post(f"/imports/{job.pk}/resume/")
     job.refresh_from_db()
     assert (job.status, job.created, Lead.objects.count()) == ("done", 1, 1)
+
+
+def test_marketing_sees_only_its_own_import_jobs_and_admins_see_all(client_as, mia, ada):
+    from closedloop.core.models import Role
+    from tests.factories import make_user
+
+    other = make_user("mo@example.com", role=Role.MARKETING)
+    upload(client_as(other), "c.csv", b"Email\na@acme.com\n")
+    job = ImportJob.objects.get()
+    urls = [f"/imports/{job.pk}/", f"/imports/{job.pk}/progress/", f"/imports/{job.pk}/errors.csv"]
+
+    assert [client_as(mia).get(url).status_code for url in urls] == [404, 404, 404]
+    assert [client_as(ada).get(url).status_code for url in urls] == [200, 200, 200]
+    assert "c.csv" not in client_as(mia).get("/imports/").content.decode()
+    assert "c.csv" in client_as(ada).get("/imports/").content.decode()

@@ -120,3 +120,9 @@ def test_the_connection_goes_to_the_checked_address_with_the_hosts_name(receiver
     )
     assert reply.status == 200 and calls == ["hooks.example"]
     assert receiver.requests[0]["headers"]["Host"] == f"hooks.example:{receiver.port}"
+
+
+@pytest.mark.parametrize("url", ["https://a]b.example/", "http://[::1/hook", "https://x[/"])
+def test_an_unreadable_url_is_refused_with_the_reason_not_a_server_error(url):
+    with pytest.raises(netguard.UnsafeDestination, match="cannot be read"):
+        netguard.check_url(url)

@@ -18,16 +18,28 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from django.core.exceptions import PermissionDenied
+import orjson
+from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import NinjaAPI, Path, Schema
 from ninja.errors import AuthenticationError, HttpError, ValidationError
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from closedloop.core.concurrency import StaleVersion
 
@@ -45,6 +57,94 @@ class OutSchema(BaseModel):
     """
 
     model_config = ConfigDict(from_attributes=True)
+
+
+NO_NUL = "^[^\\x00]*$"  # PostgreSQL stores no NUL character; the schema says so too
+
+
+def _document_no_nul(schema: dict, _cls=None) -> None:
+    """Give every free-text string property the NO_NUL pattern, so clients know it."""
+    for prop in schema.get("properties", {}).values():
+        for option in [prop, *prop.get("anyOf", [])]:
+            if option.get("type") == "string" and not {"pattern", "format", "enum"} & set(option):
+                option["pattern"] = NO_NUL
+
+
+class BodySchema(BaseModel):
+    """Base of request body schemas: a JSON object whose values have exactly their types.
+
+    Plain pydantic, not ninja's Schema: ninja's reads any object's attributes, so a body of
+    `[1, 2]`, `null` or `"hello"` was a blank record (the last titled "Hello", str.title).
+    Pydantic's lax mode also reads `false` as 0 and `0` as 1970-01-01; PostgreSQL stores no
+    NUL character. Each of these is a 422 naming the field.
+    """
+
+    model_config = ConfigDict(json_schema_extra=_document_no_nul)
+
+    def dict(self, **kwargs) -> dict:  # type: ignore[override]
+        """As ninja's Schema has it (pydantic's own `dict` is deprecated): model_dump."""
+        return self.model_dump(**kwargs)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _a_json_object(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError(f"the body must be a JSON object, not {_json_kind(data)}")
+        return data
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _exact_json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters (\\u0000) cannot be stored")
+        if isinstance(value, dict | list):
+            _check_storable(value)
+        expected = _plain_types(cls.model_fields[info.field_name].annotation)
+        if isinstance(value, bool) and bool not in expected and expected & _NUMBERS:
+            raise ValueError(f"must be a number, not {str(value).lower()}")
+        if (
+            isinstance(value, int | float)
+            and expected & _DATES
+            and not expected & (_NUMBERS | {bool})
+        ):
+            raise ValueError("must be a date string (ISO 8601), not a number")
+        return value
+
+
+def _check_storable(value: dict | list) -> None:
+    """Free-form JSON (a contract body) as PostgreSQL's jsonb can store it."""
+    try:
+        encoded = orjson.dumps(value)
+    except orjson.JSONEncodeError as exc:
+        text = str(exc)
+        if "surrogate" in text:
+            raise ValueError("holds a lone UTF-16 surrogate, which cannot be stored") from None
+        raise ValueError(f"cannot be stored: {text}") from None
+    if b"\\u0000" in encoded:
+        raise ValueError("NUL characters (\\u0000) cannot be stored")
+
+
+_NUMBERS = {int, float, Decimal}
+_DATES = {datetime.date, datetime.datetime}
+
+
+def _plain_types(annotation: Any) -> set[type]:
+    """The classes a field's annotation allows (through Optional, unions and Annotated)."""
+    if isinstance(annotation, type):
+        return {annotation}
+    found: set[type] = set()
+    for part in getattr(annotation, "__args__", ()) or ():
+        found |= _plain_types(part)
+    origin = getattr(annotation, "__origin__", None)
+    if isinstance(origin, type) and not found:
+        found.add(origin)
+    return found
+
+
+def _json_kind(data: Any) -> str:
+    if data is None:
+        return "null"
+    return {list: "an array", str: "a string", bool: "a boolean"}.get(type(data), "a number")
 
 
 class ErrorItem(OutSchema):
@@ -75,7 +175,7 @@ def invalid(field: str, problem: str) -> ApiError:
 
 
 # Every error response an endpoint may give, for the OpenAPI document.
-ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 412, 422, 429)}
+ERRORS = {code: ErrorOut for code in (400, 401, 403, 404, 409, 412, 413, 422, 429)}
 
 
 def error_response(api: NinjaAPI, request: HttpRequest, status: int, errors: list[dict]):
@@ -121,6 +221,14 @@ def install_error_handlers(api: NinjaAPI) -> None:
             api, request, 404, [{"field": "", "problem": str(exc) or "not found"}]
         )
 
+    @api.exception_handler(RequestDataTooBig)
+    def _too_big(request, exc):
+        from django.conf import settings
+
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        problem = f"the body is over {limit // 1024} KB"
+        return error_response(api, request, 413, [{"field": "body", "problem": problem}])
+
     @api.exception_handler(DjangoValidationError)
     def _refused(request, exc: DjangoValidationError):
         # A service's refusal names the field: {"lead_reason": ["..."]} → one error per problem.
@@ -133,6 +241,8 @@ def install_error_handlers(api: NinjaAPI) -> None:
         return error_response(api, request, 412, [{"field": "If-Match", "problem": STALE_PROBLEM}])
 
 
+# Problems in words for the patterns the OpenAPI document states.
+_PATTERN_PROBLEMS: dict[str, str] = {}  # filled below, once the patterns are defined
 _LOCATIONS = {"body", "query", "path", "header", "cookie", "form", "file"}
 
 
@@ -146,8 +256,12 @@ def _from_pydantic(error: dict) -> dict:
             loc = loc[1:]
     problem = str(error.get("msg", "is not valid"))
     problem = problem.removeprefix("Value error, ")
+    if problem.startswith("the body must be"):  # BodySchema's check of the whole body
+        loc = ["body"]
     if error.get("type") == "missing":
         problem = "this field is required"
+    if error.get("type") == "string_pattern_mismatch":
+        problem = _PATTERN_PROBLEMS.get((error.get("ctx") or {}).get("pattern"), problem)
     return {"field": ".".join(loc), "problem": problem}
 
 
@@ -164,8 +278,45 @@ def _email(value: str) -> str:
     return value
 
 
-Email = Annotated[str, AfterValidator(_email)]
+# What Django's EmailValidator accepts, less its rarer forms (quoted local parts, IP
+# literals, international domain names), so the OpenAPI pattern and the server agree: a value
+# matching it passes both, one that does not is refused by both.
+EMAIL_PATTERN = (
+    r"^$|^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+)
+Email = Annotated[str, Field(pattern=EMAIL_PATTERN), AfterValidator(_email)]
 """An email address, or "" for none; validated the way Django validates forms."""
+
+Money = Annotated[
+    Decimal,
+    Field(ge=0, max_digits=14, decimal_places=2),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 999999999999.99, "multipleOf": 0.01},
+                {"type": "string", "pattern": r"^\d{1,12}(\.\d{1,2})?$"},
+            ]
+        }
+    ),
+]
+"""An amount of money: at most 12 digits before the point and 2 after, not negative."""
+
+
+def sort_keys(kinds: dict[str, type]) -> Any:
+    """The `sort` values a list accepts (each field, and "-field" for descending), as an enum
+    in the OpenAPI document: what the server refuses, a generated client cannot send."""
+    return Literal[tuple(name for field in kinds for name in (field, f"-{field}"))]
+
+
+_NUMBER_TEXT = re.compile(r"\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*")
+
+
+def _iso_text(value: Any) -> Any:
+    # Pydantic reads a number (or "0.5") as Unix time; the documented format is ISO 8601.
+    if isinstance(value, int | float) or (isinstance(value, str) and _NUMBER_TEXT.fullmatch(value)):
+        raise ValueError("must be an ISO 8601 date-time, not a number")
+    return value
 
 
 def to_utc(value: datetime.datetime) -> datetime.datetime:
@@ -186,7 +337,7 @@ Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 """A primary key; bounded so an absurd number is a 422, not a database overflow."""
 PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
-UtcDatetime = Annotated[datetime.datetime, AfterValidator(to_utc)]
+UtcDatetime = Annotated[datetime.datetime, BeforeValidator(_iso_text), AfterValidator(to_utc)]
 """A datetime, normalised to UTC (naive values are read as UTC)."""
 
 
@@ -317,4 +468,12 @@ def partial_schema(schema: type[Schema], name: str) -> type[Schema]:
         )
         for field_name, info in schema.model_fields.items()
     }
-    return create_model(name, __base__=Schema, **fields)
+    return create_model(name, __base__=BodySchema, **fields)
+
+
+_PATTERN_PROBLEMS.update(
+    {
+        EMAIL_PATTERN: "value is not a valid email address",
+        NO_NUL: "NUL characters (\\u0000) cannot be stored",
+    }
+)

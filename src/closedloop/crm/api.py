@@ -24,8 +24,10 @@ from closedloop.core.api_support import (
     ERRORS,
     MAX_LIMIT,
     ApiError,
+    BodySchema,
     Email,
     Id,
+    Money,
     Ordering,
     OutSchema,
     PathId,
@@ -36,6 +38,7 @@ from closedloop.core.api_support import (
     paginate,
     partial_schema,
     set_etag,
+    sort_keys,
 )
 from closedloop.core.models import User
 from closedloop.core.permissions import require_write, visible
@@ -164,7 +167,7 @@ class LeadOut(OutSchema):
     version: int = Field(description='Send as If-Match: "<version>" to update safely')
 
 
-class LeadIn(Schema):
+class LeadIn(BodySchema):
     first_name: str = Field("", max_length=100)
     last_name: str = Field("", max_length=100)
     email: Email = Field("", max_length=254)
@@ -196,6 +199,9 @@ class LeadPatch(partial_schema(LeadIn, "LeadPatchFields")):
     )
 
 
+LEAD_SORTS = {"created_at": datetime.datetime, "updated_at": datetime.datetime, "score": int}
+
+
 class LeadQuery(Schema):
     """The query parameters of GET /leads, typed; they fill crm.filters.LeadFilters."""
 
@@ -212,7 +218,7 @@ class LeadQuery(Schema):
         max_length=100,
         description="Words to search in name, email and company; every word must match",
     )
-    sort: str = Field(
+    sort: sort_keys(LEAD_SORTS) = Field(  # type: ignore[valid-type]
         "-created_at", description="created_at, updated_at or score; - for newest first"
     )
 
@@ -220,9 +226,6 @@ class LeadQuery(Schema):
 class LeadPage(OutSchema):
     items: list[LeadOut]
     next_cursor: str | None
-
-
-LEAD_SORTS = {"created_at": datetime.datetime, "updated_at": datetime.datetime, "score": int}
 
 
 def _lead_for(user: User, lead_id: int) -> Lead:
@@ -339,7 +342,7 @@ class AccountOut(OutSchema):
     version: int
 
 
-class AccountIn(Schema):
+class AccountIn(BodySchema):
     name: str = Field(min_length=1, max_length=200)
     domain: Domain = Field("", max_length=200)
     industry: str = Field("", max_length=80)
@@ -383,7 +386,7 @@ def list_accounts(
     filters: Query[AccountFilters],
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
-    sort: str = "name",
+    sort: sort_keys(ACCOUNT_SORTS) = "name",  # type: ignore[valid-type]
 ):
     ordering = Ordering.parse(sort, ACCOUNT_SORTS)
     queryset = _visible_accounts(_user_of(request))
@@ -453,10 +456,10 @@ class OpportunityOut(OutSchema):
     version: int
 
 
-class OpportunityIn(Schema):
+class OpportunityIn(BodySchema):
     account: Id = Field(description="Account id")
     name: str = Field(min_length=1, max_length=200)
-    amount: Decimal = Field(Decimal(0), ge=0, max_digits=14, decimal_places=2)
+    amount: Money = Decimal(0)
     stage: OpportunityStage = OpportunityStage.DISCOVERY
     close_date: datetime.date | None = None
     lost_reason: LostReason = LostReason.NONE
@@ -505,7 +508,7 @@ def list_opportunities(
     filters: Query[OpportunityFilters],
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorParam = None,
-    sort: str = "-created_at",
+    sort: sort_keys(OPPORTUNITY_SORTS) = "-created_at",  # type: ignore[valid-type]
 ):
     ordering = Ordering.parse(sort, OPPORTUNITY_SORTS)
     exact = {"stage": filters.stage, "account_id": filters.account, "owner_id": filters.owner}

@@ -14,7 +14,7 @@ from typing import Any
 from ninja import Field, Query, Router, Schema, Status
 
 from closedloop.core.api_auth import token_auth
-from closedloop.core.api_support import ERRORS, ApiError, not_found
+from closedloop.core.api_support import ERRORS, ApiError, BodySchema, not_found
 from closedloop.core.models import User
 from closedloop.definitions import services
 from closedloop.definitions.models import ContractVersion, Side
@@ -45,7 +45,7 @@ class VersionOut(VersionSummary):
     body: dict[str, Any]
 
 
-class DraftIn(Schema):
+class DraftIn(BodySchema):
     body: dict[str, Any] | None = Field(
         None,
         description="The whole contract (shape of GET /definitions/active .body); "
@@ -54,7 +54,7 @@ class DraftIn(Schema):
     change_note: str = Field("", max_length=2000)
 
 
-class DraftPatch(Schema):
+class DraftPatch(BodySchema):
     body: dict[str, Any] | None = Field(None, description="The whole new contract body")
     change_note: str | None = Field(None, max_length=2000)
 

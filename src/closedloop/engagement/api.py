@@ -20,6 +20,7 @@ from closedloop.core.api_support import (
     DEFAULT_LIMIT,
     ERRORS,
     MAX_LIMIT,
+    BodySchema,
     Id,
     Ordering,
     OutSchema,
@@ -28,6 +29,7 @@ from closedloop.core.api_support import (
     invalid,
     not_found,
     paginate,
+    sort_keys,
     to_utc,
 )
 from closedloop.core.permissions import require_write, visible
@@ -54,7 +56,7 @@ class TouchpointOut(OutSchema):
     message_id: str | None
 
 
-class TouchpointIn(Schema):
+class TouchpointIn(BodySchema):
     lead: Id = Field(description="Lead id")
     type: TouchpointType
     occurred_at: datetime.datetime = Field(
@@ -107,7 +109,7 @@ def list_touchpoints(
     filters: Query[TouchpointFilters],
     limit: Limit = DEFAULT_LIMIT,
     cursor: str | None = None,
-    sort: str = "-occurred_at",
+    sort: sort_keys(SORTS) = "-occurred_at",  # type: ignore[valid-type]
 ):
     """Touchpoints the token's user may see, most recent first by default."""
     ordering = Ordering.parse(sort, SORTS)

@@ -13,10 +13,10 @@ from ninja import Query, Router, Schema
 from pydantic import Field
 
 from closedloop.core.api_auth import token_auth
-from closedloop.core.api_support import ERRORS, ApiError, not_found
+from closedloop.core.api_support import ERRORS, ApiError, BodySchema, not_found
 from closedloop.core.models import Role, User
 from closedloop.core.permissions import visible
-from closedloop.crm.models import Lead
+from closedloop.crm.models import ActivityKind, Lead
 from closedloop.handoff import reports, services
 from closedloop.handoff.models import Dispute, RejectionReason
 from closedloop.handoff.sla import OPEN_STAGES
@@ -52,27 +52,27 @@ class HandoffReasonOut(Schema):
     recycle_days: int
 
 
-class HandoffRejectIn(Schema):
-    reason: str = Field(description="code of a reason from GET /handoff/reasons")
+class HandoffRejectIn(BodySchema):
+    reason: str = Field(min_length=1, description="code of a reason from GET /handoff/reasons")
     note: str = ""
     recycle_on: date | None = Field(None, description="not-now path: the re-entry date")
     duplicate_of: int | None = Field(None, description="duplicate path: the surviving lead id")
 
 
-class HandoffActivityIn(Schema):
-    kind: str = Field(description="call, email, meeting or note")
+class HandoffActivityIn(BodySchema):
+    kind: ActivityKind
     outcome: str = ""
     notes: str = ""
 
 
-class HandoffClaimIn(Schema):
+class HandoffClaimIn(BodySchema):
     reason: str = ""
 
 
-class HandoffReassignIn(Schema):
+class HandoffReassignIn(BodySchema):
     lead_ids: list[int] = Field(min_length=1)
     to: int = Field(description="id of the new owner")
-    reason: str
+    reason: str = Field(min_length=1, description="why the leads move (kept in the history)")
 
 
 class HandoffResultOut(Schema):
@@ -201,6 +201,15 @@ def reassign(request, payload: HandoffReassignIn):
     to = User.objects.filter(pk=payload.to, is_active=True).first()
     if to is None:
         raise ApiError(422, "to", f"no active user with id {payload.to}")
+    # A lead the caller may not see is a 404, as a missing one: neither reveals it exists.
+    seen = set(
+        visible(Lead.objects.all(), request.auth)
+        .filter(pk__in=payload.lead_ids)
+        .values_list("pk", flat=True)
+    )
+    missing = [pk for pk in dict.fromkeys(payload.lead_ids) if pk not in seen]
+    if missing:
+        raise not_found("lead", ", ".join(map(str, missing)), "lead_ids")
     with _refusals():
         moved = services.reassign_leads(
             payload.lead_ids, to=to, by=request.auth, reason=payload.reason

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
@@ -356,7 +356,8 @@ def redirect_inbox(view: str = "mine"):
 @require_POST
 def assign(request, pk: int):
     """A manager hands a lead from the unassigned queue (or a teammate) to a rep."""
-    lead = get_object_or_404(Lead, pk=pk)
+    # A lead the user may not see is a 404, as a missing one is.
+    lead = get_object_or_404(visible(Lead.objects.all(), request.user), pk=pk)
     to = get_object_or_404(User, pk=request.POST.get("to") or 0)
     reason = request.POST.get("reason", "").strip() or "assigned from the unassigned queue"
     try:
@@ -372,7 +373,9 @@ def assign(request, pk: int):
 @require_POST
 def reassign(request):
     """Bulk: the checked leads go to one rep, with a reason."""
-    ids = [int(i) for i in request.POST.getlist("lead") if i.isdigit()]
+    ids = [int(i) for i in request.POST.getlist("lead") if i.isdigit() and len(i) < 19]
+    if visible(Lead.objects.all(), request.user).filter(pk__in=ids).count() != len(set(ids)):
+        raise Http404("no such leads")  # invisible and missing leads alike
     to = get_object_or_404(User, pk=request.POST.get("to") or 0)
     if not ids:
         messages.error(request, "lead: tick at least one lead to reassign")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime
 import json
+from typing import Literal
 
 from django.core.exceptions import PermissionDenied
 from ninja import File, Form, Router, Schema, Status
@@ -18,7 +19,7 @@ from ninja.files import UploadedFile
 
 from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import ERRORS, ApiError, invalid, not_found
-from closedloop.imports.exports import ExportRefused, export_rows, neutralise
+from closedloop.imports.exports import COLUMNS, ExportRefused, export_rows, neutralise
 from closedloop.imports.models import ImportFormat, ImportJob, ImportKind
 from closedloop.imports.services import (
     ImportRefused,
@@ -26,10 +27,13 @@ from closedloop.imports.services import (
     error_rows,
     save_upload,
     set_mapping,
+    visible_import_jobs,
 )
 from closedloop.imports.views import IMPORTERS, stream_csv
 
 router = Router(tags=["imports"], auth=token_auth)
+# The kinds export_rows serves, as an enum in the OpenAPI document.
+ExportKind = Literal[tuple(COLUMNS)]  # type: ignore[valid-type]
 
 
 class ImportOut(Schema):
@@ -55,8 +59,8 @@ def _importer(request) -> None:
         raise PermissionDenied("only admins and marketing can import")
 
 
-def _job(pk: int) -> ImportJob:
-    job = ImportJob.objects.filter(pk=pk).first()
+def _job(request, pk: int) -> ImportJob:
+    job = visible_import_jobs(request.auth).filter(pk=pk).first()
     if job is None:
         raise not_found("import", pk)
     return job
@@ -66,8 +70,8 @@ def _job(pk: int) -> ImportJob:
 def create_import(
     request,
     file: File[UploadedFile],
-    kind: Form[str],
-    format: Form[str],
+    kind: Form[ImportKind],
+    format: Form[ImportFormat],
     mapping: Form[str] = "",
 ):
     """Upload a CSV and start importing it; `mapping` overrides the detected column mapping."""
@@ -98,21 +102,21 @@ def create_import(
 @router.get("/imports/{job_id}", response={200: ImportOut, **ERRORS})
 def get_import(request, job_id: int):
     _importer(request)
-    return _job(job_id)
+    return _job(request, job_id)
 
 
 @router.get("/imports/{job_id}/errors", response={200: None, **ERRORS})
 def get_import_errors(request, job_id: int):
     """The failed rows as CSV: line, column, value, reason."""
     _importer(request)
-    job = _job(job_id)
+    job = _job(request, job_id)
     return stream_csv(
         ([neutralise(c) for c in row] for row in error_rows(job)), f"import-{job.pk}-errors.csv"
     )
 
 
 @router.get("/exports/{kind}", response={200: None, **ERRORS})
-def export(request, kind: str):
+def export(request, kind: ExportKind):  # type: ignore[valid-type]
     """CSV of the records the token's user may see; query parameters are the list's filters."""
     params = {k: v for k, v in request.GET.items() if k not in ("raw", "page")}
     try:

@@ -1,6 +1,6 @@
-"""Reading CRM exports: column recognition, value parsing and streaming CSV records.
+"""Reading CRM exports: column recognition and value parsing (records: imports.reading).
 
-Pure Python, no Django: the loaders in `closedloop.imports.loaders` feed it bytes and get back
+Pure Python, no Django: the loaders in `closedloop.imports.loaders` feed it records and get back
 plain dicts of our field names, or a list of (column, reason) errors per row.
 
 Recognised exports:
@@ -14,16 +14,15 @@ Recognised exports:
 
 from __future__ import annotations
 
-import codecs
-import csv
 import functools
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import BinaryIO
+
+from closedloop.imports.reading import BrokenRecord
 
 
 class Kind(StrEnum):
@@ -715,6 +714,9 @@ class RowConverter:
 
     def convert(self, line: int, cells: list[str]) -> Row:
         row = Row(line)
+        if isinstance(cells, BrokenRecord):
+            row.fail("", "", cells.reason)
+            return row
         if len(cells) > self.width and any(cell.strip() for cell in cells[self.width :]):
             row.fail("", "", f"has {len(cells)} cells where the header has {self.width}")
             return row
@@ -722,7 +724,11 @@ class RowConverter:
         if len(cells) < self.width:
             cells = cells + [""] * (self.width - len(cells))
         # One scan of the whole record instead of one per cell: bad bytes are rare.
-        suspect = "\ufffd" in "\x00".join(cells)
+        joined = "\x01".join(cells)
+        if "\x00" in joined:  # PostgreSQL stores no NUL in text; a chunk holding one would fail
+            row.fail("", "", "the row holds a NUL byte")
+            return row
+        suspect = "\ufffd" in joined
         for index, header, target, parse in self.columns:
             cell = cells[index].strip()
             if not cell:
@@ -748,7 +754,8 @@ class RowConverter:
 
 
 def is_blank(cells: list[str]) -> bool:
-    return not any(map(str.strip, cells))
+    # A broken record has no cells but is not blank: it is an error row.
+    return not any(map(str.strip, cells)) and not isinstance(cells, BrokenRecord)
 
 
 def row_key(values: dict[str, object], kind: Kind) -> tuple[str, str] | None:
@@ -758,143 +765,3 @@ def row_key(values: dict[str, object], kind: Kind) -> tuple[str, str] | None:
         if value:
             return name, str(value).lower()
     return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Encodings and streaming.
-
-ENCODINGS = ("utf-8-sig", "cp1252")
-_BLOCK = 1 << 20
-
-
-@dataclass(frozen=True)
-class FileFacts:
-    sha256: str
-    size: int
-    encoding: str
-    note: str
-
-
-def inspect_file(stream: BinaryIO) -> FileFacts:
-    """One pass over the bytes: content hash, size and the encoding to read it with.
-
-    UTF-8 (with or without a byte-order mark) first; Excel on Windows saves cp1252, which is
-    the fallback, with a note. Bytes valid in neither are read as UTF-8 with replacement
-    characters, and the rows holding them fail with "bad encoding".
-    """
-    import hashlib
-
-    digest = hashlib.sha256()
-    decoders = {name: codecs.getincrementaldecoder(name)() for name in ENCODINGS}
-    valid = dict.fromkeys(ENCODINGS, True)
-    size = 0
-    while block := stream.read(_BLOCK):
-        size += len(block)
-        digest.update(block)
-        for name, decoder in decoders.items():
-            if valid[name]:
-                try:
-                    decoder.decode(block)
-                except UnicodeDecodeError:
-                    valid[name] = False
-    for name, decoder in decoders.items():
-        if valid[name]:
-            try:
-                decoder.decode(b"", final=True)
-            except UnicodeDecodeError:
-                valid[name] = False
-    if valid["utf-8-sig"]:
-        encoding, note = "utf-8-sig", ""
-    elif valid["cp1252"]:
-        encoding, note = "cp1252", "The file is not UTF-8; it was read as Windows-1252 (cp1252)."
-    else:
-        encoding = "utf-8-sig"
-        note = "The file is neither UTF-8 nor cp1252; rows with unreadable bytes fail."
-    return FileFacts(digest.hexdigest(), size, encoding, note)
-
-
-class RecordReader:
-    """CSV records from a binary stream, with the byte offset after each record.
-
-    Python's csv reader pulls one physical line at a time from its source and never reads
-    ahead, so the bytes handed out so far are exactly the bytes of the records returned: the
-    offset after a record is a safe place to resume from (`start=`), even with quoted
-    newlines inside cells.
-    """
-
-    def __init__(self, stream: BinaryIO, encoding: str, *, start: int = 0, start_line: int = 1):
-        self.stream = stream
-        self.encoding = encoding
-        self.offset = start
-        self.lines_read = start_line - 1
-        stream.seek(start)
-        self._reader = csv.reader(self._lines(), strict=False)
-
-    def _lines(self) -> Iterator[str]:
-        codec = "utf-8" if self.encoding == "utf-8-sig" and self.offset > 0 else self.encoding
-        decode = codecs.getdecoder(codec)
-        for raw in self.stream:
-            self.offset += len(raw)
-            self.lines_read += 1
-            # Cells may span lines; each physical line decodes on its own (no UTF-8 sequence
-            # contains a newline byte), so one bad line spoils only its own record.
-            yield decode(raw, "replace")[0]
-
-    def __iter__(self) -> Iterator[tuple[int, list[str]]]:
-        """(line number where the record starts, cells), header included."""
-        start = self.lines_read + 1
-        for cells in self._reader:
-            yield start, cells
-            start = self.lines_read + 1
-
-
-class SeenKeys:
-    """The upsert keys already imported from a file, each with the line it was first on.
-
-    A million-row file has two million keys (email and external id); as a dict of Python ints
-    that is ~180 MB. Here they are 64-bit fingerprints in a sorted NumPy array with a parallel
-    array of lines (12 bytes a key), looked up a chunk at a time with `searchsorted`; the keys
-    of the chunk being checked sit in a small dict until `flush`.
-    """
-
-    def __init__(self) -> None:
-        import numpy as np
-
-        self._np = np
-        self.keys = np.empty(0, dtype=np.uint64)
-        self.lines = np.empty(0, dtype=np.uint32)
-        self.pending: dict[int, int] = {}
-
-    @staticmethod
-    def fingerprint(name: str, value: object) -> int:
-        return hash((name, str(value).lower())) & 0xFFFF_FFFF_FFFF_FFFF
-
-    def lookup(self, fingerprints: list[int]) -> dict[int, int]:
-        """{fingerprint: first line} for those of `fingerprints` seen before this chunk."""
-        np = self._np
-        if not fingerprints or not len(self.keys):
-            return {}
-        wanted = np.array(fingerprints, dtype=np.uint64)
-        at = np.searchsorted(self.keys, wanted).clip(max=len(self.keys) - 1)
-        hit = self.keys[at] == wanted
-        return dict(zip(wanted[hit].tolist(), self.lines[at[hit]].tolist(), strict=True))
-
-    def add(self, fingerprint: int, line: int) -> None:
-        self.pending.setdefault(fingerprint, line)
-
-    def flush(self) -> None:
-        """Move the pending keys into the sorted arrays."""
-        np = self._np
-        if not self.pending:
-            return
-        keys = np.fromiter(self.pending.keys(), dtype=np.uint64, count=len(self.pending))
-        lines = np.fromiter(self.pending.values(), dtype=np.uint32, count=len(self.pending))
-        order = np.argsort(keys, kind="stable")
-        keys, lines = keys[order], lines[order]
-        at = np.searchsorted(self.keys, keys)
-        self.keys = np.insert(self.keys, at, keys)
-        self.lines = np.insert(self.lines, at, lines)
-        self.pending.clear()
-
-    def __len__(self) -> int:
-        return len(self.keys) + len(self.pending)

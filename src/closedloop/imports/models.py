@@ -45,6 +45,7 @@ class ImportJob(models.Model):
     file_sha256 = models.CharField(max_length=64, db_index=True)
     file_size = models.BigIntegerField(default=0, help_text="bytes")
     encoding = models.CharField(max_length=16, default="utf-8-sig")
+    delimiter = models.CharField(max_length=1, default=",", help_text="Detected from the file")
     note = models.CharField(max_length=300, blank=True)
     mapping = models.JSONField(default=dict, help_text="{column header: our field or ''}")
     headers = models.JSONField(default=list)

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from closedloop.core.audit import acting_as, record_bulk
+from closedloop.core.csvformat import SAMPLE_BYTES, detect_csv_format
 from closedloop.core.db import vendor
 from closedloop.core.models import AuditSource
 from closedloop.imports import indexes
@@ -27,17 +28,16 @@ from closedloop.imports.engine import (
     KEYS,
     Format,
     Kind,
-    RecordReader,
     Row,
     RowConverter,
-    SeenKeys,
     detect_mapping,
-    inspect_file,
     is_blank,
     validate_mapping,
 )
 from closedloop.imports.loaders import LOADERS
 from closedloop.imports.models import ImportJob, ImportStatus, RowError
+from closedloop.imports.reading import HeaderProblem, RecordReader, inspect_file, read_header
+from closedloop.imports.seenkeys import SeenKeys
 
 CHUNK_ROWS = 5_000
 PREVIEW_ROWS = 5
@@ -57,35 +57,91 @@ def create_import_job(
     user=None,
     mapping: dict[str, str] | None = None,
 ) -> ImportJob:
-    """A job for the file at `path`, with its hash, encoding, header and detected mapping.
+    """A job for the file at `path`, with its hash, encoding, delimiter, header and detected
+    mapping. Every door (page, API, CLI) comes through here, so each gets the same checks.
 
-    Raises ImportRefused when the file has no header row. Nothing is written to the CRM yet.
+    Raises ImportRefused when the file is not text, has no header row, or its header is over
+    the limits. A UTF-16 or UTF-32 file is read from a UTF-8 copy under the media folder.
+    Nothing is written to the CRM yet.
     """
     kind, fmt = Kind(kind), Format(fmt)
     with open(path, "rb") as stream:
         facts = inspect_file(stream)
-        headers = read_headers(stream, facts.encoding)
+        stream.seek(0)
+        text_format = detect_csv_format(stream.read(SAMPLE_BYTES))
+    read_path, encoding, note = Path(path), facts.encoding, facts.note
+    if text_format.encoding.startswith(("utf-16", "utf-32")):
+        read_path, encoding = _utf8_copy(Path(path), text_format.encoding), "utf-8"
+        note = f"The file is {text_format.encoding.upper()}; it was read as such."
+    with open(read_path, "rb") as stream:
+        try:
+            _check_text(stream.read(SAMPLE_BYTES))
+            stream.seek(0)
+            headers = read_header(stream, encoding, delimiter=text_format.delimiter)
+        except (HeaderProblem, ImportRefused) as exc:
+            if read_path != Path(path):
+                read_path.unlink(missing_ok=True)
+            raise ImportRefused(f"{file_name}: {exc}") from None
     if not headers:
         raise ImportRefused(f"{file_name} is empty: it has no header row")
     return ImportJob.objects.create(
         kind=kind,
         format=fmt,
         file_name=file_name[:255],
-        file_path=str(Path(path).resolve()),
+        file_path=str(read_path.resolve()),
         file_sha256=facts.sha256,
-        file_size=facts.size,
-        encoding=facts.encoding,
-        note=facts.note,
+        file_size=read_path.stat().st_size,
+        encoding=encoding,
+        delimiter=text_format.delimiter,
+        note=note,
         headers=headers,
         mapping=mapping or detect_mapping(headers, kind, fmt),
         created_by=user,
     )
 
 
-def read_headers(stream, encoding: str) -> list[str]:
-    for _, cells in RecordReader(stream, encoding):
-        return [cell.strip() for cell in cells]
-    return []
+# Zip (.xlsx, .docx), old Office (.xls), PDF, PNG, JPEG and GIF files start with these.
+_BINARY_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"\x89PNG", b"\xff\xd8\xff", b"GIF8")
+
+
+def is_binary(head: bytes) -> bool:
+    """A binary file rather than text: a known signature, or NUL bytes beyond a stray one
+    (CSV text has none; a stray one fails only its row)."""
+    return head.startswith(_BINARY_MAGIC) or head.count(0) * 1000 > len(head)
+
+
+def _check_text(head: bytes) -> None:
+    if is_binary(head):  # UTF-16 files, which have NULs, were copied to UTF-8 before this
+        raise ImportRefused("the file is not text (save it as CSV, UTF-8)")
+
+
+def _utf8_copy(path: Path, encoding: str) -> Path:
+    """A UTF-8 copy of a UTF-16/32 file in the media folder (the import reads byte lines)."""
+    import uuid
+
+    from django.conf import settings
+
+    folder = Path(settings.MEDIA_ROOT) / "imports"
+    folder.mkdir(parents=True, exist_ok=True)
+    copy = folder / f"{uuid.uuid4().hex}.csv"
+    with (
+        open(path, encoding=encoding, errors="replace", newline="") as source,
+        open(copy, "w", encoding="utf-8", newline="") as out,
+    ):
+        while block := source.read(_SNIFF_BYTES):
+            out.write(block.removeprefix("\ufeff"))
+    return copy
+
+
+def visible_import_jobs(user):
+    """The jobs a user may see: an admin all of them, anyone else (marketing) their own.
+
+    An import holds the rows of the file and who uploaded it; another user's job is a 404,
+    like a missing one."""
+    from closedloop.core.models import Role
+
+    jobs = ImportJob.objects.all()
+    return jobs if user.role == Role.ADMIN else jobs.filter(created_by=user)
 
 
 def find_resumable_job(*, path: str | Path, kind: str, fmt: str) -> ImportJob | None:
@@ -119,7 +175,7 @@ def preview_rows(job: ImportJob, count: int = PREVIEW_ROWS) -> list[list[str]]:
     """The first `count` records after the header, as the file has them."""
     rows: list[list[str]] = []
     with open(job.file_path, "rb") as stream:
-        for line, cells in RecordReader(stream, job.encoding):
+        for line, cells in RecordReader(stream, job.encoding, delimiter=job.delimiter):
             if line > 1 and len(rows) < count:
                 rows.append(cells)
             if len(rows) >= count:
@@ -230,7 +286,7 @@ def _finish(job: ImportJob, status: str, message: str) -> None:
 def _run(job: ImportJob, *, chunk_size: int, on_chunk) -> None:
     kind = Kind(job.kind)
     with open(job.file_path, "rb") as stream:
-        header_reader = RecordReader(stream, job.encoding)
+        header_reader = RecordReader(stream, job.encoding, delimiter=job.delimiter)
         header_line, headers = next(iter(header_reader))
         if [h.strip() for h in headers] != job.headers:
             raise ImportRefused("the file's header changed since the import was created")
@@ -243,7 +299,9 @@ def _run(job: ImportJob, *, chunk_size: int, on_chunk) -> None:
         if header_end < start < job.file_size:
             seen = _seen_keys(job, stream, converter, kind, upto=start)
         loader = LOADERS[kind](job)
-        reader = RecordReader(stream, job.encoding, start=start, start_line=line + 1)
+        reader = RecordReader(
+            stream, job.encoding, start=start, start_line=line + 1, delimiter=job.delimiter
+        )
         with _bulk_loading() as use_server_cache:
             # Decided once, after the first chunk; a resumed job keeps them dropped.
             decided = bool(job.dropped_indexes)
@@ -339,7 +397,7 @@ def _seen_keys(job, stream, converter: RowConverter, kind: Kind, *, upto: int) -
     """Rebuild, on resume, the keys of rows already imported (for duplicate detection)."""
     failed = set(RowError.objects.filter(job=job).values_list("line", flat=True))
     seen = SeenKeys()
-    reader = RecordReader(stream, job.encoding)
+    reader = RecordReader(stream, job.encoding, delimiter=job.delimiter)
     for line, cells in reader:
         if line > 1 and line not in failed and not is_blank(cells):
             for _, key in _key_hashes(converter.convert(line, cells).values, kind):
@@ -494,8 +552,8 @@ def check_upload(name: str, size: int, head: bytes, *, limit: int | None = None)
         problems.append("the file is empty")
     if size > limit:
         problems.append(f"the file is {size / 2**20:.0f} MB; the limit is {limit / 2**20:.0f} MB")
-    if b"\x00" in head[:_SNIFF_BYTES]:
-        # Spreadsheets (.xlsx), images and UTF-16 files all contain NUL bytes; CSV text never does.
+    utf16 = detect_csv_format(head[:_SNIFF_BYTES]).encoding.startswith(("utf-16", "utf-32"))
+    if not utf16 and is_binary(head[:_SNIFF_BYTES]):  # UTF-16 text is read as such
         problems.append("the file is not text (save it as CSV, UTF-8)")
     return problems
 
@@ -518,12 +576,15 @@ def save_upload(uploaded, *, kind: str, fmt: str, user) -> ImportJob:
         for block in uploaded.chunks():
             out.write(block)
     try:
-        return create_import_job(
+        job = create_import_job(
             path=path, file_name=Path(uploaded.name).name, kind=kind, fmt=fmt, user=user
         )
-    except ImportRefused:
+    except BaseException:  # refused or not, a file without a job is never left behind
         path.unlink(missing_ok=True)
         raise
+    if Path(job.file_path) != path.resolve():  # read from a UTF-8 copy
+        path.unlink(missing_ok=True)
+    return job
 
 
 def enqueue_import(job: ImportJob) -> bool:

@@ -27,6 +27,7 @@ from closedloop.imports.services import (
     preview_rows,
     save_upload,
     set_mapping,
+    visible_import_jobs,
 )
 
 IMPORTERS = (Role.ADMIN, Role.MARKETING)
@@ -78,7 +79,7 @@ def imports_home(request):
             else:
                 return redirect("import-detail", pk=job.pk)
     context = {
-        "jobs": ImportJob.objects.select_related("created_by")[:RECENT_JOBS],
+        "jobs": visible_import_jobs(request.user).select_related("created_by")[:RECENT_JOBS],
         "kinds": ImportKind.choices,
         "formats": ImportFormat.choices,
         "errors": errors,
@@ -92,7 +93,7 @@ def imports_home(request):
 def import_detail(request, pk: int):
     """PENDING: the mapping preview (POST starts the import). Later: progress and results."""
     require_importer(request.user)
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_object_or_404(visible_import_jobs(request.user), pk=pk)
     problems: list[str] = []
     if request.method == "POST":
         if job.status != ImportStatus.PENDING:
@@ -133,7 +134,7 @@ def _detail_context(job: ImportJob, problems: list[str]) -> dict:
 def import_progress(request, pk: int):
     """The progress panel, polled by htmx every second while the import runs."""
     require_importer(request.user)
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_object_or_404(visible_import_jobs(request.user), pk=pk)
     return render(request, "imports/_progress.html", {"job": job})
 
 
@@ -141,7 +142,7 @@ def import_progress(request, pk: int):
 @require_POST
 def import_resume(request, pk: int):
     require_importer(request.user)
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_object_or_404(visible_import_jobs(request.user), pk=pk)
     stuck = job.status == ImportStatus.RUNNING and is_abandoned(job)
     if job.status != ImportStatus.INTERRUPTED and not stuck:
         messages.error(request, "Only an interrupted import can be resumed.")
@@ -154,7 +155,7 @@ def import_resume(request, pk: int):
 def import_errors(request, pk: int):
     """The failed rows of an import as CSV: line, column, value, reason (values neutralised)."""
     require_importer(request.user)
-    job = get_object_or_404(ImportJob, pk=pk)
+    job = get_object_or_404(visible_import_jobs(request.user), pk=pk)
     rows = ([neutralise(cell) for cell in row] for row in error_rows(job))
     return stream_csv(rows, f"import-{job.pk}-errors.csv")
 

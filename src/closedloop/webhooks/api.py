@@ -6,7 +6,7 @@ import datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 
 from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import (
@@ -14,6 +14,7 @@ from closedloop.core.api_support import (
     ERRORS,
     MAX_LIMIT,
     ApiError,
+    BodySchema,
     Ordering,
     OutSchema,
     PathId,
@@ -37,14 +38,17 @@ class EndpointOut(OutSchema):
     created_at: datetime.datetime
 
 
-class EndpointIn(Schema):
-    url: str = Field(max_length=2000)
+WEBHOOK_URL = r"^[Hh][Tt][Tt][Pp][Ss]?://[^\s\x00]+$"
+
+
+class EndpointIn(BodySchema):
+    url: str = Field(max_length=2000, pattern=WEBHOOK_URL)
     events: list[str] = Field(min_length=1)
     description: str = Field("", max_length=200)
 
 
-class EndpointPatch(Schema):
-    url: str = Field(None, max_length=2000)
+class EndpointPatch(BodySchema):
+    url: str = Field(None, max_length=2000, pattern=WEBHOOK_URL)
     events: list[str] = Field(None, min_length=1)
     description: str = Field(None, max_length=200)
     is_active: bool = None

@@ -103,7 +103,10 @@ def check_url(
     url: str, *, allowed_hosts: Collection[str] = (), resolver: Resolver | None = None
 ) -> Destination:
     """Resolve and check `url`; raise UnsafeDestination, or return where to connect."""
-    parts = urlsplit(url.strip())
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError as exc:  # e.g. an unbalanced "[" or "]" ("Invalid IPv6 URL")
+        raise UnsafeDestination(f"the URL cannot be read: {exc}") from None
     if parts.scheme not in ("http", "https"):
         raise UnsafeDestination("only http and https URLs can receive webhooks")
     host = (parts.hostname or "").rstrip(".").lower()
