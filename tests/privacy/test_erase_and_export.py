@@ -208,3 +208,14 @@ def test_the_admin_lead_list_offers_both_actions(client, media):
     assert json.loads(exported.content)[0]["leads"][0]["first_name"] == marker
     client.post("/admin/crm/lead/", {"action": "erase_people", "_selected_action": [lead.pk]})
     assert database_hits(marker) == []
+
+
+@pytest.mark.parametrize("path", ["export", "erase"])
+def test_an_email_with_a_nul_character_is_a_422_naming_the_field(client, path):
+    _, token = create_api_token(user=make_user("ada3@example.com", role=Role.ADMIN), name="t")
+    response = client.post(
+        f"/api/v1/people/{path}", {"email": "a\x00b@example.com"},
+        content_type="application/json", headers={"Authorization": f"Bearer {token}"},
+    )  # fmt: skip
+    assert response.status_code == 422
+    assert "email" in str(response.json()["errors"])
