@@ -86,19 +86,27 @@ def edit_details(request, pk: int):
     return _panel(request, lead, message="Details saved.")
 
 
+def log_activity_from_form(request, lead: Lead) -> None:
+    """Log the call, e-mail, meeting or note a form posted (inbox row and lead page alike).
+
+    An unknown outcome is dropped rather than refused: the kind and notes are what matter.
+    """
+    outcome = request.POST.get("outcome", "")
+    services.log_activity(
+        lead,
+        by=request.user,
+        kind=request.POST.get("kind", ""),
+        outcome=outcome if outcome in ActivityOutcome.values else "",
+        notes=request.POST.get("notes", ""),
+    )
+
+
 @login_required
 @require_POST
 def log(request, pk: int):
     lead = _lead(request, pk)
-    outcome = request.POST.get("outcome", "")
     try:
-        services.log_activity(
-            lead,
-            by=request.user,
-            kind=request.POST.get("kind", ""),
-            outcome=outcome if outcome in ActivityOutcome.values else "",
-            notes=request.POST.get("notes", ""),
-        )
+        log_activity_from_form(request, lead)
     except ValidationError as exc:
         return _panel(request, lead, status=422, errors=_errors(exc))
     return _panel(request, lead, message="Logged.")

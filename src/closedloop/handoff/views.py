@@ -19,6 +19,7 @@ from closedloop.crm.filters import SCORE_BANDS
 from closedloop.crm.models import ActivityKind, ActivityOutcome, Lead, LeadSource, LifecycleStage
 from closedloop.handoff import inbox as inbox_list
 from closedloop.handoff import reports, services
+from closedloop.handoff.lead_views import log_activity_from_form
 from closedloop.handoff.models import (
     Dispute,
     DisputeStatus,
@@ -316,15 +317,7 @@ def _duplicate(request, value: str, errors: dict) -> Lead | None:
 def log_work(request, pk: int):
     lead = _lead_for(request, pk)
     try:
-        services.log_activity(
-            lead,
-            by=request.user,
-            kind=request.POST.get("kind", ""),
-            outcome=request.POST.get("outcome", "")
-            if request.POST.get("outcome", "") in ActivityOutcome.values
-            else "",
-            notes=request.POST.get("notes", ""),
-        )
+        log_activity_from_form(request, lead)
     except ValidationError as exc:
         return _row(request, lead, status=422, message=_first(exc))
     return _row(request, lead, message="Logged.")
