@@ -93,26 +93,28 @@ def deal_asset_pairs(
 ) -> Pairs:
     """Every (asset, deal) where a contact of the deal viewed or was sent the asset inside
     the deal's window (see the module docstring)."""
-    buyer = ev.where(kind_mask(ev.kind, BUYER_KINDS) & (ev.lead >= 0))
-    event, deal = _expand_to_deals(buyer.lead, dl)
-    at = buyer.at[event]
+    event, deal = _expand_to_deals(ev.lead, kind_mask(ev.kind, BUYER_KINDS), dl)
+    at = ev.at[event]
     end = np.where(dl.closed_at == NEVER, as_of, dl.closed_at)[deal]
     inside = (at <= end) & (at >= dl.created[deal] - lookback_days * DAY)
     n_deals = max(len(dl), 1)
-    keys = unique(buyer.asset[event[inside]] * n_deals + deal[inside])
+    keys = unique(ev.asset[event[inside]] * n_deals + deal[inside])
     return Pairs(keys // n_deals, keys % n_deals)
 
 
-def _expand_to_deals(lead: IntArray, dl: Deals) -> tuple[IntArray, IntArray]:
-    """(event index, deal) for every deal each event's lead is a contact of. Leads are dense
-    indexes, so a table indexed by lead finds each one's contacts without a search."""
+def _expand_to_deals(
+    lead: IntArray, candidate: BoolArray, dl: Deals
+) -> tuple[IntArray, IntArray]:
+    """(event index, deal) for every deal the lead of each candidate event is a contact of.
+    Leads are dense indexes, so a table indexed by lead finds each one's contacts without a
+    search; its last cell (no contacts) is where lead -1 looks."""
     if len(lead) == 0 or len(dl.contact_lead) == 0:
         return np.zeros(0, np.int64), np.zeros(0, np.int64)
     top = int(max(lead.max(), dl.contact_lead.max())) + 1
     contact_deals = dl.contact_deal[np.argsort(dl.contact_lead, kind="stable")]
-    per_lead = np.bincount(dl.contact_lead, minlength=top)
+    per_lead = np.bincount(dl.contact_lead, minlength=top + 1)
     first_of_lead = np.cumsum(per_lead) - per_lead
-    event = np.flatnonzero(per_lead[lead])
+    event = np.flatnonzero(candidate & (per_lead[lead] > 0))
     count, start = per_lead[lead[event]], first_of_lead[lead[event]]
     event = np.repeat(event, count)
     offset = np.arange(len(event), dtype=np.int64) - np.repeat(np.cumsum(count) - count, count)

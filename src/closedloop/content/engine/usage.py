@@ -112,7 +112,9 @@ def asset_usage(ev: Events, *, n_assets: int) -> Usage:
         reps=distinct_per_asset(ev.asset, ev.rep, n_assets=n_assets, mask=sales),
         leads=distinct_per_asset(ev.asset, ev.lead, n_assets=n_assets, mask=to_buyer),
         last_used_at=latest_per_asset(ev.asset, ev.at, n_assets=n_assets),
-        last_sales_use_at=latest_per_asset(ev.asset[sales], ev.at[sales], n_assets=n_assets),
+        last_sales_use_at=latest_per_asset(
+            ev.asset, np.where(sales, ev.at, NEVER), n_assets=n_assets
+        ),
     )
 
 
@@ -128,15 +130,15 @@ def distinct_per_asset(
 ) -> IntArray:
     """How many distinct values of `other` (>= 0; -1 is ignored) each asset has."""
     keep = other >= 0 if mask is None else mask & (other >= 0)
-    asset, other = asset[keep], other[keep]
-    if len(other) == 0:
+    if not keep.any():
         return np.zeros(n_assets, dtype=np.int64)
     base = int(other.max()) + 1
-    keys = asset * base + other
     if n_assets * base <= _DENSE_CELLS:
-        seen = np.zeros(n_assets * base, dtype=bool)
-        seen[keys] = True
-        return np.asarray(seen.reshape(n_assets, base).sum(axis=1), dtype=np.int64)
+        # Pairs that do not count go to one extra cell past the end, never read.
+        seen = np.zeros(n_assets * base + 1, dtype=bool)
+        seen[np.where(keep, asset * base + other, n_assets * base)] = True
+        return np.asarray(seen[:-1].reshape(n_assets, base).sum(axis=1), dtype=np.int64)
+    keys = asset[keep] * base + other[keep]
     return np.bincount(unique(keys) // base, minlength=n_assets).astype(np.int64)
 
 
