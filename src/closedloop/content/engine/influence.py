@@ -102,9 +102,7 @@ def deal_asset_pairs(
     return Pairs(keys // n_deals, keys % n_deals)
 
 
-def _expand_to_deals(
-    lead: IntArray, candidate: BoolArray, dl: Deals
-) -> tuple[IntArray, IntArray]:
+def _expand_to_deals(lead: IntArray, candidate: BoolArray, dl: Deals) -> tuple[IntArray, IntArray]:
     """(event index, deal) for every deal the lead of each candidate event is a contact of.
     Leads are dense indexes, so a table indexed by lead finds each one's contacts without a
     search; its last cell (no contacts) is where lead -1 looks."""
