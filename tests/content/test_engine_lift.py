@@ -59,7 +59,7 @@ def test_deals_are_compared_within_their_stratum():
             (1, False, True, 2), (1, False, False, 8),
         ]
     )  # fmt: skip
-    lift = win_rate_lift(pairs, dl, n_assets=1)
+    lift = win_rate_lift(pairs, dl, n_assets=1, exposure_edges=())
     assert lift.used.tolist() == [40]
     assert lift.used_won.tolist() == [17]
     assert lift.used_rate[0] == pytest.approx(17 / 40)
@@ -77,7 +77,7 @@ def test_deals_are_compared_within_their_stratum():
 
 def test_a_stratum_without_deals_that_did_not_use_the_asset_is_left_out():
     dl, pairs = closed_deals([(0, True, True, 30), (0, False, False, 30), (1, True, True, 5)])
-    lift = win_rate_lift(pairs, dl, n_assets=1)
+    lift = win_rate_lift(pairs, dl, n_assets=1, exposure_edges=())
     assert lift.used.tolist() == [30]
     assert lift.lift[0] == pytest.approx(1.0)
     assert lift.enough.tolist() == [True]
@@ -85,7 +85,7 @@ def test_a_stratum_without_deals_that_did_not_use_the_asset_is_left_out():
 
 def test_open_deals_do_not_count_and_too_few_users_is_not_enough_data():
     dl, pairs = closed_deals([(0, True, True, 19), (0, False, False, 50)])
-    lift = win_rate_lift(pairs, dl, n_assets=2)
+    lift = win_rate_lift(pairs, dl, n_assets=2, exposure_edges=())
     assert lift.enough.tolist() == [False, False]
     assert lift.used.tolist() == [19, 0]
     assert math.isnan(lift.lift[1])
@@ -93,7 +93,7 @@ def test_open_deals_do_not_count_and_too_few_users_is_not_enough_data():
         dl.amount, dl.created, np.where(np.arange(len(dl)) < 5, NEVER, dl.closed_at),
         dl.won, dl.stratum, dl.contact_deal, dl.contact_lead,
     )  # fmt: skip
-    assert win_rate_lift(pairs, still_open, n_assets=1).used.tolist() == [14]
+    assert win_rate_lift(pairs, still_open, n_assets=1, exposure_edges=()).used.tolist() == [14]
 
 
 @given(st.integers(0, 60), st.integers(1, 60), st.integers(0, 60), st.integers(1, 60))
@@ -103,3 +103,29 @@ def test_the_interval_holds_the_estimate_and_stays_within_minus_one_and_one(x1, 
     d = x1 / n1 - x0 / n0
     assert -1 - 1e-9 <= lo[0] <= d + 1e-9
     assert d - 1e-9 <= hi[0] <= 1 + 1e-9
+
+
+def test_deals_are_compared_with_deals_that_used_as_much_content():
+    # 60 closed deals: 20 used no content (won 2), 20 used asset 1 only (won 10), 20 used
+    # assets 0 and 1 (won 14). Against every non-user, asset 0 would look far better than
+    # it is; against deals that also used two assets, it has no comparison at all, and
+    # asset 1's users that used one asset are compared with nothing either.
+    n = 60
+    dl = deals(
+        amount=np.ones(n),
+        created=np.zeros(n, np.int64),
+        closed_at=np.full(n, DAY),
+        won=np.r_[np.arange(20) < 2, np.arange(20) < 10, np.arange(20) < 14],
+        contact_deal=[],
+        contact_lead=[],
+    )
+    both = np.arange(40, 60)
+    pairs = Pairs(
+        np.r_[np.zeros(20, np.int64), np.ones(40, np.int64)],
+        np.r_[both, np.arange(20, 40), both],
+    )
+    naive = win_rate_lift(pairs, dl, n_assets=2, exposure_edges=())
+    assert naive.lift[0] == pytest.approx(14 / 20 - 12 / 40)
+    banded = win_rate_lift(pairs, dl, n_assets=2, exposure_edges=(1, 2))
+    assert banded.used.tolist() == [0, 0]  # no deal that used two assets skipped either
+    assert banded.enough.tolist() == [False, False]

@@ -25,7 +25,7 @@ def funnel():
     return Funnel(
         found=np.array([9, 0, 4, 9, 9, 9, 9, 9]),
         opened=np.array([9, 0, 0, 3, 9, 9, 9, 9]),
-        to_buyers=np.array([50, 0, 0, 0, 2, 50, 50, 50]),
+        shared=np.array([50, 0, 0, 0, 2, 50, 50, 50]),
         lift=np.array([-0.3, NAN, NAN, NAN, 0.2, -0.05, 0.25, 0.05]),
         low=np.array([-0.45, NAN, NAN, NAN, -0.4, -0.2, 0.1, -0.1]),
         high=np.array([-0.1, NAN, NAN, NAN, 0.7, 0.1, 0.4, 0.2]),
@@ -34,7 +34,7 @@ def funnel():
 
 
 def test_each_asset_gets_the_level_where_it_stopped():
-    assert levels(funnel()).tolist() == [0, 1, 2, 3, 4, 5, 6, 5]
+    assert levels(funnel()).tolist() == [0, 1, 2, 3, 4, 4, 5, 4]
 
 
 def test_the_bottom_is_worst_first_and_each_asset_says_why():
@@ -57,4 +57,6 @@ def test_the_bottom_fifth_rounds_up_and_skips_ineligible_assets():
     result = bottom(funnel(), eligible=eligible)
     assert result.order.tolist() == [2, 3]  # ceil(0.2 * 6) = 2
     whole = bottom(funnel(), eligible=np.ones(8, bool), share=1.0)
-    assert whole.order.tolist() == [0, 1, 2, 3, 4, 5, 7, 6]  # lift orders within a level
+    # Within "shared but no lift": the lowest measured lift first (5), an unmeasured one
+    # counts as none (4), then 7.
+    assert whole.order.tolist() == [0, 1, 2, 3, 5, 4, 7, 6]

@@ -2,10 +2,12 @@
 
 Method (docs/decisions/0020-content-influence-and-lift.md):
 
-1. Only closed deals count. Deals are compared within strata (`Deals.stratum`, e.g. the
+1. Only closed deals count. Deals are compared within strata: `Deals.stratum` (e.g. the
    account's size band), so an asset used mostly in large deals is not credited with the
-   large deals' own win rate. A stratum counts for an asset only when it has deals that used
-   the asset *and* deals that did not.
+   large deals' own win rate, crossed with how many distinct assets the deal used (1, 2-3,
+   4-7, 8+), so an asset is not credited with the habit of content-hungry buyers to win more.
+   A stratum counts for an asset only when it has deals that used the asset *and* deals
+   that did not.
 2. `used_rate` = won / closed among the deals that used the asset (in those strata).
    `comparable_rate` = the win rate of the deals that did not use it, each stratum weighted by
    how many of the users are in it (direct standardisation to the users' mix).
@@ -31,6 +33,8 @@ from closedloop.content.engine.usage import BoolArray, FloatArray, IntArray
 
 MIN_USED = 20
 MIN_COMPARISON = 20
+# Bands of how many distinct assets a deal used: 1, 2-3, 4-7, 8+ (0 never holds a user).
+EXPOSURE_EDGES = (1, 2, 4, 8)
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,11 @@ def win_rate_lift(
     min_used: int = MIN_USED,
     min_comparison: int = MIN_COMPARISON,
     confidence: float = 0.95,
+    exposure_edges: tuple[int, ...] = EXPOSURE_EDGES,
 ) -> Lift:
     """The stratified lift of every asset (see the module docstring)."""
-    n1, x1, n0, x0 = _stratum_counts(pairs, dl, n_assets=n_assets)
+    strata = exposure_strata(pairs, dl, exposure_edges)
+    n1, x1, n0, x0 = _stratum_counts(pairs, dl, strata, n_assets=n_assets)
     compared = (n1 > 0) & (n0 > 0)
     n1 = np.where(compared, n1, 0.0)
     used = n1.sum(axis=1)
@@ -113,16 +119,27 @@ def win_rate_lift(
     )
 
 
+def exposure_strata(pairs: Pairs, dl: Deals, edges: tuple[int, ...]) -> IntArray:
+    """Each deal's stratum crossed with its band of how many distinct assets it used, so
+    that a deal that used an asset is compared with deals that used as much content (deals
+    that see more content win more often, whichever asset it was)."""
+    if not edges:
+        return dl.stratum
+    used = np.bincount(pairs.deal, minlength=len(dl))
+    band = np.searchsorted(np.array(edges), used, side="right")
+    return np.asarray(dl.stratum * (len(edges) + 1) + band, dtype=np.int64)
+
+
 def _stratum_counts(
-    pairs: Pairs, dl: Deals, *, n_assets: int
+    pairs: Pairs, dl: Deals, stratum: IntArray, *, n_assets: int
 ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
     """(n1, x1, n0, x0), each (n_assets, strata): closed deals that used the asset and their
     wins, closed deals that did not and their wins."""
-    closed, strata = dl.closed, int(dl.stratum.max()) + 1 if len(dl) else 1
-    total = np.bincount(dl.stratum[closed], minlength=strata).astype(np.float64)
-    wins = np.bincount(dl.stratum[closed & dl.won], minlength=strata).astype(np.float64)
+    closed, strata = dl.closed, int(stratum.max()) + 1 if len(dl) else 1
+    total = np.bincount(stratum[closed], minlength=strata).astype(np.float64)
+    wins = np.bincount(stratum[closed & dl.won], minlength=strata).astype(np.float64)
     keep = closed[pairs.deal]
-    cell = pairs.asset[keep] * strata + dl.stratum[pairs.deal[keep]]
+    cell = pairs.asset[keep] * strata + stratum[pairs.deal[keep]]
     won = dl.won[pairs.deal[keep]]
     shape = (n_assets, strata)
     n1 = np.bincount(cell, minlength=n_assets * strata).reshape(shape).astype(np.float64)

@@ -18,6 +18,7 @@ class Settings:
     min_used: int = lift.MIN_USED
     min_comparison: int = lift.MIN_COMPARISON
     confidence: float = 0.95
+    exposure_edges: tuple[int, ...] = lift.EXPOSURE_EDGES
     unused_days: int = UNUSED_DAYS
     bottom_share: float = review.BOTTOM_SHARE
 
@@ -48,12 +49,13 @@ def asset_report(
 ) -> AssetReport:
     """Usage, influence, lift, freshness and the bottom share of every asset.
 
-    `found`: per asset, how many searches showed it (zeros if unknown); `review_by`: epoch
+    `found`: per asset, how many searches in the last `unused_days` showed it (zeros if
+    unknown; the path to the bottom 20% counts that window too); `review_by`: epoch
     seconds or NEVER; `eligible`: the assets the library figures cover (e.g. the published
     ones; all if None). See the modules for the definitions."""
     s = settings or Settings()
     eligible = np.ones(n_assets, dtype=bool) if eligible is None else eligible
-    used = usage.asset_usage(ev, n_assets=n_assets)
+    used = usage.asset_usage(ev, n_assets=n_assets, since=as_of - s.unused_days * usage.DAY)
     pairs = influence.deal_asset_pairs(ev, dl, as_of=as_of, lookback_days=s.lookback_days)
     lifted = lift.win_rate_lift(
         pairs,
@@ -62,6 +64,7 @@ def asset_report(
         min_used=s.min_used,
         min_comparison=s.min_comparison,
         confidence=s.confidence,
+        exposure_edges=s.exposure_edges,
     )
     fresh, days_left = review.freshness(
         np.full(n_assets, usage.NEVER, np.int64) if review_by is None else review_by, as_of=as_of
@@ -86,11 +89,12 @@ def asset_report(
 def _funnel(
     used: usage.Usage, lifted: lift.Lift, found: IntArray | None, n_assets: int
 ) -> review.Funnel:
-    opened = sum(used.count(k) for k in (UsageKind.OPEN, UsageKind.DOWNLOAD, UsageKind.PRESENT))
+    rep_kinds = (UsageKind.OPEN, UsageKind.DOWNLOAD, UsageKind.PRESENT)
+    opened = sum(used.count(k, recent=True) for k in rep_kinds)
     return review.Funnel(
         found=np.zeros(n_assets, np.int64) if found is None else found,
         opened=np.asarray(opened, dtype=np.int64),
-        to_buyers=used.count(UsageKind.SHARE) + used.count(UsageKind.BUYER_VIEW),
+        shared=used.count(UsageKind.SHARE, recent=True),
         lift=lifted.lift,
         low=lifted.low,
         high=lifted.high,

@@ -1,19 +1,21 @@
 """Freshness against the review-by date, and the bottom 20% of the library with a reason each.
 
 The bottom 20% follows an asset down the path it should travel: found in a rep's search,
-opened by the rep, put in front of a buyer (shared, or viewed), and then winning more deals.
-Each asset's reason is where it stopped (`Reason`); assets are ranked by a level:
+opened by the rep, shared with a buyer, and then winning more deals (the lift counts every
+buyer view, the website's too).
+The path is counted over a recent window (the report's 90 days: what reps do now), the lift
+over the whole history. Each asset's reason is where it stopped (`Reason`); assets are ranked
+by a level:
 
-    0  shared, and deals that used it won *less* (the lift's whole interval is below zero)
+    0  deals that used it won *less* (the lift's whole interval is below zero)
     1  never found          (no search showed it and nobody used it)
     2  found but not opened (searches showed it; no rep opened, downloaded or presented it)
     3  opened but never shared
-    4  shared, but too few closed deals to measure a lift
-    5  shared but no lift   (measured; the interval does not exclude zero)
-    6  shared, with a lift  (the interval is above zero)
+    4  shared but no lift   (the interval does not exclude zero, or too few deals to tell)
+    5  shared, with a lift  (the interval is above zero)
 
-and, within a level, by how little it was used (levels 1-4) or by its lift (0, 5, 6), lowest
-first. The bottom 20% is the first ceil(20% of the eligible assets) of that order.
+and, within a level, by the lift (lowest first; an unmeasured lift counts as none), then by
+how little the asset was used. The bottom 20% is the first ceil(20% of the eligible assets).
 """
 
 from __future__ import annotations
@@ -51,7 +53,6 @@ REASON_OF_LEVEL = (
     Reason.FOUND_NOT_OPENED,
     Reason.OPENED_NOT_SHARED,
     Reason.SHARED_NO_LIFT,
-    Reason.SHARED_NO_LIFT,
     Reason.SHARED_WITH_LIFT,
 )
 
@@ -78,11 +79,11 @@ def freshness(
 
 @dataclass(frozen=True)
 class Funnel:
-    """Per asset, how far along the path it got (counts)."""
+    """Per asset, how far along the path it got (counts in the recent window) and its lift."""
 
     found: IntArray  # searches whose results showed it
     opened: IntArray  # rep opens, downloads and presentations
-    to_buyers: IntArray  # shares and buyer views
+    shared: IntArray  # links reps sent to buyers
     lift: FloatArray  # the measured lift (NaN if none)
     low: FloatArray
     high: FloatArray
@@ -93,15 +94,14 @@ def levels(f: Funnel) -> IntArray:
     """Each asset's level (see the module docstring)."""
     return np.select(
         [
-            (f.to_buyers > 0) & f.enough & (f.high < 0),
-            (f.to_buyers == 0) & (f.opened == 0) & (f.found == 0),
-            (f.to_buyers == 0) & (f.opened == 0),
-            f.to_buyers == 0,
-            ~f.enough,
-            f.low <= 0,
+            (f.shared > 0) & f.enough & (f.high < 0),
+            (f.shared == 0) & (f.opened == 0) & (f.found == 0),
+            (f.shared == 0) & (f.opened == 0),
+            f.shared == 0,
+            ~f.enough | (f.low <= 0),
         ],
-        [0, 1, 2, 3, 4, 5],
-        6,
+        [0, 1, 2, 3, 4],
+        5,
     ).astype(np.int64)
 
 
@@ -115,11 +115,11 @@ class Bottom:
 def bottom(f: Funnel, *, eligible: BoolArray, share: float = BOTTOM_SHARE) -> Bottom:
     """The bottom `share` of the eligible assets, worst first, and every asset's reason."""
     level = levels(f)
-    used = (f.found + f.opened + f.to_buyers).astype(np.float64)
-    by_lift = np.isin(level, (0, 5, 6))
-    within = np.where(by_lift, np.nan_to_num(f.lift), used)
+    used = f.found + f.opened + f.shared
+    lift = np.where(f.enough, np.nan_to_num(f.lift), 0.0)
     candidates = np.flatnonzero(eligible)
-    ranked = candidates[np.lexsort((candidates, within[candidates], level[candidates]))]
+    keys = (candidates, used[candidates], lift[candidates], level[candidates])
+    ranked = candidates[np.lexsort(keys)]
     count = math.ceil(share * len(candidates))
     reasons = [REASON_OF_LEVEL[i] for i in level.tolist()]
     return Bottom(order=ranked[:count], reasons=reasons, level=level)

@@ -89,26 +89,31 @@ class Usage:
     """Per asset (arrays of length n_assets)."""
 
     counts: IntArray  # (n_assets, len(UsageKind)): events of each kind
+    recent: IntArray  # the same, counting only events at or after `since`
     reps: IntArray  # distinct reps who shared, opened, downloaded or presented it
     leads: IntArray  # distinct leads who viewed it or were sent it
     last_used_at: IntArray  # latest event of any kind, NEVER if none
     last_sales_use_at: IntArray  # latest rep-side event (SALES_KINDS), NEVER if none
 
-    def count(self, kind: UsageKind) -> IntArray:
-        return self.counts[:, int(kind)]
+    def count(self, kind: UsageKind, *, recent: bool = False) -> IntArray:
+        return (self.recent if recent else self.counts)[:, int(kind)]
 
 
-def asset_usage(ev: Events, *, n_assets: int) -> Usage:
-    """Counts per asset and kind, distinct reps and leads, and the time of the last use.
+def asset_usage(ev: Events, *, n_assets: int, since: int = NEVER) -> Usage:
+    """Counts per asset and kind (all, and since `since`), distinct reps and leads, and the
+    time of the last use.
 
     Linear in the number of events but for the distinct counts (a bitmap when assets x reps
     or assets x leads is small, else one sort of the pairs)."""
     width = len(UsageKind)
-    counts = np.bincount(ev.asset * width + ev.kind, minlength=n_assets * width)
+    cell = ev.asset * width + ev.kind
+    counts = np.bincount(cell, minlength=n_assets * width)
+    recent = np.bincount(cell, weights=ev.at >= since, minlength=n_assets * width)
     sales = kind_mask(ev.kind, SALES_KINDS)
     to_buyer = kind_mask(ev.kind, BUYER_KINDS)
     return Usage(
         counts=counts.reshape(n_assets, width).astype(np.int64),
+        recent=recent.reshape(n_assets, width).astype(np.int64),
         reps=distinct_per_asset(ev.asset, ev.rep, n_assets=n_assets, mask=sales),
         leads=distinct_per_asset(ev.asset, ev.lead, n_assets=n_assets, mask=to_buyer),
         last_used_at=latest_per_asset(ev.asset, ev.at, n_assets=n_assets),
