@@ -43,6 +43,8 @@ KEEP_INDEXES_LEADING = {
     "crm.OpportunityContact": ("opportunity_id",),
 }
 DEMO_MODELS = (
+    "content.UsageEvent",
+    "content.ShareLink",
     "engagement.Touchpoint",
     "crm.OpportunityContact",
     "crm.Opportunity",
@@ -199,13 +201,13 @@ def _ensure_data_user(seat: synth.Seat) -> User:
 
 
 def _draw(progress: Progress, **options) -> synth.Company:
-    task = progress.add_task("Drawing the company", total=11)
+    task = progress.add_task("Drawing the company", total=len(synth.PHASES))
 
     def advance(phase: str) -> None:
         progress.update(task, advance=1, description=f"Drawing: {phase}")
 
     company = synth.generate_company(progress=advance, contract=active_contract_body(), **options)
-    progress.update(task, completed=11, description="Drawing the company")
+    progress.update(task, completed=len(synth.PHASES), description="Drawing the company")
     return company
 
 

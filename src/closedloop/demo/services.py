@@ -108,6 +108,8 @@ def _propensities(quality: dict[int, float], effect: dict[int, float]) -> dict[i
             lead__isnull=False,
             type__in=truth.MARKETING_TOUCH_TYPES,
         )
+        # Views of links reps shared during deals are sales touches for the truth (sharing.py).
+        .exclude(properties__has_key="share_link")
         .values_list("lead_id", "type", "content_id", "occurred_at")
         .iterator(chunk_size=50_000)
     )

@@ -15,7 +15,9 @@ analytics have something true to find, and tests can check that they find it.
    - engagement_logit = ENGAGEMENT_SLOPE * ln(1 + E), where E sums TOUCH_WEIGHT over the lead's
      *marketing* touches (not sales calls or meetings, which follow conversion), each decayed
      by half every HALF_LIFE_DAYS before the lead's reference time `created_at + HORIZON_DAYS`;
-     content views count (1 + effectiveness) times their weight.
+     content views count (1 + effectiveness) times their weight. Views of links a rep shared
+     during a deal (their properties name the `share_link`) are sales touches here: they
+     count for winning (4.), not for reaching SQL.
    - campaign_quality: a hidden multiplier on the odds for the lead's original campaign.
 
    `true_propensity` recomputes p exactly from what is stored (firmographics, touches,
