@@ -162,25 +162,38 @@ def snippets(
         return {}
     marks = ", ".join(["%s"] * len(ids))
     if is_postgresql():
-        rows = fetch(_pg_snippets(index, marks), [websearch, *ids])
+        rows = fetch(_pg_snippets(index, marks), [_pg_headline_options(), websearch, *ids])
     else:
-        sql = (
-            f"SELECT rowid, snippet({quote(index.table)}, -1, %s, %s, ' … ', "
-            f"{int(index.snippet_words)}) FROM {quote(index.table)} "
-            f"WHERE {_where_match(index)} AND rowid IN ({marks})"
-        )
-        rows = fetch(sql, [MATCH_START, MATCH_END, fts5, *ids])
+        rows = fetch(_sqlite_snippets(index, marks), [fts5, *ids])
     return {int(i): s or "" for i, s in rows}
+
+
+def _sqlite_snippets(index: FullTextIndex, marks: str) -> str:
+    # The last column (the long text) when it matched, else the best column: the title is on
+    # the page already, the words around a match in the text are what a snippet adds.
+    table = quote(index.table)
+    last = len(index.columns) - 1
+
+    def snippet(column: int) -> str:
+        return f"snippet({table}, {column}, char(2), char(3), ' … ', {int(index.snippet_words)})"
+
+    return (
+        f"SELECT rowid, CASE WHEN instr({snippet(last)}, char(2)) > 0 THEN {snippet(last)} "
+        f"ELSE {snippet(-1)} END FROM {table} WHERE {table} MATCH %s AND rowid IN ({marks})"
+    )
 
 
 def _pg_snippets(index: FullTextIndex, marks: str) -> str:
     text = " || ' · ' || ".join(quote(c) for c in reversed(index.columns))
-    options = (
-        f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=24, MinWords=8, "
-        "MaxFragments=1, FragmentDelimiter=' … '"
-    )
     return (
-        f"SELECT id, ts_headline('english', {text}, q, '{options}') "
+        f"SELECT id, ts_headline('english', {text}, q, %s) "
         f"FROM {quote(index.table)}, websearch_to_tsquery('english', %s) q "
         f"WHERE id IN ({marks})"
+    )
+
+
+def _pg_headline_options() -> str:
+    return (
+        f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=24, MinWords=8, "
+        'MaxFragments=1, FragmentDelimiter=" … "'
     )
