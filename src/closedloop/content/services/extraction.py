@@ -8,7 +8,8 @@ from pathlib import Path
 from django.db import transaction
 from django.db.models import Count
 
-from closedloop.content import engine, extract
+from closedloop.content import extract
+from closedloop.content.engine import duplicates
 from closedloop.content.models import (
     AssetStatus,
     AssetVersion,
@@ -31,7 +32,7 @@ def extract_version(version_id: int) -> str:
         version.extraction_message = result.message[:300]
         version.extracted_text = result.text
         version.page_count = result.pages
-        version.minhash = engine.minhash(result.text) if result.text else None
+        version.minhash = duplicates.minhash(result.text) if result.text else None
         version.save()
         asset = version.asset
         if asset.personal and asset.current_version_id == version.pk:
@@ -54,7 +55,7 @@ def mark_duplicate(asset: ContentAsset, version: AssetVersion) -> None:
     """Record on a personal asset which published asset its text nearly duplicates (or none)."""
     found = None
     if version.minhash:
-        found = engine.nearest(bytes(version.minhash), _published_signatures(exclude=asset.pk))
+        found = duplicates.nearest(bytes(version.minhash), _published_signatures(exclude=asset.pk))
     asset.duplicate_of_id, asset.duplicate_similarity = found if found else (None, None)
     asset.save(update_fields=["duplicate_of", "duplicate_similarity", "updated_at"])
 

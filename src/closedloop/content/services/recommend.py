@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 
 from django.db.models import Case, IntegerField, Q, Value, When
 
-from closedloop.content import engine
+from closedloop.content.engine.personas import persona_of
 from closedloop.content.models import AssetStatus, ContentAsset
 from closedloop.crm.models import Lead, Opportunity
 
@@ -29,7 +29,7 @@ def content_for_lead(
     source is registered), then those matching its persona (from its job title), lifecycle
     stage and industry, more matches first, measured effectiveness breaking ties."""
     won = [i for source in _won_deal_assets for i in source(lead, opportunity)]
-    persona = engine.persona_of(lead.title, lead.seniority)
+    persona = persona_of(lead.title, lead.seniority)
     industry = lead.industry or (lead.account.industry if lead.account is not None else "")
     fit = _fit_score(persona, lead.lifecycle_stage, industry, won)
     published = ContentAsset.objects.filter(status=AssetStatus.PUBLISHED, personal=False)

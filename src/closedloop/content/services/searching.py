@@ -10,7 +10,7 @@ from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
-from closedloop.content import engine
+from closedloop.content.engine import search as engine
 from closedloop.content.models import AssetKind, ContentAsset, Persona, SearchLog
 from closedloop.content.permissions import visible_assets
 from closedloop.content.search import INDEX

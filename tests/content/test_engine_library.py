@@ -1,7 +1,8 @@
 """The library's pure computation: queries, snippets, ranking, near duplicates, personas."""
 
-from closedloop.content import engine
-from closedloop.content.engine import MATCH_END, MATCH_START
+from closedloop.content.engine import duplicates, personas
+from closedloop.content.engine import search as engine
+from closedloop.content.engine.search import MATCH_END, MATCH_START
 
 BASE = (
     "Closedloop helps revenue teams agree on what a qualified lead is, hand leads over within "
@@ -55,17 +56,19 @@ def test_a_copy_with_small_edits_is_a_near_duplicate():
         .replace("seventy", "72")
         .replace("software company", "SaaS firm")
     )
-    original, copy = engine.minhash(BASE), engine.minhash(edited)
+    original, copy = duplicates.minhash(BASE), duplicates.minhash(edited)
     assert original is not None and copy is not None
-    found = engine.nearest(copy, [(1, original)])
+    found = duplicates.nearest(copy, [(1, original)])
     assert found is not None and found[0] == 1 and 0.5 <= found[1] < 1.0
 
 
 def test_an_exact_copy_is_fully_similar_and_reordered_paragraphs_still_match():
     sentences = BASE.split(". ")
     reordered = ". ".join(sentences[1:] + sentences[:1])
-    assert engine.similarities(engine.minhash(BASE), [engine.minhash(BASE)])[0] == 1.0
-    assert engine.nearest(engine.minhash(reordered), [(7, engine.minhash(BASE))])[0] == 7
+    assert duplicates.similarities(duplicates.minhash(BASE), [duplicates.minhash(BASE)])[0] == 1.0
+    assert (
+        duplicates.nearest(duplicates.minhash(reordered), [(7, duplicates.minhash(BASE))])[0] == 7
+    )
 
 
 def test_a_different_text_on_the_same_topic_is_not_a_duplicate():
@@ -75,16 +78,16 @@ def test_a_different_text_on_the_same_topic_is_not_a_duplicate():
         "three years, with worksheets for licences, services, training and the hidden cost of "
         "switching systems later when the company grows into new markets and regions."
     )
-    assert engine.nearest(engine.minhash(other), [(1, engine.minhash(BASE))]) is None
+    assert duplicates.nearest(duplicates.minhash(other), [(1, duplicates.minhash(BASE))]) is None
 
 
 def test_short_texts_have_no_signature():
-    assert engine.minhash("A one-line note") is None
+    assert duplicates.minhash("A one-line note") is None
 
 
 def test_the_persona_comes_from_the_job_title():
-    assert engine.persona_of("CFO") == "finance"
-    assert engine.persona_of("Senior Software Engineer") == "technical"
-    assert engine.persona_of("VP Marketing") == "executive"
-    assert engine.persona_of("Audit specialist") == "practitioner"
-    assert engine.persona_of("") == ""
+    assert personas.persona_of("CFO") == "finance"
+    assert personas.persona_of("Senior Software Engineer") == "technical"
+    assert personas.persona_of("VP Marketing") == "executive"
+    assert personas.persona_of("Audit specialist") == "practitioner"
+    assert personas.persona_of("") == ""
