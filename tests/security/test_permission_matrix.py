@@ -17,6 +17,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from closedloop.api import api
+from closedloop.content.models import ContentAsset
 from closedloop.core.models import Role
 from closedloop.core.services import create_api_token
 from closedloop.crm.models import LifecycleStage
@@ -46,6 +47,7 @@ OWNED = {
     "delivery": ["alice", "max_manager", "mia", "eve"],
     "host": ["alice", "max_manager", "mia", "eve"],
     "user": ["alice", "max_manager", "mia", "eve"],
+    "asset": ["alice", "max_manager"],  # another rep's personal upload
 }
 PAGE_IDS = {
     "revoke-token": "token",
@@ -73,6 +75,12 @@ PAGE_IDS = {
     "webhook-rotate": "webhook",
     "webhook-redeliver": "delivery",
     "webhook-host-remove": "host",
+    "content-asset": "asset",
+    "content-asset-edit": "asset",
+    "content-version-new": "asset",
+    "content-asset-publish": "asset",
+    "content-asset-retire": "asset",
+    "content-version-file": "asset",
 }
 UNOWNED_PAGE_IDS = {
     "definitions-version",
@@ -88,6 +96,7 @@ API_IDS = {
     "opportunity_id": "opportunity",
     "job_id": "import",
     "endpoint_id": "webhook",
+    "asset_id": "asset",
 }
 UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id"}
 MISSING = 987654
@@ -175,6 +184,13 @@ def others(request, db):
         "delivery": Delivery.objects.create(endpoint=endpoint, event="lead.created").pk,
         "host": AllowedHost.objects.create(host="intranet.example").pk,
         "user": stranger.pk,
+        "asset": ContentAsset.objects.create(
+            title="Their own deck",
+            kind="deck",
+            personal=True,
+            owner=stranger,
+            url="https://example.com/theirs",
+        ).pk,
     }
 
 
