@@ -44,7 +44,7 @@ def test_a_request_fulfilled_shared_and_viewed_by_the_buyer(
     # The rep searches and finds nothing.
     log_in(page, base, alice.email)
     page.goto(f"{base}/content/?q=hospital+pricing")
-    expect(page.locator("main")).to_contain_text("hospital pricing")
+    expect(page.locator("#results-title")).to_contain_text("0 assets")
     page.screenshot(path=SCREENSHOTS / "content-1-search-nothing.png", full_page=True)
 
     # She asks marketing from the lead's page.
@@ -64,9 +64,10 @@ def test_a_request_fulfilled_shared_and_viewed_by_the_buyer(
     pdf.write_bytes(files.pdf_bytes("Hospital pricing: what a 300-bed hospital pays"))
     marketing.goto(f"{base}/content/new/")
     marketing.fill("input[name=title]", "Hospital pricing one-pager")
+    marketing.select_option("select[name=kind]", "one_pager")
     marketing.set_input_files("input[type=file]", str(pdf))
-    marketing.click("form button[type=submit]")
-    marketing.click("text=Publish")
+    marketing.click("form:has(input[name=title]) button[type=submit]")
+    marketing.click("#publish")
     marketing.goto(f"{base}/content/requests/")
     marketing.click(f"tr[data-request='{request.pk}'] a")
     marketing.click("#request-take")

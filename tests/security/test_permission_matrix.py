@@ -29,7 +29,7 @@ pytestmark = pytest.mark.django_db
 # Routes anyone may use: logging in, the tracking endpoints and forms (write keys and form
 # keys authenticate them), and the API's own description.
 PUBLIC = re.compile(
-    r"^(login/|logout/|welcome/|password|v1/|f/|api/v1/(openapi\.json|docs)|static/|admin/)"
+    r"^(login/|logout/|welcome/|password|v1/|f/|s/|api/v1/(openapi\.json|docs)|static/|admin/)"
 )
 
 # The owned record behind each kind of id a route takes, and which roles may not see one
@@ -48,6 +48,8 @@ OWNED = {
     "host": ["alice", "max_manager", "mia", "eve"],
     "user": ["alice", "max_manager", "mia", "eve"],
     "asset": ["alice", "max_manager"],  # another rep's personal upload
+    "link": ["alice", "max_manager", "eve"],  # a share link of another team's lead
+    "request": ["alice", "max_manager"],  # another rep's content request
 }
 PAGE_IDS = {
     "revoke-token": "token",
@@ -81,6 +83,14 @@ PAGE_IDS = {
     "content-asset-publish": "asset",
     "content-asset-retire": "asset",
     "content-version-file": "asset",
+    "content-share": "asset",
+    "content-presented": "asset",
+    "content-asset-usage": "asset",
+    "content-link-revoke": "link",
+    "content-request": "request",
+    "content-request-take": "request",
+    "content-request-fulfil": "request",
+    "content-request-decline": "request",
 }
 UNOWNED_PAGE_IDS = {
     "definitions-version",
@@ -97,6 +107,8 @@ API_IDS = {
     "job_id": "import",
     "endpoint_id": "webhook",
     "asset_id": "asset",
+    "link_id": "link",
+    "request_id": "request",
 }
 UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id"}
 MISSING = 987654
@@ -191,7 +203,26 @@ def others(request, db):
             owner=stranger,
             url="https://example.com/theirs",
         ).pk,
+        **_content_records(stranger, lead),
     }
+
+
+def _content_records(stranger, lead) -> dict:
+    """A share link and a content request of another team's rep."""
+    from django.utils import timezone
+
+    from closedloop.content.models import ContentRequest, ShareLink
+
+    published = ContentAsset.objects.create(
+        title="Published", kind="deck", status="published", url="https://example.com/p"
+    )
+    link = ShareLink.objects.create(
+        asset=published, lead=lead, created_by=stranger, token_hash="0" * 64
+    )
+    request = ContentRequest.objects.create(
+        what="Theirs", requested_by=stranger, due_at=timezone.now()
+    )
+    return {"link": link.pk, "request": request.pk}
 
 
 @pytest.mark.parametrize("role", ["alice", "max_manager", "mia", "eve", "ada"])

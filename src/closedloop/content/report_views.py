@@ -129,7 +129,7 @@ def _reps_table(asset: ContentAsset) -> list[dict]:
     return [
         {
             "rep": f"{r['user__first_name']} {r['user__last_name']}".strip() or r["user__email"],
-            **{k.value: r[k.value] for k in UsageKind},
+            **{k.value: r[k.value] for k in UsageKind},  # type: ignore[literal-required]
             "last_use": r["last"].isoformat(timespec="minutes"),
         }
         for r in rows

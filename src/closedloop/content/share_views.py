@@ -35,7 +35,7 @@ def open_share(request, token: str):
     """A buyer opens a shared link: the view is recorded and the asset served, or a page
     says why not (never the file). Nothing on it names the lead or the rep."""
     opened = sharing.open_link(token)
-    if opened.state != "active":
+    if opened.state != "active" or opened.link is None:
         title, status = GONE[opened.state]
         context = {"title": title, "state": opened.state}
         response = render(request, "content/share_gone.html", context, status=status)

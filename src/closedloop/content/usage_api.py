@@ -111,9 +111,7 @@ def _asset(request, asset_id: int) -> ContentAsset:
     return asset
 
 
-def _lead(request, lead_id: int | None, field: str = "lead") -> Lead | None:
-    if lead_id is None:
-        return None
+def _lead(request, lead_id: int, field: str = "lead") -> Lead:
     lead = visible(Lead.objects.all(), request.auth).filter(pk=lead_id).first()
     if lead is None:
         raise invalid(field, f"no lead with id {lead_id}")
@@ -150,9 +148,8 @@ def share_asset(request, asset_id: PathId, payload: ShareIn):
         days=payload.days,
     )
     url = request.build_absolute_uri(reverse("content-share-open", args=[token]))
-    return Status(
-        201, SharedOut.model_validate({**LinkOut.model_validate(link).model_dump(), "url": url})
-    )
+    setattr(link, "url", url)  # noqa: B010 (read by the schema)
+    return Status(201, SharedOut.model_validate(link))
 
 
 @router.post("/content/assets/{asset_id}/usage", response={201: UsageOut, **ERRORS})
@@ -160,7 +157,7 @@ def log_usage(request, asset_id: PathId, payload: UsageIn):
     """Record that you opened, downloaded or presented the asset (sharing records itself)."""
     _require_write(request.auth)
     asset = _asset(request, asset_id)
-    lead = _lead(request, payload.lead)
+    lead = None if payload.lead is None else _lead(request, payload.lead)
     return Status(201, sharing.record_usage(asset, by=request.auth, kind=payload.kind, lead=lead))
 
 
@@ -215,7 +212,7 @@ def create_request(request, payload: RequestIn):
     item = request_service.request_content(
         by=request.auth,
         what=payload.what,
-        lead=_lead(request, payload.lead),
+        lead=None if payload.lead is None else _lead(request, payload.lead),
         opportunity=_opportunity(request, payload.opportunity),
         needed_by=payload.needed_by,
         urgency=payload.urgency,

@@ -19,7 +19,7 @@ from django.utils import timezone
 from closedloop.core.audit import Audited
 
 
-class ShareLink(models.Model):
+class ShareLink(Audited):
     asset = models.ForeignKey(
         "content.ContentAsset", on_delete=models.CASCADE, related_name="share_links"
     )

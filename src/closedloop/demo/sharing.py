@@ -181,7 +181,7 @@ def tables(b: Builder) -> None:
             "user_id": b.rep_ids[u["rep"]],
             "kind": u["kind"],
             "lead_id": np.where(u["lead"] >= 0, u["lead"] + 1, -1),
-            "share_link_id": u["link"] + 1,
+            "share_link_id": np.where(u["link"] >= 0, u["link"] + 1, -1),
             "at": u["at"],
         },
     )

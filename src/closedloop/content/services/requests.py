@@ -13,13 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from closedloop.content.permissions import curates
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
 from closedloop.content.models import AssetStatus, ContentAsset, SearchLog
+from closedloop.content.permissions import curates
 from closedloop.content.usage_models import (
     OPEN_STATUSES,
     ContentRequest,
@@ -32,10 +32,10 @@ from closedloop.handoff import engine as handoff_engine
 from closedloop.handoff.models import Notification
 from closedloop.handoff.sla import calendar_for
 
-RESPONSE_MINUTES = {  # working minutes: 4 hours, 2 days, 5 days of 8 hours
-    Urgency.HIGH: 4 * 60,
-    Urgency.NORMAL: 2 * 8 * 60,
-    Urgency.LOW: 5 * 8 * 60,
+RESPONSE_MINUTES: dict[str, int] = {  # working minutes: 4 hours, 2 days, 5 days of 8 hours
+    Urgency.HIGH.value: 4 * 60,
+    Urgency.NORMAL.value: 2 * 8 * 60,
+    Urgency.LOW.value: 5 * 8 * 60,
 }
 WARN_BEFORE_MINUTES = 2 * 60
 FAILED_SEARCH_DAYS = 14

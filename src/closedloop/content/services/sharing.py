@@ -14,7 +14,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from closedloop.content.permissions import visible_assets
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import F
@@ -22,6 +21,7 @@ from django.utils import timezone
 
 from closedloop.campaigns.models import Channel
 from closedloop.content.models import AssetStatus, AssetVersion, ContentAsset
+from closedloop.content.permissions import visible_assets
 from closedloop.content.usage_models import ShareLink, UsageEvent, UsageKind
 from closedloop.core.models import User
 from closedloop.core.permissions import visible
@@ -111,6 +111,16 @@ def record_usage(
         share_link=share_link,
         at=at or timezone.now(),
     )
+
+
+SALES_ROLES = ("rep", "manager")
+
+
+def record_sales_use(asset: ContentAsset, *, user: User, kind: str, version=None) -> None:
+    """Log an open or a download from the library pages when a rep or manager made it
+    (marketing looking at its own assets is not sales use)."""
+    if getattr(user, "role", None) in SALES_ROLES:
+        record_usage(asset, by=user, kind=kind, version=version)
 
 
 @dataclass(frozen=True)
