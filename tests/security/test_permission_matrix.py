@@ -81,6 +81,7 @@ UNOWNED_PAGE_IDS = {
     "definitions-withdraw",
     "definitions-simulate",
     "export-csv",
+    "campaign-edit",  # campaigns are shared by both teams; editing is a role check
 }
 API_IDS = {
     "lead_id": "lead",
@@ -89,7 +90,7 @@ API_IDS = {
     "job_id": "import",
     "endpoint_id": "webhook",
 }
-UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id"}
+UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id", "campaign_id"}
 MISSING = 987654
 
 

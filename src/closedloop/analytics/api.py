@@ -1,4 +1,4 @@
-"""Analytics' JSON API under /api/v1/analytics: attribution by model, side by side.
+"""Analytics' JSON API under /api/v1/analytics: attribution by model side by side, campaign ROI.
 
 Every figure covers only what the token's user may see: reps and managers their team's
 opportunities and leads, marketing, executives and admins everything.
@@ -11,7 +11,10 @@ from datetime import timedelta
 from django.utils import timezone
 from ninja import Router, Schema
 
+from closedloop.analytics import roi
 from closedloop.analytics.engine.attribution import MODELS
+from closedloop.analytics.engine.roi import CampaignFigures, return_on_cost, unit_costs
+from closedloop.analytics.scope import scope_for
 from closedloop.analytics.services import Dimension, Outcome, compare_models, load_journeys
 from closedloop.core.api_auth import token_auth
 from closedloop.core.api_support import ERRORS, UtcDatetime, invalid
@@ -51,8 +54,9 @@ def attribution(
     """Credit per channel, campaign or content for pipeline or won revenue, per model.
 
     `models` is a comma-separated list of first, last, linear, time_decay, u_shaped,
-    u_shaped_marketo, w_shaped, full_path, markov, shapley. The period defaults to the last
-    90 days. Sales activities (calls, meetings, emails) are touches like marketing's.
+    u_shaped_marketo, w_shaped, full_path, j_shaped, inverse_j, markov, shapley. The period
+    defaults to the last 90 days. Sales activities (calls, meetings, emails) are touches like
+    marketing's.
     """
     until = until or timezone.now()
     since = since or until - timedelta(days=DEFAULT_DAYS)
@@ -86,3 +90,77 @@ def _rows(credits: dict[str, dict[str, float]]) -> list[dict]:
         for label, c in credits.items()
     ]
     return sorted(rows, key=lambda row: (-row["conversions"], row["label"]))
+
+
+class CampaignRoiOut(Schema):
+    campaign: str
+    campaign_id: int | None
+    cost: float
+    leads: int
+    mqls: int
+    sqls: int
+    opportunities: int
+    won: int
+    cost_per_lead: float | None
+    cost_per_mql: float | None
+    cost_per_sql: float | None
+    cost_per_opportunity: float | None
+    cac: float | None
+    revenue_by_model: dict[str, float]
+    roi_by_model: dict[str, float | None]
+
+
+class RoiReportOut(Schema):
+    since: str
+    until: str
+    scope: str
+    currency: str
+    models: list[str]
+    campaigns: list[CampaignRoiOut]
+    total: CampaignRoiOut
+
+
+@router.get("/analytics/campaign-roi", response={200: RoiReportOut, **ERRORS})
+def campaign_roi(
+    request,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
+    team: int | None = None,
+):
+    """Per campaign: cost in the period, sourced leads, MQLs, SQLs, opportunities and won
+    deals, cost per each and CAC, and won revenue credited per attribution model ÷ cost.
+
+    Reps and managers get their team's figures whatever `team` says; marketing, executives
+    and admins the company's, or one team's.
+    """
+    until = until or timezone.now()
+    since = since or until - timedelta(days=DEFAULT_DAYS)
+    if since >= until:
+        raise invalid("since", "must be before until")
+    scope = scope_for(request.auth, team_id=team)
+    report = roi.campaign_roi(scope=scope, since=since, until=until)
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "scope": scope.key,
+        "currency": report.currency,
+        "models": list(report.models),
+        "campaigns": [_roi(f, report.ids.get(f.name)) for f in report.campaigns],
+        "total": _roi(report.total, None),
+    }
+
+
+def _roi(figures: CampaignFigures, campaign_id: int | None) -> dict:
+    return {
+        "campaign": figures.name,
+        "campaign_id": campaign_id,
+        "cost": figures.cost,
+        "leads": figures.leads,
+        "mqls": figures.mqls,
+        "sqls": figures.sqls,
+        "opportunities": figures.opportunities,
+        "won": figures.won,
+        **unit_costs(figures),
+        "revenue_by_model": dict(figures.revenue_by_model),
+        "roi_by_model": return_on_cost(figures),
+    }
