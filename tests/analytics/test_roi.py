@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from django.test import Client
 
 from closedloop.analytics.engine.roi import (
     CampaignFigures,
@@ -122,3 +123,26 @@ def test_a_reps_scope_is_their_team_and_west_sees_only_the_costs(campaigns, char
     west = figures(scope_for(charlie))
     assert west["Webinar"].leads == 0 and west["Webinar"].cost == 3000
     assert west["Webinar"].revenue_by_model == {}
+
+
+def test_the_roi_page_shows_each_campaign_and_exports_the_table_as_csv(campaigns, mia):
+    client = Client()
+    client.force_login(mia)
+    params = {"since": "2026-03-01", "until": "2026-03-30"}
+    page = client.get("/analytics/campaigns/", params)
+    assert page.status_code == 200
+    assert b'data-campaign="Webinar"' in page.content and b"roi-data" in page.content
+    exported = client.get("/analytics/campaigns/", {**params, "format": "csv"})
+    lines = exported.content.decode().splitlines()
+    assert lines[0].startswith("campaign,cost,leads,mqls,sqls")
+    assert any(line.startswith("Webinar,3000.0000,2,1,1,1,1") for line in lines)
+
+
+def test_the_roi_api_gives_every_figure_for_the_company_or_one_team(api_as, campaigns, eve, east):
+    params = {"since": "2026-03-01T00:00:00Z", "until": "2026-03-31T00:00:00Z"}
+    body = api_as(eve).get("/analytics/campaign-roi", params).json()
+    webinar = next(c for c in body["campaigns"] if c["campaign"] == "Webinar")
+    assert (webinar["cac"], webinar["revenue_by_model"]["last"]) == (3000, 9000)
+    assert body["scope"] == "all"
+    team = api_as(eve).get("/analytics/campaign-roi", {**params, "team": east.pk}).json()
+    assert team["scope"] == f"team:{east.pk}"
