@@ -16,7 +16,7 @@ def test_the_api_creates_lists_and_patches_campaigns(api_as, mia, alice):
     assert created.status_code == 201, created.content
     pk = created.json()["id"]
     patched = api.patch(f"/campaigns/{pk}", {"cost": 4500.5})
-    assert patched.status_code == 200 and patched.json()["cost"] == "4500.50"
+    assert patched.status_code == 200 and patched.json()["cost"] == "4500.50", patched.content
     listed = api_as(alice).get("/campaigns")
     assert [c["id"] for c in listed.json()["items"]] == [pk]
     assert api_as(alice).patch(f"/campaigns/{pk}", {"cost": 1}).status_code == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from decimal import Decimal
+from typing import Annotated
 
 from ninja import Field, Router, Status
 
@@ -16,17 +17,20 @@ from closedloop.core.api_support import (
     MAX_LIMIT,
     ApiError,
     BodySchema,
+    Money,
     Ordering,
     OutSchema,
     PathId,
     not_found,
     paginate,
     partial_schema,
+    sort_keys,
 )
 
 router = Router(auth=token_auth, tags=["campaigns"])
 
-SORTS = {"starts_on": datetime.date, "name": str, "created_at": datetime.datetime}
+SORTS = {"created_at": datetime.datetime, "name": str, "cost": Decimal}
+Limit = Annotated[int, Field(ge=1, le=MAX_LIMIT, description="Rows per page, 1–200")]
 
 
 class CampaignOut(OutSchema):
@@ -46,12 +50,12 @@ class CampaignOut(OutSchema):
 
 
 class CampaignIn(BodySchema):
-    name: str = Field(min_length=1, max_length=200)
+    name: str = Field(min_length=1, max_length=200, pattern=r"\S")
     type: CampaignType
     channel: Channel
     starts_on: datetime.date
     ends_on: datetime.date | None = None
-    cost: Decimal = Field(Decimal("0"), ge=0, max_digits=14, decimal_places=2)
+    cost: Money = Decimal(0)
     currency: str = Field("USD", pattern=r"^[A-Za-z]{3}$")
     audience: str = Field("", max_length=300)
     message: str = Field("", max_length=5000)
@@ -79,11 +83,13 @@ def _refused(exc: services.InvalidCampaign) -> ApiError:
 
 @router.get("/campaigns", response={200: CampaignPage, **ERRORS})
 def list_campaigns(
-    request, sort: str = "-starts_on", cursor: str | None = None, limit: int = DEFAULT_LIMIT
+    request,
+    sort: sort_keys(SORTS) = "-created_at",  # type: ignore[valid-type]
+    cursor: str | None = None,
+    limit: Limit = DEFAULT_LIMIT,
 ):
-    """Every campaign (campaigns are shared by both teams), `limit` per page (max 200)."""
+    """Every campaign (campaigns are shared by both teams), `limit` per page."""
     ordering = Ordering.parse(sort, SORTS)
-    limit = max(1, min(limit, MAX_LIMIT))
     items, next_cursor = paginate(
         Campaign.objects.all(), ordering=ordering, cursor=cursor, limit=limit
     )
