@@ -1,4 +1,5 @@
-"""Analytics' JSON API under /api/v1/analytics: attribution by model side by side, campaign ROI.
+"""Analytics' JSON API under /api/v1/analytics: attribution by model side by side, campaign ROI,
+the scoreboard's figures.
 
 Every figure covers only what the token's user may see: reps and managers their team's
 opportunities and leads, marketing, executives and admins everything.
@@ -6,18 +7,23 @@ opportunities and leads, marketing, executives and admins everything.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
+import re
 from datetime import timedelta
+from typing import Annotated, Literal
 
 from django.utils import timezone
-from ninja import Router, Schema
+from ninja import Field, Router, Schema, Status
+from pydantic import BeforeValidator, WithJsonSchema
 
-from closedloop.analytics import roi
+from closedloop.analytics import roi, scoreboard_views, snapshots
 from closedloop.analytics.engine.attribution import MODELS
 from closedloop.analytics.engine.roi import CampaignFigures, return_on_cost, unit_costs
 from closedloop.analytics.scope import scope_for
 from closedloop.analytics.services import Dimension, Outcome, compare_models, load_journeys
 from closedloop.core.api_auth import token_auth
-from closedloop.core.api_support import ERRORS, UtcDatetime, invalid
+from closedloop.core.api_support import ERRORS, Id, UtcDatetime, invalid
 
 router = Router(auth=token_auth, tags=["analytics"])
 
@@ -125,7 +131,7 @@ def campaign_roi(
     request,
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
-    team: int | None = None,
+    team: Id | None = None,
 ):
     """Per campaign: cost in the period, sourced leads, MQLs, SQLs, opportunities and won
     deals, cost per each and CAC, and won revenue credited per attribution model ÷ cost.
@@ -164,3 +170,79 @@ def _roi(figures: CampaignFigures, campaign_id: int | None) -> dict:
         "revenue_by_model": dict(figures.revenue_by_model),
         "roi_by_model": return_on_cost(figures),
     }
+
+
+class ScoreboardOut(Schema):
+    status: str = Field(description="ready, or computing (ask again in a few seconds)")
+    scope: str
+    since: str
+    until: str
+    as_of: str | None = None
+    figures: dict[str, float | int | None] = {}
+    weekly: dict[str, list] = {}
+    history: dict = {}
+    goal_id: int | None = None
+    pacing: dict | None = None
+
+
+def _iso_date(value):
+    # Pydantic would read "0" as 1970-01-01 (Unix time); the documented format is YYYY-MM-DD.
+    if not isinstance(value, str) or not ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date as YYYY-MM-DD")
+    return value
+
+
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+IsoDate = Annotated[
+    datetime.date,
+    BeforeValidator(_iso_date),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
+]
+
+
+@router.get("/analytics/scoreboard", response={200: ScoreboardOut, 202: ScoreboardOut, **ERRORS})
+def scoreboard(
+    request,
+    period: Literal["quarter", "last_30", "last_90", "custom"] = "quarter",
+    since: IsoDate | None = None,
+    until: IsoDate | None = None,
+    team: Id | None = None,
+):
+    """Every scoreboard figure for a period (standard, or custom with since/until as days,
+    both included) and team, from the worker's snapshot: 202 with status "computing" while
+    one is made. Reps and managers get their team's figures whatever `team` says."""
+    chosen = _period(period, since, until)
+    scope = scope_for(request.auth, team_id=team)
+    data = scoreboard_views.figures_for(scope, chosen)
+    base = {
+        "scope": scope.key,
+        "since": chosen.since.isoformat(),
+        "until": chosen.until.isoformat(),
+    }
+    if data is None:
+        return Status(202, {"status": "computing", **base})
+    pacing = data.get("pacing")
+    return {
+        "status": "ready",
+        **base,
+        "as_of": data["as_of"],
+        "figures": data["figures"],
+        "weekly": data["weekly"],
+        "history": data.get("history", {}),
+        "goal_id": data["goal"].pk if data.get("goal") else None,
+        "pacing": dataclasses.asdict(pacing) if pacing else None,
+    }
+
+
+def _period(period: str, since, until) -> snapshots.Period:
+    if period != "custom":
+        return snapshots.standard_periods()[period]
+    if since is None or until is None:
+        raise invalid(
+            "since" if since is None else "until", "a custom period needs since and until"
+        )
+    if since > until:
+        raise invalid("since", "must be on or before until")
+    return snapshots.Period(
+        snapshots.day_start(since), snapshots.day_start(until) + timedelta(days=1)
+    )

@@ -70,8 +70,12 @@ class PeriodForm(forms.Form):
 
     default_days = 90
 
-    def __init__(self, *args, user=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    def __init__(self, data=None, *args, user=None, **kwargs):
+        if user is not None and not user.sees_all_leads and data:
+            # Reps and managers see their own team whatever they ask for.
+            data = data.copy()
+            data.pop("team", None)
+        super().__init__(data, *args, **kwargs)
         teams = Team.objects.order_by("name").values_list("id", "name")
         if user is not None and not user.sees_all_leads:
             teams = teams.filter(pk=user.team_id)
@@ -86,7 +90,28 @@ class PeriodForm(forms.Form):
             self.add_error("since", "must be on or before the last day")
         return data
 
-    def period(self) -> tuple[datetime, datetime]:
+    def bounds(self) -> tuple[datetime, datetime]:
+        """[since, until] as a half-open UTC interval covering both whole days."""
         since = datetime.combine(self.cleaned_data["since"], time.min, tzinfo=UTC)
         until = datetime.combine(self.cleaned_data["until"], time.min, tzinfo=UTC)
         return since, until + timedelta(days=1)
+
+
+PERIOD_CHOICES = [
+    ("quarter", "This quarter"),
+    ("last_30", "Last 30 days"),
+    ("last_90", "Last 90 days"),
+    ("custom", "From – to"),
+]
+
+
+class ScoreboardForm(PeriodForm):
+    """The scoreboard's filters: a standard period (kept fresh by the worker) or a custom
+    range (computed once by the worker when first asked for), and the team."""
+
+    period = forms.ChoiceField(choices=PERIOD_CHOICES, required=False, label="Period")
+
+    def clean(self):
+        data = super().clean()
+        data["period"] = data.get("period") or "quarter"
+        return data

@@ -128,7 +128,7 @@ def campaign_roi(request):
     form = PeriodForm(request.GET or {}, user=request.user)
     if not form.is_valid():
         return render(request, "analytics/roi.html", {"form": form}, status=400)
-    since, until = form.period()
+    since, until = form.bounds()
     scope = scope_for(request.user, team_id=form.cleaned_data["team"])
     report = roi.campaign_roi(scope=scope, since=since, until=until)
     rows = [roi_row(figures, report.models) for figures in [*report.campaigns, report.total]]
