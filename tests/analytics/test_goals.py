@@ -141,3 +141,15 @@ def test_a_team_goal_of_another_team_is_not_found_for_a_rep(mia, charlie, east):
     rep = Client()
     rep.force_login(charlie)
     assert rep.get(f"/goals/{goal.pk}/").status_code == 404
+
+
+def test_the_api_lists_goals_and_gives_one_with_its_plan(api_as, mia, max_manager, charlie, east):
+    goal = quarter_goal(mia, team=east)
+    goals.sign_goal(goal, by=mia)
+    listed = api_as(max_manager).get("/analytics/goals").json()
+    assert [g["id"] for g in listed] == [goal.pk] and listed[0]["signed_by"] == {
+        "marketing": str(mia)
+    }
+    one = api_as(max_manager).get(f"/analytics/goals/{goal.pk}").json()
+    assert one["plan"] is None  # no deal won in the last year: no deal size to plan with
+    assert api_as(charlie).get(f"/analytics/goals/{goal.pk}").status_code == 404

@@ -97,6 +97,7 @@ API_IDS = {
     "opportunity_id": "opportunity",
     "job_id": "import",
     "endpoint_id": "webhook",
+    "goal_id": "goal",
 }
 UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id", "campaign_id"}
 MISSING = 987654

@@ -17,13 +17,13 @@ from django.utils import timezone
 from ninja import Field, Router, Schema, Status
 from pydantic import BeforeValidator, WithJsonSchema
 
-from closedloop.analytics import roi, scoreboard_views, snapshots
+from closedloop.analytics import goal_views, goals, roi, scoreboard_views, snapshots
 from closedloop.analytics.engine.attribution import MODELS
 from closedloop.analytics.engine.roi import CampaignFigures, return_on_cost, unit_costs
-from closedloop.analytics.scope import scope_for
+from closedloop.analytics.scope import Scope, scope_for
 from closedloop.analytics.services import Dimension, Outcome, compare_models, load_journeys
 from closedloop.core.api_auth import token_auth
-from closedloop.core.api_support import ERRORS, Id, UtcDatetime, invalid
+from closedloop.core.api_support import ERRORS, Id, PathId, UtcDatetime, invalid, not_found
 
 router = Router(auth=token_auth, tags=["analytics"])
 
@@ -246,3 +246,55 @@ def _period(period: str, since, until) -> snapshots.Period:
     return snapshots.Period(
         snapshots.day_start(since), snapshots.day_start(until) + timedelta(days=1)
     )
+
+
+class GoalOut(Schema):
+    id: int
+    team: int | None
+    starts_on: datetime.date
+    months: int
+    amount: float
+    status: str
+    signed_by: dict[str, str]
+    plan: dict | None = Field(None, description="needed per stage and month; None while computed")
+    pacing: dict | None = None
+
+
+@router.get("/analytics/goals", response={200: list[GoalOut], **ERRORS})
+def list_goals(request):
+    """The goals the user may see: the company's, and their team's (all teams' for marketing,
+    executives and admins), newest first, without plans."""
+    found = goal_views.visible_goals(request.auth).prefetch_related("signoffs__user")
+    return [_goal(goal, None) for goal in found[:200]]
+
+
+@router.get("/analytics/goals/{goal_id}", response={200: GoalOut, **ERRORS})
+def get_goal(request, goal_id: PathId):
+    """A goal with its plan (volumes needed per stage and month, what each team delivers) and
+    its pacing, from the scope's snapshot."""
+    goal = goal_views.visible_goals(request.auth).filter(pk=goal_id).first()
+    if goal is None:
+        raise not_found("goal", goal_id)
+    scope = Scope(team_id=goal.team_id)
+    since, until = goals.goal_period(goal)
+    data = snapshots.read_snapshot(scope, snapshots.Period(since, until))
+    return _goal(goal, data)
+
+
+def _goal(goal, data: dict | None) -> dict:
+    paced = None
+    if data is not None:
+        since, until = goals.goal_period(goal)
+        paced = goals.with_goal(data, scope=Scope(team_id=goal.team_id), since=since, until=until)
+    pacing = paced.get("pacing") if paced else None
+    return {
+        "id": goal.pk,
+        "team": goal.team_id,
+        "starts_on": goal.starts_on,
+        "months": goal.months,
+        "amount": float(goal.amount),
+        "status": goal.status,
+        "signed_by": {s.side: str(s.user) for s in goal.signoffs.all()},
+        "plan": goals.plan(goal, data["history"]) if data else None,
+        "pacing": dataclasses.asdict(pacing) if pacing else None,
+    }

@@ -86,6 +86,7 @@ def goal_detail(request, pk: int):
         "plan": plan,
         "plan_rows": _plan_rows(plan) if plan else [],
         "pacing": paced.get("pacing") if paced else None,
+        "pacing_rows": _pacing_rows(paced) if paced and paced.get("pacing") else [],
         "computing": data is None,
         "signoffs": list(signed.values()),
         "can_sign": goal.status == "draft"
@@ -107,6 +108,12 @@ def _plan_rows(plan: dict) -> list[tuple[str, list[float], float]]:
         "won": "Won deals",
     }
     return [(labels.get(n, n), values, plan["totals"][n]) for n, values in plan["needed"].items()]
+
+
+def _pacing_rows(paced: dict) -> list[tuple[str, float, float]]:
+    """Week by week: the week's Monday, cumulative plan and cumulative won revenue."""
+    pacing = paced["pacing"]
+    return list(zip(paced["weekly"]["weeks"], pacing.plan, pacing.actual, strict=True))
 
 
 @login_required
