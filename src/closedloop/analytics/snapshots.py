@@ -96,10 +96,14 @@ def queue_snapshot(scope: Scope, period: Period) -> bool:
     return True
 
 
-def store_snapshot(scope: Scope, period: Period) -> ScoreboardSnapshot:
+def store_snapshot(
+    scope: Scope, period: Period, *, history: dict | None = None
+) -> ScoreboardSnapshot:
     """Compute and store the figures of `scope` and `period` (the worker's job)."""
     started = time.perf_counter()
-    figures = compute_scoreboard(scope=scope, since=period.since, until=period.until)
+    figures = compute_scoreboard(
+        scope=scope, since=period.since, until=period.until, history=history
+    )
     key = snapshot_key(scope, period)
     snapshot, _ = ScoreboardSnapshot.objects.update_or_create(
         key=key,
@@ -127,8 +131,9 @@ def refresh_all(today: date | None = None) -> int:
     periods = list(standard_periods(today).values())
     count = 0
     for scope in every_scope():
+        history = None  # measured once per scope: the same for every period
         for period in periods:
-            store_snapshot(scope, period)
+            history = store_snapshot(scope, period, history=history).figures["history"]
             count += 1
     cutoff = timezone.now() - timedelta(days=7)
     ScoreboardSnapshot.objects.filter(computed_at__lt=cutoff).delete()
