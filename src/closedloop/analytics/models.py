@@ -16,7 +16,7 @@ class ScoreboardSnapshot(models.Model):
     """The scoreboard's figures for one scope and period, as the worker last computed them.
 
     A table, not only the cache: the default cache lives in one process, and a snapshot must
-    survive a restart so that a cold start serves figures at once (decision 0021).
+    survive a restart so that a cold start serves figures at once (decision 0022).
     """
 
     key = models.CharField(max_length=200, unique=True)

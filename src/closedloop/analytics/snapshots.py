@@ -5,7 +5,7 @@ from the cache (shared when CLOSEDLOOP_CACHE_URL points at Redis), then from the
 `ScoreboardSnapshot` table, which every process shares and which survives a restart (a cold
 start serves the last figures at once). A missing snapshot is queued for the worker and the
 page says so; `refresh_scoreboards` (periodic, `core/schedule.py`) recomputes the standard
-periods of every scope. Decision 0021.
+periods of every scope. Decision 0022.
 """
 
 from __future__ import annotations

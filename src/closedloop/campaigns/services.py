@@ -2,7 +2,7 @@
 
 Marketing and admins run campaigns; everyone else reads them (sales sees the audience and the
 message). A campaign's cost covers its dates: `cost_in_period` spreads it evenly over its days,
-which is what the ROI figures of a period use (docs/decisions/0020-campaign-costs-and-roi.md).
+which is what the ROI figures of a period use (docs/decisions/0021-campaign-costs-and-roi.md).
 """
 
 from __future__ import annotations
