@@ -35,6 +35,9 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(
         "closedloop.engagement.tasks.prune_touch_properties_daily", timedelta(hours=2), (True,)
     ),
+    # The scoreboard's snapshots: soon after a worker starts, then every 15 minutes.
+    Periodic("closedloop.analytics.tasks.refresh_scoreboards", timedelta(seconds=30), (True,)),
+    Periodic("closedloop.analytics.tasks.send_weekly_scoreboard", timedelta(days=7), (True,)),
 )
 
 
