@@ -11,11 +11,14 @@ fails here:
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from closedloop.analytics.models import Goal
 from closedloop.api import api
 from closedloop.content.models import ContentAsset
 from closedloop.core.models import Role
@@ -50,6 +53,7 @@ OWNED = {
     "asset": ["alice", "max_manager"],  # another rep's personal upload
     "link": ["alice", "max_manager", "eve"],  # a share link of another team's lead
     "request": ["alice", "max_manager"],  # another rep's content request
+    "goal": ["alice", "max_manager"],  # another team's goal
 }
 PAGE_IDS = {
     "revoke-token": "token",
@@ -91,6 +95,9 @@ PAGE_IDS = {
     "content-request-take": "request",
     "content-request-fulfil": "request",
     "content-request-decline": "request",
+    "analytics-goal": "goal",
+    "analytics-goal-sign": "goal",
+    "analytics-goal-withdraw": "goal",
 }
 UNOWNED_PAGE_IDS = {
     "definitions-version",
@@ -99,6 +106,8 @@ UNOWNED_PAGE_IDS = {
     "definitions-withdraw",
     "definitions-simulate",
     "export-csv",
+    "campaign-edit",  # campaigns are shared by both teams; editing is a role check
+    "analytics-scoreboard-drill",  # a figure's name; the records are the user's scope's
 }
 API_IDS = {
     "lead_id": "lead",
@@ -109,8 +118,9 @@ API_IDS = {
     "asset_id": "asset",
     "link_id": "link",
     "request_id": "request",
+    "goal_id": "goal",
 }
-UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id"}
+UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id", "campaign_id"}
 MISSING = 987654
 
 
@@ -204,6 +214,9 @@ def others(request, db):
             url="https://example.com/theirs",
         ).pk,
         **_content_records(stranger, lead),
+        "goal": Goal.objects.create(
+            team=west, starts_on=date(2026, 4, 1), amount=1000, created_at=timezone.now()
+        ).pk,
     }
 
 
