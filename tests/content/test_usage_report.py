@@ -122,3 +122,19 @@ def test_the_scoreboard_tile(world):
     tile = usage.usage_tile()
     assert tile["shares"] == 2 and tile["reps_sharing"] == 1
     assert tile["published_assets"] == 2 and tile["unused_share_90d"] == 0.5
+
+
+def test_the_lift_becomes_the_searchs_effectiveness(world):
+    from closedloop.content.services.usage import effectiveness_of, store_effectiveness
+    from closedloop.content.tasks import refresh_content_effectiveness
+
+    assert effectiveness_of(0.2, True) == 0.7
+    assert effectiveness_of(-0.8, True) == 0.0
+    assert effectiveness_of(0.2, False) is None
+    used, _ = world
+    used.effectiveness = 0.9
+    used.save(update_fields=["effectiveness"])
+    assert store_effectiveness(usage.library_report()) == 1  # too few deals: back to None
+    used.refresh_from_db()
+    assert used.effectiveness is None
+    assert refresh_content_effectiveness.call() == 0

@@ -38,6 +38,10 @@ PERIODIC: tuple[Periodic, ...] = (
     # The scoreboard's snapshots: soon after a worker starts, then every 15 minutes.
     Periodic("closedloop.analytics.tasks.refresh_scoreboards", timedelta(seconds=30), (True,)),
     Periodic("closedloop.analytics.tasks.send_weekly_scoreboard", timedelta(days=7), (True,)),
+    # Each asset's measured lift, which the library's search ranks by.
+    Periodic(
+        "closedloop.content.tasks.refresh_content_effectiveness", timedelta(minutes=5), (True,)
+    ),
 )
 
 

@@ -259,3 +259,25 @@ def usage_tile(*, days: int = 30, now: datetime.datetime | None = None) -> dict:
         "published_assets": total,
         "unused_share_90d": round(unused / total, 4) if total else 0.0,
     }
+
+
+def effectiveness_of(lift: float, enough: bool) -> float | None:
+    """The library search's effectiveness in [0, 1] from a win-rate lift (-1..1): 0.5 plus
+    the lift, clipped; None (neutral) when the lift was measured on too few deals."""
+    if not enough or math.isnan(lift):
+        return None
+    return round(min(max(0.5 + lift, 0.0), 1.0), 4)
+
+
+def store_effectiveness(rep: LibraryReport) -> int:
+    """Write each asset's effectiveness (search ranks by it); returns how many changed. A
+    derived figure, rewritten whole each time, so not row-audited (bulk update)."""
+    lift = rep.engine.lift
+    changed = []
+    for pk, asset in rep.assets.items():
+        value = effectiveness_of(float(lift.lift[pk]), bool(lift.enough[pk]))
+        if asset.effectiveness != value:
+            asset.effectiveness = value
+            changed.append(asset)
+    ContentAsset.objects.bulk_update(changed, ["effectiveness"], batch_size=1000)
+    return len(changed)
