@@ -125,31 +125,35 @@ def ranked(
 ) -> list[tuple[int, float]]:
     """The best-matching ids (at most `limit`) with their relevance, best first. `within` is
     SQL selecting the ids allowed (e.g. a compiled queryset of visible rows)."""
-    params: list = [_query(fts5, websearch)]
-    extra = ""
-    if within is not None:
-        extra = f" AND {_id_column()} IN ({within[0]})"
-        params += list(within[1])
+    allowed_sql, allowed_params = within if within is not None else (None, ())
     if is_postgresql():
-        sql = _pg_ranked(index, extra)
-        params = [params[0], *params]
+        sql = _pg_ranked(index, allowed_sql, limit)
+        params = [websearch, websearch, *allowed_params]
     else:
-        weights = ", ".join(str(w) for w in index.weights)
-        sql = (
-            f"SELECT rowid, -bm25({quote(index.table)}, {weights}) AS score "
-            f"FROM {quote(index.table)} WHERE {_where_match(index)}{extra} "
-            f"ORDER BY score DESC, rowid LIMIT {int(limit)}"
-        )
-    if is_postgresql():
-        sql += f" LIMIT {int(limit)}"
+        sql = _sqlite_ranked(index, allowed_sql, limit)
+        params = [fts5, *allowed_params]
     return [(int(i), float(s)) for i, s in fetch(sql, params)]
 
 
-def _pg_ranked(index: FullTextIndex, extra: str) -> str:
+def _sqlite_ranked(index: FullTextIndex, allowed: str | None, limit: int) -> str:
+    # The matches are ranked once, as a materialised table, and only then checked against
+    # `allowed`: written as one WHERE, SQLite may run the full-text query once per allowed id.
+    weights = ", ".join(str(w) for w in index.weights)
+    table = quote(index.table)
+    where = f"WHERE id IN ({allowed})" if allowed else ""
+    return (
+        f"WITH matched AS MATERIALIZED (SELECT rowid AS id, -bm25({table}, {weights}) AS score "
+        f"FROM {table} WHERE {table} MATCH %s) "
+        f"SELECT id, score FROM matched {where} ORDER BY score DESC, id LIMIT {int(limit)}"
+    )
+
+
+def _pg_ranked(index: FullTextIndex, allowed: str | None, limit: int) -> str:
     # Normalisation 1: divide by 1 + log(length), so long texts do not win by size alone.
+    extra = f" AND id IN ({allowed})" if allowed else ""
     return (
         "SELECT id, ts_rank('{0.1, 0.2, 0.4, 1.0}', document, "
         "websearch_to_tsquery('english', %s), 1) AS score "
         f"FROM {quote(index.table)} WHERE {_where_match(index)}{extra} "
-        "ORDER BY score DESC, id"
+        f"ORDER BY score DESC, id LIMIT {int(limit)}"
     )
