@@ -39,10 +39,11 @@ DOMAIN_APPS = (
     "imports",
     "webhooks",
     "analytics",
+    "campaigns",
     "content",
 )
-NO_TABLES = {"analytics"}  # reads the other apps' tables; has none of its own
-SHELL_APPS = ("campaigns",)  # models only, until issue 12 fills it
+NO_TABLES: set[str] = set()  # every domain app has tables (analytics: snapshots and goals)
+SHELL_APPS: tuple[str, ...] = ()  # none left: issues 11 and 12 filled campaigns and content
 SHAPE = ("models", "services", "views", "api", "urls")
 
 MAX_MODULE_LINES = 800
@@ -211,7 +212,7 @@ def test_the_shell_apps_are_documented_as_shells():
     for app in SHELL_APPS:
         assert not (SRC / app / "views.py").exists(), f"{app} has pages: document its shape"
         assert f"`{app}`" in DOC
-    assert "shell" in DOC
+    assert "shell" in DOC or not SHELL_APPS
 
 
 # --- sizes -------------------------------------------------------------------------------------

@@ -11,11 +11,14 @@ fails here:
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from closedloop.analytics.models import Goal
 from closedloop.api import api
 from closedloop.content.models import ContentAsset
 from closedloop.core.models import Role
@@ -48,6 +51,7 @@ OWNED = {
     "host": ["alice", "max_manager", "mia", "eve"],
     "user": ["alice", "max_manager", "mia", "eve"],
     "asset": ["alice", "max_manager"],  # another rep's personal upload
+    "goal": ["alice", "max_manager"],  # another team's goal
 }
 PAGE_IDS = {
     "revoke-token": "token",
@@ -81,6 +85,9 @@ PAGE_IDS = {
     "content-asset-publish": "asset",
     "content-asset-retire": "asset",
     "content-version-file": "asset",
+    "analytics-goal": "goal",
+    "analytics-goal-sign": "goal",
+    "analytics-goal-withdraw": "goal",
 }
 UNOWNED_PAGE_IDS = {
     "definitions-version",
@@ -89,6 +96,8 @@ UNOWNED_PAGE_IDS = {
     "definitions-withdraw",
     "definitions-simulate",
     "export-csv",
+    "campaign-edit",  # campaigns are shared by both teams; editing is a role check
+    "analytics-scoreboard-drill",  # a figure's name; the records are the user's scope's
 }
 API_IDS = {
     "lead_id": "lead",
@@ -97,8 +106,9 @@ API_IDS = {
     "job_id": "import",
     "endpoint_id": "webhook",
     "asset_id": "asset",
+    "goal_id": "goal",
 }
-UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id"}
+UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id", "campaign_id"}
 MISSING = 987654
 
 
@@ -190,6 +200,9 @@ def others(request, db):
             personal=True,
             owner=stranger,
             url="https://example.com/theirs",
+        ).pk,
+        "goal": Goal.objects.create(
+            team=west, starts_on=date(2026, 4, 1), amount=1000, created_at=timezone.now()
         ).pk,
     }
 
