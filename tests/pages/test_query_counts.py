@@ -19,10 +19,11 @@ from tests.factories import make_account, make_lead, make_opportunity
 pytestmark = pytest.mark.django_db
 
 # session + user, then: page rows, owner choices, campaign choices (lead list); lead, stage
-# history, touchpoints, activities, opportunities, the work panel's tasks and latest
-# activities, and the content recommended for it (lead detail). A little headroom, no more.
+# history, touchpoints, activities, opportunities, and the work panel's tasks and latest
+# activities, the content recommended for it, the links shared with the lead and the assets
+# one may share (lead detail). A little headroom, no more.
 LIST_MAX_QUERIES = 6
-DETAIL_MAX_QUERIES = 11
+DETAIL_MAX_QUERIES = 13
 
 
 def count_queries(client, url: str) -> int:

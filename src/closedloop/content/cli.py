@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 content_app = typer.Typer(
-    help="The content library: add assets, search them.", no_args_is_help=True
+    help="The content library: add assets, search them, report their usage.", no_args_is_help=True
 )
 
 
@@ -100,3 +100,19 @@ def search(
         line = {"id": hit.asset.pk, "title": hit.asset.title, "score": hit.score,
                 "snippet": hit.snippet_text}  # fmt: skip
         typer.echo(json.dumps(line, ensure_ascii=False))
+
+
+@content_app.command("report")
+def report(
+    assets: bool = typer.Option(True, "--assets/--no-assets", help="Every asset's figures too"),
+) -> None:
+    """Print the library's usage figures, the bottom 20% with why, and (unless --no-assets)
+    every asset's usage, influence and lift, as one JSON object."""
+    _setup()
+    from closedloop.content.services import usage
+
+    result = usage.library_report()
+    out = usage.library_summary(result)
+    if assets:
+        out["assets"] = result.rows()
+    typer.echo(json.dumps(out, indent=2))

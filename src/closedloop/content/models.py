@@ -179,3 +179,14 @@ class SearchLog(models.Model):
 
     def __str__(self) -> str:
         return self.query
+
+
+# Share links, the reps' usage log and content requests live in their own module.
+from closedloop.content.usage_models import (  # noqa: E402,F401
+    ContentRequest,
+    RequestStatus,
+    ShareLink,
+    Urgency,
+    UsageEvent,
+    UsageKind,
+)

@@ -17,6 +17,8 @@ from closedloop.content import services
 from closedloop.content.forms import AssetForm
 from closedloop.content.models import AssetVersion, ContentAsset
 from closedloop.content.permissions import curates, may_edit, sees_all, visible_assets
+from closedloop.content.services import sharing
+from closedloop.content.usage_models import UsageKind
 
 PAGE_SIZE = 20
 
@@ -84,6 +86,7 @@ def asset_detail(request, pk: int):
     search = _int(request.GET.get("s"), 0)
     if search:
         services.record_search_open(search, asset, user=request.user)
+    sharing.record_sales_use(asset, user=request.user, kind=UsageKind.OPEN)
     context = {
         "asset": asset,
         "versions": asset.versions.select_related("uploaded_by"),
@@ -203,6 +206,7 @@ def version_file(request, pk: int, number: int):
         handle = version.file.open("rb")
     except FileNotFoundError as exc:
         raise Http404("the file is missing") from exc
+    sharing.record_sales_use(asset, user=request.user, kind=UsageKind.DOWNLOAD, version=version)
     return FileResponse(
         handle, as_attachment=True, filename=version.original_name, content_type=version.mime
     )

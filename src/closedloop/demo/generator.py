@@ -45,6 +45,8 @@ KEEP_INDEXES_LEADING = {
     "crm.OpportunityContact": ("opportunity_id",),
 }
 DEMO_MODELS = (
+    "content.UsageEvent",
+    "content.ShareLink",
     "engagement.Touchpoint",
     "crm.OpportunityContact",
     "crm.Opportunity",
