@@ -138,7 +138,9 @@ def qualify_lead(
     if not verdict.qualified:
         raise ValidationError(dict(verdict.problems))
     why = f"Qualified: {', '.join(verdict.confirmed)} confirmed"
-    change_stage(lead, to=LifecycleStage.SQL, by=by, reason=why, rule_version=contract.number, at=at)
+    change_stage(
+        lead, to=LifecycleStage.SQL, by=by, reason=why, rule_version=contract.number, at=at
+    )
     qualification = Qualification.objects.create(
         lead=lead,
         by=by,
