@@ -8,7 +8,6 @@ import pytest
 from closedloop.core import events
 from closedloop.crm.models import LifecycleStage, Opportunity, OpportunityContact
 from tests.api.conftest import problems
-from tests.crm.conftest import heard  # noqa: F401 (the event-hearing fixture, shared)
 from tests.factories import make_lead, make_opportunity
 
 pytestmark = pytest.mark.django_db
