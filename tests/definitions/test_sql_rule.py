@@ -26,9 +26,7 @@ def test_too_few_confirmed_names_what_is_missing():
 
 
 def test_a_confirmation_without_evidence_and_an_unknown_criterion_are_refused():
-    verdict = RULE.judge(
-        {"budget": _yes(" "), "need": _yes(), "timeline": _yes(), "vibes": _yes()}
-    )
+    verdict = RULE.judge({"budget": _yes(" "), "need": _yes(), "timeline": _yes(), "vibes": _yes()})
     assert set(verdict.problems) == {"answers.budget", "answers.vibes"}
     assert verdict.problems["answers.budget"] == "say what confirmed budget"
 

@@ -1,9 +1,9 @@
 """Names of pipeline stages and close reasons in templates, read once per page render:
 
-    {% load pipeline_tags %}
-    {% stage_label deal.stage %}            → "Proposal" (the contract's label)
-    {% stage_probability deal.stage %}      → 50
-    {% close_reason_label "lost" deal.lost_reason %}  → "Chose a competitor"
+{% load pipeline_tags %}
+{% stage_label deal.stage %}            → "Proposal" (the contract's label)
+{% stage_probability deal.stage %}      → 50
+{% close_reason_label "lost" deal.lost_reason %}  → "Chose a competitor"
 """
 
 from django import template
