@@ -119,3 +119,22 @@ def test_a_teammates_deal_is_seen_but_not_moved_and_another_teams_is_a_404(
     api = api_as(bob)
     assert api.post(f"/opportunities/{ours.pk}/move", {"stage": "proposal"}).status_code == 403
     assert api.post(f"/opportunities/{theirs.pk}/move", {"stage": "proposal"}).status_code == 404
+
+
+def test_a_leads_qualifications_read_back_with_their_evidence(api_as, alice, charlie):
+    lead = make_lead(owner=alice, stage=LifecycleStage.SAL)
+    api_as(alice).post(f"/leads/{lead.pk}/qualify", {"answers": ANSWERS, "note": "Good"})
+    [q] = api_as(alice).get(f"/leads/{lead.pk}/qualifications").json()
+    assert (q["by"], q["note"], q["stage"]) == ("alice@example.com", "Good", "sql")
+    assert q["answers"]["budget"] == {"confirmed": True, "evidence": "Budget approved"}
+    assert api_as(charlie).get(f"/leads/{lead.pk}/qualifications").status_code == 404
+
+
+def test_a_lead_qualified_without_a_deal_opens_it_through_the_api(api_as, alice):
+    lead = make_lead(owner=alice, stage=LifecycleStage.SAL, email="x@initech.example")
+    api_as(alice).post(f"/leads/{lead.pk}/qualify", {"answers": ANSWERS})
+    opened = api_as(alice).post(f"/leads/{lead.pk}/open-opportunity", DEAL)
+    assert opened.status_code == 201, opened.content
+    assert opened.json()["stage"] == "opportunity"
+    lead.refresh_from_db()
+    assert lead.lifecycle_stage == LifecycleStage.OPPORTUNITY

@@ -235,6 +235,32 @@ def qualify(request, lead_id: int, payload: QualifyIn):
     return Status(201, _qualified(q))
 
 
+class QualificationDetailOut(QualificationOut):
+    at: datetime
+    by: str | None
+    answers: dict
+    note: str
+
+
+@router.get(
+    "/leads/{lead_id}/qualifications", response={200: list[QualificationDetailOut], **ERRORS}
+)
+def qualifications(request, lead_id: int):
+    """The lead's qualifications, newest first: who, when, each criterion's answer and
+    evidence, the contract version whose SQL rule was applied, and what they linked."""
+    lead = _lead(request.auth, lead_id)
+    return [
+        {
+            **_qualified(q),
+            "at": q.at,
+            "by": q.by.email if q.by else None,
+            "answers": q.answers,
+            "note": q.note,
+        }
+        for q in lead.qualifications.select_related("by", "lead")
+    ]
+
+
 class OpenedOut(Schema):
     lead_id: int
     stage: str
