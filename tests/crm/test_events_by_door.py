@@ -21,7 +21,10 @@ def test_an_opportunity_won_through_the_api_fires_opportunity_won_once(heard, ap
     deal = make_opportunity(owner=alice, amount=500)
     payloads = heard(
         events.opportunity_won,
-        lambda: api_as(alice).patch(f"/opportunities/{deal.pk}", {"stage": "won"}),
+        lambda: api_as(alice).patch(
+            f"/opportunities/{deal.pk}",
+            {"stage": "won", "won_reason": "value", "close_note": "Signed the order form"},
+        ),
     )
     assert [p["opportunity_id"] for p in payloads] == [deal.pk]
 
@@ -29,7 +32,13 @@ def test_an_opportunity_won_through_the_api_fires_opportunity_won_once(heard, ap
 def test_an_opportunity_won_in_the_admin_fires_opportunity_won_once(heard, client, ada):
     deal = make_opportunity(owner=ada, amount=500)
     client.force_login(ada)
-    body = admin_form(deal, ("roles",), stage="won")
+    body = admin_form(
+        deal,
+        ("roles", "stage_changes"),
+        stage="won",
+        won_reason="value",
+        close_note="Signed the order form",
+    )
     payloads = heard(
         events.opportunity_won,
         lambda: client.post(f"/admin/crm/opportunity/{deal.pk}/change/", body),
@@ -44,7 +53,9 @@ def test_an_opportunity_created_won_in_the_admin_fires_opportunity_won_once(hear
     account = make_account()
     client.force_login(ada)
     template = Opportunity(account=account, name="Big one", amount=10, stage="won")
-    body = admin_form(template, ("roles",), created_at_0="2026-01-05", created_at_1="10:00")
+    body = admin_form(
+        template, ("roles", "stage_changes"), created_at_0="2026-01-05", created_at_1="10:00"
+    )
     payloads = heard(
         events.opportunity_won, lambda: client.post("/admin/crm/opportunity/add/", body)
     )
@@ -58,10 +69,11 @@ def test_the_admin_refuses_a_lost_opportunity_without_a_reason(client, ada):
     deal = make_opportunity(owner=ada)
     client.force_login(ada)
     response = client.post(
-        f"/admin/crm/opportunity/{deal.pk}/change/", admin_form(deal, ("roles",), stage="lost")
+        f"/admin/crm/opportunity/{deal.pk}/change/",
+        admin_form(deal, ("roles", "stage_changes"), stage="lost"),
     )
     assert response.status_code == 200
-    assert "a lost opportunity needs a lost_reason" in response.content.decode()
+    assert "a reason is required; use one of the lost reasons" in response.content.decode()
     deal.refresh_from_db()
     assert deal.stage == OpportunityStage.DISCOVERY
 

@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from closedloop.lifecycle import default_moves
+from closedloop.pipeline import Pipeline
 
 CriterionValue = str | float | tuple[str | float, ...]
 
@@ -127,6 +128,7 @@ class Contract:
     sql_rule: SqlRule
     sla: SlaPolicy
     stages: tuple[StageDefinition, ...]
+    pipeline: Pipeline
     body: Mapping[str, Any] = field(repr=False, compare=False)
 
     def stage_label(self, stage: str, default: str = "") -> str:
@@ -151,6 +153,7 @@ def parse_contract(body: Mapping[str, Any]) -> Contract:
             ),
             sla=_sla(body["sla"]),
             stages=tuple(_stage(s) for s in body["stages"]),
+            pipeline=Pipeline.from_contract(body),
             body=MappingProxyType(dict(body)),
         )
     except (KeyError, TypeError, ValueError) as problem:
