@@ -12,6 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from closedloop.crm.models import Opportunity, OpportunityContact
+from closedloop.crm.services import ensure_default_close_reasons
 from tests.browser.test_handoff import after_htmx_settles, log_in
 from tests.factories import make_account, make_lead, make_opportunity
 
@@ -21,6 +22,7 @@ SCREENSHOTS = Path(os.environ.get("CLOSEDLOOP_SCREENSHOTS", tempfile.gettempdir(
 
 @pytest.fixture
 def acme_deal(alice):
+    ensure_default_close_reasons()  # a transactional test may follow a flush of the migration
     account = make_account("Acme Corp", owner=alice)
     lead = make_lead(owner=alice, account=account, first_name="Dana", last_name="Buyer")
     deal = make_opportunity(
@@ -63,9 +65,7 @@ def test_a_rep_drags_a_deal_along_the_board_and_closes_it_won(
     dialog = page.locator("#close-dialog")
     expect(dialog).to_be_visible()
     expect(dialog.locator("input[name=outcome][value=won]")).to_be_checked()
-    reasons = dialog.locator("select[name=reason] option")
-    if reasons.count() > 1:
-        dialog.locator("select[name=reason]").select_option(index=1)
+    dialog.locator("select[name=reason]").select_option("value")
     dialog.locator("textarea[name=note]").fill("Best fit for their data team")
     dialog.locator("#close-submit").click()
     expect(page.locator(f"#column-won #opp-{deal.pk}")).to_be_visible()
@@ -89,7 +89,7 @@ def test_the_board_works_without_javascript(browser, live_server, alice, acme_de
         assert stage_of(deal) == "proposal"
         page.locator(f"#opp-{deal.pk} [data-move=close]").click()
         page.check("input[name=outcome][value=lost]")
-        page.select_option("select[name=reason]", "price")
+        page.select_option("select[name=lost_reason]", "price")
         page.fill("textarea[name=note]", "Went with a cheaper tool")
         page.click("#close-submit")
         expect(page.locator(f"#column-lost #opp-{deal.pk}")).to_be_visible()

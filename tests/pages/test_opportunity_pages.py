@@ -30,8 +30,8 @@ def test_the_list_totals_the_open_deals_and_their_weighted_pipeline(client_as, a
     totals = response.context["totals"]
     probability = {s.code: s.probability for s in response.context["stages"]}
     expected = (1000 * probability["discovery"] + 2000 * probability["proposal"]) / 100
-    assert (totals.count, totals.amount) == (2, Decimal("3000"))
-    assert totals.weighted == Decimal(expected).quantize(Decimal("0.01"))
+    assert (totals.count, totals.amount.get("USD")) == (2, Decimal("3000"))
+    assert totals.weighted.get("USD") == Decimal(expected).quantize(Decimal("0.01"))
     assert len(response.context["rows"]) == 2
 
 
@@ -39,7 +39,7 @@ def test_the_status_filter_shows_won_deals_with_their_totals(client_as, alice):
     deal(alice, amount=Decimal("1000"))
     deal(alice, amount=Decimal("9000"), stage="won", closed_at=timezone.now())
     totals = client_as(alice).get("/opportunities/?status=won").context["totals"]
-    assert (totals.count, totals.amount, totals.weighted) == (1, 9000, 9000)
+    assert (totals.count, totals.amount.get("USD"), totals.weighted.get("USD")) == (1, 9000, 9000)
 
 
 def test_the_list_sorts_by_amount_close_date_and_name(client_as, alice):
@@ -206,9 +206,9 @@ def test_a_won_deal_shows_on_the_lead_the_account_and_the_home_page(client_as, a
     lead_page = client.get(f"/leads/{lead.pk}/").content.decode()
     assert f'data-opportunity="{opp.pk}" data-stage="won"' in lead_page
     account_page = client.get(f"/accounts/{account.pk}/")
-    assert account_page.context["deal_totals"]["won_amount"] == Decimal("48000")
+    assert account_page.context["deal_totals"]["won_amount"].get("USD") == Decimal("48000")
     home = client.get("/")
-    assert home.context["deals"].won_amount == Decimal("48000")
+    assert home.context["deals"].won_amount.get("USD") == Decimal("48000")
     assert "Acme platform" in home.content.decode()
 
 
@@ -216,3 +216,69 @@ def test_a_closed_deal_shows_no_edit_or_move_form(client_as, alice):
     opp = deal(alice, stage="lost", lost_reason="price", closed_at=timezone.now())
     html = client_as(alice).get(f"/opportunities/{opp.pk}/").content.decode()
     assert 'id="deal-edit"' not in html and 'id="deal-move"' not in html
+
+
+def test_a_won_deal_needs_a_won_reason_from_the_managed_list(client_as, alice):
+    opp = deal(alice)
+    response = close(client_as(alice), opp, outcome="won", reason="", note="signed")
+    assert response.status_code == 422 and "won_reason" in response.content.decode()
+    opp.refresh_from_db()
+    assert opp.stage == "discovery"
+
+
+def test_the_close_form_offers_the_reasons_of_the_outcome_chosen(client_as, alice):
+    opp = deal(alice)
+    client = client_as(alice)
+    lost = client.get(f"/opportunities/{opp.pk}/close/?outcome=lost").content.decode()
+    assert "Chose a competitor" in lost and "Relationship and trust" not in lost
+    both = client.get(f"/opportunities/{opp.pk}/close/").content.decode()
+    assert 'name="won_reason"' in both and 'name="lost_reason"' in both
+    response = close(client, opp, outcome="lost", lost_reason="competitor", note="went elsewhere")
+    assert response.status_code == 302
+    opp.refresh_from_db()
+    assert (opp.lost_reason, opp.close_note) == ("competitor", "went elsewhere")
+    page = client.get(f"/opportunities/{opp.pk}/").content.decode()
+    assert "Chose a competitor" in page and "went elsewhere" in page
+
+
+def test_the_deal_page_shows_the_stage_history_with_who_moved_it(client_as, alice):
+    opp = deal(alice)
+    client = client_as(alice)
+    client.post(f"/opportunities/{opp.pk}/move/", {"stage": "proposal", "version": opp.version})
+    response = client.get(f"/opportunities/{opp.pk}/")
+    moves = [(m.from_label, m.to_label) for m in response.context["history"]]
+    assert moves[0] == ("Discovery", "Proposal")
+    assert response.context["history"][0].by == alice
+
+
+def test_editing_sets_the_next_step_and_the_currency(client_as, alice):
+    opp = deal(alice)
+    form = {"name": opp.name, "amount": "10", "next_step": "Send the proposal", "currency": "eur"}
+    client_as(alice).post(f"/opportunities/{opp.pk}/edit/", {**form, "version": opp.version})
+    opp.refresh_from_db()
+    assert (opp.next_step, opp.currency) == ("Send the proposal", "EUR")
+    bad = {**form, "currency": "XXQ", "version": opp.version}
+    response = client_as(alice).post(f"/opportunities/{opp.pk}/edit/", bad)
+    assert response.status_code == 422 and "currency" in response.content.decode()
+
+
+def test_an_admin_reopens_a_closed_deal_with_a_reason_and_nobody_else_may(client_as, ada, alice):
+    opp = deal(alice)
+    close(client_as(alice), opp, outcome="lost", reason="price", note="too dear")
+    opp.refresh_from_db()
+    data = {"reason": "closed by mistake", "version": opp.version}
+    assert client_as(alice).post(f"/opportunities/{opp.pk}/reopen/", data).status_code == 403
+    assert 'id="deal-reopen"' in client_as(ada).get(f"/opportunities/{opp.pk}/").content.decode()
+    response = client_as(ada).post(f"/opportunities/{opp.pk}/reopen/", data)
+    assert response.status_code == 302
+    opp.refresh_from_db()
+    assert opp.stage == "discovery" and opp.closed_at is None
+
+
+def test_amounts_in_different_currencies_are_never_added_together(client_as, alice):
+    deal(alice, amount=Decimal("100"), currency="USD")
+    deal(alice, amount=Decimal("50"), currency="EUR")
+    response = client_as(alice).get("/opportunities/")
+    totals = response.context["totals"]
+    assert totals.amount.lines == [("USD", Decimal("100")), ("EUR", Decimal("50"))]
+    assert '50 <abbr class="currency">EUR</abbr>' in response.content.decode()

@@ -39,8 +39,8 @@ def test_the_board_has_a_column_per_stage_with_count_amount_and_weighted_amount(
         "lost",
     ]
     proposal = column(response, "proposal")
-    assert (proposal.count, proposal.amount) == (2, Decimal("4000"))
-    assert proposal.weighted == Decimal("4000") * proposal.stage.probability / 100
+    assert (proposal.count, proposal.amount.get("USD")) == (2, Decimal("4000"))
+    assert proposal.weighted.get("USD") == Decimal("4000") * proposal.stage.probability / 100
     html = response.content.decode()
     assert 'id="column-proposal"' in html and 'data-figure="count">2<' in html
 
@@ -61,7 +61,7 @@ def test_a_card_shows_the_deal_account_amount_close_date_owner_name_and_days_in_
     html = client_as(alice).get("/pipeline/").content.decode()
     card = html[html.index(f'id="opp-{opp.pk}"') :]
     card = card[: card.index("</li>")]
-    assert "Acme renewal" in card and "Acme Corp" in card and "12,500" in card
+    assert "Acme renewal" in card and "Acme Corp" in card and "12,500" in card and "USD" in card
     assert "Alice Archer" in card and "alice@example.com" not in card
     assert "0 days in stage" in card
     assert opp.close_date.strftime("%-d %b %Y") in card
@@ -222,3 +222,9 @@ def test_a_manager_of_another_team_sees_no_move_controls_for_an_unowned_deal(cli
     deal(None)
     html = client_as(manager).get("/pipeline/").content.decode()
     assert "card-move" not in html
+
+
+def test_days_in_stage_count_from_the_move_into_the_stage(client_as, alice):
+    opp = deal(alice, stage_entered_at=timezone.now() - timedelta(days=12))
+    cards = column(client_as(alice).get("/pipeline/"), "discovery").cards
+    assert [(c.deal, c.days_in_stage) for c in cards] == [(opp, 12)]

@@ -59,6 +59,7 @@ PAGE_IDS = {
     "opportunity-edit": "opportunity",
     "opportunity-move": "opportunity",
     "opportunity-close": "opportunity",
+    "opportunity-reopen": "opportunity",
     "account-detail": "account",
     "account-owner": "account",
     "settings-user": "user",

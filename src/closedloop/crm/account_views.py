@@ -25,6 +25,7 @@ from closedloop.crm.opportunity_filters import positive_int
 from closedloop.crm.permissions import visible_accounts, visible_opportunities
 from closedloop.crm.services import StaleVersion, update_account
 from closedloop.crm.views import owner_choices
+from closedloop.pipeline import LOST, WON
 
 PEOPLE_LIMIT = 50
 DEALS_LIMIT = 50
@@ -77,8 +78,8 @@ def _filtered_accounts(request) -> tuple[QuerySet[Account], str, int | None]:
 
 
 def _deal_figures(user: User, account_ids: list[int]) -> dict[int, dict]:
-    """{account id: {"open": n, "open_amount": a, "won_amount": w}} for these accounts, in one
-    grouped query over the deals `user` may see."""
+    """{account id: {"open": n, "open_amount": Amounts, "won_amount": Amounts}} for these
+    accounts, in one grouped query over the deals `user` may see."""
     if not account_ids:
         return {}
     closed = pb.closed_codes(pb.current_pipeline())
@@ -86,14 +87,22 @@ def _deal_figures(user: User, account_ids: list[int]) -> dict[int, dict]:
         visible_opportunities(user)
         .filter(account_id__in=account_ids)
         .order_by()
-        .values("account_id")
+        .values_list("account_id", "currency")
         .annotate(
             open=Count("id", filter=~Q(stage__in=closed)),
             open_amount=Sum("amount", filter=~Q(stage__in=closed)),
-            won_amount=Sum("amount", filter=Q(stage="won")),
+            won_amount=Sum("amount", filter=Q(stage=WON)),
         )
     )
-    return {row["account_id"]: dict(row) for row in rows}
+    figures: dict[int, dict] = {}
+    for account_id, currency, n, open_amount, won_amount in rows:
+        found = figures.setdefault(
+            account_id, {"open": 0, "open_amount": pb.Amounts(), "won_amount": pb.Amounts()}
+        )
+        found["open"] += n
+        found["open_amount"] += pb.Amounts({currency: open_amount or Decimal(0)})
+        found["won_amount"] += pb.Amounts({currency: won_amount or Decimal(0)})
+    return figures
 
 
 def _account(request, pk: int) -> Account:
@@ -145,21 +154,25 @@ def account_deals(user: User, account: Account) -> dict:
     }
 
 
-def _group_totals(sums: dict, pipeline) -> dict:
-    open_stages = [stage for stage in pipeline if not stage.is_closed]
-    won = sums.get("won", (0, Decimal(0)))
-    lost = sums.get("lost", (0, Decimal(0)))
+def _group_totals(sums: dict[str, pb.StageSum], pipeline) -> dict:
+    """Open deals (count, amounts, weighted), won and lost (count, amounts)."""
+    none = pb.StageSum(0, pb.Amounts())
+    open_count, open_amount, open_weighted = 0, pb.Amounts(), pb.Amounts()
+    for stage in pipeline:
+        found = sums.get(stage.code, none)
+        if not stage.is_closed:
+            open_count += found.count
+            open_amount += found.amounts
+            open_weighted += found.amounts.scaled(stage.probability)
+    won, lost = sums.get(WON, none), sums.get(LOST, none)
     return {
-        "open_count": sum(sums.get(s.code, (0, 0))[0] for s in open_stages),
-        "open_amount": sum((sums.get(s.code, (0, Decimal(0)))[1] for s in open_stages), Decimal(0)),
-        "open_weighted": sum(
-            (pb.weighted(sums.get(s.code, (0, Decimal(0)))[1], s.probability) for s in open_stages),
-            Decimal(0),
-        ),
-        "won_count": won[0],
-        "won_amount": won[1],
-        "lost_count": lost[0],
-        "lost_amount": lost[1],
+        "open_count": open_count,
+        "open_amount": open_amount,
+        "open_weighted": open_weighted,
+        "won_count": won.count,
+        "won_amount": won.amounts,
+        "lost_count": lost.count,
+        "lost_amount": lost.amounts,
     }
 
 

@@ -14,7 +14,6 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.core.cache import cache
@@ -26,7 +25,16 @@ from django.utils import timezone
 from closedloop.core.permissions import lead_visibility
 from closedloop.crm.models import FUNNEL_STAGES, LeadSource, LifecycleStage, StageChange
 from closedloop.crm.opportunity_filters import period_bounds
-from closedloop.crm.pipeline_board import Totals, closed_codes, current_pipeline, list_totals
+from closedloop.crm.pipeline_board import (
+    Amounts,
+    StageSum,
+    Totals,
+    closed_codes,
+    current_pipeline,
+    list_totals,
+    stage_sums,
+)
+from closedloop.pipeline import WON
 
 logger = logging.getLogger(__name__)
 
@@ -300,7 +308,7 @@ class PipelineTile:
 
     open: Totals
     won_count: int
-    won_amount: Decimal
+    won_amount: Amounts
     quarter_start: date
     recent_wins: list
 
@@ -311,13 +319,13 @@ def pipeline_tile(deals: QuerySet, *, today: date | None = None, recent: int = 5
     pipeline = current_pipeline()
     closed = closed_codes(pipeline)
     start, _ = period_bounds("this-quarter", today or timezone.localdate())
-    won = deals.filter(stage="won")
+    won = deals.filter(stage=WON)
     since = timezone.make_aware(datetime.combine(start, time.min))
-    quarter = won.filter(closed_at__gte=since).aggregate(n=Count("id"), total=Sum("amount"))
+    quarter = stage_sums(won.filter(closed_at__gte=since)).get(WON, StageSum(0, Amounts()))
     return PipelineTile(
         open=list_totals(deals.exclude(stage__in=closed), pipeline),
-        won_count=quarter["n"],
-        won_amount=quarter["total"] or Decimal(0),
+        won_count=quarter.count,
+        won_amount=quarter.amounts,
         quarter_start=start,
         recent_wins=list(
             won.select_related("account", "owner").order_by("-closed_at", "-id")[:recent]

@@ -4,18 +4,23 @@ cost does not grow with the deal's history."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import QuerySet
 
 from closedloop.core.models import User
-from closedloop.crm.models import Activity, Opportunity, OpportunityContact
+from closedloop.crm.models import Activity, CloseReason, Opportunity, OpportunityContact
+from closedloop.pipeline import LOST, WON
 
 CONTACTS_LIMIT = 50
 ACTIVITIES_LIMIT = 20
 HISTORY_LIMIT = 50
 
 
-def deal_sections(deal: Opportunity, user: User) -> dict:
-    """{"contacts": [...], "activities": [...], "history": [...]} for `deal`."""
+def deal_sections(deal: Opportunity, user: User, *, labels: dict[str, str]) -> dict:
+    """{"contacts", "activities", "history", "close_reason"} for `deal`; `labels` name the
+    pipeline's stages ({code: label})."""
     contacts = list(
         OpportunityContact.objects.filter(opportunity=deal)
         .select_related("lead")
@@ -25,7 +30,8 @@ def deal_sections(deal: Opportunity, user: User) -> dict:
     return {
         "contacts": contacts,
         "activities": list(contact_activities(lead_ids)[:ACTIVITIES_LIMIT]) if lead_ids else [],
-        "history": stage_history(deal),
+        "history": stage_history(deal, labels),
+        "close_reason": close_reason_label(deal),
     }
 
 
@@ -38,6 +44,34 @@ def contact_activities(lead_ids: list[int]) -> QuerySet[Activity]:
     )
 
 
-def stage_history(deal: Opportunity) -> list:
-    """The deal's stage moves, newest first (none until opportunities keep a stage history)."""
-    return []
+@dataclass(frozen=True)
+class Move:
+    at: datetime
+    from_label: str
+    to_label: str
+    by: User | None
+    reason: str
+
+
+def stage_history(deal: Opportunity, labels: dict[str, str]) -> list[Move]:
+    """The deal's stage moves, newest first, with the stages' labels (the newest 50)."""
+    changes = deal.stage_changes.select_related("by").order_by("-at", "-id")[:HISTORY_LIMIT]
+    return [
+        Move(
+            c.at,
+            labels.get(c.from_stage, c.from_stage),
+            labels.get(c.to_stage, c.to_stage),
+            c.by,
+            c.reason,
+        )
+        for c in changes
+    ]
+
+
+def close_reason_label(deal: Opportunity) -> str:
+    """The words of a closed deal's reason ("" for an open deal)."""
+    outcome, code = (WON, deal.won_reason) if deal.stage == WON else (LOST, deal.lost_reason)
+    if not deal.is_closed or not code:
+        return ""
+    found = CloseReason.objects.filter(outcome=outcome, code=code).first()
+    return found.label if found else code

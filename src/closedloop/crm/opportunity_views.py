@@ -21,10 +21,10 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from closedloop.core.models import Team, User
+from closedloop.core.models import Role, Team, User
 from closedloop.crm import pipeline_board as pb
 from closedloop.crm.filters import page_of
-from closedloop.crm.models import LostReason, Opportunity
+from closedloop.crm.models import Opportunity
 from closedloop.crm.opportunity_detail import deal_sections
 from closedloop.crm.opportunity_filters import (
     PERIODS,
@@ -39,8 +39,9 @@ from closedloop.crm.permissions import (
     check_can_work_opportunity,
     visible_opportunities,
 )
-from closedloop.crm.services import StaleVersion, close_opportunity, update_opportunity
+from closedloop.crm.services import StaleVersion, move_opportunity, update_opportunity
 from closedloop.crm.views import owner_choices
+from closedloop.vocabulary import CURRENCIES
 
 LIST_COLUMNS = (*pb.CARD_COLUMNS, "updated_at")
 
@@ -129,14 +130,14 @@ def _sort_links(cleaned) -> dict[str, str]:
     return links
 
 
-def _deal(request, pk: int, *, related=("account", "owner__team")) -> Opportunity:
+def deal_or_404(request, pk: int, *, related=("account", "owner__team")) -> Opportunity:
     # A deal the user may not see is a 404, the same as one that does not exist.
     return get_object_or_404(visible_opportunities(request.user).select_related(*related), pk=pk)
 
 
 @login_required
 def opportunity_detail(request, pk: int):
-    deal = _deal(request, pk, related=("account", "owner__team", "campaign"))
+    deal = deal_or_404(request, pk, related=("account", "owner__team", "campaign"))
     return render(request, "crm/opportunity_detail.html", detail_context(request, deal))
 
 
@@ -146,42 +147,41 @@ def detail_context(request, deal: Opportunity, **extra) -> dict:
     return {
         "deal": deal,
         "stage": stage,
+        "currencies": sorted(CURRENCIES),
+        "is_admin": request.user.role == Role.ADMIN,
         "weighted": pb.weighted(deal.amount, stage.probability if stage else 0),
         "open_stages": [s for s in pipeline if not s.is_closed],
         "can_work": can_work_opportunity(request.user, deal),
         "owners": owner_choices(request.user) if request.user.can_reassign else [],
         "errors": {},
-        **deal_sections(deal, request.user),
+        **deal_sections(deal, request.user, labels={s.code: s.label for s in pipeline}),
         **extra,
     }
 
 
-def _refused(request, deal: Opportunity, *, status: int, errors: dict):
-    deal = _deal(request, deal.pk, related=("account", "owner__team", "campaign"))
+def refused(request, deal: Opportunity, *, status: int, errors: dict):
+    deal = deal_or_404(request, deal.pk, related=("account", "owner__team", "campaign"))
     context = detail_context(request, deal, errors=errors)
     return render(request, "crm/opportunity_detail.html", context, status=status)
-
-
-EDITABLE = ("name", "amount", "close_date")
 
 
 @login_required
 @require_POST
 def opportunity_edit(request, pk: int):
-    deal = _deal(request, pk)
+    deal = deal_or_404(request, pk)
     check_can_work_opportunity(request.user, deal)
     errors: dict[str, str] = {}
     changes = _edit_changes(request, errors)
-    version = _version(request, errors)
+    version = posted_version(request, errors)
     if errors:
-        return _refused(request, deal, status=422, errors=errors)
+        return refused(request, deal, status=422, errors=errors)
     try:
         update_opportunity(deal, by=request.user, changes=changes, expected_version=version)
     except StaleVersion:
         message = "Someone saved this deal first: the form shows their version now."
-        return _refused(request, deal, status=409, errors={"version": message})
+        return refused(request, deal, status=409, errors={"version": message})
     except ValidationError as exc:
-        return _refused(request, deal, status=422, errors=_errors(exc))
+        return refused(request, deal, status=422, errors=field_errors(exc))
     messages.success(request, "Deal saved.")
     return redirect("opportunity-detail", pk=deal.pk)
 
@@ -195,6 +195,11 @@ def _edit_changes(request, errors: dict) -> dict:
     changes["name"] = name
     changes["amount"] = _amount(post.get("amount", ""), errors)
     changes["close_date"] = _date(post.get("close_date", ""), errors)
+    changes["next_step"] = post.get("next_step", "").strip()
+    if len(changes["next_step"]) > 200:
+        errors["next_step"] = "at most 200 characters"
+    if "currency" in post:
+        changes["currency"] = post["currency"].strip().upper()
     if "owner" in post and request.user.can_reassign:
         changes["owner"] = _owner(request, post["owner"], errors)
     return changes
@@ -231,7 +236,7 @@ def _owner(request, raw: str, errors: dict) -> User | None:
     return owner
 
 
-def _version(request, errors: dict) -> int | None:
+def posted_version(request, errors: dict) -> int | None:
     raw = request.POST.get("version", "")
     if not raw.isdigit():
         errors["version"] = "missing; reload the page"
@@ -239,7 +244,7 @@ def _version(request, errors: dict) -> int | None:
     return int(raw)
 
 
-def _errors(exc: ValidationError) -> dict:
+def field_errors(exc: ValidationError) -> dict:
     if hasattr(exc, "message_dict"):
         return {field: problems[0] for field, problems in exc.message_dict.items()}
     return {"__all__": exc.messages[0]}
@@ -250,25 +255,23 @@ def _errors(exc: ValidationError) -> dict:
 def opportunity_move(request, pk: int):
     """Move a deal to another open stage (board drag, the card's buttons, the deal's page).
     A move to a closing stage is the close form's: the user is sent there."""
-    deal = _deal(request, pk)
+    deal = deal_or_404(request, pk)
     check_can_work_opportunity(request.user, deal)
     pipeline = pb.current_pipeline()
     stage = request.POST.get("stage", "")
     if stage in pb.closed_codes(pipeline):
         return _to_close_form(request, deal, stage)
     errors: dict[str, str] = {}
-    version = _version(request, errors)
+    version = posted_version(request, errors)
     if stage not in pb.stage_codes(pipeline):
         errors["stage"] = f"expected one of {', '.join(pb.stage_codes(pipeline))}"
     if not errors:
         try:
-            update_opportunity(
-                deal, by=request.user, changes={"stage": stage}, expected_version=version
-            )
+            move_opportunity(deal, by=request.user, to=stage, expected_version=version)
         except StaleVersion:
             errors["version"] = "Someone changed this deal first: it shows as it is now."
         except ValidationError as exc:
-            errors = _errors(exc)
+            errors = field_errors(exc)
     return _moved(request, deal, errors)
 
 
@@ -281,9 +284,9 @@ def _moved(request, deal: Opportunity, errors: dict):
         context = board_context(request, board, message=message, errors=errors)
         return render(request, "crm/_board.html", context, status=status)
     if errors:
-        return _refused(request, deal, status=status, errors=errors)
+        return refused(request, deal, status=status, errors=errors)
     messages.success(request, message)
-    return redirect(_next_url(request, reverse("opportunity-detail", args=[deal.pk])))
+    return redirect(next_url(request, reverse("opportunity-detail", args=[deal.pk])))
 
 
 def _board_params(query: str) -> dict[str, str]:
@@ -302,65 +305,9 @@ def _to_close_form(request, deal: Opportunity, outcome: str):
     return redirect(url)
 
 
-def _next_url(request, default: str) -> str:
+def next_url(request, default: str) -> str:
     following = request.POST.get("next") or request.GET.get("next") or ""
     allowed = {request.get_host()}
     if following and url_has_allowed_host_and_scheme(following, allowed_hosts=allowed):
         return following
     return default
-
-
-@login_required
-def opportunity_close(request, pk: int):
-    """The close form (GET) and closing (POST): won or lost, a reason and a note."""
-    deal = _deal(request, pk)
-    check_can_work_opportunity(request.user, deal)
-    outcome = request.POST.get("outcome") or request.GET.get("outcome") or ""
-    form = {
-        "outcome": outcome,
-        "reason": request.POST.get("reason", ""),
-        "note": request.POST.get("note", ""),
-    }
-    if request.method == "POST":
-        errors = _close(request, deal, form)
-        if not errors:
-            messages.success(request, f"“{deal.name}” closed as {deal.get_stage_display()}.")
-            return redirect(_next_url(request, reverse("opportunity-detail", args=[deal.pk])))
-        return _close_page(request, deal, form, errors, status=422)
-    return _close_page(request, deal, form, {})
-
-
-def _close(request, deal: Opportunity, form: dict) -> dict:
-    errors: dict[str, str] = {}
-    if form["outcome"] not in ("won", "lost"):
-        errors["outcome"] = "choose won or lost"
-    if not form["note"].strip():
-        errors["note"] = "say in a sentence why the deal was won or lost"
-    version = _version(request, errors)
-    if errors:
-        return errors
-    try:
-        close_opportunity(
-            deal,
-            by=request.user,
-            won=form["outcome"] == "won",
-            lost_reason=form["reason"] if form["outcome"] == "lost" else "",
-            expected_version=version,
-        )
-    except StaleVersion:
-        return {"version": "Someone changed this deal first: reload the page and try again."}
-    except ValidationError as exc:
-        return _errors(exc)
-    return {}
-
-
-def _close_page(request, deal: Opportunity, form: dict, errors: dict, *, status: int = 200):
-    template = "crm/_close_form.html" if request.htmx else "crm/opportunity_close.html"
-    context = {
-        "deal": deal,
-        "form": form,
-        "errors": errors,
-        "reasons": [(value, label) for value, label in LostReason.choices if value],
-        "next": _next_url(request, ""),
-    }
-    return render(request, template, context, status=status)

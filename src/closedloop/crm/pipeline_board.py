@@ -12,14 +12,16 @@ filtered (`crm.opportunity_filters`). Weighted amounts are amount × the stage's
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
-from closedloop.crm.models import Opportunity, OpportunityStage
+from closedloop.crm.models import Opportunity, default_currency
+from closedloop.crm.services import pipeline_stages
+from closedloop.pipeline import PipelineStage
 
 # Cards per board column; the rest of a column is a link to the list, which pages.
 BOARD_CARDS = 20
@@ -32,6 +34,8 @@ CARD_COLUMNS = (
     "close_date",
     "closed_at",
     "created_at",
+    "stage_entered_at",
+    "currency",
     "version",
     "owner_id",
     "account_id",
@@ -43,36 +47,9 @@ CARD_COLUMNS = (
 )
 
 
-@dataclass(frozen=True)
-class PipelineStage:
-    """One opportunity stage: its code, label, probability in percent, and whether it closes a
-    deal (and how)."""
-
-    code: str
-    label: str
-    probability: int
-    outcome: str = ""  # "won" | "lost" | "" for an open stage
-
-    @property
-    def is_closed(self) -> bool:
-        return bool(self.outcome)
-
-
-# Until the definitions contract carries the pipeline, its stages are the model's choices.
-_DEFAULT_PROBABILITY = {"discovery": 10, "proposal": 50, "negotiation": 75, "won": 100, "lost": 0}
-
-
 def current_pipeline() -> tuple[PipelineStage, ...]:
-    """The opportunity stages in order: the open ones, then closed won and closed lost."""
-    return tuple(
-        PipelineStage(
-            code=value,
-            label=str(label),
-            probability=_DEFAULT_PROBABILITY.get(value, 0),
-            outcome=value if value in (OpportunityStage.WON, OpportunityStage.LOST) else "",
-        )
-        for value, label in OpportunityStage.choices
-    )
+    """The opportunity stages in force, in order: the open ones, then closed won and lost."""
+    return pipeline_stages()
 
 
 def stage_codes(pipeline: tuple[PipelineStage, ...]) -> tuple[str, ...]:
@@ -88,33 +65,76 @@ def weighted(amount: Decimal, probability: int) -> Decimal:
     return (amount * probability / 100).quantize(Decimal("0.01"))
 
 
-def stage_sums(deals: QuerySet) -> dict[str, tuple[int, Decimal]]:
-    """{stage code: (number of deals, total amount)} for `deals`, in one grouped query."""
-    rows = deals.order_by().values_list("stage").annotate(n=Count("id"), total=Sum("amount"))
-    return {stage: (n, total or Decimal(0)) for stage, n, total in rows}
+@dataclass(frozen=True)
+class Amounts:
+    """Money in one or more currencies ({ISO code: amount}): amounts in different currencies
+    are never added together (closedloop keeps no exchange rates)."""
+
+    by_currency: dict[str, Decimal] = field(default_factory=dict)
+
+    def __add__(self, other: Amounts) -> Amounts:
+        merged = dict(self.by_currency)
+        for currency, amount in other.by_currency.items():
+            merged[currency] = merged.get(currency, Decimal(0)) + amount
+        return Amounts(merged)
+
+    def scaled(self, probability: int) -> Amounts:
+        """Each amount × probability (percent): the weighted amounts."""
+        return Amounts({c: weighted(a, probability) for c, a in self.by_currency.items()})
+
+    def get(self, currency: str) -> Decimal:
+        return self.by_currency.get(currency, Decimal(0))
+
+    @property
+    def lines(self) -> list[tuple[str, Decimal]]:
+        """(currency, amount) pairs, the installation's currency first; one zero line when
+        there is no money at all, so a page always shows a figure."""
+        if not self.by_currency:
+            return [(default_currency(), Decimal(0))]
+        first = default_currency()
+        return sorted(self.by_currency.items(), key=lambda item: (item[0] != first, item[0]))
+
+
+@dataclass(frozen=True)
+class StageSum:
+    count: int
+    amounts: Amounts
+
+
+def stage_sums(deals: QuerySet) -> dict[str, StageSum]:
+    """{stage code: StageSum(number of deals, amounts per currency)} for `deals`, in one
+    grouped query."""
+    rows = (
+        deals.order_by()
+        .values_list("stage", "currency")
+        .annotate(n=Count("id"), total=Sum("amount"))
+    )
+    sums: dict[str, StageSum] = {}
+    for stage, currency, n, total in rows:
+        found = sums.get(stage, StageSum(0, Amounts()))
+        money = found.amounts + Amounts({currency: total or Decimal(0)})
+        sums[stage] = StageSum(found.count + n, money)
+    return sums
 
 
 @dataclass(frozen=True)
 class Totals:
-    """A list's figures: number of deals, total amount and weighted amount."""
+    """A list's figures: number of deals, total amounts and weighted amounts."""
 
     count: int
-    amount: Decimal
-    weighted: Decimal
+    amount: Amounts
+    weighted: Amounts
 
 
 def list_totals(deals: QuerySet, pipeline: tuple[PipelineStage, ...]) -> Totals:
-    """Count, amount and weighted amount (Σ amount × stage probability) of `deals`."""
+    """Count, amounts and weighted amounts (Σ amount × stage probability) of `deals`."""
     probability = {stage.code: stage.probability for stage in pipeline}
     sums = stage_sums(deals)
-    return Totals(
-        count=sum(n for n, _ in sums.values()),
-        amount=sum((total for _, total in sums.values()), Decimal(0)),
-        weighted=sum(
-            (weighted(total, probability.get(code, 0)) for code, (_, total) in sums.items()),
-            Decimal(0),
-        ),
-    )
+    amount, weighted_amount = Amounts(), Amounts()
+    for code, found in sums.items():
+        amount += found.amounts
+        weighted_amount += found.amounts.scaled(probability.get(code, 0))
+    return Totals(sum(found.count for found in sums.values()), amount, weighted_amount)
 
 
 @dataclass
@@ -133,14 +153,14 @@ class Column:
 
     stage: PipelineStage
     count: int
-    amount: Decimal
+    amount: Amounts
     cards: list[Card]
     previous: PipelineStage | None = None
     next: PipelineStage | None = None
 
     @property
-    def weighted(self) -> Decimal:
-        return weighted(self.amount, self.stage.probability)
+    def weighted(self) -> Amounts:
+        return self.amount.scaled(self.stage.probability)
 
     @property
     def more(self) -> int:
@@ -170,10 +190,10 @@ def board_columns(
     open_stages = [stage for stage in pipeline if not stage.is_closed]
     columns = []
     for stage in pipeline:
-        count, amount = sums.get(stage.code, (0, Decimal(0)))
-        cards = _cards(shown, stage, per_column, now=now) if count else []
+        found = sums.get(stage.code, StageSum(0, Amounts()))
+        cards = _cards(shown, stage, per_column, now=now) if found.count else []
         previous, following = _neighbours(open_stages, stage)
-        columns.append(Column(stage, count, amount, cards, previous, following))
+        columns.append(Column(stage, found.count, found.amounts, cards, previous, following))
     return columns
 
 
@@ -189,8 +209,8 @@ def _cards(deals: QuerySet, stage: PipelineStage, limit: int, *, now: datetime) 
 
 
 def stage_since(opportunity: Opportunity) -> datetime:
-    """When the deal entered its stage. Until stage history exists: its creation."""
-    return opportunity.closed_at or opportunity.created_at
+    """When the deal entered its stage (its creation for deals from before stage history)."""
+    return opportunity.stage_entered_at or opportunity.closed_at or opportunity.created_at
 
 
 def days_since(moment: datetime | date | None, now: datetime) -> int | None:

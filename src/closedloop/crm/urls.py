@@ -1,6 +1,6 @@
 from django.urls import path
 
-from closedloop.crm import account_views, opportunity_views, views
+from closedloop.crm import account_views, opportunity_close_views, opportunity_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -21,8 +21,13 @@ urlpatterns = [
     ),
     path(
         "opportunities/<int:pk>/close/",
-        opportunity_views.opportunity_close,
+        opportunity_close_views.opportunity_close,
         name="opportunity-close",
+    ),
+    path(
+        "opportunities/<int:pk>/reopen/",
+        opportunity_close_views.opportunity_reopen,
+        name="opportunity-reopen",
     ),
     path("accounts/", account_views.account_list, name="account-list"),
     path("accounts/<int:pk>/", account_views.account_detail, name="account-detail"),
