@@ -30,6 +30,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from closedloop.crm.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS, normalise_search
+from closedloop.crm.models import Account
 
 PERIODS: dict[str, str] = {
     "overdue": "Overdue (open, close date passed)",
@@ -130,7 +131,7 @@ def filter_opportunities(
     """
     cleaned = parse_filters(params, stage_codes=stage_codes)
     narrowed = narrow_opportunities(queryset, cleaned, today=today or timezone.localdate())
-    narrowed = narrowed.filter(_status(cleaned.status, closed_codes))
+    narrowed = narrowed.filter(_status(cleaned.status, stage_codes, closed_codes))
     if cleaned.stage:
         narrowed = narrowed.filter(stage=cleaned.stage)
     return narrowed.order_by(*SORTS[cleaned.sort][1]), cleaned
@@ -176,9 +177,10 @@ def _add_months(day: date, months: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
-def _status(status: str, closed_codes: tuple[str, ...]) -> Q:
+def _status(status: str, stage_codes: tuple[str, ...], closed_codes: tuple[str, ...]) -> Q:
     if status == "open":
-        return ~Q(stage__in=closed_codes)
+        # The open stages by name rather than "not closed": an index range per stage.
+        return Q(stage__in=[code for code in stage_codes if code not in closed_codes])
     if status == "closed":
         return Q(stage__in=closed_codes)
     if status in closed_codes:
@@ -187,10 +189,12 @@ def _status(status: str, closed_codes: tuple[str, ...]) -> Q:
 
 
 def _search(q: str) -> Q:
-    # Every word must match the deal's or the account's name: "acme renewal" finds it.
+    # Every word must match the deal's or the account's name: "acme renewal" finds it. The
+    # accounts are matched in a subquery, so the deals are not joined to every account.
     condition = Q()
     for word in q.split()[:MAX_SEARCH_WORDS]:
-        condition &= Q(name__icontains=word) | Q(account__name__icontains=word)
+        accounts = Account.objects.filter(name__icontains=word).values("id")
+        condition &= Q(name__icontains=word) | Q(account_id__in=accounts)
     return condition
 
 
