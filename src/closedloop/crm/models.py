@@ -368,9 +368,12 @@ class Opportunity(Audited, Versioned):
         verbose_name_plural = "opportunities"
         indexes = [
             models.Index(fields=["stage", "close_date"], name="opp_stage_close"),
-            # The board and list: per-stage sums by currency read this index alone; a
-            # column's largest deals are a sort of its stage's index entries.
-            models.Index(fields=["stage", "currency", "amount"], name="opp_stage_currency_amount"),
+            # The board and list: sums per owner, stage and currency read this index alone
+            # (everyone's deals or a team's); a column's largest deals are a sort of its
+            # stage's entries.
+            models.Index(
+                fields=["owner", "stage", "currency", "amount"], name="opp_owner_stage_money"
+            ),
             # The board's closed columns: a stage's latest closes.
             models.Index(fields=["stage", "closed_at"], name="opp_stage_closed"),
             models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
