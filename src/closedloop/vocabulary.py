@@ -121,3 +121,13 @@ CURRENCIES: frozenset[str] = frozenset(
     UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
     """.split()
 )
+
+# Mail providers whose domain says nothing about a person's company: qualifying a lead with
+# such an address matches or names its account by the company, not by the email domain.
+PERSONAL_EMAIL_DOMAINS: frozenset[str] = frozenset(
+    """
+    gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com ymail.com
+    icloud.com me.com mac.com aol.com proton.me protonmail.com gmx.com gmx.de gmx.net web.de
+    mail.com yandex.com yandex.ru mail.ru qq.com 163.com 126.com zoho.com fastmail.com hey.com
+    """.split()
+)

@@ -167,3 +167,45 @@ def test_a_lead_accepted_on_the_inbox_page_fires_lead_stage_changed_once(heard, 
         events.lead_stage_changed, lambda: client.post(f"/inbox/leads/{lead.pk}/accept/")
     )
     assert [(p["lead_id"], p["from"], p["to"]) for p in changed] == [(lead.pk, "mql", "sal")]
+
+
+# -- opportunity_lost, closing and reopening in the admin ---------------------------------------
+
+
+def test_an_opportunity_lost_in_the_admin_fires_opportunity_lost_once(heard, client, ada):
+    deal = make_opportunity(owner=ada)
+    client.force_login(ada)
+    body = admin_form(
+        deal, ("roles", "stage_changes"), stage="lost", lost_reason="price", close_note="Too dear"
+    )
+    won, lost = heard(
+        (events.opportunity_won, events.opportunity_lost),
+        lambda: client.post(f"/admin/crm/opportunity/{deal.pk}/change/", body),
+    )
+    assert heard.result.status_code == 302, heard.result.content
+    assert (won, [p["opportunity_id"] for p in lost]) == ([], [deal.pk])
+
+
+def test_the_admin_refuses_a_close_without_a_note(client, ada):
+    deal = make_opportunity(owner=ada)
+    client.force_login(ada)
+    body = admin_form(deal, ("roles", "stage_changes"), stage="won", won_reason="value")
+    response = client.post(f"/admin/crm/opportunity/{deal.pk}/change/", body)
+    assert "closing a deal needs a note" in response.content.decode()
+    deal.refresh_from_db()
+    assert deal.stage == OpportunityStage.DISCOVERY
+
+
+def test_the_admin_reopens_a_closed_deal_only_with_a_reason(client, ada):
+    deal = make_opportunity(owner=ada, stage="lost", lost_reason="price")
+    client.force_login(ada)
+    url = f"/admin/crm/opportunity/{deal.pk}/change/"
+    refused = client.post(url, admin_form(deal, ("roles", "stage_changes"), stage="proposal"))
+    assert "reopening a closed deal needs a reason" in refused.content.decode()
+    body = admin_form(
+        deal, ("roles", "stage_changes"), stage="proposal", reopen_reason="They came back"
+    )
+    assert client.post(url, body).status_code == 302
+    deal.refresh_from_db()
+    assert (deal.stage, deal.lost_reason) == ("proposal", "")
+    assert deal.stage_changes.first().reason == "Reopened: They came back"

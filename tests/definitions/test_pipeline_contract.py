@@ -44,3 +44,24 @@ def test_a_draft_that_drops_a_stage_where_deals_stand_is_refused(mia, db):
     with pytest.raises(services.ContractInvalid) as refused:
         services.create_draft(by=mia, body=body)
     assert "still stand at negotiation" in refused.value.errors["pipeline.stages"]
+
+
+def test_the_diff_and_the_agreement_show_the_pipeline(mia, client):
+    body = _renamed(services.active_contract_body(), "proposal", "Proposal sent", 60)
+    draft = services.create_draft(by=mia, body=body)
+    changes = [c.text for c in services.diff_versions(services.active_contract(), draft)]
+    assert "Proposal sent probability 50% → 60%" in changes
+    assert "Pipeline stage proposal name “Proposal” → “Proposal sent”" in changes
+    client.force_login(mia)
+    page = client.get("/definitions/").content.decode()
+    assert "Negotiation: counted at 75% in the weighted pipeline" in page
+
+
+def test_the_editor_shows_the_default_pipeline_for_a_contract_signed_before_it(mia, client):
+    version = services.active_contract()
+    body = version.body
+    del body["pipeline"]
+    ContractVersion.objects.filter(pk=version.pk).update(body=body)
+    client.force_login(mia)
+    page = client.get("/definitions/new/").content.decode()
+    assert 'name="pipeline.stages.2.code" value="negotiation"' in page

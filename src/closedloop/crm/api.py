@@ -515,7 +515,7 @@ class OpportunityPage(OutSchema):
 OPPORTUNITY_SORTS = {"created_at": datetime.datetime, "amount": Decimal}
 
 
-def _opportunity_or_404(user: User, opportunity_id: int) -> Opportunity:
+def opportunity_or_404(user: User, opportunity_id: int) -> Opportunity:
     opportunity = _visible_opportunities(user).filter(pk=opportunity_id).first()
     if opportunity is None:
         raise not_found("opportunity", opportunity_id)
@@ -555,7 +555,7 @@ def list_opportunities(
     tags=["opportunities"],
 )
 def get_opportunity(request, opportunity_id: PathId, response: HttpResponse):
-    opportunity = _opportunity_or_404(_user_of(request), opportunity_id)
+    opportunity = opportunity_or_404(_user_of(request), opportunity_id)
     set_etag(response, opportunity.version)
     return opportunity
 
@@ -580,7 +580,7 @@ def update_opportunity(
     request, opportunity_id: PathId, payload: OpportunityPatch, response: HttpResponse
 ):
     user = _user_of(request)
-    opportunity = _opportunity_or_404(user, opportunity_id)
+    opportunity = opportunity_or_404(user, opportunity_id)
     require_write(user)
     expected = expected_version(request)
     data = _opportunity_refs(user, payload.dict(exclude_unset=True))

@@ -46,18 +46,25 @@ def visible_accounts(user: User) -> QuerySet[Account]:
     return Account.objects.filter(pk__in=Account.objects.filter(rule).values("pk"))
 
 
-def can_work_opportunity(user: User, opportunity: Opportunity) -> bool:
-    """Edit, move or close a deal from the pages: its owner (a rep), a manager of the owner's
-    team, or an admin; the same rule as working a lead (handoff.permissions)."""
-    if user.role == Role.ADMIN:
-        return True
-    if user.role == Role.REP:
-        return opportunity.owner_id == user.pk
-    if user.role == Role.MANAGER and opportunity.owner is not None and user.team_id:
-        return opportunity.owner.team_id == user.team_id
-    return False
-
-
 def check_can_work_opportunity(user: User, opportunity: Opportunity) -> None:
-    if not can_work_opportunity(user, opportunity):
-        raise PermissionDenied("only the deal's owner, their manager or an admin may change it")
+    """Moving, closing or reopening a deal: its owner, their team's manager, or an admin
+    (PermissionDenied otherwise; a deal the user cannot see is the door's 404)."""
+    if user.role == Role.ADMIN:
+        return
+    if user.role == Role.REP and opportunity.owner_id == user.pk:
+        return
+    owner = opportunity.owner
+    if user.role == Role.MANAGER and owner is not None and owner.team_id == user.team_id:
+        return
+    if user.role == Role.REP:
+        raise PermissionDenied("a rep moves and closes their own deals only")
+    raise PermissionDenied(f"the {user.get_role_display().lower()} role cannot move deals")
+
+
+def can_work_opportunity(user: User, opportunity: Opportunity) -> bool:
+    """Whether `user` may move, close or edit the deal (`check_can_work_opportunity`)."""
+    try:
+        check_can_work_opportunity(user, opportunity)
+    except PermissionDenied:
+        return False
+    return True

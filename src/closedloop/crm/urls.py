@@ -1,6 +1,12 @@
 from django.urls import path
 
-from closedloop.crm import account_views, opportunity_close_views, opportunity_views, views
+from closedloop.crm import (
+    account_views,
+    opportunity_close_views,
+    opportunity_views,
+    settings_views,
+    views,
+)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -32,4 +38,6 @@ urlpatterns = [
     path("accounts/", account_views.account_list, name="account-list"),
     path("accounts/<int:pk>/", account_views.account_detail, name="account-detail"),
     path("accounts/<int:pk>/owner/", account_views.account_owner, name="account-owner"),
+    path("settings/close-reasons/", settings_views.close_reasons, name="settings-close-reasons"),
+    path("settings/pipeline/", settings_views.pipeline, name="settings-pipeline"),
 ]

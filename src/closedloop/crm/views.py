@@ -15,7 +15,6 @@ from closedloop.core.permissions import visible
 from closedloop.crm import dashboard
 from closedloop.crm.filters import SCORE_BANDS, SORTS, filter_leads, page_of
 from closedloop.crm.models import (
-    CloseReason,
     Lead,
     LeadSource,
     LifecycleStage,
@@ -24,7 +23,6 @@ from closedloop.crm.models import (
     StageChange,
 )
 from closedloop.crm.permissions import opportunity_visibility, visible_opportunities
-from closedloop.pipeline import WON
 
 # What a row of the leads list shows; loading only these keeps 50 rows cheap to build.
 LIST_COLUMNS = (
@@ -176,20 +174,6 @@ class TimelineItem:
     at: datetime
     kind: str  # "touchpoint" | "activity" | "opportunity": picks the template fragment
     obj: object
-    note: str = ""  # a closed deal's reason, in words
-
-
-def close_reason_labels() -> dict[tuple[str, str], str]:
-    """{(outcome, code): label} of every close reason (a short managed list)."""
-    return {(r.outcome, r.code): r.label for r in CloseReason.objects.all()}
-
-
-def _close_note(deal: Opportunity, reasons: dict[tuple[str, str], str]) -> str:
-    if not deal.is_closed:
-        return ""
-    code = deal.won_reason if deal.stage == WON else deal.lost_reason
-    label = reasons.get((deal.stage, code), code)
-    return f"{'Won' if deal.stage == WON else 'Lost'}: {label}" if label else ""
 
 
 def lead_roles(lead: Lead, user: User, *, limit: int = TIMELINE_LIMIT) -> list[OpportunityContact]:
@@ -219,14 +203,8 @@ def timeline(
         roles = lead_roles(lead, user, limit=limit)
     items = [TimelineItem(t.occurred_at, "touchpoint", t) for t in touches[:limit]]
     items += [TimelineItem(a.at, "activity", a) for a in activities[:limit]]
-    reasons = close_reason_labels() if any(r.opportunity.is_closed for r in roles) else {}
     items += [
-        TimelineItem(
-            r.opportunity.closed_at or r.opportunity.created_at,
-            "opportunity",
-            r,
-            note=_close_note(r.opportunity, reasons),
-        )
+        TimelineItem(r.opportunity.closed_at or r.opportunity.created_at, "opportunity", r)
         for r in roles[:limit]
     ]
     items.sort(key=lambda item: item.at, reverse=True)

@@ -46,6 +46,7 @@ from closedloop.crm.services.pipeline import (
     ensure_default_close_reasons,
     pipeline_stages,
     probability_expression,
+    save_close_reason,
     stage_probability,
     with_probability,
 )
@@ -88,6 +89,7 @@ __all__ = [
     "move_opportunity",
     "pipeline_stages",
     "probability_expression",
+    "save_close_reason",
     "with_probability",
     "reopen_opportunity",
     "stage_probability",

@@ -33,6 +33,7 @@ from closedloop.crm.models import (
     default_currency,
 )
 from closedloop.crm.models import OpportunityStageChange as History
+from closedloop.crm.permissions import check_can_work_opportunity
 from closedloop.crm.services.closing import announce_close, move_contacts
 from closedloop.crm.services.leads import check_new_owner, check_owner_change, default_owner
 from closedloop.crm.services.pipeline import (
@@ -169,6 +170,8 @@ def update_opportunity(
     if "currency" in changes:
         check_currency(changes["currency"])
     if to != opportunity.stage:
+        if by is not None:
+            check_can_work_opportunity(by, opportunity)
         _check_move(opportunity, to)
     return _save(
         opportunity, by=by, changes={**changes, "stage": to}, version=expected_version, at=at
@@ -226,7 +229,7 @@ def move_opportunity(
     drag). ValidationError on `stage` for a closed deal (reopen it first), a closing stage
     (close it, with a reason and a note) or a stage the pipeline does not have."""
     if by is not None:
-        require_write(by)
+        check_can_work_opportunity(by, opportunity)
     _check_move(opportunity, to)
     return _save(opportunity, by=by, changes={"stage": to}, version=expected_version, at=at)
 
@@ -260,7 +263,7 @@ def close_opportunity(
     other open deal), one lifecycle step at a time. ValidationError names the missing field.
     """
     if by is not None:
-        require_write(by)
+        check_can_work_opportunity(by, opportunity)
     if opportunity.is_closed:
         raise ValidationError(
             {"stage": f"the opportunity is already {opportunity.stage}: reopen it first"}

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Case, IntegerField, QuerySet, Value, When
+from django.utils.text import slugify
 
+from closedloop.core.models import Role, User
 from closedloop.crm.models import CloseOutcome, CloseReason
 from closedloop.pipeline import Pipeline, PipelineStage
 from closedloop.vocabulary import CURRENCIES
@@ -126,3 +129,61 @@ def ensure_default_close_reasons() -> int:
             defaults={"label": label, "recycle_days": days, "position": position},
         )[1]
     return created
+
+
+MAX_RECYCLE_DAYS = 730
+
+
+@transaction.atomic
+def save_close_reason(
+    *,
+    by: User,
+    outcome: str,
+    label: str,
+    is_active: bool = True,
+    position: int | str | None = None,
+    recycle_days: int | str = 90,
+    reason: CloseReason | None = None,
+) -> CloseReason:
+    """Add a close reason for `outcome` (its code made from the label) or change `reason`:
+    rename it, (de)activate it, move it (`position`), change a loss's recycle days. Admins
+    only; a reason is never deleted (closed deals keep theirs). Audited (the model is)."""
+    if by.role != Role.ADMIN:
+        raise PermissionDenied("only admins change the close reasons")
+    if outcome not in CloseOutcome.values:
+        raise ValidationError({"outcome": f"use one of {', '.join(CloseOutcome.values)}"})
+    label = (label or "").strip()
+    if not label or len(label) > 100:
+        raise ValidationError({"label": "a reason needs a label of at most 100 characters"})
+    reason = reason or CloseReason(outcome=outcome, code=_free_code(outcome, label))
+    reason.label, reason.is_active = label, is_active
+    reason.recycle_days = _whole(recycle_days, "recycle_days", 1, MAX_RECYCLE_DAYS)
+    reason.position = (
+        _next_position(outcome) if position in (None, "") else _whole(position, "position", 0, 999)
+    )
+    reason.save()
+    return reason
+
+
+def _whole(raw, field: str, low: int, high: int) -> int:
+    try:
+        number = int(str(raw).strip())
+    except ValueError:
+        raise ValidationError({field: "a whole number"}) from None
+    if not low <= number <= high:
+        raise ValidationError({field: f"between {low} and {high}"})
+    return number
+
+
+def _free_code(outcome: str, label: str) -> str:
+    base = slugify(label).replace("-", "_")[:34] or "reason"
+    code, n = base, 1
+    while CloseReason.objects.filter(outcome=outcome, code=code).exists():
+        n += 1
+        code = f"{base}_{n}"
+    return code
+
+
+def _next_position(outcome: str) -> int:
+    last = CloseReason.objects.filter(outcome=outcome).order_by("-position")
+    return (last.values_list("position", flat=True).first() or 0) + 1
