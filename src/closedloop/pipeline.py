@@ -10,7 +10,7 @@ marks which stage closes a deal won and which lost:
 
 The closed stages keep the codes `won` and `lost` whatever their labels: the database, the
 analytics, the scorer's labels and the webhooks read those two codes
-(docs/decisions/0024-pipeline-in-the-contract.md). The open stages are the company's own.
+(docs/decisions/0025-pipeline-in-the-contract.md). The open stages are the company's own.
 Contracts signed before the pipeline existed get `DEFAULT_PIPELINE`.
 
     pipeline = Pipeline.from_contract(body)

@@ -1,6 +1,6 @@
 """Settings for the pipeline (admins): the managed close reasons, and the opportunity stages,
 which are part of the signed definitions contract (changed by proposing a draft both teams
-sign, docs/decisions/0024-pipeline-in-the-contract.md)."""
+sign, docs/decisions/0025-pipeline-in-the-contract.md)."""
 
 from __future__ import annotations
 

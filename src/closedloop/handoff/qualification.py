@@ -9,7 +9,7 @@ deal (name, amount, close date), opens the opportunity at the pipeline's first s
 lead in a contact role and moves the lead SQL → Opportunity. Each move is a recorded stage
 change through `change_stage`; nothing is written when anything is refused.
 `open_opportunity` does the second half later for a lead already at SQL.
-(docs/decisions/0025-qualification-opens-the-opportunity.md says why both are one form.)
+(docs/decisions/0026-qualification-opens-the-opportunity.md says why both are one form.)
 """
 
 from __future__ import annotations
