@@ -2,18 +2,22 @@
 (the importer). Same rules, history and events as the one-by-one services, fewer queries:
 
 - a new lead enters at its stage with a StageChange ("" → stage, at its creation, by, why),
-  and `mql_at` when it enters at MQL; created rows are history arriving, so no events;
+  and that stage's timestamp (`mql_at`, `sal_at`, ...) at its creation; created rows are
+  history arriving, so no events;
 - a stage move of an existing lead is planned with `plan_stage_move` and saved with
-  `record_stage_moves`: the StageChange, `mql_at` and events of `change_stage`;
+  `record_stage_moves`: the StageChange, stage timestamp and events of `change_stage`;
 - an opportunity's close fields follow its stage, and one that becomes Won announces it;
 - a history loaded whole (the demo company) is checked against the contract's lifecycle
-  (`check_stage_history`) before it is written.
+  (`check_stage_history`) before it is written, and its leads' stage timestamps are the first
+  arrival at each stage in it (`first_entry_times`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, time
+
+import numpy as np
 
 from closedloop.core.db import vendor
 from closedloop.crm.models import (
@@ -23,13 +27,15 @@ from closedloop.crm.models import (
     Opportunity,
     OpportunityStage,
     StageChange,
+    entered_field,
 )
 from closedloop.crm.services.stages import current_lifecycle
 
 
 def new_lead_row(values: dict, *, now: datetime) -> dict:
     """The columns of a new lead from parsed `values`: stage Lead, source Import and creation
-    `now` unless given; `mql_at` is the creation time of a lead that enters at MQL."""
+    `now` unless given; the timestamp of the stage it enters at (`mql_at` for MQL, ...) is
+    its creation time."""
     # Every parsed value of a lead is a column or a reference resolved to one, and the bulk
     # inserter takes only the table's columns: a copy of the whole dict is cheaper than
     # picking names out of it, a million times.
@@ -39,8 +45,7 @@ def new_lead_row(values: dict, *, now: datetime) -> dict:
     lead["account_id"] = values.get("account_id")
     lead["created_at"] = values.get("created_at", now)
     lead.setdefault("source", LeadSource.IMPORT)
-    if lead["lifecycle_stage"] == LifecycleStage.MQL:
-        lead["mql_at"] = lead["created_at"]
+    lead[entered_field(lead["lifecycle_stage"])] = lead["created_at"]
     return lead
 
 
@@ -90,3 +95,20 @@ def check_stage_history(from_stages: Iterable[str], to_stages: Iterable[str]) ->
     refused = sorted(f"{a} → {b}" for a, b in pairs if not lifecycle.allows(a, b))
     if refused:
         raise ValueError(f"the stage history breaks the contract's lifecycle: {', '.join(refused)}")
+
+
+def first_entry_times(
+    lead: np.ndarray, to_stage: np.ndarray, at: np.ndarray, *, leads: int, missing: int
+) -> dict[str, np.ndarray]:
+    """The stage timestamps of `leads` leads from a whole stage history given as columns
+    (row i: lead index `lead[i]` in 0..leads-1 entered `to_stage[i]` at `at[i]`, any integer
+    time): per Lead field (`mql_at`, ...), each lead's earliest time in that stage, or
+    `missing` for a lead that never entered it. The demo company's loader writes these, so its
+    leads carry the same timestamps that `change_stage` would have kept."""
+    out = {}
+    for stage in LifecycleStage.values:
+        mask = to_stage == stage
+        first = np.full(leads, np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first, lead[mask], np.asarray(at, dtype=np.int64)[mask])
+        out[entered_field(stage)] = np.where(first == np.iinfo(np.int64).max, missing, first)
+    return out
