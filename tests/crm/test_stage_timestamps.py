@@ -13,9 +13,9 @@ from django.db import connection
 from django.db.models import Min
 from django.utils import timezone
 
+from closedloop.crm.engine import first_entry_times
 from closedloop.crm.models import ENTERED_FIELDS, Lead, LifecycleStage, StageChange
 from closedloop.crm.services import change_stage, create_lead
-from closedloop.crm.services.bulk import first_entry_times
 from closedloop.engagement.tracking import create_source
 from closedloop.handoff.services import accept_lead
 from closedloop.scoring import services

@@ -222,13 +222,11 @@ def group_labels(dimension: str, keys: list[str]) -> dict[str, str]:
         return {k: str(LeadSource(k).label) for k in keys if k in LeadSource.values}
     if dimension == Dimension.CHANNEL:
         return {k: str(Channel(k).label) for k in keys if k in Channel.values}
-    models_by_dimension = {
-        Dimension.CAMPAIGN: (Campaign, lambda c: c.name),
-        Dimension.REP: (User, lambda u: u.display_name),
-        Dimension.TEAM: (Team, lambda t: t.name),
-    }
-    if dimension not in models_by_dimension:
-        return {k: k for k in keys}
-    model, name = models_by_dimension[dimension]
     ids = [int(k) for k in keys if k.isdigit()]
-    return {str(row.pk): name(row) for row in model.objects.filter(pk__in=ids)}
+    if dimension == Dimension.CAMPAIGN:
+        return {str(c.pk): c.name for c in Campaign.objects.filter(pk__in=ids)}
+    if dimension == Dimension.REP:
+        return {str(u.pk): u.display_name for u in User.objects.filter(pk__in=ids)}
+    if dimension == Dimension.TEAM:
+        return {str(t.pk): t.name for t in Team.objects.filter(pk__in=ids)}
+    return {k: k for k in keys}

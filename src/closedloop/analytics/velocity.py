@@ -96,7 +96,8 @@ def _steps(frame: pl.DataFrame) -> list[StepMeasure]:
         whole = frame.with_columns(pl.lit(0).alias("key"))
         result = funnel_by_group(whole, group="key", stages=list(STAGES))
         found = {row["stage"]: row for row in result.iter_rows(named=True)}
-    return [_step(stage, after, found.get(stage)) for stage, after in zip(STAGES, STAGES[1:])]
+    pairs = zip(STAGES, STAGES[1:], strict=False)
+    return [_step(stage, after, found.get(stage)) for stage, after in pairs]
 
 
 def _step(stage: str, next_stage: str, row: dict | None) -> StepMeasure:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from closedloop.crm.services.bulk import first_entry_times
+from closedloop.crm.engine import first_entry_times
 from closedloop.demo import names
 from closedloop.demo.arrays import Table, choice, obj
 from closedloop.demo.catalog import (

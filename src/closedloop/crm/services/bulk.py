@@ -9,15 +9,13 @@
 - an opportunity's close fields follow its stage, and one that becomes Won announces it;
 - a history loaded whole (the demo company) is checked against the contract's lifecycle
   (`check_stage_history`) before it is written, and its leads' stage timestamps are the first
-  arrival at each stage in it (`first_entry_times`).
+  arrival at each stage in it (`crm.engine.first_entry_times`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime, time
-
-import numpy as np
 
 from closedloop.core.db import vendor
 from closedloop.crm.models import (
@@ -95,20 +93,3 @@ def check_stage_history(from_stages: Iterable[str], to_stages: Iterable[str]) ->
     refused = sorted(f"{a} → {b}" for a, b in pairs if not lifecycle.allows(a, b))
     if refused:
         raise ValueError(f"the stage history breaks the contract's lifecycle: {', '.join(refused)}")
-
-
-def first_entry_times(
-    lead: np.ndarray, to_stage: np.ndarray, at: np.ndarray, *, leads: int, missing: int
-) -> dict[str, np.ndarray]:
-    """The stage timestamps of `leads` leads from a whole stage history given as columns
-    (row i: lead index `lead[i]` in 0..leads-1 entered `to_stage[i]` at `at[i]`, any integer
-    time): per Lead field (`mql_at`, ...), each lead's earliest time in that stage, or
-    `missing` for a lead that never entered it. The demo company's loader writes these, so its
-    leads carry the same timestamps that `change_stage` would have kept."""
-    out = {}
-    for stage in LifecycleStage.values:
-        mask = to_stage == stage
-        first = np.full(leads, np.iinfo(np.int64).max, dtype=np.int64)
-        np.minimum.at(first, lead[mask], np.asarray(at, dtype=np.int64)[mask])
-        out[entered_field(stage)] = np.where(first == np.iinfo(np.int64).max, missing, first)
-    return out
