@@ -16,7 +16,8 @@ month the lead was created, UTC). Leads without a value form the group "none".
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
 
 import numpy as np
 import polars as pl
@@ -230,3 +231,43 @@ def group_labels(dimension: str, keys: list[str]) -> dict[str, str]:
     if dimension == Dimension.TEAM:
         return {str(t.pk): t.name for t in Team.objects.filter(pk__in=ids)}
     return {k: k for k in keys}
+
+
+# The leads list's filter (crm.filters) that selects one group of each dimension.
+_GROUP_FILTER = {
+    Dimension.SOURCE: "source",
+    Dimension.CAMPAIGN: "campaign",
+    Dimension.CHANNEL: "channel",
+    Dimension.INDUSTRY: "industry",
+    Dimension.SIZE: "size",
+    Dimension.COUNTRY: "country",
+    Dimension.REP: "owner",
+    Dimension.TEAM: "team",
+}
+
+
+def drill_down_query(
+    *,
+    dimension: str,
+    key: str,
+    stage: str,
+    since: datetime,
+    until: datetime,
+    team: int | None = None,
+) -> str:
+    """The leads list's query string for the leads behind a figure: those of group `key` (or
+    ALL_KEY) created in [since, until) that reached `stage` (a lead counted as entering stage
+    s, or as converting from the stage before s). Cohort groups narrow the creation days to
+    their month."""
+    first, last = since.date(), (until - timedelta(microseconds=1)).date()
+    params = {"reached": stage}
+    if key != ALL_KEY and dimension == Dimension.COHORT:
+        month = date.fromisoformat(f"{key}-01")
+        following = (month + timedelta(days=32)).replace(day=1)
+        first, last = max(first, month), min(last, following - timedelta(days=1))
+    elif key != ALL_KEY:
+        params[_GROUP_FILTER[Dimension(dimension)]] = key
+    params |= {"created_from": first.isoformat(), "created_to": last.isoformat()}
+    if team is not None:
+        params["team"] = str(team)
+    return urlencode(params)
