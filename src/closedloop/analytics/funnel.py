@@ -84,9 +84,16 @@ def read_stages(leads: QuerySet, *, dimension: str) -> pl.DataFrame:
     key = KEY_LOOKUP[dimension] if dimension != Dimension.COHORT else "id"  # key from created
     selected = leads.order_by().annotate(k=F(key), c=F("created_at"), **stage_columns)
     inner, params = selected.values_list("k", "c", *stage_columns).query.sql_with_params()
-    seconds = ", ".join(vendor.epoch_seconds(name) for name in ("c", *stage_columns))
+    # NULL arrives as a sentinel float: NumPy converts a tuple of floats in C, one holding
+    # None only through Python objects (several times slower at millions of rows).
+    seconds = ", ".join(
+        f"COALESCE({vendor.epoch_seconds(name)}, {NEVER})" for name in ("c", *stage_columns)
+    )
     rows = vendor.fetch(f"SELECT k, {seconds} FROM ({inner}) AS funnel_leads", params)
     return _frame(rows, dimension)
+
+
+NEVER = -1e18  # "no timestamp" in read_stages' query (epoch seconds are never below it)
 
 
 def _frame(rows: list[tuple], dimension: str) -> pl.DataFrame:
@@ -95,7 +102,9 @@ def _frame(rows: list[tuple], dimension: str) -> pl.DataFrame:
     data = {"key": months if dimension == Dimension.COHORT else _keys(columns[0], dimension)}
     data["cohort"] = months.alias("cohort")
     for stage, values in zip(STAGES, columns[2:], strict=True):
-        data[stage] = pl.Series(stage, np.array(values, dtype=np.float64)).fill_nan(None)
+        seconds = np.array(values, dtype=np.float64)
+        seconds[seconds == NEVER] = np.nan
+        data[stage] = pl.Series(stage, seconds).fill_nan(None)
     return pl.DataFrame(data)
 
 
