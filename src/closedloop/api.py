@@ -5,6 +5,8 @@ from ninja import NinjaAPI
 from closedloop.analytics.api import router as analytics_router
 from closedloop.analytics.funnel_api import router as funnel_router
 from closedloop.campaigns.api import router as campaigns_router
+from closedloop.content.api import router as content_router
+from closedloop.content.usage_api import router as content_usage_router
 from closedloop.core.api_support import install_error_handlers
 from closedloop.crm.api import router as crm_router
 from closedloop.definitions.api import router as definitions_router
@@ -29,6 +31,8 @@ install_error_handlers(api)
 api.add_router("", analytics_router)
 api.add_router("", funnel_router)
 api.add_router("", campaigns_router)
+api.add_router("", content_router)
+api.add_router("", content_usage_router)
 api.add_router("", crm_router)
 api.add_router("", definitions_router)
 api.add_router("", engagement_router)
