@@ -172,7 +172,7 @@ class Lead(Audited, Versioned):
 
     # Stage timestamps: the first time the lead entered each lifecycle stage (null: never),
     # kept by crm.services.stages on every write path so that the funnel reads them per lead
-    # instead of rescanning StageChange (docs/decisions/0024-stage-timestamps-on-the-lead.md).
+    # instead of rescanning StageChange (docs/decisions/0025-stage-timestamps-on-the-lead.md).
     # `mql_at` is also a handoff timestamp (SLA clocks start there).
     subscriber_at = models.DateTimeField(null=True, blank=True)
     lead_at = models.DateTimeField(null=True, blank=True)
