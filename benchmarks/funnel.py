@@ -17,7 +17,7 @@ Figures (best of `repeat`):
   (`crm_stagechange`) and `rescan_s` times the database computing first arrivals per lead and
   the per-source conversion counts from it, the way a funnel without per-lead timestamps must
   (its medians would cost more still), and `backfill_s` times the migration that fills the
-  stage timestamps of stored leads from that history (crm 0005);
+  stage timestamps of stored leads from that history (crm 0006);
 - `duckdb_rescan_s`: the reference, DuckDB computing the same figures (conversion and median
   days per source and transition) from the raw events (lead, stage, time) in memory.
 """
@@ -188,14 +188,14 @@ def measure(events: int, repeat: int, rescan: bool, seed: int) -> dict:
 
 
 def _backfill() -> None:
-    """The migration that fills the stage timestamps from the history (crm 0005), on every
+    """The migration that fills the stage timestamps from the history (crm 0006), on every
     lead: each row is rewritten (with the values it has), the same work as a first fill."""
     import importlib
     from types import SimpleNamespace
 
     from django.db import connection, transaction
 
-    migration = importlib.import_module("closedloop.crm.migrations.0005_backfill_stage_timestamps")
+    migration = importlib.import_module("closedloop.crm.migrations.0006_backfill_stage_timestamps")
     with transaction.atomic():  # as the migration runs: one transaction
         migration.backfill(None, SimpleNamespace(connection=connection))
 

@@ -9,6 +9,7 @@ from closedloop.content.api import router as content_router
 from closedloop.content.usage_api import router as content_usage_router
 from closedloop.core.api_support import install_error_handlers
 from closedloop.crm.api import router as crm_router
+from closedloop.crm.opportunity_api import router as pipeline_router
 from closedloop.definitions.api import router as definitions_router
 from closedloop.engagement.api import router as engagement_router
 from closedloop.handoff.api import router as handoff_router
@@ -34,6 +35,7 @@ api.add_router("", campaigns_router)
 api.add_router("", content_router)
 api.add_router("", content_usage_router)
 api.add_router("", crm_router)
+api.add_router("", pipeline_router)
 api.add_router("", definitions_router)
 api.add_router("", engagement_router)
 api.add_router("", handoff_router)

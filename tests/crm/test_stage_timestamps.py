@@ -192,7 +192,7 @@ def test_the_migration_fills_the_timestamps_of_stored_leads_from_their_history()
     )
     # The migration's own function, on this database (running the executor backwards inside
     # a test's transaction is refused on SQLite).
-    migration = importlib.import_module("closedloop.crm.migrations.0005_backfill_stage_timestamps")
+    migration = importlib.import_module("closedloop.crm.migrations.0006_backfill_stage_timestamps")
     migration.CHUNK = 1  # one statement per lead id: the chunking is exercised too
     migration.backfill(None, SimpleNamespace(connection=connection))
     assert stamps(lead) == {

@@ -63,6 +63,8 @@ PAGE_IDS = {
     "lead-work-log": "lead",
     "lead-work-task": "lead",
     "lead-work-task-done": "lead",
+    "lead-work-qualify": "lead",
+    "lead-work-open-deal": "lead",
     "settings-user": "user",
     "tracking-source": "source",
     "tracking-form": "form",

@@ -3,7 +3,7 @@ timestamps (never the raw stage history).
 
 `read_stages(leads, dimension=...)` reads, in one query on the raw cursor, only the columns
 the funnel needs: the group key and the epoch seconds at which each lead entered each funnel
-stage (`Lead.lead_at`, `mql_at`, ... `customer_at`, decision 0025). `funnel_report` feeds them
+stage (`Lead.lead_at`, `mql_at`, ... `customer_at`, decision 0028). `funnel_report` feeds them
 to the pure engine (`analytics/engine/funnel.py`) for one dimension, with the whole scope's row
 and the trend by cohort month. `funnel_measures` (in `analytics/velocity.py`) gives goal
 planning its measured rates and lags.

@@ -22,7 +22,7 @@ def first_entry_times(
     """Per Lead stage field (`mql_at`, `sal_at`, ...): each lead's earliest arrival at that
     stage in a history whose row i says lead `lead[i]` (0..leads-1) entered `to_stage[i]` at
     `at[i]` (any integer time), or `missing` for a lead that never entered it. These are the
-    timestamps `crm.services.stages.change_stage` keeps one move at a time (decision 0025)."""
+    timestamps `crm.services.stages.change_stage` keeps one move at a time (decision 0028)."""
     times = np.asarray(at, dtype=np.int64)
     out: dict[str, npt.NDArray[np.int64]] = {}
     for stage in Stage:

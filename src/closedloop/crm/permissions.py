@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 
-from closedloop.core.models import User
+from closedloop.core.models import Role, User
 from closedloop.core.permissions import lead_visibility, visible
-from closedloop.crm.models import Lead
+from closedloop.crm.models import Lead, Opportunity
 
 
 def account_visibility(user: User) -> Q | None:
@@ -29,3 +30,18 @@ def opportunity_visibility(user: User) -> Q | None:
 
 def _lead_ids(user: User):
     return visible(Lead.objects.all(), user).values("id")
+
+
+def check_can_work_opportunity(user: User, opportunity: Opportunity) -> None:
+    """Moving, closing or reopening a deal: its owner, their team's manager, or an admin
+    (PermissionDenied otherwise; a deal the user cannot see is the door's 404)."""
+    if user.role == Role.ADMIN:
+        return
+    if user.role == Role.REP and opportunity.owner_id == user.pk:
+        return
+    owner = opportunity.owner
+    if user.role == Role.MANAGER and owner is not None and owner.team_id == user.team_id:
+        return
+    if user.role == Role.REP:
+        raise PermissionDenied("a rep moves and closes their own deals only")
+    raise PermissionDenied(f"the {user.get_role_display().lower()} role cannot move deals")

@@ -191,7 +191,17 @@ LOST_LABEL = {
 }
 # Days until a recycled lead re-enters, by how it was recycled ("not now" reasons in order).
 NOT_NOW_DAYS = (90, 180, 120)
-RECYCLE_DAYS = 90  # lost deals and MQLs nobody followed up
+RECYCLE_DAYS = 90  # MQLs nobody followed up
+# A lost deal's contacts re-enter by the loss reason (the seeded close reasons' days).
+LOST_RECYCLE_DAYS = {
+    "price": 180,
+    "competitor": 365,
+    "no_budget": 180,
+    "no_decision": 90,
+    "timing": 90,
+    "product_fit": 365,
+    "": RECYCLE_DAYS,
+}
 REENTRY_REASON = "Re-entry date reached: back to Lead"
 
 
@@ -243,7 +253,10 @@ def _steps(b: Builder) -> list[dict]:
     not_now = np.array(NOT_NOW, dtype=object)[pick]
     wrong_fit = np.array(WRONG_FIT, dtype=object)[rng.integers(0, len(WRONG_FIT), n)]
     not_now_exit = (f["worked_exit"] & ~dq) | f["sql_exit"]
-    b.recycle_days = np.where(not_now_exit, np.array(NOT_NOW_DAYS)[pick], RECYCLE_DAYS)
+    lost_days = np.array([LOST_RECYCLE_DAYS[r] for r in deal["reason"].tolist()])
+    b.recycle_days = np.where(
+        deal["lost"], lost_days, np.where(not_now_exit, np.array(NOT_NOW_DAYS)[pick], RECYCLE_DAYS)
+    )
     lost_reason = obj("Opportunity lost: " + LOST_LABEL[r] for r in deal["reason"])
     qualified = "Qualified: budget, authority, need and timeline confirmed"
     unworked = "Not followed up within 30 days: back to nurture"

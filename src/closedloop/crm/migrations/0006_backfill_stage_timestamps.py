@@ -50,7 +50,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("crm", "0004_lead_stage_timestamps"),
+        ("crm", "0005_lead_stage_timestamps"),
     ]
 
     operations = [
