@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from closedloop.analytics.api import router as analytics_router
+from closedloop.analytics.funnel_api import router as funnel_router
 from closedloop.campaigns.api import router as campaigns_router
 from closedloop.content.api import router as content_router
 from closedloop.content.usage_api import router as content_usage_router
@@ -29,6 +30,7 @@ api = NinjaAPI(
 # The standard error body ({"errors": [{"field", "problem"}]}) for every router below.
 install_error_handlers(api)
 api.add_router("", analytics_router)
+api.add_router("", funnel_router)
 api.add_router("", campaigns_router)
 api.add_router("", content_router)
 api.add_router("", content_usage_router)

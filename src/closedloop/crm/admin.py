@@ -8,6 +8,7 @@ from django.core.exceptions import ValidationError
 
 from closedloop.crm import services
 from closedloop.crm.models import (
+    ENTERED_FIELDS,
     Account,
     Activity,
     Lead,
@@ -145,8 +146,15 @@ class LeadAdmin(ServiceAdmin):
     list_filter = ("lifecycle_stage", "status", "source", "fit_grade")
     search_fields = ("email", "first_name", "last_name", "company", "external_id")
     raw_id_fields = ("owner", "account", "original_campaign")
-    # Stage changes go through change_stage (the "Move to stage" field), never a raw edit.
-    readonly_fields = ("lifecycle_stage", "score_reasons", "scored_at", "version")
+    # Stage changes go through change_stage (the "Move to stage" field), never a raw edit; so
+    # do the stage timestamps it keeps.
+    readonly_fields = (
+        "lifecycle_stage",
+        *ENTERED_FIELDS,
+        "score_reasons",
+        "scored_at",
+        "version",
+    )
     inlines = [StageChangeInline]
     show_full_result_count = False  # COUNT(*) over a million rows on every page is not worth it
 

@@ -140,6 +140,9 @@ def _campaign_for(pk: int | None, field: str):
 # --- leads --------------------------------------------------------------------------------
 
 
+_ENTERED = "The first time the lead entered this stage (null: never); kept by every stage move"
+
+
 class LeadOut(OutSchema):
     id: int
     first_name: str
@@ -164,7 +167,15 @@ class LeadOut(OutSchema):
     engagement_score: float
     conversion_probability: float | None
     score: int = Field(description="0–100")
-    mql_at: datetime.datetime | None
+    subscriber_at: datetime.datetime | None = Field(description=_ENTERED)
+    lead_at: datetime.datetime | None = Field(description=_ENTERED)
+    mql_at: datetime.datetime | None = Field(description=_ENTERED)
+    sal_at: datetime.datetime | None = Field(description=_ENTERED)
+    sql_at: datetime.datetime | None = Field(description=_ENTERED)
+    opportunity_at: datetime.datetime | None = Field(description=_ENTERED)
+    customer_at: datetime.datetime | None = Field(description=_ENTERED)
+    recycled_at: datetime.datetime | None = Field(description=_ENTERED)
+    disqualified_at: datetime.datetime | None = Field(description=_ENTERED)
     assigned_at: datetime.datetime | None
     first_touched_at: datetime.datetime | None
     recycle_at: datetime.date | None

@@ -30,6 +30,15 @@ class LifecycleStage(models.TextChoices):
 FUNNEL_STAGES: tuple[LifecycleStage, ...] = tuple(LifecycleStage(s) for s in vocabulary.FUNNEL)
 
 
+def entered_field(stage: str) -> str:
+    """The Lead field holding the first time a lead entered `stage` (e.g. "sal" → "sal_at")."""
+    return f"{LifecycleStage(stage).value}_at"
+
+
+# Every stage's "first entered" field on Lead, in the order of LifecycleStage.
+ENTERED_FIELDS: tuple[str, ...] = tuple(entered_field(s) for s in LifecycleStage.values)
+
+
 class LeadStatus(models.TextChoices):
     NEW = "new", "New"
     ATTEMPTING = "attempting", "Attempting contact"
@@ -161,8 +170,20 @@ class Lead(Audited, Versioned):
     score_reasons = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
 
-    # Handoff timestamps: when the lead became an MQL, was assigned and first worked.
+    # Stage timestamps: the first time the lead entered each lifecycle stage (null: never),
+    # kept by crm.services.stages on every write path so that the funnel reads them per lead
+    # instead of rescanning StageChange (docs/decisions/0028-stage-timestamps-on-the-lead.md).
+    # `mql_at` is also a handoff timestamp (SLA clocks start there).
+    subscriber_at = models.DateTimeField(null=True, blank=True)
+    lead_at = models.DateTimeField(null=True, blank=True)
     mql_at = models.DateTimeField(null=True, blank=True)
+    sal_at = models.DateTimeField(null=True, blank=True)
+    sql_at = models.DateTimeField(null=True, blank=True)
+    opportunity_at = models.DateTimeField(null=True, blank=True)
+    customer_at = models.DateTimeField(null=True, blank=True)
+    recycled_at = models.DateTimeField(null=True, blank=True)
+    disqualified_at = models.DateTimeField(null=True, blank=True)
+    # Handoff timestamps: when the lead was assigned and first worked.
     assigned_at = models.DateTimeField(null=True, blank=True)
     first_touched_at = models.DateTimeField(null=True, blank=True)
     recycle_at = models.DateField(null=True, blank=True, help_text="Re-entry date when recycled")
@@ -368,6 +389,14 @@ class Opportunity(Audited, Versioned):
         verbose_name_plural = "opportunities"
         indexes = [
             models.Index(fields=["stage", "close_date"], name="opp_stage_close"),
+            # The board and list: sums per owner, stage and currency read this index alone
+            # (everyone's deals or a team's); a column's largest deals are a sort of its
+            # stage's entries.
+            models.Index(
+                fields=["owner", "stage", "currency", "amount"], name="opp_owner_stage_money"
+            ),
+            # The board's closed columns: a stage's latest closes.
+            models.Index(fields=["stage", "closed_at"], name="opp_stage_closed"),
             models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
             models.Index(fields=["external_id"], name="opp_external_id"),
         ]

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from closedloop.crm.engine import first_entry_times
 from closedloop.demo import names
 from closedloop.demo.arrays import Table, choice, obj
 from closedloop.demo.catalog import (
@@ -351,7 +352,6 @@ def lead_table(b: Builder) -> None:
     ).astype(object)
     outbound = lead["source"] == "outbound"
     owned = f["mql"] | outbound
-    mql_at = np.where(f["mql"], f["mql_at"], NULL_TIME)
     assigned = np.where(outbound, lead["created"], f["mql_at"] + 300)
     b.tables["account"] = _account_table(
         b,
@@ -380,7 +380,7 @@ def lead_table(b: Builder) -> None:
             "owner_id": np.where(owned, b.rep_ids[f["rep"]], -1),
             "source": lead["source"],
             "original_campaign_id": np.where(lead["campaign"] >= 0, lead["campaign"] + 1, -1),
-            "mql_at": mql_at,
+            **_stage_times(b),
             "assigned_at": np.where(owned, assigned, NULL_TIME),
             "first_touched_at": np.where(
                 touched, np.where(f["mql"], f["first_touch"], NULL_TIME), NULL_TIME
@@ -389,6 +389,15 @@ def lead_table(b: Builder) -> None:
                 stage == "recycled", b.last_change_at + b.recycle_days * DAY, NULL_TIME
             ),
         },
+    )
+
+
+def _stage_times(b: Builder) -> dict[str, np.ndarray]:
+    """Each lead's first arrival at every stage of its history (`mql_at`, `sal_at`, ...), as
+    `change_stage` keeps them on every other write path."""
+    history = b.tables["stage_change"].columns
+    return first_entry_times(
+        history["lead_id"] - 1, history["to_stage"], history["at"], leads=b.n, missing=NULL_TIME
     )
 
 

@@ -29,6 +29,7 @@ from closedloop.crm.services import (
     announce_won,
     bulk_save,
     current_pipeline,
+    moved_fields,
     plan_stage_move,
     record_stage_moves,
 )
@@ -180,7 +181,7 @@ class LeadLoader(Loader):
                 names.append("account")
             if change := self._move(lead, values.get("lifecycle_stage"), now):
                 stage_changes.append(change)
-                names += ["lifecycle_stage", "mql_at"]
+                names += moved_fields(change)
             if names:
                 changed.append(lead)
                 fields.update(names)

@@ -2,15 +2,17 @@
 (the importer). Same rules, history and events as the one-by-one services, fewer queries:
 
 - a new lead enters at its stage with a StageChange ("" → stage, at its creation, by, why),
-  and `mql_at` when it enters at MQL; created rows are history arriving, so no events;
+  and that stage's timestamp (`mql_at`, `sal_at`, ...) at its creation; created rows are
+  history arriving, so no events;
 - a stage move of an existing lead is planned with `plan_stage_move` and saved with
-  `record_stage_moves`: the StageChange, `mql_at` and events of `change_stage`;
+  `record_stage_moves`: the StageChange, stage timestamp and events of `change_stage`;
 - an opportunity's stage is one of the contract's pipeline (`opportunity_refusal`), a
   closed deal is not moved by a file (reopening is an admin's act in closedloop), its close
   fields follow its stage, every new deal and every move gets its stage history row
   (`record_opportunity_history`), and one that becomes Won announces it;
 - a history loaded whole (the demo company) is checked against the contract's lifecycle
-  (`check_stage_history`) before it is written.
+  (`check_stage_history`) before it is written, and its leads' stage timestamps are the first
+  arrival at each stage in it (`crm.engine.first_entry_times`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from closedloop.crm.models import (
     OpportunityStage,
     OpportunityStageChange,
     StageChange,
+    entered_field,
 )
 from closedloop.crm.services.pipeline import current_pipeline
 from closedloop.crm.services.stages import current_lifecycle
@@ -37,7 +40,8 @@ from closedloop.pipeline import Pipeline
 
 def new_lead_row(values: dict, *, now: datetime) -> dict:
     """The columns of a new lead from parsed `values`: stage Lead, source Import and creation
-    `now` unless given; `mql_at` is the creation time of a lead that enters at MQL."""
+    `now` unless given; the timestamp of the stage it enters at (`mql_at` for MQL, ...) is
+    its creation time."""
     # Every parsed value of a lead is a column or a reference resolved to one, and the bulk
     # inserter takes only the table's columns: a copy of the whole dict is cheaper than
     # picking names out of it, a million times.
@@ -47,8 +51,7 @@ def new_lead_row(values: dict, *, now: datetime) -> dict:
     lead["account_id"] = values.get("account_id")
     lead["created_at"] = values.get("created_at", now)
     lead.setdefault("source", LeadSource.IMPORT)
-    if lead["lifecycle_stage"] == LifecycleStage.MQL:
-        lead["mql_at"] = lead["created_at"]
+    lead[entered_field(lead["lifecycle_stage"])] = lead["created_at"]
     return lead
 
 
