@@ -3,11 +3,13 @@
 from ninja import NinjaAPI
 
 from closedloop.analytics.api import router as analytics_router
+from closedloop.analytics.funnel_api import router as funnel_router
 from closedloop.campaigns.api import router as campaigns_router
 from closedloop.content.api import router as content_router
 from closedloop.content.usage_api import router as content_usage_router
 from closedloop.core.api_support import install_error_handlers
 from closedloop.crm.api import router as crm_router
+from closedloop.crm.opportunity_api import router as pipeline_router
 from closedloop.definitions.api import router as definitions_router
 from closedloop.engagement.api import router as engagement_router
 from closedloop.handoff.api import router as handoff_router
@@ -28,10 +30,12 @@ api = NinjaAPI(
 # The standard error body ({"errors": [{"field", "problem"}]}) for every router below.
 install_error_handlers(api)
 api.add_router("", analytics_router)
+api.add_router("", funnel_router)
 api.add_router("", campaigns_router)
 api.add_router("", content_router)
 api.add_router("", content_usage_router)
 api.add_router("", crm_router)
+api.add_router("", pipeline_router)
 api.add_router("", definitions_router)
 api.add_router("", engagement_router)
 api.add_router("", handoff_router)

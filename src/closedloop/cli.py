@@ -14,6 +14,7 @@ import typer
 
 from closedloop.analytics import cli as analytics_cli
 from closedloop.content import cli as content_cli
+from closedloop.crm import cli as crm_cli
 from closedloop.env import setup_django
 from closedloop.handoff import cli as handoff_cli
 from closedloop.scoring import cli as scoring_cli
@@ -38,6 +39,7 @@ touches_app = typer.Typer(
     help="Touchpoints: retention of their raw properties.", no_args_is_help=True
 )
 app.add_typer(touches_app, name="touches")
+app.add_typer(crm_cli.opportunity_app, name="opportunity")
 app.add_typer(handoff_cli.sla_app, name="sla")
 app.add_typer(handoff_cli.digest_app, name="digest")
 app.command("route")(handoff_cli.route)

@@ -14,6 +14,7 @@ variables, so a script can point any of them at a scratch database:
   CLOSEDLOOP_SECURE         1 behind HTTPS: secure cookies, HSTS, SSL redirect
   CLOSEDLOOP_EMAIL_HOST, _PORT, _USER, _PASSWORD(_FILE), _USE_TLS, _FROM   outgoing email
   CLOSEDLOOP_API_RATE_LIMIT requests per API token, e.g. 600/min (default) or off
+  CLOSEDLOOP_CURRENCY      ISO 4217 currency of new opportunities' amounts (default USD)
   CLOSEDLOOP_CONTENT_MAX_UPLOAD_MB  largest content-library upload in MB (default 50)
 """
 
@@ -24,6 +25,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from closedloop.env import env_bool, env_int, env_list, env_str, env_words
+from closedloop.vocabulary import CURRENCIES
 
 BASE_DIR = Path(__file__).resolve().parent
 
@@ -196,6 +198,12 @@ TOUCH_PROPERTIES_RETENTION_DAYS = env_int("CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION
 CONTENT_MAX_UPLOAD_MB = env_int("CLOSEDLOOP_CONTENT_MAX_UPLOAD_MB", 50)
 # Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.
 API_RATE_LIMIT = env_str("CLOSEDLOOP_API_RATE_LIMIT", "600/min")
+# The currency a new opportunity's amount is in unless it names one (ISO 4217).
+DEFAULT_CURRENCY = env_str("CLOSEDLOOP_CURRENCY", "USD").upper()
+if DEFAULT_CURRENCY not in CURRENCIES:
+    raise ImproperlyConfigured(
+        f"CLOSEDLOOP_CURRENCY must be an ISO 4217 code, not {DEFAULT_CURRENCY!r}"
+    )
 
 # django-axes is asked first: a locked-out account or address is refused before any password
 # is hashed, so a flood of guesses costs a cache-sized lookup, not a key derivation each.

@@ -107,3 +107,27 @@ LEAD_FIELDS: tuple[str, ...] = (
     "stage",
     "created",
 )
+
+
+# ISO 4217 currency codes in circulation (an opportunity's amount is in one of these).
+CURRENCIES: frozenset[str] = frozenset(
+    """
+    AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND BOB BRL BSD BTN BWP
+    BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB EUR FJD FKP GBP
+    GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY KES KGS KHR
+    KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR MVR MWK
+    MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF SAR
+    SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS
+    UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG
+    """.split()
+)
+
+# Mail providers whose domain says nothing about a person's company: qualifying a lead with
+# such an address matches or names its account by the company, not by the email domain.
+PERSONAL_EMAIL_DOMAINS: frozenset[str] = frozenset(
+    """
+    gmail.com googlemail.com outlook.com hotmail.com live.com msn.com yahoo.com ymail.com
+    icloud.com me.com mac.com aol.com proton.me protonmail.com gmx.com gmx.de gmx.net web.de
+    mail.com yandex.com yandex.ru mail.ru qq.com 163.com 126.com zoho.com fastmail.com hey.com
+    """.split()
+)

@@ -92,7 +92,10 @@ def test_winning_an_opportunity_closes_it_and_announces_it(
     events.opportunity_won.connect(listener)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            response = api_as(alice).patch(f"/opportunities/{deal.pk}", {"stage": "won"})
+            response = api_as(alice).patch(
+                f"/opportunities/{deal.pk}",
+                {"stage": "won", "won_reason": "value", "close_note": "Signed"},
+            )
     finally:
         events.opportunity_won.disconnect(listener)
     assert response.status_code == 200, response.content
@@ -105,13 +108,14 @@ def test_losing_an_opportunity_needs_a_reason(api_as, alice):
     api = api_as(alice)
     response = api.patch(f"/opportunities/{deal.pk}", {"stage": "lost"})
     assert response.status_code == 422
-    assert problems(response) == {"lost_reason": "a lost opportunity needs a lost_reason"}
-    assert (
-        api.patch(
-            f"/opportunities/{deal.pk}", {"stage": "lost", "lost_reason": "price"}
-        ).status_code
-        == 200
-    )
+    assert set(problems(response)) == {"lost_reason"}
+    assert "a reason is required" in problems(response)["lost_reason"]
+    no_note = {"stage": "lost", "lost_reason": "price"}
+    assert problems(api.patch(f"/opportunities/{deal.pk}", no_note)) == {
+        "close_note": "closing a deal needs a note saying what happened"
+    }
+    body = {**no_note, "close_note": "Their budget went to another project"}
+    assert api.patch(f"/opportunities/{deal.pk}", body).status_code == 200
     assert Opportunity.objects.get(pk=deal.pk).lost_reason == "price"
 
 

@@ -91,3 +91,24 @@ def test_the_persona_comes_from_the_job_title():
     assert personas.persona_of("VP Marketing") == "executive"
     assert personas.persona_of("Audit specialist") == "practitioner"
     assert personas.persona_of("") == ""
+
+
+def test_a_snippet_shows_the_words_around_the_first_match_with_other_forms_marked():
+    text = (
+        "Intro. " * 60
+        + "Our pricing model: priced per seat, with discounts for volume. "
+        + "x " * 200
+    )
+    query = engine.parse_query("price discount")
+    cut = engine.snippet([text, "a description"], query)
+    assert cut.startswith("… ") and cut.endswith(" …") and len(cut) < 260
+    assert f"{MATCH_START}pricing{MATCH_END}" in cut and f"{MATCH_START}priced{MATCH_END}" in cut
+    assert f"{MATCH_START}discounts{MATCH_END}" in cut
+
+
+def test_a_snippet_falls_back_to_the_description_then_to_the_start():
+    query = engine.parse_query("webinar")
+    assert engine.snippet(["no match here", "the webinar recap"], query) == (
+        f"the {MATCH_START}webinar{MATCH_END} recap"
+    )
+    assert engine.snippet(["nothing", "neither"], query) == "nothing"

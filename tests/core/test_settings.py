@@ -162,3 +162,9 @@ def test_sqlite_connections_are_durable_wal_with_a_long_checkpoint_interval():
 
 
 _PRAGMAS = ("journal_mode", "synchronous", "wal_autocheckpoint")
+
+
+def test_a_default_currency_that_is_not_iso_4217_is_refused(tmp_path):
+    result = run_closedloop(["check"], tmp_path, CLOSEDLOOP_DEBUG="1", CLOSEDLOOP_CURRENCY="EURO")
+    assert result.returncode != 0
+    assert "CLOSEDLOOP_CURRENCY must be an ISO 4217 code" in result.stderr

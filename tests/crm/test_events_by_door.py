@@ -21,7 +21,10 @@ def test_an_opportunity_won_through_the_api_fires_opportunity_won_once(heard, ap
     deal = make_opportunity(owner=alice, amount=500)
     payloads = heard(
         events.opportunity_won,
-        lambda: api_as(alice).patch(f"/opportunities/{deal.pk}", {"stage": "won"}),
+        lambda: api_as(alice).patch(
+            f"/opportunities/{deal.pk}",
+            {"stage": "won", "won_reason": "value", "close_note": "Signed the order form"},
+        ),
     )
     assert [p["opportunity_id"] for p in payloads] == [deal.pk]
 
@@ -29,7 +32,13 @@ def test_an_opportunity_won_through_the_api_fires_opportunity_won_once(heard, ap
 def test_an_opportunity_won_in_the_admin_fires_opportunity_won_once(heard, client, ada):
     deal = make_opportunity(owner=ada, amount=500)
     client.force_login(ada)
-    body = admin_form(deal, ("roles",), stage="won")
+    body = admin_form(
+        deal,
+        ("roles", "stage_changes"),
+        stage="won",
+        won_reason="value",
+        close_note="Signed the order form",
+    )
     payloads = heard(
         events.opportunity_won,
         lambda: client.post(f"/admin/crm/opportunity/{deal.pk}/change/", body),
@@ -44,7 +53,9 @@ def test_an_opportunity_created_won_in_the_admin_fires_opportunity_won_once(hear
     account = make_account()
     client.force_login(ada)
     template = Opportunity(account=account, name="Big one", amount=10, stage="won")
-    body = admin_form(template, ("roles",), created_at_0="2026-01-05", created_at_1="10:00")
+    body = admin_form(
+        template, ("roles", "stage_changes"), created_at_0="2026-01-05", created_at_1="10:00"
+    )
     payloads = heard(
         events.opportunity_won, lambda: client.post("/admin/crm/opportunity/add/", body)
     )
@@ -58,10 +69,11 @@ def test_the_admin_refuses_a_lost_opportunity_without_a_reason(client, ada):
     deal = make_opportunity(owner=ada)
     client.force_login(ada)
     response = client.post(
-        f"/admin/crm/opportunity/{deal.pk}/change/", admin_form(deal, ("roles",), stage="lost")
+        f"/admin/crm/opportunity/{deal.pk}/change/",
+        admin_form(deal, ("roles", "stage_changes"), stage="lost"),
     )
     assert response.status_code == 200
-    assert "a lost opportunity needs a lost_reason" in response.content.decode()
+    assert "a reason is required; use one of the lost reasons" in response.content.decode()
     deal.refresh_from_db()
     assert deal.stage == OpportunityStage.DISCOVERY
 
@@ -155,3 +167,45 @@ def test_a_lead_accepted_on_the_inbox_page_fires_lead_stage_changed_once(heard, 
         events.lead_stage_changed, lambda: client.post(f"/inbox/leads/{lead.pk}/accept/")
     )
     assert [(p["lead_id"], p["from"], p["to"]) for p in changed] == [(lead.pk, "mql", "sal")]
+
+
+# -- opportunity_lost, closing and reopening in the admin ---------------------------------------
+
+
+def test_an_opportunity_lost_in_the_admin_fires_opportunity_lost_once(heard, client, ada):
+    deal = make_opportunity(owner=ada)
+    client.force_login(ada)
+    body = admin_form(
+        deal, ("roles", "stage_changes"), stage="lost", lost_reason="price", close_note="Too dear"
+    )
+    won, lost = heard(
+        (events.opportunity_won, events.opportunity_lost),
+        lambda: client.post(f"/admin/crm/opportunity/{deal.pk}/change/", body),
+    )
+    assert heard.result.status_code == 302, heard.result.content
+    assert (won, [p["opportunity_id"] for p in lost]) == ([], [deal.pk])
+
+
+def test_the_admin_refuses_a_close_without_a_note(client, ada):
+    deal = make_opportunity(owner=ada)
+    client.force_login(ada)
+    body = admin_form(deal, ("roles", "stage_changes"), stage="won", won_reason="value")
+    response = client.post(f"/admin/crm/opportunity/{deal.pk}/change/", body)
+    assert "closing a deal needs a note" in response.content.decode()
+    deal.refresh_from_db()
+    assert deal.stage == OpportunityStage.DISCOVERY
+
+
+def test_the_admin_reopens_a_closed_deal_only_with_a_reason(client, ada):
+    deal = make_opportunity(owner=ada, stage="lost", lost_reason="price")
+    client.force_login(ada)
+    url = f"/admin/crm/opportunity/{deal.pk}/change/"
+    refused = client.post(url, admin_form(deal, ("roles", "stage_changes"), stage="proposal"))
+    assert "reopening a closed deal needs a reason" in refused.content.decode()
+    body = admin_form(
+        deal, ("roles", "stage_changes"), stage="proposal", reopen_reason="They came back"
+    )
+    assert client.post(url, body).status_code == 302
+    deal.refresh_from_db()
+    assert (deal.stage, deal.lost_reason) == ("proposal", "")
+    assert deal.stage_changes.first().reason == "Reopened: They came back"

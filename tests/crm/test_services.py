@@ -19,14 +19,14 @@ pytestmark = pytest.mark.django_db
 def test_closing_an_opportunity_as_lost_without_a_reason_is_refused(alice):
     deal = make_opportunity(owner=alice)
     with pytest.raises(ValidationError) as refused:
-        services.close_opportunity(deal, by=alice, won=False)
+        services.close_opportunity(deal, by=alice, won=False, reason="", note="Went quiet")
     assert "lost_reason" in refused.value.message_dict
 
 
 def test_closing_an_opportunity_as_lost_keeps_the_reason_and_the_time(alice):
     deal = make_opportunity(owner=alice)
     at = datetime(2026, 3, 1, 12, tzinfo=UTC)
-    services.close_opportunity(deal, by=alice, won=False, lost_reason="price", at=at)
+    services.close_opportunity(deal, by=alice, won=False, reason="price", note="Too dear", at=at)
     deal.refresh_from_db()
     assert (deal.stage, deal.lost_reason, deal.closed_at) == ("lost", "price", at)
 
@@ -35,7 +35,10 @@ def test_closing_an_opportunity_as_won_announces_it_once_with_its_close_time(hea
     deal = make_opportunity(owner=alice, amount=900)
     at = datetime(2026, 3, 1, 12, tzinfo=UTC)
     payloads = heard(
-        events.opportunity_won, lambda: services.close_opportunity(deal, by=alice, won=True, at=at)
+        events.opportunity_won,
+        lambda: services.close_opportunity(
+            deal, by=alice, won=True, reason="value", note="Signed", at=at
+        ),
     )
     assert [(p["opportunity_id"], p["closed_at"]) for p in payloads] == [(deal.pk, at.isoformat())]
 
@@ -43,15 +46,20 @@ def test_closing_an_opportunity_as_won_announces_it_once_with_its_close_time(hea
 def test_a_closed_opportunity_cannot_be_closed_again(alice):
     deal = make_opportunity(owner=alice, stage=OpportunityStage.WON)
     with pytest.raises(ValidationError):
-        services.close_opportunity(deal, by=alice, won=True)
+        services.close_opportunity(deal, by=alice, won=True, reason="value", note="Again")
 
 
-def test_reopening_an_opportunity_clears_its_close_fields(alice):
+def test_reopening_an_opportunity_clears_its_close_fields(alice, ada):
     deal = make_opportunity(owner=alice)
-    services.close_opportunity(deal, by=alice, won=False, lost_reason="timing")
-    services.update_opportunity(deal, by=alice, changes={"stage": OpportunityStage.PROPOSAL})
+    services.close_opportunity(deal, by=alice, won=False, reason="timing", note="Next year")
+    services.reopen_opportunity(deal, by=ada, reason="They called back", to="proposal")
     deal.refresh_from_db()
-    assert (deal.closed_at, deal.lost_reason) == (None, "")
+    assert (deal.stage, deal.closed_at, deal.lost_reason, deal.close_note) == (
+        "proposal",
+        None,
+        "",
+        "",
+    )
 
 
 def test_a_reps_new_lead_without_an_owner_is_theirs(alice):

@@ -46,6 +46,10 @@ def editor_post(version, **changes) -> dict:
     for stage in body["stages"]:
         data[f"stages.{stage['stage']}.label"] = stage["label"]
         data[f"stages.{stage['stage']}.entry"] = stage["entry"]
+    for k, stage in enumerate(body["pipeline"]["stages"]):
+        for key in ("code", "label", "probability"):
+            data[f"pipeline.stages.{k}.{key}"] = stage[key]
+        data[f"pipeline.stages.{k}.order"] = k + 1
     data.update(changes)
     return {**{k: str(v) for k, v in data.items()}, **lists}
 
@@ -254,3 +258,39 @@ def test_an_abandoned_draft_is_discarded_and_stays_in_the_history(client, mia):
     client.post(reverse("definitions-withdraw", args=[draft.number]))
     draft.refresh_from_db()
     assert draft.status == ContractStatus.WITHDRAWN
+
+
+def test_the_pipeline_is_edited_in_the_contract_editor(client, mia):
+    login(client, mia)
+    draft = services.create_draft(by=mia)
+    page = client.get(reverse("definitions-edit", args=[draft.number])).content.decode()
+    assert 'id="pipeline-edit"' in page and 'name="pipeline.stages.0.probability"' in page
+    data = editor_post(
+        draft,
+        **{
+            "pipeline.stages.1.label": "Proposal sent",
+            "pipeline.stages.1.probability": "40",
+            "pipeline.stages.7.code": "demo",
+            "pipeline.stages.7.label": "Demo",
+            "pipeline.stages.7.probability": "25",
+            "pipeline.stages.7.order": "1.5",
+        },
+    )
+    assert client.post(reverse("definitions-edit", args=[draft.number]), data).status_code == 302
+    draft.refresh_from_db()
+    stages = [(s["code"], s["label"], s["probability"]) for s in draft.body["pipeline"]["stages"]]
+    assert stages[:3] == [
+        ("discovery", "Discovery", 10),
+        ("demo", "Demo", 25),
+        ("proposal", "Proposal sent", 40),
+    ]
+    assert [s[0] for s in stages[-2:]] == ["won", "lost"]
+
+
+def test_a_bad_pipeline_value_is_named_beside_its_input(client, mia):
+    login(client, mia)
+    draft = services.create_draft(by=mia)
+    data = editor_post(draft, **{"pipeline.stages.0.probability": "130"})
+    response = client.post(reverse("definitions-edit", args=[draft.number]), data)
+    assert response.status_code == 422
+    assert "cannot be more than 100" in response.content.decode()

@@ -201,3 +201,55 @@ def test_recycled_leads_come_back_over_the_coming_months_and_past_dates_already_
     assert back.sum() > 100
     assert set(changes["from_stage"][back]) == {"recycled"}
     assert (changes["to_stage"][back] == "lead").all() and (changes["at"][back] <= AS_OF).all()
+
+
+def test_open_deals_sit_in_every_open_stage_with_their_days_in_stage_from_the_history(company):
+    deals = company.tables["opportunity"].columns
+    stage, entered = deals["stage"], deals["stage_entered_at"]
+    open_ = ~np.isin(stage, ["won", "lost"])
+    counts = {s: int((stage == s).sum()) for s in ("discovery", "proposal", "negotiation")}
+    assert min(counts.values()) >= 0.1 * open_.sum(), counts
+    days = (AS_OF - entered[open_]) / 86400
+    assert days.min() >= 0 and 3 <= np.median(days) <= 60
+    assert (deals["close_date"][open_] > AS_OF).all() and (deals["next_step"][open_] != "").all()
+    history = company.tables["opportunity_stage_change"].columns
+    order = np.lexsort((history["at"], history["opportunity_id"]))
+    last = {}
+    for deal, before, after, at in zip(
+        history["opportunity_id"][order],
+        history["from_stage"][order],
+        history["to_stage"][order],
+        history["at"][order],
+        strict=True,
+    ):
+        assert before == last.get(deal, ("", 0))[0] and at >= last.get(deal, ("", 0))[1]
+        last[deal] = (after, at)
+    assert all(last[d][0] == s for d, s in zip(deals["id"], stage, strict=True))
+    assert all(last[d][1] == e for d, e in zip(deals["id"], entered, strict=True))
+
+
+def test_closed_deals_carry_a_reason_and_a_note_and_amounts_grow_with_the_company(company):
+    deals = company.tables["opportunity"].columns
+    stage = deals["stage"]
+    won, lost = stage == "won", stage == "lost"
+    assert set(deals["won_reason"][won]) <= {"product_fit", "value", "relationship", "timing"}
+    assert (deals["lost_reason"][lost] != "").all() and (deals["won_reason"][lost] == "").all()
+    assert (deals["close_note"][won | lost] != "").all()
+    assert (deals["close_note"][~(won | lost)] == "").all()
+    employees = col(company, "account", "employees")[deals["account_id"] - 1]
+    assert spearman(employees, deals["amount"]) > 0.3
+    assert (deals["amount"] % 500 == 0).all() and 2_000 <= np.median(deals["amount"]) <= 40_000
+
+
+def test_every_sales_qualified_lead_was_qualified_under_the_contracts_sql_rule(company):
+    import json
+
+    rows = company.tables["qualification"].columns
+    assert set(rows["lead_id"]) == set(np.flatnonzero(reached(company, "sql")) + 1)
+    rule = DEFAULT_CONTRACT["sql_rule"]
+    for answers, confirmed in zip(rows["answers"][:200], rows["confirmed"][:200], strict=True):
+        answers = json.loads(answers)
+        assert set(answers) == set(rule["requires"])
+        assert sum(a["confirmed"] for a in answers.values()) == confirmed
+        assert confirmed >= rule["min_confirmed"]
+        assert all(a["evidence"] for a in answers.values() if a["confirmed"])

@@ -14,7 +14,6 @@ from closedloop.crm.models import (
     ActivityKind,
     ActivityOutcome,
     LeadSource,
-    LostReason,
     OpportunityContact,
     OpportunityStage,
 )
@@ -146,7 +145,7 @@ def test_the_timeline_merges_touchpoints_activities_and_opportunities_newest_fir
     deal = make_opportunity(
         name="Acme expansion",
         stage=OpportunityStage.LOST,
-        lost_reason=LostReason.PRICE,
+        lost_reason="price",
         amount=12000,
         owner=alice,
     )

@@ -1,10 +1,11 @@
 from django.urls import path
 
-from closedloop.analytics import goal_views, scoreboard_views, views
+from closedloop.analytics import funnel_views, goal_views, scoreboard_views, views
 
 urlpatterns = [
     path("analytics/attribution/", views.attribution, name="analytics-attribution"),
     path("analytics/campaigns/", views.campaign_roi, name="analytics-campaign-roi"),
+    path("analytics/funnel/", funnel_views.funnel, name="analytics-funnel"),
     path("scoreboard/", scoreboard_views.scoreboard_page, name="analytics-scoreboard"),
     path(
         "scoreboard/<slug:figure>/",

@@ -10,7 +10,8 @@ from django.dispatch import Signal
 lead_became_mql = Signal()  # payload: lead id, rule version, scores
 lead_accepted = Signal()  # payload: lead id, rep
 lead_rejected = Signal()  # payload: lead id, rep, reason, note
-opportunity_won = Signal()  # payload: opportunity id, amount, account
+opportunity_won = Signal()  # payload: opportunity id, amount, currency, account, reason, note
+opportunity_lost = Signal()  # payload: as opportunity_won
 sla_breached = Signal()  # payload: lead id, rep, which SLA, due, breached_at
 lead_stage_changed = Signal()  # payload: lead id, from, to, reason, rule version
 touchpoints_recorded = Signal()  # payload: {"lead_ids": [...]}: rescore these leads
@@ -27,6 +28,7 @@ EVENTS = {
     "lead.accepted": lead_accepted,
     "lead.rejected": lead_rejected,
     "opportunity.won": opportunity_won,
+    "opportunity.lost": opportunity_lost,
     "sla.breached": sla_breached,
     "lead.stage_changed": lead_stage_changed,
 }

@@ -1,6 +1,6 @@
 """The Django admin for the revenue record. Saves go through the crm services, like every other
 door, so the admin keeps the same rules (close fields, owners, stage history) and fires the same
-events (`opportunity_won`, `lead_stage_changed`, `lead_became_mql`)."""
+events (`opportunity_won`, `opportunity_lost`, `lead_stage_changed`, `lead_became_mql`)."""
 
 from django import forms
 from django.contrib import admin
@@ -8,12 +8,14 @@ from django.core.exceptions import ValidationError
 
 from closedloop.crm import services
 from closedloop.crm.models import (
+    ENTERED_FIELDS,
     Account,
     Activity,
     Lead,
     LifecycleStage,
     Opportunity,
     OpportunityContact,
+    OpportunityStageChange,
     StageChange,
 )
 
@@ -144,8 +146,15 @@ class LeadAdmin(ServiceAdmin):
     list_filter = ("lifecycle_stage", "status", "source", "fit_grade")
     search_fields = ("email", "first_name", "last_name", "company", "external_id")
     raw_id_fields = ("owner", "account", "original_campaign")
-    # Stage changes go through change_stage (the "Move to stage" field), never a raw edit.
-    readonly_fields = ("lifecycle_stage", "score_reasons", "scored_at", "version")
+    # Stage changes go through change_stage (the "Move to stage" field), never a raw edit; so
+    # do the stage timestamps it keeps.
+    readonly_fields = (
+        "lifecycle_stage",
+        *ENTERED_FIELDS,
+        "score_reasons",
+        "scored_at",
+        "version",
+    )
     inlines = [StageChangeInline]
     show_full_result_count = False  # COUNT(*) over a million rows on every page is not worth it
 
@@ -195,36 +204,91 @@ class OpportunityContactInline(admin.TabularInline):
     raw_id_fields = ("lead",)
 
 
+class OpportunityStageChangeInline(admin.TabularInline):
+    model = OpportunityStageChange
+    extra = 0
+    fields = readonly_fields = ("from_stage", "to_stage", "at", "by", "reason")
+    can_delete = False
+
+
+def _reason_choices(outcome: str) -> list[tuple[str, str]]:
+    return [("", "—"), *((r.code, r.label) for r in services.close_reasons(outcome))]
+
+
 class OpportunityAdminForm(forms.ModelForm):
+    """Stages and reasons come from the contract's pipeline and the managed lists; a close
+    needs its reason and a note, a reopen a reason (the services check; the form says it)."""
+
+    reopen_reason = forms.CharField(
+        max_length=300,
+        required=False,
+        label="Reopen this closed deal because…",
+        help_text="Only to move a closed deal back to an open stage; audited.",
+    )
+
     class Meta:
         model = Opportunity
         fields = "__all__"  # noqa: DJ007 (the ModelAdmin picks the fields it shows)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        stages = [(s.code, s.label) for s in services.pipeline_stages()]
+        self.fields["stage"] = forms.ChoiceField(choices=stages)
+        self.fields["won_reason"] = forms.ChoiceField(
+            choices=_reason_choices("won"), required=False
+        )
+        self.fields["lost_reason"] = forms.ChoiceField(
+            choices=_reason_choices("lost") + self._kept_reason(), required=False
+        )
+
+    def _kept_reason(self) -> list[tuple[str, str]]:
+        # A deal closed for a reason since deactivated keeps it.
+        kept = self.instance.lost_reason if self.instance.pk else ""
+        active = {r.code for r in services.close_reasons("lost")}
+        return [(kept, kept)] if kept and kept not in active else []
+
     def clean(self):
         data = super().clean()
         try:
-            services.check_lost_reason(
-                stage=data.get("stage", ""), lost_reason=data.get("lost_reason", "")
-            )
+            self._check(data)
         except ValidationError as exc:
             self.add_error(None, exc)
         return data
+
+    def _check(self, data) -> None:
+        stage, was = data.get("stage", ""), self.instance.stage if self.instance.pk else ""
+        if self.instance.pk and self.instance.is_closed and stage != was:
+            if not data.get("reopen_reason", "").strip():
+                raise ValidationError({"reopen_reason": "reopening a closed deal needs a reason"})
+        elif stage in services.CLOSED and stage != was and self.instance.pk:
+            services.check_close(
+                won=stage == "won",
+                reason=data.get(f"{stage}_reason", ""),
+                note=data.get("close_note", ""),
+            )
+        services.check_lost_reason(stage=stage, lost_reason=data.get("lost_reason", ""))
 
 
 @admin.register(Opportunity)
 class OpportunityAdmin(ServiceAdmin):
     form = OpportunityAdminForm
-    list_display = ("name", "account", "amount", "stage", "close_date", "owner", "lost_reason")
-    list_filter = ("stage", "lost_reason")
+    list_display = ("name", "account", "amount", "currency", "stage", "close_date", "owner")
+    list_filter = ("stage", "lost_reason", "won_reason")
     search_fields = ("name", "account__name", "external_id")
     raw_id_fields = ("account", "owner", "campaign")
-    readonly_fields = ("closed_at", "version")  # closed_at follows the stage (services)
-    inlines = [OpportunityContactInline]
+    # closed_at and the days in stage follow the stage (services)
+    readonly_fields = ("closed_at", "stage_entered_at", "version")
+    inlines = [OpportunityContactInline, OpportunityStageChangeInline]
 
     def create(self, *, by, fields, form):
         return services.create_opportunity(by=by, fields=fields)
 
     def update(self, instance, *, by, changes, form):
+        reopen = form.cleaned_data.get("reopen_reason", "").strip()
+        if instance.is_closed and changes.get("stage", instance.stage) != instance.stage:
+            to = changes.pop("stage")
+            changes = {k: v for k, v in changes.items() if k not in services.CLOSE_FIELDS}
+            instance = services.reopen_opportunity(instance, by=by, reason=reopen, to=to)
         return services.update_opportunity(instance, by=by, changes=changes)
 
     def delete(self, instance, *, by):

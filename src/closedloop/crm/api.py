@@ -50,12 +50,11 @@ from closedloop.crm.models import (
     LeadSource,
     LeadStatus,
     LifecycleStage,
-    LostReason,
     Opportunity,
-    OpportunityStage,
 )
 from closedloop.crm.permissions import account_visibility, opportunity_visibility
 from closedloop.crm.services import DomainTaken
+from closedloop.vocabulary import CURRENCIES
 
 router = Router(auth=token_auth)
 
@@ -108,7 +107,14 @@ def _visible_accounts(user: User):
 
 def _visible_opportunities(user: User):
     rule = opportunity_visibility(user)
-    return Opportunity.objects.all() if rule is None else Opportunity.objects.filter(rule)
+    found = Opportunity.objects.all() if rule is None else Opportunity.objects.filter(rule)
+    return services.with_probability(found)
+
+
+def opportunity_out(opportunity: Opportunity) -> Opportunity:
+    """`opportunity` as the API shows it: with its stage's probability."""
+    opportunity.probability = services.stage_probability(opportunity.stage)  # type: ignore[attr-defined]
+    return opportunity
 
 
 def _account_for(user: User, pk: int | None, field: str) -> Account | None:
@@ -132,6 +138,9 @@ def _campaign_for(pk: int | None, field: str):
 
 
 # --- leads --------------------------------------------------------------------------------
+
+
+_ENTERED = "The first time the lead entered this stage (null: never); kept by every stage move"
 
 
 class LeadOut(OutSchema):
@@ -158,7 +167,15 @@ class LeadOut(OutSchema):
     engagement_score: float
     conversion_probability: float | None
     score: int = Field(description="0–100")
-    mql_at: datetime.datetime | None
+    subscriber_at: datetime.datetime | None = Field(description=_ENTERED)
+    lead_at: datetime.datetime | None = Field(description=_ENTERED)
+    mql_at: datetime.datetime | None = Field(description=_ENTERED)
+    sal_at: datetime.datetime | None = Field(description=_ENTERED)
+    sql_at: datetime.datetime | None = Field(description=_ENTERED)
+    opportunity_at: datetime.datetime | None = Field(description=_ENTERED)
+    customer_at: datetime.datetime | None = Field(description=_ENTERED)
+    recycled_at: datetime.datetime | None = Field(description=_ENTERED)
+    disqualified_at: datetime.datetime | None = Field(description=_ENTERED)
     assigned_at: datetime.datetime | None
     first_touched_at: datetime.datetime | None
     recycle_at: datetime.date | None
@@ -439,15 +456,35 @@ def update_account(request, account_id: PathId, payload: AccountPatch, response:
 # --- opportunities ------------------------------------------------------------------------
 
 
+def _currency(value: str) -> str:
+    value = value.strip().upper()
+    if value not in CURRENCIES:
+        raise ValueError("use an ISO 4217 currency code such as USD or EUR")
+    return value
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+StageCode = Annotated[
+    str, Field(min_length=1, max_length=32, description="A stage code of the contract's pipeline")
+]
+ReasonCode = Annotated[str, Field(max_length=40, description="A code of the managed close reasons")]
+
+
 class OpportunityOut(OutSchema):
     id: int
     account: int = Field(validation_alias="account_id")
     name: str
     amount: Decimal
-    stage: OpportunityStage
+    currency: str
+    stage: str
+    probability: int = Field(description="The stage's probability in the contract's pipeline, %")
+    stage_entered_at: datetime.datetime | None
     close_date: datetime.date | None
+    next_step: str
     closed_at: datetime.datetime | None
-    lost_reason: LostReason
+    won_reason: str
+    lost_reason: str
+    close_note: str
     owner: int | None = Field(None, validation_alias="owner_id")
     campaign: int | None = Field(None, validation_alias="campaign_id")
     external_id: str
@@ -460,9 +497,13 @@ class OpportunityIn(BodySchema):
     account: Id = Field(description="Account id")
     name: str = Field(min_length=1, max_length=200)
     amount: Money = Decimal(0)
-    stage: OpportunityStage = OpportunityStage.DISCOVERY
+    currency: Currency | None = Field(None, description="ISO 4217; default CLOSEDLOOP_CURRENCY")
+    stage: StageCode | None = Field(None, description="Default: the pipeline's first stage")
     close_date: datetime.date | None = None
-    lost_reason: LostReason = LostReason.NONE
+    next_step: str = Field("", max_length=200)
+    won_reason: ReasonCode = ""
+    lost_reason: ReasonCode = ""
+    close_note: str = Field("", max_length=5000)
     owner: Id | None = None
     campaign: Id | None = Field(None, description="Campaign credited with the deal")
     external_id: str = Field("", max_length=100)
@@ -472,7 +513,7 @@ OpportunityPatch = partial_schema(OpportunityIn, "OpportunityPatch")
 
 
 class OpportunityFilters(Schema):
-    stage: OpportunityStage | None = None
+    stage: StageCode | None = None
     account: Id | None = None
     owner: Id | None = None
 
@@ -485,7 +526,7 @@ class OpportunityPage(OutSchema):
 OPPORTUNITY_SORTS = {"created_at": datetime.datetime, "amount": Decimal}
 
 
-def _opportunity_or_404(user: User, opportunity_id: int) -> Opportunity:
+def opportunity_or_404(user: User, opportunity_id: int) -> Opportunity:
     opportunity = _visible_opportunities(user).filter(pk=opportunity_id).first()
     if opportunity is None:
         raise not_found("opportunity", opportunity_id)
@@ -525,7 +566,7 @@ def list_opportunities(
     tags=["opportunities"],
 )
 def get_opportunity(request, opportunity_id: PathId, response: HttpResponse):
-    opportunity = _opportunity_or_404(_user_of(request), opportunity_id)
+    opportunity = opportunity_or_404(_user_of(request), opportunity_id)
     set_etag(response, opportunity.version)
     return opportunity
 
@@ -538,7 +579,7 @@ def create_opportunity(request, payload: OpportunityIn, response: HttpResponse):
         by=user, fields=_opportunity_refs(user, payload.dict())
     )
     set_etag(response, opportunity.version)
-    return Status(201, opportunity)
+    return Status(201, opportunity_out(opportunity))
 
 
 @router.patch(
@@ -550,7 +591,7 @@ def update_opportunity(
     request, opportunity_id: PathId, payload: OpportunityPatch, response: HttpResponse
 ):
     user = _user_of(request)
-    opportunity = _opportunity_or_404(user, opportunity_id)
+    opportunity = opportunity_or_404(user, opportunity_id)
     require_write(user)
     expected = expected_version(request)
     data = _opportunity_refs(user, payload.dict(exclude_unset=True))
@@ -558,4 +599,4 @@ def update_opportunity(
         opportunity, by=user, changes=data, expected_version=expected
     )
     set_etag(response, opportunity.version)
-    return opportunity
+    return opportunity_out(opportunity)

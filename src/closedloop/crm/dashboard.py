@@ -13,7 +13,7 @@ import hashlib
 import logging
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.cache import cache
@@ -24,6 +24,17 @@ from django.utils import timezone
 
 from closedloop.core.permissions import lead_visibility
 from closedloop.crm.models import FUNNEL_STAGES, LeadSource, LifecycleStage, StageChange
+from closedloop.crm.opportunity_filters import period_bounds
+from closedloop.crm.pipeline_board import (
+    Amounts,
+    StageSum,
+    Totals,
+    closed_codes,
+    current_pipeline,
+    list_totals,
+    stage_sums,
+)
+from closedloop.pipeline import WON
 
 logger = logging.getLogger(__name__)
 
@@ -289,3 +300,34 @@ def _describe(rule: Q) -> str:
             parts.append(f"{key}={getattr(value, 'pk', value)}")
     inner = f" {rule.connector} ".join(parts)
     return f"{'NOT ' if rule.negated else ''}({inner})"
+
+
+@dataclass(frozen=True)
+class PipelineTile:
+    """The home page's deals tile: the open pipeline, this quarter's wins and the latest wins."""
+
+    open: Totals
+    won_count: int
+    won_amount: Amounts
+    quarter_start: date
+    recent_wins: list
+
+
+def pipeline_tile(deals: QuerySet, *, today: date | None = None, recent: int = 5) -> PipelineTile:
+    """The deals tile for `deals` (opportunities already restricted to what the viewer may
+    see): three bounded queries, whatever the number of deals."""
+    pipeline = current_pipeline()
+    closed = closed_codes(pipeline)
+    start, _ = period_bounds("this-quarter", today or timezone.localdate())
+    won = deals.filter(stage=WON)
+    since = timezone.make_aware(datetime.combine(start, time.min))
+    quarter = stage_sums(won.filter(closed_at__gte=since)).get(WON, StageSum(0, Amounts()))
+    return PipelineTile(
+        open=list_totals(deals.exclude(stage__in=closed), pipeline),
+        won_count=quarter.count,
+        won_amount=quarter.amounts,
+        quarter_start=start,
+        recent_wins=list(
+            won.select_related("account", "owner").order_by("-closed_at", "-id")[:recent]
+        ),
+    )

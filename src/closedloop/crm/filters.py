@@ -17,6 +17,17 @@ Parameters (all optional, each one value):
     q         words to search in first/last name, email and company (every word must match)
     sort      "newest" (default), "oldest", "score", "name" or "updated"
 
+Drill-downs from the funnel (analytics) add, each also "none" for leads without a value where
+that makes sense:
+    reached       a funnel stage: the lead has that stage's timestamp or a later one's (how the
+                  funnel counts a lead that entered a stage)
+    created_from  first day of creation (YYYY-MM-DD, UTC); created_to: last day, inclusive
+    team          the owner's team id (or "none")
+    channel       the original campaign's channel (or "none": no campaign)
+    industry, country   exact values (or "none")
+    size          an employee band of SIZE_BANDS, e.g. "51-200" (or "none")
+    campaign      also "none" (no original campaign)
+
 The API adds what it has no page control for: status, score_min/score_max, updated_since.
 
 A bad value never raises: it is ignored and described in `cleaned.errors`, so the page can say so.
@@ -26,12 +37,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.db.models import Q, QuerySet
 
-from closedloop.crm.models import LeadSource, LifecycleStage
+from closedloop.crm.models import FUNNEL_STAGES, LeadSource, LifecycleStage, entered_field
 
 SCORE_BANDS: dict[str, tuple[int, int]] = {
     "0-24": (0, 24),
@@ -49,6 +60,23 @@ SORTS: dict[str, tuple[str, tuple[str, ...]]] = {
     "updated": ("Recently updated", ("-updated_at", "-id")),
 }
 DEFAULT_SORT = "newest"
+# Employee bands of the "size" filter and the funnel's size dimension: name → (low, high).
+SIZE_BANDS: dict[str, tuple[int, int | None]] = {
+    "1-10": (0, 10),
+    "11-50": (11, 50),
+    "51-200": (51, 200),
+    "201-1000": (201, 1000),
+    "1001-5000": (1001, 5000),
+    "5001+": (5001, None),
+}
+NONE = "none"
+# Drill-down filters matched exactly (value, or NONE for no value): parameter → lookup.
+EXACT_OR_NONE: dict[str, str] = {
+    "team": "owner__team_id",
+    "channel": "original_campaign__channel",
+    "industry": "industry",
+    "country": "country",
+}
 MAX_SEARCH_LENGTH = 100
 MAX_SEARCH_WORDS = 5
 
@@ -70,6 +98,13 @@ class LeadFilters:
     score_min: int | None = None
     score_max: int | None = None
     updated_since: datetime | None = None
+    # Drill-downs from the funnel.
+    no_campaign: bool = False
+    reached: str = ""
+    created_from: date | None = None
+    created_to: date | None = None
+    size: str = ""
+    exact: dict[str, str] = field(default_factory=dict)  # EXACT_OR_NONE parameter → value
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -82,6 +117,12 @@ class LeadFilters:
             or self.campaign
             or self.score
             or self.q
+            or self.no_campaign
+            or self.reached
+            or self.created_from
+            or self.created_to
+            or self.size
+            or self.exact
         )
 
     def params(self) -> dict[str, str]:
@@ -90,10 +131,15 @@ class LeadFilters:
             "stage": self.stage,
             "owner": "none" if self.unassigned else (str(self.owner) if self.owner else ""),
             "source": self.source,
-            "campaign": str(self.campaign) if self.campaign else "",
+            "campaign": NONE if self.no_campaign else (str(self.campaign or "") or ""),
             "score": self.score,
             "q": self.q,
             "sort": "" if self.sort == DEFAULT_SORT else self.sort,
+            "reached": self.reached,
+            "created_from": self.created_from.isoformat() if self.created_from else "",
+            "created_to": self.created_to.isoformat() if self.created_to else "",
+            "size": self.size,
+            **self.exact,
         }
         return {key: value for key, value in values.items() if value}
 
@@ -142,10 +188,46 @@ def _parse_source(cleaned: LeadFilters, raw: str) -> None:
 
 
 def _parse_campaign(cleaned: LeadFilters, raw: str) -> None:
-    if (campaign := _positive_int(raw)) is not None:
+    if raw == NONE:
+        cleaned.no_campaign = True
+    elif (campaign := _positive_int(raw)) is not None:
         cleaned.campaign = campaign
     else:
-        cleaned.errors.append(f"Ignored campaign “{raw}”: expected a campaign id.")
+        cleaned.errors.append(f"Ignored campaign “{raw}”: expected a campaign id or “none”.")
+
+
+def _parse_reached(cleaned: LeadFilters, raw: str) -> None:
+    if raw in FUNNEL_STAGES:
+        cleaned.reached = raw
+    else:
+        cleaned.errors.append(f"Ignored reached “{raw}”: not a stage of the funnel.")
+
+
+def _day_parser(name: str):
+    def parse(cleaned: LeadFilters, raw: str) -> None:
+        try:
+            setattr(cleaned, name, date.fromisoformat(raw))
+        except ValueError:
+            cleaned.errors.append(f"Ignored {name} “{raw}”: expected a date YYYY-MM-DD.")
+
+    return parse
+
+
+def _parse_size(cleaned: LeadFilters, raw: str) -> None:
+    if raw in SIZE_BANDS or raw == NONE:
+        cleaned.size = raw
+    else:
+        cleaned.errors.append(f"Ignored size “{raw}”: expected one of {', '.join(SIZE_BANDS)}.")
+
+
+def _exact_parser(name: str):
+    def parse(cleaned: LeadFilters, raw: str) -> None:
+        if name == "team" and raw != NONE and _positive_int(raw) is None:
+            cleaned.errors.append(f"Ignored team “{raw}”: expected a team id or “none”.")
+        else:
+            cleaned.exact[name] = raw[:100]
+
+    return parse
 
 
 def _parse_score(cleaned: LeadFilters, raw: str) -> None:
@@ -183,6 +265,11 @@ _PARSERS = {
     "score": _parse_score,
     "q": _parse_q,
     "sort": _parse_sort,
+    "reached": _parse_reached,
+    "created_from": _day_parser("created_from"),
+    "created_to": _day_parser("created_to"),
+    "size": _parse_size,
+    **{name: _exact_parser(name) for name in EXACT_OR_NONE},
 }
 
 
@@ -217,7 +304,52 @@ def narrow_leads(queryset: QuerySet, cleaned: LeadFilters) -> QuerySet:
         queryset = queryset.filter(score__gte=low, score__lte=high)
     if cleaned.q:
         queryset = queryset.filter(_search(cleaned.q))
-    return queryset
+    return queryset.filter(_drill_down(cleaned))
+
+
+def _drill_down(cleaned: LeadFilters) -> Q:
+    """The funnel's drill-down filters as one condition."""
+    condition = Q(original_campaign__isnull=True) if cleaned.no_campaign else Q()
+    if cleaned.reached:
+        condition &= reached(cleaned.reached)
+    if cleaned.created_from:
+        condition &= Q(created_at__gte=_midnight(cleaned.created_from))
+    if cleaned.created_to:
+        condition &= Q(created_at__lt=_midnight(cleaned.created_to + timedelta(days=1)))
+    if cleaned.size:
+        condition &= _size(cleaned.size)
+    for name, value in cleaned.exact.items():
+        lookup = EXACT_OR_NONE[name]
+        condition &= _none(lookup) if value == NONE else Q(**{lookup: value})
+    return condition
+
+
+def reached(stage: str) -> Q:
+    """Leads that entered `stage` or a later stage of the funnel (by their timestamps)."""
+    later = FUNNEL_STAGES[FUNNEL_STAGES.index(LifecycleStage(stage)) :]
+    condition = Q()
+    for name in later:
+        condition |= Q(**{f"{entered_field(name)}__isnull": False})
+    return condition
+
+
+def _none(lookup: str) -> Q:
+    """No value: null, or an empty text for text fields."""
+    if lookup in ("industry", "country"):
+        return Q(**{lookup: ""})
+    return Q(**{f"{lookup}__isnull": True})
+
+
+def _size(band: str) -> Q:
+    if band == NONE:
+        return Q(employees__isnull=True)
+    low, high = SIZE_BANDS[band]
+    condition = Q(employees__gte=low)
+    return condition & Q(employees__lte=high) if high is not None else condition
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
 
 
 def _search(q: str) -> Q:

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
-from closedloop import vocabulary
+from closedloop import pipeline, vocabulary
 from closedloop.core.audit import Audited
 from closedloop.vocabulary import Grade, Stage
 
@@ -28,6 +28,15 @@ class LifecycleStage(models.TextChoices):
 
 # The main line of the funnel in order; RECYCLED and DISQUALIFIED are side exits.
 FUNNEL_STAGES: tuple[LifecycleStage, ...] = tuple(LifecycleStage(s) for s in vocabulary.FUNNEL)
+
+
+def entered_field(stage: str) -> str:
+    """The Lead field holding the first time a lead entered `stage` (e.g. "sal" → "sal_at")."""
+    return f"{LifecycleStage(stage).value}_at"
+
+
+# Every stage's "first entered" field on Lead, in the order of LifecycleStage.
+ENTERED_FIELDS: tuple[str, ...] = tuple(entered_field(s) for s in LifecycleStage.values)
 
 
 class LeadStatus(models.TextChoices):
@@ -161,8 +170,20 @@ class Lead(Audited, Versioned):
     score_reasons = models.JSONField(default=list, blank=True)
     scored_at = models.DateTimeField(null=True, blank=True)
 
-    # Handoff timestamps: when the lead became an MQL, was assigned and first worked.
+    # Stage timestamps: the first time the lead entered each lifecycle stage (null: never),
+    # kept by crm.services.stages on every write path so that the funnel reads them per lead
+    # instead of rescanning StageChange (docs/decisions/0028-stage-timestamps-on-the-lead.md).
+    # `mql_at` is also a handoff timestamp (SLA clocks start there).
+    subscriber_at = models.DateTimeField(null=True, blank=True)
+    lead_at = models.DateTimeField(null=True, blank=True)
     mql_at = models.DateTimeField(null=True, blank=True)
+    sal_at = models.DateTimeField(null=True, blank=True)
+    sql_at = models.DateTimeField(null=True, blank=True)
+    opportunity_at = models.DateTimeField(null=True, blank=True)
+    customer_at = models.DateTimeField(null=True, blank=True)
+    recycled_at = models.DateTimeField(null=True, blank=True)
+    disqualified_at = models.DateTimeField(null=True, blank=True)
+    # Handoff timestamps: when the lead was assigned and first worked.
     assigned_at = models.DateTimeField(null=True, blank=True)
     first_touched_at = models.DateTimeField(null=True, blank=True)
     recycle_at = models.DateField(null=True, blank=True, help_text="Re-entry date when recycled")
@@ -278,33 +299,71 @@ class Activity(Audited):
 
 
 class OpportunityStage(models.TextChoices):
+    """The starting pipeline's stage codes. The stages in force are the definitions contract's
+    (`closedloop.crm.services.opportunities.pipeline_stages()`); `WON` and `LOST` are the
+    closing stages of every pipeline (`closedloop.pipeline`)."""
+
     DISCOVERY = "discovery", "Discovery"
     PROPOSAL = "proposal", "Proposal"
     NEGOTIATION = "negotiation", "Negotiation"
-    WON = "won", "Closed won"
-    LOST = "lost", "Closed lost"
+    WON = pipeline.WON, "Closed won"
+    LOST = pipeline.LOST, "Closed lost"
 
 
-class LostReason(models.TextChoices):
-    NONE = "", "—"
-    PRICE = "price", "Price"
-    COMPETITOR = "competitor", "Chose a competitor"
-    NO_BUDGET = "no_budget", "No budget"
-    NO_DECISION = "no_decision", "No decision"
-    TIMING = "timing", "Bad timing"
-    PRODUCT_FIT = "product_fit", "Product fit"
+class CloseOutcome(models.TextChoices):
+    WON = pipeline.WON, "Won"
+    LOST = pipeline.LOST, "Lost"
+
+
+class CloseReason(Audited):
+    """A reason a deal was won or lost, from the managed list admins keep in Settings.
+
+    Opportunities store the code (`won_reason`, `lost_reason`); a reason in use is deactivated,
+    never deleted, so closed deals keep theirs. A lost deal's contacts go to Recycled with a
+    re-entry date `recycle_days` ahead."""
+
+    outcome = models.CharField(max_length=4, choices=CloseOutcome.choices)
+    code = models.CharField(max_length=40)
+    label = models.CharField(max_length=100)
+    is_active = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+    recycle_days = models.PositiveSmallIntegerField(
+        default=90, help_text="Lost deals: days until the contacts re-enter marketing"
+    )
+
+    class Meta:
+        ordering = ["outcome", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["outcome", "code"], name="close_reason_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def default_currency() -> str:
+    """The currency of a new opportunity's amount (CLOSEDLOOP_CURRENCY, ISO 4217)."""
+    return settings.DEFAULT_CURRENCY
 
 
 class Opportunity(Audited, Versioned):
+    """A deal with an account. Its stage is one of the contract's pipeline stages, written by
+    the services in `crm/services/opportunities.py`, which keep the stage history."""
+
     account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="opportunities")
     name = models.CharField(max_length=200)
     amount = models.DecimalField(max_digits=14, decimal_places=2, default=0)
-    stage = models.CharField(
-        max_length=12, choices=OpportunityStage.choices, default=OpportunityStage.DISCOVERY
+    currency = models.CharField(max_length=3, default=default_currency, help_text="ISO 4217")
+    stage = models.CharField(max_length=pipeline.CODE_LENGTH, default=OpportunityStage.DISCOVERY)
+    stage_entered_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the deal arrived at its stage (days in stage)"
     )
     close_date = models.DateField(null=True, blank=True)
+    next_step = models.CharField(max_length=200, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
-    lost_reason = models.CharField(max_length=20, choices=LostReason.choices, blank=True)
+    lost_reason = models.CharField(max_length=40, blank=True, help_text="A lost CloseReason code")
+    won_reason = models.CharField(max_length=40, blank=True, help_text="A won CloseReason code")
+    close_note = models.TextField(blank=True)
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -330,6 +389,14 @@ class Opportunity(Audited, Versioned):
         verbose_name_plural = "opportunities"
         indexes = [
             models.Index(fields=["stage", "close_date"], name="opp_stage_close"),
+            # The board and list: sums per owner, stage and currency read this index alone
+            # (everyone's deals or a team's); a column's largest deals are a sort of its
+            # stage's entries.
+            models.Index(
+                fields=["owner", "stage", "currency", "amount"], name="opp_owner_stage_money"
+            ),
+            # The board's closed columns: a stage's latest closes.
+            models.Index(fields=["stage", "closed_at"], name="opp_stage_closed"),
             models.Index(fields=["owner", "created_at"], name="opp_owner_created"),
             models.Index(fields=["external_id"], name="opp_external_id"),
         ]
@@ -340,6 +407,32 @@ class Opportunity(Audited, Versioned):
     @property
     def is_closed(self) -> bool:
         return self.stage in (OpportunityStage.WON, OpportunityStage.LOST)
+
+
+class OpportunityStageChange(models.Model):
+    """A move of an opportunity between pipeline stages: who, when, from, to and why. The
+    board's days-in-stage and the analytics' velocity read these."""
+
+    opportunity = models.ForeignKey(
+        Opportunity, on_delete=models.CASCADE, related_name="stage_changes", db_index=False
+    )
+    from_stage = models.CharField(max_length=pipeline.CODE_LENGTH, blank=True)
+    to_stage = models.CharField(max_length=pipeline.CODE_LENGTH)
+    at = models.DateTimeField()
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    reason = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [
+            models.Index(fields=["opportunity", "at"], name="oppstage_opp_at"),
+            models.Index(fields=["to_stage", "at"], name="oppstage_to_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.from_stage or '∅'} → {self.to_stage}"
 
 
 class ContactRole(models.TextChoices):

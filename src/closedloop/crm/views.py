@@ -22,7 +22,7 @@ from closedloop.crm.models import (
     OpportunityContact,
     StageChange,
 )
-from closedloop.crm.permissions import opportunity_visibility
+from closedloop.crm.permissions import opportunity_visibility, visible_opportunities
 
 # What a row of the leads list shows; loading only these keeps 50 rows cheap to build.
 LIST_COLUMNS = (
@@ -60,6 +60,7 @@ def home(request):
             "recent": dashboard.recent_stage_changes(
                 visible(StageChange.objects.all(), request.user, via="lead")
             ),
+            "deals": dashboard.pipeline_tile(visible_opportunities(request.user)),
         },
     )
 
@@ -91,7 +92,7 @@ def lead_list(request):
         "sources": LeadSource.choices,
         "bands": list(SCORE_BANDS),
         "sorts": [(key, label) for key, (label, _) in SORTS.items()],
-        "owners": _owner_choices(request.user),
+        "owners": owner_choices(request.user),
         "campaigns": Campaign.objects.order_by("-starts_on", "name").only("id", "name"),
     }
     # htmx swaps just the results when a filter changes; a plain GET gets the whole page.
@@ -99,7 +100,7 @@ def lead_list(request):
     return render(request, template, context)
 
 
-def _owner_choices(user: User):
+def owner_choices(user: User):
     owners = User.objects.filter(role__in=(Role.REP, Role.MANAGER), is_active=True)
     if not user.sees_all_leads:
         owners = owners.filter(team_id=user.team_id) if user.team_id else owners.filter(pk=user.pk)
@@ -115,6 +116,7 @@ def lead_detail(request, pk: int):
         ),
         pk=pk,
     )
+    roles = lead_roles(lead, request.user)
     return render(
         request,
         "crm/lead_detail.html",
@@ -124,9 +126,18 @@ def lead_detail(request, pk: int):
             "history": lead.stage_changes.select_related("by").order_by("-at", "-id")[
                 :STAGE_HISTORY_LIMIT
             ],
-            "timeline": timeline(lead, request.user),
+            "timeline": timeline(lead, request.user, roles=roles),
+            "deals": lead_deals(roles),
         },
     )
+
+
+def lead_deals(roles: list[OpportunityContact], *, limit: int = 10) -> list[Opportunity]:
+    """The deals of these contact roles, open ones first, then the latest closed."""
+    deals = [role.opportunity for role in roles]
+    deals.sort(key=lambda deal: deal.closed_at or deal.created_at, reverse=True)
+    deals.sort(key=lambda deal: deal.closed_at is not None)
+    return deals[:limit]
 
 
 @dataclass(frozen=True)
@@ -165,22 +176,36 @@ class TimelineItem:
     obj: object
 
 
-def timeline(lead: Lead, user: User, *, limit: int = TIMELINE_LIMIT) -> list[TimelineItem]:
-    """The lead's touchpoints, activities and opportunities merged newest first, at most `limit`.
-
-    Three bounded queries (each newest `limit`), so the cost does not grow with the history.
-    """
-    touches = lead.touchpoints.select_related("campaign", "content").order_by("-occurred_at", "-id")
-    activities = lead.activities.select_related("rep").order_by("-at", "-id")
+def lead_roles(lead: Lead, user: User, *, limit: int = TIMELINE_LIMIT) -> list[OpportunityContact]:
+    """The lead's contact roles on deals `user` may see, newest deal first, at most `limit`."""
     roles = OpportunityContact.objects.filter(lead=lead).select_related("opportunity__account")
     rule = opportunity_visibility(user)
     if rule is not None:
         roles = roles.filter(opportunity__in=Opportunity.objects.filter(rule).values("id"))
+    return list(roles.order_by("-opportunity__created_at", "-id")[:limit])
+
+
+def timeline(
+    lead: Lead,
+    user: User,
+    *,
+    limit: int = TIMELINE_LIMIT,
+    roles: list[OpportunityContact] | None = None,
+) -> list[TimelineItem]:
+    """The lead's touchpoints, activities and opportunities merged newest first, at most `limit`.
+
+    Three bounded queries (each newest `limit`), so the cost does not grow with the history;
+    `roles` (from `lead_roles`) saves the third when the caller has them already.
+    """
+    touches = lead.touchpoints.select_related("campaign", "content").order_by("-occurred_at", "-id")
+    activities = lead.activities.select_related("rep").order_by("-at", "-id")
+    if roles is None:
+        roles = lead_roles(lead, user, limit=limit)
     items = [TimelineItem(t.occurred_at, "touchpoint", t) for t in touches[:limit]]
     items += [TimelineItem(a.at, "activity", a) for a in activities[:limit]]
     items += [
         TimelineItem(r.opportunity.closed_at or r.opportunity.created_at, "opportunity", r)
-        for r in roles.order_by("-opportunity__created_at", "-id")[:limit]
+        for r in roles[:limit]
     ]
     items.sort(key=lambda item: item.at, reverse=True)
     return list(islice(items, limit))

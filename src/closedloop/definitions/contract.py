@@ -16,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from closedloop.lifecycle import default_moves
+from closedloop.pipeline import Pipeline
 
 CriterionValue = str | float | tuple[str | float, ...]
 
@@ -92,6 +93,70 @@ class SqlRule:
     requires: tuple[str, ...]
     min_confirmed: int
 
+    def judge(self, answers: Mapping[str, Any]) -> SqlVerdict:
+        """The rule applied to a rep's answers {criterion: {"confirmed": bool, "evidence":
+        text}}: each criterion's cleaned answer, and the problems keyed by field
+        (`answers.<criterion>` for a confirmation without evidence or an unknown criterion,
+        `answers` when too few are confirmed). Qualified when there are no problems."""
+        problems: dict[str, str] = {}
+        for name in answers:
+            if name not in self.requires:
+                problems[f"answers.{name}"] = (
+                    f"not a criterion of the SQL rule ({_and(self.requires)})"
+                )
+        cleaned = {name: _answer(answers.get(name)) for name in self.requires}
+        for name, answer in cleaned.items():
+            if answer["confirmed"] and not answer["evidence"]:
+                problems[f"answers.{name}"] = f"say what confirmed {criterion_label(name).lower()}"
+        confirmed = tuple(name for name, answer in cleaned.items() if answer["confirmed"])
+        if len(confirmed) < self.min_confirmed:
+            problems["answers"] = self.shortfall(confirmed)
+        return SqlVerdict(cleaned, confirmed, problems)
+
+    def shortfall(self, confirmed: Sequence[str]) -> str:
+        """Why `confirmed` is not enough, naming what is missing."""
+        missing = [criterion_label(n) for n in self.requires if n not in confirmed]
+        need = self.min_confirmed - len(confirmed)
+        got = _and([criterion_label(n) for n in confirmed]) or "none"
+        return (
+            f"the SQL rule needs {self.min_confirmed} of {len(self.requires)} criteria confirmed "
+            f"(confirmed: {got}); confirm {need} more of {_and(missing, 'or')}"
+        )
+
+
+@dataclass(frozen=True)
+class SqlVerdict:
+    """The SQL rule applied to answers: cleaned answers, the confirmed criteria, problems."""
+
+    answers: Mapping[str, Mapping[str, Any]]
+    confirmed: tuple[str, ...]
+    problems: Mapping[str, str]
+
+    @property
+    def qualified(self) -> bool:
+        return not self.problems
+
+
+def criterion_label(name: str) -> str:
+    """A criterion's name in words: "budget" → "Budget", "use_case" → "Use case"."""
+    return name.replace("_", " ").capitalize()
+
+
+def _answer(raw: Any) -> dict[str, Any]:
+    if isinstance(raw, Mapping):
+        evidence = raw.get("evidence")
+        confirmed = raw.get("confirmed")
+    else:
+        evidence, confirmed = "", raw
+    text = evidence.strip() if isinstance(evidence, str) else ""
+    return {"confirmed": confirmed is True, "evidence": text[:1000]}
+
+
+def _and(items: Sequence[str], word: str = "and") -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {word} {items[-1]}"
+
 
 @dataclass(frozen=True)
 class SlaPolicy:
@@ -127,6 +192,7 @@ class Contract:
     sql_rule: SqlRule
     sla: SlaPolicy
     stages: tuple[StageDefinition, ...]
+    pipeline: Pipeline
     body: Mapping[str, Any] = field(repr=False, compare=False)
 
     def stage_label(self, stage: str, default: str = "") -> str:
@@ -151,6 +217,7 @@ def parse_contract(body: Mapping[str, Any]) -> Contract:
             ),
             sla=_sla(body["sla"]),
             stages=tuple(_stage(s) for s in body["stages"]),
+            pipeline=Pipeline.from_contract(body),
             body=MappingProxyType(dict(body)),
         )
     except (KeyError, TypeError, ValueError) as problem:

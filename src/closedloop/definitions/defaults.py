@@ -15,11 +15,15 @@ Scoring, the MQL/SQL rules and the SLAs all read the *active* contract's body
   recorded by people through `closedloop.crm.services.change_stage`) and `next`, the stages it
   may move to: `change_stage` refuses any other move, from every door
   (`closedloop.lifecycle`).
+- pipeline: the opportunity stages in order, each with a code, a label and a probability
+  (percent), then the closing stages `won` and `lost` (`closedloop.pipeline`).
 """
 
+import copy
 from typing import Any
 
 from closedloop.lifecycle import default_moves
+from closedloop.pipeline import DEFAULT_PIPELINE
 
 DEFAULT_CONTRACT: dict[str, Any] = {
     "icp": [
@@ -141,4 +145,5 @@ DEFAULT_CONTRACT: dict[str, Any] = {
             "entry": "Wrong fit or not a real buyer: the reason teaches the scorer.",
         },
     ],
+    "pipeline": copy.deepcopy(DEFAULT_PIPELINE),
 }

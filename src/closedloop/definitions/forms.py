@@ -16,8 +16,12 @@ from django.http import QueryDict
 
 from closedloop.definitions.rules import OP_WORDS, OPS, SLA_SPECS, Catalog
 from closedloop.lifecycle import default_moves
+from closedloop.pipeline import DEFAULT_PIPELINE
 
 _ROW = re.compile(r"^(icp|engagement\.caps)\.(\d+)\.(\w+)$")
+_PIPELINE_ROW = re.compile(r"^pipeline\.stages\.(\d+)\.(code|label|probability|order)$")
+PIPELINE_KEYS = ("code", "label", "probability")
+NEW_PIPELINE_ROWS = 2  # blank rows to add open stages
 CRITERION_KEYS = ("field", "op", "value", "step", "label")
 
 
@@ -71,7 +75,33 @@ def body_from_post(data: QueryDict, catalog: Catalog) -> tuple[dict, dict[str, s
             for s in catalog.stages
         ],
     }
+    if any(_PIPELINE_ROW.match(key) for key in data):
+        body["pipeline"] = {"stages": pipeline_from_post(data)}
     return body, errors
+
+
+def pipeline_from_post(data: QueryDict) -> list[dict]:
+    """The pipeline's stage rows as posted, in the order their "order" numbers give (rows
+    without one keep their place); rows left blank (the new-stage rows) are dropped."""
+    rows: dict[int, dict] = {}
+    for key in data:
+        match = _PIPELINE_ROW.match(key)
+        if match:
+            rows.setdefault(int(match.group(1)), {})[match.group(2)] = data.get(key, "").strip()
+    kept = [
+        (index, row)
+        for index, row in sorted(rows.items())
+        if any(row.get(k) for k in PIPELINE_KEYS)
+    ]
+    kept.sort(key=lambda item: (_order(item[1].get("order"), item[0]), item[0]))
+    return [{k: row.get(k, "") for k in PIPELINE_KEYS} for _, row in kept]
+
+
+def _order(raw: str | None, index: int) -> float:
+    try:
+        return float(raw) if raw else float(index + 1)
+    except ValueError:
+        return float(index + 1)
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,6 +167,23 @@ def cap_row(
     }
 
 
+def pipeline_context(section: Any, errors: Mapping[str, str]) -> dict:
+    """The pipeline's rows (with blank rows to add open stages) and its section error."""
+    stages = section.get("stages", []) if isinstance(section, Mapping) else []
+    rows = [_pipeline_row(i, stage, errors) for i, stage in enumerate(stages)]
+    rows += [_pipeline_row(len(rows) + j, {}, {}) for j in range(NEW_PIPELINE_ROWS)]
+    return {"pipeline": rows, "pipeline_error": errors.get("pipeline.stages", "")}
+
+
+def _pipeline_row(index: int, stage: Mapping, errors: Mapping[str, str]) -> dict:
+    prefix = f"pipeline.stages.{index}"
+    row = {key: _input(f"{prefix}.{key}", stage.get(key), errors) for key in PIPELINE_KEYS}
+    row["order"] = {"name": f"{prefix}.order", "value": str(index + 1)}
+    row["closed"] = stage.get("code") in ("won", "lost")
+    row["new"] = not stage
+    return row
+
+
 def editor_context(body: Mapping, errors: Mapping[str, str], catalog: Catalog) -> dict:
     """Everything the editor template needs, with each input's current text and its error."""
     criteria = [criterion_row(i, c, errors, catalog) for i, c in enumerate(body.get("icp", []))]
@@ -189,10 +236,12 @@ def editor_context(body: Mapping, errors: Mapping[str, str], catalog: Catalog) -
             for s in catalog.stages
         ],
         "stages_error": errors.get("stages", ""),
+        # A contract signed before the pipeline existed is edited from the default one.
+        **pipeline_context(body.get("pipeline", DEFAULT_PIPELINE), errors),
         "other_errors": {
             path: message
             for path, message in errors.items()
             if path.split(".")[0]
-            not in ("icp", "engagement", "mql_rule", "sql_rule", "sla", "stages")
+            not in ("icp", "engagement", "mql_rule", "sql_rule", "sla", "stages", "pipeline")
         },
     }

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from closedloop import pipeline
 from closedloop.lifecycle import clean_moves
 from closedloop.vocabulary import GRADES
 
@@ -27,8 +28,9 @@ OP_WORDS = {"eq": "is", "in": "is one of", "gte": "≥", "lte": "≤", "contains
 OPS_BY_KIND = {"number": ("eq", "in", "gte", "lte"), "text": ("eq", "in", "contains")}
 MAX_STEP = 12  # thirds of a letter: F → A+ is 12 steps
 MAX_CRITERIA = 50
-SECTIONS = ("icp", "engagement", "mql_rule", "sql_rule", "sla", "stages")
+SECTIONS = ("icp", "engagement", "mql_rule", "sql_rule", "sla", "stages", "pipeline")
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_STAGE_CODE = re.compile(rf"^[a-z][a-z0-9_]{{0,{pipeline.CODE_LENGTH - 1}}}$")
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ MQL_SPEC = NumberSpec("MQL minimum engagement", 0, 100_000, whole=False, unit="p
 HALF_LIFE_SPEC = NumberSpec("Engagement half-life", 0.5, 3650, whole=False, unit="days")
 POINTS_SPEC = NumberSpec("Points", 0, 1000, whole=False)
 CAP_SPEC = NumberSpec("Cap", 1, 100_000, whole=False)
+PROBABILITY_SPEC = NumberSpec("Probability", 0, 100, unit="%")
+# The closed stages' fixed codes and probabilities (pipeline.py says why the codes are fixed).
+CLOSED_STAGES = {pipeline.WON: 100, pipeline.LOST: 0}
 
 
 class Errors(dict[str, str]):
@@ -390,6 +395,63 @@ def _clean_next(raw: Any, stage: str, catalog: Catalog, errors: Errors) -> list[
     return moves
 
 
+def clean_pipeline(raw: Any, errors: Errors) -> dict[str, Any]:
+    """The opportunity pipeline: open stages in order, then `won` and `lost` (fixed codes,
+    probabilities 100 and 0); each stage a code, a label and a probability in percent."""
+    raw = _as_mapping(raw, "pipeline", errors)
+    items = raw.get("stages")
+    if not isinstance(items, list):
+        errors.add("pipeline.stages", "must be a list of stages")
+        return {"stages": []}
+    if len(items) > pipeline.MAX_STAGES:
+        errors.add("pipeline.stages", f"has {len(items)} stages; at most {pipeline.MAX_STAGES}")
+    stages = [_clean_pipeline_stage(item, i, errors) for i, item in enumerate(items)]
+    _check_pipeline_order(stages, errors)
+    return {"stages": stages}
+
+
+def _clean_pipeline_stage(raw: Any, index: int, errors: Errors) -> dict[str, Any]:
+    path = f"pipeline.stages.{index}"
+    raw = _as_mapping(raw, path, errors)
+    code = raw.get("code")
+    if not isinstance(code, str) or not _STAGE_CODE.match(code):
+        errors.add(
+            f"{path}.code",
+            f"{code!r} is not a stage code (lower-case letters, digits and _, "
+            f"at most {pipeline.CODE_LENGTH})",
+        )
+    label = _clean_text(raw.get("label"), f"{path}.label", errors, max_length=60)
+    probability = clean_number(
+        raw.get("probability"), PROBABILITY_SPEC, f"{path}.probability", errors
+    )
+    stage: dict[str, Any] = {"code": code, "label": label, "probability": probability}
+    if code in CLOSED_STAGES:
+        stage["outcome"] = code
+        if probability is not None and probability != CLOSED_STAGES[code]:
+            errors.add(
+                f"{path}.probability",
+                f"a {code} deal's probability is {CLOSED_STAGES[code]}, not {probability}",
+            )
+    elif raw.get("outcome"):
+        errors.add(f"{path}.outcome", "only the stages won and lost close a deal")
+    return stage
+
+
+def _check_pipeline_order(stages: list[dict[str, Any]], errors: Errors) -> None:
+    codes = [stage["code"] for stage in stages]
+    for code in set(codes):
+        if codes.count(code) > 1:
+            errors.add("pipeline.stages", f"stage {code!r} is listed twice")
+    missing = [code for code in CLOSED_STAGES if code not in codes]
+    if missing:
+        errors.add("pipeline.stages", f"needs the closing stages {' and '.join(missing)}")
+    if not any(code not in CLOSED_STAGES for code in codes):
+        errors.add("pipeline.stages", "needs at least one open stage for new deals")
+    closed_at = [i for i, code in enumerate(codes) if code in CLOSED_STAGES]
+    if closed_at and closed_at[0] < len(codes) - len(closed_at):
+        errors.add("pipeline.stages", "the closing stages (won, lost) come after the open ones")
+
+
 def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict[str, Any], dict[str, str]]:
     """Check and normalise a contract body.
 
@@ -411,11 +473,14 @@ def validate_contract(raw: Any, catalog: Catalog) -> tuple[dict[str, Any], dict[
         "sql_rule": lambda v: clean_sql_rule(v, errors),
         "sla": lambda v: clean_sla(v, errors),
         "stages": lambda v: clean_stages(v, catalog, errors),
+        "pipeline": lambda v: clean_pipeline(v, errors),
     }
     body: dict[str, Any] = {}
     for key, clean in cleaners.items():
         if key in raw:
             body[key] = clean(raw[key])
+        elif key == "pipeline":  # contracts from before the pipeline existed get the default
+            body[key] = clean(pipeline.DEFAULT_PIPELINE)
         else:
             errors.add(key, "is required")  # one error for the section, not one per field
     return body, dict(errors)

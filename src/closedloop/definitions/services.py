@@ -34,6 +34,7 @@ from closedloop.core.models import AuditSource, Role, User
 from closedloop.crm.models import (
     Lead,
     LifecycleStage,
+    Opportunity,
     OpportunityContact,
     OpportunityStage,
     StageChange,
@@ -50,6 +51,7 @@ from closedloop.definitions.models import (
 )
 from closedloop.engagement.models import Touchpoint, TouchpointType
 from closedloop.lifecycle import Lifecycle
+from closedloop.pipeline import Pipeline
 from closedloop.vocabulary import LEAD_FIELDS
 
 STARTING_NOTE = "The installed default definitions, in force until both teams sign a change."
@@ -109,6 +111,11 @@ def contract_in_force() -> Contract:
 def current_lifecycle() -> Lifecycle:
     """The stage moves the contract in force allows (read by crm's change_stage)."""
     return Lifecycle.from_contract(active_contract().body)
+
+
+def current_pipeline() -> Pipeline:
+    """The opportunity pipeline of the contract in force (read by crm's opportunity services)."""
+    return Pipeline.from_contract(active_contract().body)
 
 
 def active_contract_version() -> int | None:
@@ -243,9 +250,24 @@ def require_draft_rights(user: User) -> None:
 def validate_body(body: Any) -> dict:
     """The cleaned body, or ContractInvalid naming every bad value."""
     cleaned, errors = rules.validate_contract(body, catalog())
+    if not errors:
+        errors = _stages_in_use(cleaned)
     if errors:
         raise ContractInvalid(errors)
     return cleaned
+
+
+def _stages_in_use(body: Mapping[str, Any]) -> dict[str, str]:
+    """An error for a pipeline that drops a stage where opportunities stand: every stored deal
+    must stay at a stage of the contract in force (move them first)."""
+    kept = set(Pipeline.from_contract(body).codes)
+    dropped = Opportunity.objects.exclude(stage__in=kept).values_list("stage", flat=True).distinct()
+    stranded = sorted(dropped[:5])
+    if not stranded:
+        return {}
+    return {
+        "pipeline.stages": f"opportunities still stand at {', '.join(stranded)}: move them first"
+    }
 
 
 def create_draft(*, by: User, body: Any = None, change_note: str = "") -> ContractVersion:

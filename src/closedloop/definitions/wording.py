@@ -29,6 +29,7 @@ from closedloop.definitions.rules import (
     NumberSpec,
     format_number,
 )
+from closedloop.pipeline import Pipeline, PipelineStage
 
 # --------------------------------------------------------------------------------------------
 # Plain words
@@ -113,6 +114,7 @@ def diff_contracts(old: Contract, new: Contract, catalog: Catalog) -> list[Chang
         *_diff_sql(old.sql_rule, new.sql_rule),
         *_diff_sla(old.sla, new.sla),
         *_diff_stages(old.stages, new.stages),
+        *_diff_pipeline(old.pipeline, new.pipeline),
     ]
 
 
@@ -291,6 +293,38 @@ def _diff_stages(
     return changes
 
 
+def _diff_pipeline(old: Pipeline, new: Pipeline) -> list[Change]:
+    changes = []
+    for stage in new.stages:
+        changes += _diff_pipeline_stage(old.get(stage.code), stage)
+    for stage in old.stages:
+        if new.get(stage.code) is None:
+            text = f"Pipeline stage removed: {stage.label}"
+            changes.append(Change("Pipeline", "removed", text, f"pipeline.{stage.code}"))
+    kept_before = [s.code for s in old.stages if new.get(s.code)]
+    if kept_before != [s.code for s in new.stages if old.get(s.code)]:
+        order = " → ".join(s.label for s in new.stages)
+        changes.append(Change("Pipeline", "changed", f"Pipeline order: {order}", "pipeline"))
+    return changes
+
+
+def _diff_pipeline_stage(prior: PipelineStage | None, stage: PipelineStage) -> list[Change]:
+    path = f"pipeline.{stage.code}"
+    if prior is None:
+        text = f"Pipeline stage added: {stage.label} ({stage.probability}%)"
+        return [Change("Pipeline", "added", text, path)]
+    changes = []
+    if prior.label != stage.label:
+        name = f"Pipeline stage {stage.code} name"
+        text = _arrow(name, f"“{prior.label}”", f"“{stage.label}”")
+        changes.append(Change("Pipeline", "changed", text, f"{path}.label"))
+    if prior.probability != stage.probability:
+        before, after = f"{prior.probability}%", f"{stage.probability}%"
+        text = _arrow(f"{stage.label} probability", before, after)
+        changes.append(Change("Pipeline", "changed", text, f"{path}.probability"))
+    return changes
+
+
 # --------------------------------------------------------------------------------------------
 # The agreement both teams read and print
 # --------------------------------------------------------------------------------------------
@@ -316,6 +350,10 @@ def describe_contract(contract: Contract, catalog: Catalog) -> dict[str, Any]:
                 "moves": ", ".join(contract.stage_label(m) for m in s.next),
             }
             for s in contract.stages
+        ],
+        "pipeline": [
+            {"label": s.label, "probability": s.probability, "closed": s.is_closed}
+            for s in contract.pipeline.stages
         ],
         "mql": (
             f"A lead becomes a {contract.stage_label('mql', 'MQL')} when its fit grade is "

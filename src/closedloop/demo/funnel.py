@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from closedloop.demo import mqlrule, names, sharing, truth
+from closedloop.demo import deals, mqlrule, names, sharing, truth
 from closedloop.demo.arrays import Table, obj
 from closedloop.demo.catalog import (
     ASSET_COUNT,
@@ -20,6 +20,16 @@ from closedloop.demo.catalog import (
 
 if TYPE_CHECKING:
     from closedloop.demo.builder import Builder
+
+# Amount of each product against a platform deal of the same company size.
+PRODUCT_SCALE = {
+    "Platform": 1.0,
+    "Platform expansion": 0.6,
+    "Analytics add-on": 0.35,
+    "Enterprise plan": 2.2,
+    "Pilot": 0.2,
+    "Renewal uplift": 0.3,
+}
 
 
 def funnel(b: Builder) -> None:
@@ -86,8 +96,8 @@ def _promotion_times(b: Builder, mql_at, draw_mql) -> np.ndarray:
 
 def opportunities(b: Builder) -> None:
     """Deals: contacts of one account whose opportunities overlap share one deal; each deal is
-    won with the truth's win probability, lost ones get a reason; open ones have a stage."""
-    rng, f, acc, as_of = b.streams[6], b.flow, b.account, b.as_of
+    won with the truth's win probability and walks the contract's pipeline (`deals`)."""
+    rng, f, acc = b.streams[6], b.flow, b.account
     leads = np.flatnonzero(f["opp"])
     leads = leads[np.lexsort((f["opp_at"][leads], b.lead["account"][leads]))]
     account = b.lead["account"]
@@ -105,32 +115,50 @@ def opportunities(b: Builder) -> None:
     sharing.share_in_deals(
         b, leads=leads, group=group, account=opp_account, created=created, close=close
     )
-    content = _content_effect(b, leads, group, close, count)
     first_member = np.unique(group, return_index=True)[1] if count else np.zeros(0, np.int64)
     campaign = b.lead["campaign"][leads[first_member]] if count else np.zeros(0, np.int64)
-    quality = np.where(campaign >= 0, b.campaign_quality[np.maximum(campaign, 0)], 1.0)
     won = rng.random(count) < truth.win_probability(
-        mean_fit=mean_fit, content_effect=content, campaign_quality=quality
+        mean_fit=mean_fit,
+        content_effect=_content_effect(b, leads, group, close, count),
+        campaign_quality=np.where(campaign >= 0, b.campaign_quality[np.maximum(campaign, 0)], 1.0),
     )
-    closed = close <= as_of
-    stage = _deal_stage(won, closed, created, close, as_of)
-    employees = acc["employees"][opp_account]
-    reason = _lost_reasons(rng, employees, mean_fit)
-    b.opp = dict(
-        count=count,
-        leads=leads,
-        group=group,
-        account=opp_account,
-        created=created,
+    b.opp = dict(count=count, leads=leads, group=group, account=opp_account, created=created)
+    _close_deals(b, rng, won=won, close=close, mean_fit=mean_fit)
+    b.tables["opportunity"] = _opportunity_table(b, rng, campaign=campaign)
+    opp = b.opp
+    b.tables["opportunity_stage_change"] = deals.stage_change_table(
+        path=opp["path"],
+        codes=opp["codes"],
+        final=opp["stage"],
+        close=close,
+        closed=opp["closed"],
+        by=b.rep_ids[b.account["owner_rep"][opp_account]],
+    )
+    _opportunity_contacts(b, leads, group)
+
+
+def _close_deals(b: Builder, rng, *, won, close, mean_fit) -> None:
+    """Outcome, reason, stage path and stage of each deal (b.opp)."""
+    opp, codes = b.opp, deals.open_stages(b.contract)
+    closed = close <= b.as_of
+    employees = b.account["employees"][opp["account"]]
+    path = deals.stage_path(
+        rng, created=opp["created"], close=close, won=won, closed=closed, as_of=b.as_of,
+        stages=len(codes),
+    )  # fmt: skip
+    stage = np.where(closed, np.where(won, "won", "lost"), np.array(codes)[path["reached"] - 1])
+    opp.update(
         close=close,
         closed=closed,
         won=won & closed,
         lost=~won & closed,
-        stage=stage,
-        reason=reason,
+        stage=stage.astype(object),
+        reason=_lost_reasons(rng, employees, mean_fit),
+        won_reason=deals.won_reasons(rng, employees, mean_fit),
+        path=path,
+        codes=codes,
+        employees=employees,
     )
-    b.tables["opportunity"] = _opportunity_table(b, rng, campaign=campaign, employees=employees)
-    _opportunity_contacts(b, leads, group)
 
 
 def _deal_groups(leads, account, opp_at, cycle) -> tuple[np.ndarray, ...]:
@@ -150,54 +178,52 @@ def _deal_groups(leads, account, opp_at, cycle) -> tuple[np.ndarray, ...]:
     return (group, *arrays)
 
 
-def _deal_stage(won, closed, created, close, as_of) -> np.ndarray:
-    """Won or lost once closed; open deals by how far through their cycle they are."""
-    elapsed = (as_of - created) / np.maximum(close - created, 1)
-    open_stage = np.where(
-        elapsed < 0.4, "discovery", np.where(elapsed < 0.75, "proposal", "negotiation")
-    )
-    return np.where(closed, np.where(won, "won", "lost"), open_stage).astype(object)
-
-
 def _lost_reasons(rng, employees, mean_fit) -> np.ndarray:
     """A lost reason per deal: small companies lack budget, poor fits lack product fit."""
     count = len(employees)
-    lost_weights = np.stack(
-        [
-            np.full(count, 1.0),
-            np.full(count, 1.2),
-            np.where(employees < 100, 1.5, 0.4),
-            np.full(count, 1.0),
-            np.full(count, 0.8),
-            np.where(mean_fit < 0, 1.6, 0.3),
-        ],
-        axis=1,
+    weights = (
+        np.full(count, 1.0),
+        np.full(count, 1.2),
+        np.where(employees < 100, 1.5, 0.4),
+        np.full(count, 1.0),
+        np.full(count, 0.8),
+        np.where(mean_fit < 0, 1.6, 0.3),
     )
-    cumulative = lost_weights.cumsum(1) / lost_weights.sum(1, keepdims=True)
-    return np.array(LOST_REASONS, dtype=object)[(cumulative < rng.random((count, 1))).sum(1)]
+    return deals.weighted_pick(rng, weights, LOST_REASONS)
 
 
-def _opportunity_table(b: Builder, rng, *, campaign, employees) -> Table:
+def _opportunity_table(b: Builder, rng, *, campaign) -> Table:
     opp, acc = b.opp, b.account
     count, opp_account, close, closed = opp["count"], opp["account"], opp["close"], opp["closed"]
-    amount = (6000 * (employees / 50) ** 0.45 * rng.lognormal(0, 0.35, count)).round(-2)
-    product = np.array(names.OPPORTUNITY_PRODUCTS, object)[
-        rng.integers(0, len(names.OPPORTUNITY_PRODUCTS), count)
-    ]
+    pick = rng.integers(0, len(names.OPPORTUNITY_PRODUCTS), count)
+    product = np.array(names.OPPORTUNITY_PRODUCTS, object)[pick]
+    scale = np.array([PRODUCT_SCALE[p] for p in names.OPPORTUNITY_PRODUCTS])[pick]
+    size = (opp["employees"] / 50) ** 0.45 * rng.lognormal(0, 0.3, count)
+    amount = np.maximum(6000 * scale * size / 500, 3).round() * 500
+    lost, won = opp["stage"] == "lost", opp["stage"] == "won"
+    reason = np.where(won, opp["won_reason"], np.where(lost, opp["reason"], ""))
+    path = opp["path"]
+    stage_at = np.where(closed, close, path["entered"][np.arange(count), path["reached"] - 1])
     return Table(
         "crm.Opportunity",
         {
             "id": np.arange(1, count + 1),
             "version": np.ones(count, dtype=np.int64),
             "created_at": opp["created"],
-            "updated_at": np.where(closed, close, opp["created"]),
+            "updated_at": stage_at,
             "account_id": opp_account + 1,
             "name": acc["name"][opp_account] + " – " + product,
             "amount": amount,
             "stage": opp["stage"],
+            "stage_entered_at": stage_at,
             "close_date": close,
             "closed_at": np.where(closed, close, NULL_TIME),
-            "lost_reason": np.where(opp["stage"] == "lost", opp["reason"], "").astype(object),
+            "lost_reason": np.where(lost, opp["reason"], "").astype(object),
+            "won_reason": np.where(won, opp["won_reason"], "").astype(object),
+            "close_note": deals.close_notes(opp["stage"], reason),
+            "next_step": deals.next_steps(
+                rng, position=path["reached"] - 1, stages=len(opp["codes"]), closed=closed
+            ),
             "owner_id": b.rep_ids[acc["owner_rep"][opp_account]],
             "campaign_id": np.where(campaign >= 0, campaign + 1, -1),
         },

@@ -27,7 +27,13 @@ from closedloop.core.db.indexes import indexes_dropped
 from closedloop.core.maintenance import refresh_planner_statistics
 from closedloop.core.models import AuditSource, Team, User
 from closedloop.core.services import create_or_reset_user
+from closedloop.crm.models import OpportunityStage
 from closedloop.crm.services.bulk import check_stage_history
+from closedloop.crm.services.pipeline import (
+    current_pipeline,
+    ensure_default_close_reasons,
+    known_reason,
+)
 from closedloop.definitions.services import active_contract_body
 from closedloop.demo import synth
 from closedloop.handoff.sla import calendars_for_teams
@@ -232,6 +238,7 @@ def _write(progress: Progress, company: synth.Company) -> dict[str, int]:
     history = company.tables["stage_change"].columns
     # The demo's stage moves obey the contract's lifecycle like every other door's.
     check_stage_history(history["from_stage"].tolist(), history["to_stage"].tolist())
+    _check_deals(company)
     with bulk.fast_load(), transaction.atomic():
         for table in company.tables.values():
             model = apps.get_model(table.model)
@@ -256,6 +263,27 @@ def _write(progress: Progress, company: synth.Company) -> dict[str, int]:
             rows[model._meta.label] = count
         bulk.reset_sequences([apps.get_model(t.model) for t in company.tables.values()])
     return rows
+
+
+def _check_deals(company: synth.Company) -> None:
+    """The deals walk the contract's pipeline one open stage at a time, as the board moves
+    them, and close (from an open stage) with reasons of the managed list."""
+    pipeline = current_pipeline()
+    history = company.tables["opportunity_stage_change"].columns
+    for before, after in set(zip(history["from_stage"], history["to_stage"], strict=True)):
+        closing = bool(before) and pipeline.is_closed(after) and not pipeline.is_closed(before)
+        why = None if closing else pipeline.refusal(before, after)
+        if why:
+            raise ValueError(f"the demo's deal history moves {before or '∅'} → {after}: {why}")
+    _check_close_reasons(company.tables["opportunity"].columns)
+
+
+def _check_close_reasons(deals: dict) -> None:
+    ensure_default_close_reasons()  # installed by a migration; a flushed test database lacks them
+    for outcome in (OpportunityStage.WON, OpportunityStage.LOST):
+        for code in set(deals[f"{outcome}_reason"].tolist()) - {""}:
+            if not known_reason(outcome, code):
+                raise ValueError(f"the demo's {outcome} reason {code!r} is not in the managed list")
 
 
 def _print_already_loaded(echo, count: int) -> None:

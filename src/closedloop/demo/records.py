@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from closedloop.crm.engine import first_entry_times
 from closedloop.demo import names
 from closedloop.demo.arrays import Table, choice, obj
 from closedloop.demo.catalog import (
@@ -190,7 +191,17 @@ LOST_LABEL = {
 }
 # Days until a recycled lead re-enters, by how it was recycled ("not now" reasons in order).
 NOT_NOW_DAYS = (90, 180, 120)
-RECYCLE_DAYS = 90  # lost deals and MQLs nobody followed up
+RECYCLE_DAYS = 90  # MQLs nobody followed up
+# A lost deal's contacts re-enter by the loss reason (the seeded close reasons' days).
+LOST_RECYCLE_DAYS = {
+    "price": 180,
+    "competitor": 365,
+    "no_budget": 180,
+    "no_decision": 90,
+    "timing": 90,
+    "product_fit": 365,
+    "": RECYCLE_DAYS,
+}
 REENTRY_REASON = "Re-entry date reached: back to Lead"
 
 
@@ -242,7 +253,10 @@ def _steps(b: Builder) -> list[dict]:
     not_now = np.array(NOT_NOW, dtype=object)[pick]
     wrong_fit = np.array(WRONG_FIT, dtype=object)[rng.integers(0, len(WRONG_FIT), n)]
     not_now_exit = (f["worked_exit"] & ~dq) | f["sql_exit"]
-    b.recycle_days = np.where(not_now_exit, np.array(NOT_NOW_DAYS)[pick], RECYCLE_DAYS)
+    lost_days = np.array([LOST_RECYCLE_DAYS[r] for r in deal["reason"].tolist()])
+    b.recycle_days = np.where(
+        deal["lost"], lost_days, np.where(not_now_exit, np.array(NOT_NOW_DAYS)[pick], RECYCLE_DAYS)
+    )
     lost_reason = obj("Opportunity lost: " + LOST_LABEL[r] for r in deal["reason"])
     qualified = "Qualified: budget, authority, need and timeline confirmed"
     unworked = "Not followed up within 30 days: back to nurture"
@@ -338,7 +352,6 @@ def lead_table(b: Builder) -> None:
     ).astype(object)
     outbound = lead["source"] == "outbound"
     owned = f["mql"] | outbound
-    mql_at = np.where(f["mql"], f["mql_at"], NULL_TIME)
     assigned = np.where(outbound, lead["created"], f["mql_at"] + 300)
     b.tables["account"] = _account_table(
         b,
@@ -367,7 +380,7 @@ def lead_table(b: Builder) -> None:
             "owner_id": np.where(owned, b.rep_ids[f["rep"]], -1),
             "source": lead["source"],
             "original_campaign_id": np.where(lead["campaign"] >= 0, lead["campaign"] + 1, -1),
-            "mql_at": mql_at,
+            **_stage_times(b),
             "assigned_at": np.where(owned, assigned, NULL_TIME),
             "first_touched_at": np.where(
                 touched, np.where(f["mql"], f["first_touch"], NULL_TIME), NULL_TIME
@@ -376,6 +389,15 @@ def lead_table(b: Builder) -> None:
                 stage == "recycled", b.last_change_at + b.recycle_days * DAY, NULL_TIME
             ),
         },
+    )
+
+
+def _stage_times(b: Builder) -> dict[str, np.ndarray]:
+    """Each lead's first arrival at every stage of its history (`mql_at`, `sal_at`, ...), as
+    `change_stage` keeps them on every other write path."""
+    history = b.tables["stage_change"].columns
+    return first_entry_times(
+        history["lead_id"] - 1, history["to_stage"], history["at"], leads=b.n, missing=NULL_TIME
     )
 
 

@@ -19,7 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
-from closedloop.demo import clocks, funnel, marketing, people, records, sharing, touches, truth
+from closedloop.demo import (
+    clocks,
+    funnel,
+    marketing,
+    people,
+    qualified,
+    records,
+    sharing,
+    touches,
+    truth,
+)
 from closedloop.demo.arrays import Table
 from closedloop.demo.builder import Builder
 from closedloop.demo.catalog import (  # noqa: F401  (the names other modules read from synth)
@@ -47,9 +57,11 @@ TABLE_ORDER = (
     "stage_change",
     "activity",
     "opportunity",
+    "opportunity_stage_change",
     "opportunity_contact",
     "share_link",
     "usage_event",
+    "qualification",
 )
 PHASES = (
     ("campaigns", marketing.campaigns),
@@ -60,6 +72,7 @@ PHASES = (
     ("funnel", funnel.funnel),
     ("opportunities", funnel.opportunities),
     ("content shares", sharing.tables),
+    ("qualifications", qualified.qualifications),
     ("activities", records.activities),
     ("SLA clocks", clocks.sla_clocks),
     ("sales touches", records.touch_table),

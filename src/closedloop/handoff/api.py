@@ -1,5 +1,6 @@
 """The handoff's JSON API under /api/v1/handoff: the inbox, accept / reject / log / claim,
-bulk reassignment, the rejection reasons, the feedback report and the SLA report."""
+bulk reassignment, the rejection reasons, the feedback report and the SLA report; and the
+qualification of a lead (`/leads/{id}/qualify`, `/leads/{id}/open-opportunity`)."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from datetime import date, datetime, timedelta
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils import timezone
-from ninja import Query, Router, Schema
+from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from closedloop.core.api_auth import token_auth
-from closedloop.core.api_support import ERRORS, ApiError, BodySchema, not_found
+from closedloop.core.api_support import ERRORS, ApiError, BodySchema, Money, not_found
 from closedloop.core.models import Role, User
 from closedloop.core.permissions import visible
-from closedloop.crm.models import ActivityKind, Lead
-from closedloop.handoff import reports, services
+from closedloop.crm.models import ActivityKind, ContactRole, Lead
+from closedloop.handoff import qualification, reports, services
 from closedloop.handoff.models import Dispute, RejectionReason
 from closedloop.handoff.sla import OPEN_STAGES
 from closedloop.handoff.views import inbox_items
@@ -73,6 +74,38 @@ class HandoffReassignIn(BodySchema):
     lead_ids: list[int] = Field(min_length=1)
     to: int = Field(description="id of the new owner")
     reason: str = Field(min_length=1, description="why the leads move (kept in the history)")
+
+
+class QualifyAnswerIn(BodySchema):
+    confirmed: bool
+    evidence: str = Field("", max_length=1000, description="what the buyer said or showed")
+
+
+class QualifyDealIn(BodySchema):
+    name: str = Field("", max_length=200, description="default: '<account>: new deal'")
+    amount: Money = Field(gt=0)
+    close_date: date = Field(description="expected close date")
+    currency: str = Field("", max_length=3, description="ISO 4217; default CLOSEDLOOP_CURRENCY")
+    role: ContactRole = Field(ContactRole.DECISION_MAKER, description="the lead's role on the deal")
+    next_step: str = Field("", max_length=200)
+
+
+class QualifyIn(BodySchema):
+    answers: dict[str, QualifyAnswerIn] = Field(
+        description="one answer per criterion of the contract's SQL rule (GET /contract)"
+    )
+    note: str = Field("", max_length=5000)
+    deal: QualifyDealIn | None = Field(None, description="opens the opportunity in the same step")
+
+
+class QualificationOut(Schema):
+    id: int
+    lead_id: int
+    stage: str
+    confirmed: int
+    rule_version: int | None
+    account_id: int | None
+    opportunity_id: int | None
 
 
 class HandoffResultOut(Schema):
@@ -174,6 +207,81 @@ def reject(request, lead_id: int, payload: HandoffRejectIn):
             duplicate_of=duplicate,
         )
     return _result(lead)
+
+
+def _qualified(q) -> dict:
+    q.lead.refresh_from_db(fields=["lifecycle_stage"])
+    return {
+        "id": q.pk,
+        "lead_id": q.lead_id,
+        "stage": q.lead.lifecycle_stage,
+        "confirmed": q.confirmed,
+        "rule_version": q.rule_version,
+        "account_id": q.account_id,
+        "opportunity_id": q.opportunity_id,
+    }
+
+
+@router.post("/leads/{lead_id}/qualify", response={201: QualificationOut, **ERRORS})
+def qualify(request, lead_id: int, payload: QualifyIn):
+    """Qualify a sales-accepted lead against the contract's SQL rule (SAL → SQL), linking its
+    account; with `deal`, also open its opportunity (SQL → Opportunity). Too few confirmed
+    criteria is a 422 on `answers` naming what is missing."""
+    lead = _lead(request.auth, lead_id)
+    body = payload.dict()
+    q = qualification.qualify_lead(
+        lead, by=request.auth, answers=body["answers"], note=payload.note, deal=body["deal"]
+    )
+    return Status(201, _qualified(q))
+
+
+class QualificationDetailOut(QualificationOut):
+    at: datetime
+    by: str | None
+    answers: dict
+    note: str
+
+
+@router.get(
+    "/leads/{lead_id}/qualifications", response={200: list[QualificationDetailOut], **ERRORS}
+)
+def qualifications(request, lead_id: int):
+    """The lead's qualifications, newest first: who, when, each criterion's answer and
+    evidence, the contract version whose SQL rule was applied, and what they linked."""
+    lead = _lead(request.auth, lead_id)
+    return [
+        {
+            **_qualified(q),
+            "at": q.at,
+            "by": q.by.email if q.by else None,
+            "answers": q.answers,
+            "note": q.note,
+        }
+        for q in lead.qualifications.select_related("by", "lead")
+    ]
+
+
+class OpenedOut(Schema):
+    lead_id: int
+    stage: str
+    account_id: int
+    opportunity_id: int
+
+
+@router.post("/leads/{lead_id}/open-opportunity", response={201: OpenedOut, **ERRORS})
+def open_opportunity(request, lead_id: int, payload: QualifyDealIn):
+    """Open the opportunity of a lead qualified without one (SQL → Opportunity)."""
+    lead = _lead(request.auth, lead_id)
+    deal = qualification.open_opportunity(lead, by=request.auth, deal=payload.dict())
+    return Status(
+        201,
+        {
+            "lead_id": lead.pk,
+            "stage": "opportunity",
+            "account_id": deal.account_id,
+            "opportunity_id": deal.pk,
+        },
+    )
 
 
 @router.post("/handoff/leads/{lead_id}/activities", response={200: HandoffResultOut, **ERRORS})

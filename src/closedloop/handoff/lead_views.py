@@ -1,5 +1,6 @@
-"""The lead page's actions (htmx): edit details, log work, tasks. Each answers with the
-refreshed work panel; a plain form post (no JavaScript) is redirected back to the lead."""
+"""The lead page's actions (htmx): edit details, log work, tasks (and, in `qualify_views`,
+qualify and open the opportunity). Each answers with the refreshed work panel; a plain form
+post (no JavaScript) is redirected back to the lead."""
 
 from __future__ import annotations
 
@@ -12,12 +13,51 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from closedloop.core.permissions import visible
-from closedloop.crm.models import ActivityKind, ActivityOutcome, Lead
+from closedloop.crm.models import (
+    ActivityKind,
+    ActivityOutcome,
+    ContactRole,
+    Lead,
+    LifecycleStage,
+    default_currency,
+)
 from closedloop.crm.services import StaleVersion
+from closedloop.definitions.contract import criterion_label
+from closedloop.definitions.services import contract_in_force
 from closedloop.handoff import permissions, services, work
 from closedloop.handoff.models import Task
 
 RECENT_ACTIVITIES = 5
+
+DEAL_FIELDS = ("name", "amount", "currency", "close_date", "role", "next_step")
+
+
+def qualify_form(lead: Lead, posted=None) -> dict | None:
+    """What the work panel's Qualify / Open-the-opportunity forms draw for `lead` (None when
+    neither applies): the SQL rule's criteria with what was posted, and the deal's fields."""
+    if lead.lifecycle_stage not in (LifecycleStage.SAL, LifecycleStage.SQL):
+        return None
+    posted = posted or {}
+    rule = contract_in_force().sql_rule
+    confirmed = set(posted.getlist("confirmed")) if hasattr(posted, "getlist") else set()
+    return {
+        "qualifying": lead.lifecycle_stage == LifecycleStage.SAL,
+        "min_confirmed": rule.min_confirmed,
+        "criteria": [
+            {
+                "name": name,
+                "label": criterion_label(name),
+                "confirmed": name in confirmed,
+                "evidence": posted.get(f"evidence_{name}", ""),
+            }
+            for name in rule.requires
+        ],
+        "note": posted.get("note", ""),
+        "open_deal": posted.get("open_deal") == "1" if posted else True,
+        "deal": {f: posted.get(f"deal_{f}", "") for f in DEAL_FIELDS},
+        "default_currency": default_currency(),
+        "roles": ContactRole.choices,
+    }
 
 
 def _lead(request, pk: int) -> Lead:
@@ -25,8 +65,9 @@ def _lead(request, pk: int) -> Lead:
     return get_object_or_404(visible(Lead.objects.select_related("owner"), request.user), pk=pk)
 
 
-def workbench(user, lead: Lead, **extra) -> dict:
-    """The work panel's context (also used by the lead page's template tag)."""
+def workbench(user, lead: Lead, *, posted=None, **extra) -> dict:
+    """The work panel's context (also used by the lead page's template tag); `posted` is a
+    refused form's data, shown again."""
     try:
         permissions.check_can_work_lead(user, lead)
         can_work = True
@@ -47,6 +88,7 @@ def workbench(user, lead: Lead, **extra) -> dict:
         "recent": list(lead.activities.select_related("rep")[:RECENT_ACTIVITIES]),
         "errors": {},
         "message": "",
+        "qualify": qualify_form(lead, posted) if can_work else None,
         **extra,
     }
 

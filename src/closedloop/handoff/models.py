@@ -238,6 +238,43 @@ class Acceptance(models.Model):
         return f"Accepted lead {self.lead_id}"
 
 
+class Qualification(models.Model):
+    """A rep's qualification of a sales-accepted lead against the contract's SQL rule
+    (SAL → SQL): who, when, each criterion's answer with its evidence, and the rule version.
+
+    `answers` is {criterion: {"confirmed": bool, "evidence": "what the buyer said"}} for every
+    criterion of the rule in force; `account` and `opportunity` are what qualifying linked or
+    opened."""
+
+    lead = models.ForeignKey("crm.Lead", on_delete=models.CASCADE, related_name="qualifications")
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    at = models.DateTimeField(db_index=True)
+    answers = models.JSONField(default=dict)
+    confirmed = models.PositiveSmallIntegerField(help_text="How many criteria were confirmed")
+    rule_version = models.PositiveIntegerField(
+        null=True, help_text="Definitions contract version whose SQL rule was applied"
+    )
+    note = models.TextField(blank=True)
+    account = models.ForeignKey(
+        "crm.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    opportunity = models.ForeignKey(
+        "crm.Opportunity",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="qualifications",
+    )
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Qualified lead {self.lead_id}"
+
+
 class LeadSla(models.Model):
     """A lead's sales-side clocks for its current time as an MQL (reset when it re-enters)."""
 

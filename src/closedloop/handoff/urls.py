@@ -1,6 +1,6 @@
 from django.urls import path
 
-from closedloop.handoff import lead_views, settings_views, views
+from closedloop.handoff import lead_views, qualify_views, settings_views, views
 
 urlpatterns = [
     path("inbox/", views.inbox, name="handoff-inbox"),
@@ -19,6 +19,8 @@ urlpatterns = [
     path("leads/<int:pk>/work/details/", lead_views.edit_details, name="lead-work-details"),
     path("leads/<int:pk>/work/log/", lead_views.log, name="lead-work-log"),
     path("leads/<int:pk>/work/tasks/", lead_views.add_task, name="lead-work-task"),
+    path("leads/<int:pk>/work/qualify/", qualify_views.qualify, name="lead-work-qualify"),
+    path("leads/<int:pk>/work/open-deal/", qualify_views.open_deal, name="lead-work-open-deal"),
     path(
         "leads/<int:pk>/work/tasks/<int:task_id>/done/",
         lead_views.complete_task,

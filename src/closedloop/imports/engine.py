@@ -175,12 +175,23 @@ def domain(value: str) -> str:
     return host
 
 
-def choice(table: dict[str, str], what: str, *, default: str | None = None) -> Callable[[str], str]:
-    """A parser that maps labels and codes (compared by `_key`) to one of our values."""
+_CODE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
+
+def choice(
+    table: dict[str, str], what: str, *, default: str | None = None, codes: bool = False
+) -> Callable[[str], str]:
+    """A parser that maps labels and codes (compared by `_key`) to one of our values; with
+    `codes`, a value it does not know that is written as a code (`site_visit`) passes as
+    itself, for the loader to check against a list the company manages (pipeline stages,
+    close reasons)."""
 
     @functools.lru_cache(maxsize=1024)  # exports repeat a handful of values a million times
     def parse(value: str) -> str:
-        found = table.get(_key(value), default)
+        found = table.get(_key(value))
+        if found is None and codes and _CODE.match(value.strip()):
+            return value.strip()
+        found = default if found is None else found
         if found is None:
             raise BadValue(f"unknown {what} {value!r}")
         return found
@@ -444,9 +455,11 @@ TARGETS: dict[Kind, dict[str, Target]] = {
         Target("account_external_id", "Account (external id)", text(100)),
         Target("account_name", "Account name", text(200)),
         Target("amount", "Amount", money),
-        Target("stage", "Stage", choice(OPPORTUNITY_STAGE, "opportunity stage")),
+        Target("stage", "Stage", choice(OPPORTUNITY_STAGE, "opportunity stage", codes=True)),
         Target("close_date", "Close date", day),
-        Target("lost_reason", "Lost reason", choice(LOST_REASON, "lost reason", default="")),
+        Target(
+            "lost_reason", "Lost reason", choice(LOST_REASON, "lost reason", default="", codes=True)
+        ),
         Target("owner", "Owner (email or name)", text(200)),
         Target("created_at", "Created", moment),
     ),

@@ -20,7 +20,9 @@ from closedloop.core.models import Role, User
 from closedloop.core.permissions import visible
 from closedloop.crm.filters import filter_leads
 from closedloop.crm.models import Account, Lead, Opportunity
+from closedloop.crm.opportunity_filters import filter_opportunities
 from closedloop.crm.permissions import account_visibility, opportunity_visibility
+from closedloop.crm.pipeline_board import closed_codes, current_pipeline, stage_codes
 from closedloop.engagement.models import Touchpoint
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -124,12 +126,7 @@ SIMPLE_FILTERS: dict[str, dict[str, str]] = {
         "owner": "owner_id",
         "domain": "domain__iexact",
     },
-    "opportunities": {
-        "stage": "stage",
-        "owner": "owner_id",
-        "account": "account_id",
-        "campaign": "campaign_id",
-    },
+    "opportunities": {"account": "account_id", "campaign": "campaign_id"},
     "touchpoints": {
         "type": "type",
         "lead": "lead_id",
@@ -138,6 +135,8 @@ SIMPLE_FILTERS: dict[str, dict[str, str]] = {
     },
 }
 LEAD_FILTERS = ("stage", "owner", "source", "campaign", "score", "q", "sort")
+# The opportunity list's filters (crm.opportunity_filters) and the exact ones above.
+OPPORTUNITY_FILTERS = ("owner", "team", "period", "q", "status", "stage", "sort")
 
 
 def export_rows(
@@ -171,9 +170,26 @@ def export_queryset(kind: str, *, user: User | None, params: Mapping[str, str]) 
         leads = Lead.objects.all() if user is None else visible(Lead.objects.all(), user)
         return filter_leads(leads, params)[0]
     allowed = SIMPLE_FILTERS[kind]
-    _refuse_unknown(sorted(set(params) - set(allowed)), tuple(allowed))
-    queryset = _visible(kind, user).filter(**{allowed[k]: v for k, v in params.items() if v})
+    known = tuple(allowed) + (OPPORTUNITY_FILTERS if kind == "opportunities" else ())
+    _refuse_unknown(sorted(set(params) - set(known)), known)
+    exact = {allowed[k]: v for k, v in params.items() if v and k in allowed}
+    queryset = _visible(kind, user).filter(**exact)
+    if kind == "opportunities":
+        return _opportunities(queryset, params)
     return queryset.order_by("id")
+
+
+def _opportunities(queryset: QuerySet, params: Mapping[str, str]) -> QuerySet:
+    """The list page's filters; without a status the export holds every deal, open or closed,
+    and without a sort it is in id order (an export, not a page)."""
+    pipeline = current_pipeline()
+    narrowed, _ = filter_opportunities(
+        queryset,
+        {"status": "all", **params},
+        stage_codes=stage_codes(pipeline),
+        closed_codes=closed_codes(pipeline),
+    )
+    return narrowed if params.get("sort") else narrowed.order_by("id")
 
 
 def _refuse_unknown(unknown: list[str], allowed: tuple[str, ...]) -> None:

@@ -28,14 +28,18 @@ from closedloop.crm.models import Account, Lead, Opportunity, StageChange
 from closedloop.crm.services import (
     announce_won,
     bulk_save,
+    current_pipeline,
+    moved_fields,
     plan_stage_move,
     record_stage_moves,
 )
 from closedloop.crm.services.bulk import (
+    OpportunityRules,
     imported_close_fields,
     new_lead_row,
     plan_opportunity_update,
     record_entry_stages,
+    record_opportunity_history,
 )
 from closedloop.definitions.services import current_lifecycle
 from closedloop.engagement.models import Touchpoint
@@ -177,7 +181,7 @@ class LeadLoader(Loader):
                 names.append("account")
             if change := self._move(lead, values.get("lifecycle_stage"), now):
                 stage_changes.append(change)
-                names += ["lifecycle_stage", "mql_at"]
+                names += moved_fields(change)
             if names:
                 changed.append(lead)
                 fields.update(names)
@@ -349,8 +353,12 @@ class OpportunityLoader(Loader):
             query = Account.objects.annotate(_k=Lower("name")).filter(_k__in=names).order_by("-pk")
             by_name = {a._k: a.pk for a in query.only("pk", "name")}
         self.matches = _existing(Opportunity, rows, external_ids="external_id", lowered=None)
+        rules = OpportunityRules()
         for row in rows:
             values = row.values
+            refused = rules.refusal(values, self.matches.get(row))
+            if refused:
+                row.fail(self.column_of(refused[0]), str(values.get(refused[0], "")), refused[1])
             if not values.get("account_id") and values.get("account_name"):
                 pk = by_name.get(str(values["account_name"]).lower())
                 if pk is None:
@@ -374,39 +382,51 @@ class OpportunityLoader(Loader):
     def write(self, rows: list[Row]) -> Outcome:
         outcome, new, changed, fields = Outcome(), [], [], set()
         now = timezone.now()
-        won = []
+        won, moves = [], []
+        first_stage = current_pipeline().first.code
         for row in rows:
             values = row.values
             imported_close_fields(values)
             opp = self.matches.get(row)
             if opp is None:
-                new.append(
-                    {
-                        **{n: values[n] for n in self.copied if n in values},
-                        "account_id": values["account_id"],
-                        "owner_id": values.get("owner_id"),
-                        "closed_at": values.get("closed_at"),
-                        "created_at": values.get("created_at", now),
-                    }
-                )
+                new.append(self._new_row(values, now, first_stage))
                 continue
+            before = opp.stage
             names = _changed_fields(opp, values, self.copied) + self._apply_owner(opp, values)
             if values.get("account_id") and opp.account_id != values["account_id"]:
                 opp.account_id = values["account_id"]
                 names.append("account")
             if plan_opportunity_update(opp, values, names):
                 won.append(opp)
+            if "stage" in names:
+                moves.append((opp.pk, before, opp.stage, opp.stage_entered_at))
             if names:
                 changed.append(opp)
                 fields.update(names)
                 outcome.updated += 1
             else:
                 outcome.unchanged += 1
-        insert_dicts(Opportunity, new, returning=None)
+        ids = insert_dicts(Opportunity, new, returning="id")
+        moves += [
+            (pk, "", d["stage"], d["stage_entered_at"]) for pk, d in zip(ids, new, strict=True)
+        ]
         outcome.created = len(new)
         self._bulk_update(changed, fields)
+        record_opportunity_history(moves, by_id=self.by and self.by.pk, reason=self.reason)
         announce_won(won)
         return outcome
+
+    def _new_row(self, values: dict, now: datetime, first_stage: str) -> dict:
+        created = values.get("created_at", now)
+        return {
+            **{n: values[n] for n in self.copied if n in values},
+            "stage": values.get("stage") or first_stage,
+            "account_id": values["account_id"],
+            "owner_id": values.get("owner_id"),
+            "closed_at": values.get("closed_at"),
+            "created_at": created,
+            "stage_entered_at": values.get("closed_at") or created,
+        }
 
 
 class TouchpointLoader(Loader):

@@ -10,8 +10,8 @@ Output: one row per group and stage transition (stage -> next) with
   skipped a stage has still passed it),
 - `converted`: of those, leads that reached the next stage (or a later one),
 - `conversion_rate`: converted / entered,
-- `median_days`, `p90_days`: time in the stage, from entering it to entering the next stage,
-  over the leads that have both timestamps (days; linear-interpolated quantiles).
+- `median_days`, `p90_days`, `mean_days`: time in the stage, from entering it to entering the
+  next stage, over the leads that have both timestamps (days; linear-interpolated quantiles).
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def _reached(stages: Sequence[str], i: int) -> pl.Expr:
 def _time_in_stage(
     seconds: pl.LazyFrame, group: str, stages: Sequence[str], i: int
 ) -> pl.LazyFrame:
-    """Median and p90 of the days from stage i to stage i + 1, per group."""
+    """Median, p90 and mean of the days from stage i to stage i + 1, per group."""
     spent = (pl.col(stages[i + 1]) - pl.col(stages[i])).alias("spent")
     return (
         seconds.select(pl.col(group), spent)
@@ -73,6 +73,7 @@ def _time_in_stage(
             (pl.col("spent").quantile(0.9, interpolation="linear") / SECONDS_PER_DAY).alias(
                 "p90_days"
             ),
+            (pl.col("spent").mean() / SECONDS_PER_DAY).alias("mean_days"),
         )
         .with_columns(pl.lit(i, dtype=pl.Int32).alias("step"))
     )

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Max, Q, QuerySet
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import Substr
 from django.utils import timezone
 
 from closedloop.content.engine import search as engine
@@ -84,7 +85,6 @@ def search_assets(
 
 def _browse(base: QuerySet, *, limit: int, offset: int) -> Results:
     ordered = base.order_by("-effectiveness", "-updated_at", "pk")
-    ordered = ordered.select_related("current_version")
     hits = [Hit(a, 0.0, a.description[:200]) for a in ordered[offset : offset + limit]]
     facets, total = facet_counts(base)
     return Results("", hits, total, facets)
@@ -102,12 +102,20 @@ def _search(base: QuerySet, query: engine.SearchQuery, *, limit: int, offset: in
     scored = sorted(((engine.blend(s, effect.get(i)), i) for i, s in ranked), reverse=True)
     page = scored[offset : offset + limit]
     ids = [i for _, i in page]
-    snippets = fulltext.snippets(INDEX, **rendered, ids=ids)
-    assets = ContentAsset.objects.select_related("current_version").in_bulk(ids)
+    snippets = _snippets(ids, query)
+    assets = ContentAsset.objects.in_bulk(ids)
     hits = [Hit(assets[i], float(f"{s:.4g}"), snippets.get(i, "")) for s, i in page if i in assets]
     matched = base.filter(pk__in=RawSQL(*fulltext.matching(INDEX, **rendered)))
     facets, total = facet_counts(matched)
     return Results("", hits, total, facets)
+
+
+def _snippets(ids: list[int], query: engine.SearchQuery) -> dict[int, str]:
+    """id -> the words around the first match in the file's text, else the description."""
+    text = Substr("current_version__extracted_text", 1, fulltext.MAX_INDEXED_CHARS)
+    assets = ContentAsset.objects.filter(pk__in=ids).annotate(text=text)
+    rows = assets.values_list("pk", "description", "text")
+    return {pk: engine.snippet([body or "", description], query) for pk, description, body in rows}
 
 
 def facet_counts(assets: QuerySet) -> tuple[dict[str, list[tuple[str, str, int]]], int]:

@@ -5,16 +5,18 @@ by the id of the rows it indexes), writes documents with `replace_documents`, an
 
 - `matching(index, query)`: SQL selecting the ids that match, for `id__in=RawSQL(...)`
   beside the app's own filters (visibility, facets);
-- `ranked(index, query, within=...)`: the best ids with a relevance score (higher is better);
-- `snippets(index, query, ids)`: for a few ids, the text around the matches with the matched
-  words between `MATCH_START` and `MATCH_END`.
+- `ranked(index, query, within=...)`: the best ids with a relevance score (higher is better).
+
+Snippets are not asked of the databases: FTS5's `snippet()` and PostgreSQL's `ts_headline`
+re-read each whole document (measured: 3 ms per 30 KB text on SQLite), so the app cuts its
+own from the texts of the few results shown.
 
 Queries come as two renderings of one parsed query (the app's engine makes them): FTS5 syntax
 for SQLite and websearch syntax (`websearch_to_tsquery`) for PostgreSQL.
 
 On SQLite the index is an FTS5 table (porter stemming, bm25 with the column weights). On
 PostgreSQL it is a table holding the same columns and a generated, weighted `tsvector`
-(english configuration) with a GIN index; ranking is `ts_rank` and snippets `ts_headline`.
+(english configuration) with a GIN index; ranking is `ts_rank`.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from dataclasses import dataclass
 from closedloop.core.db.chunks import IDS_PER_STATEMENT, chunked
 from closedloop.core.db.vendor import execute, execute_many, fetch, is_postgresql, quote
 
-MATCH_START, MATCH_END = "\x02", "\x03"
 # PostgreSQL refuses a tsvector over 1 MB; indexing the first part of very long texts keeps
 # every document under it (the stored text itself is not cut).
 MAX_INDEXED_CHARS = 300_000
@@ -124,76 +125,35 @@ def ranked(
 ) -> list[tuple[int, float]]:
     """The best-matching ids (at most `limit`) with their relevance, best first. `within` is
     SQL selecting the ids allowed (e.g. a compiled queryset of visible rows)."""
-    params: list = [_query(fts5, websearch)]
-    extra = ""
-    if within is not None:
-        extra = f" AND {_id_column()} IN ({within[0]})"
-        params += list(within[1])
+    allowed_sql, allowed_params = within if within is not None else (None, ())
     if is_postgresql():
-        sql = _pg_ranked(index, extra)
-        params = [params[0], *params]
+        sql = _pg_ranked(index, allowed_sql, limit)
+        params = [websearch, websearch, *allowed_params]
     else:
-        weights = ", ".join(str(w) for w in index.weights)
-        sql = (
-            f"SELECT rowid, -bm25({quote(index.table)}, {weights}) AS score "
-            f"FROM {quote(index.table)} WHERE {_where_match(index)}{extra} "
-            f"ORDER BY score DESC, rowid LIMIT {int(limit)}"
-        )
-    if is_postgresql():
-        sql += f" LIMIT {int(limit)}"
+        sql = _sqlite_ranked(index, allowed_sql, limit)
+        params = [fts5, *allowed_params]
     return [(int(i), float(s)) for i, s in fetch(sql, params)]
 
 
-def _pg_ranked(index: FullTextIndex, extra: str) -> str:
+def _sqlite_ranked(index: FullTextIndex, allowed: str | None, limit: int) -> str:
+    # The matches are ranked once, as a materialised table, and only then checked against
+    # `allowed`: written as one WHERE, SQLite may run the full-text query once per allowed id.
+    weights = ", ".join(str(w) for w in index.weights)
+    table = quote(index.table)
+    where = f"WHERE id IN ({allowed})" if allowed else ""
+    return (
+        f"WITH matched AS MATERIALIZED (SELECT rowid AS id, -bm25({table}, {weights}) AS score "
+        f"FROM {table} WHERE {table} MATCH %s) "
+        f"SELECT id, score FROM matched {where} ORDER BY score DESC, id LIMIT {int(limit)}"
+    )
+
+
+def _pg_ranked(index: FullTextIndex, allowed: str | None, limit: int) -> str:
     # Normalisation 1: divide by 1 + log(length), so long texts do not win by size alone.
+    extra = f" AND id IN ({allowed})" if allowed else ""
     return (
         "SELECT id, ts_rank('{0.1, 0.2, 0.4, 1.0}', document, "
         "websearch_to_tsquery('english', %s), 1) AS score "
         f"FROM {quote(index.table)} WHERE {_where_match(index)}{extra} "
-        "ORDER BY score DESC, id"
-    )
-
-
-def snippets(
-    index: FullTextIndex, *, fts5: str, websearch: str, ids: Sequence[int]
-) -> dict[int, str]:
-    """id -> text around the matches (matched words between MATCH_START and MATCH_END)."""
-    if not ids:
-        return {}
-    marks = ", ".join(["%s"] * len(ids))
-    if is_postgresql():
-        rows = fetch(_pg_snippets(index, marks), [_pg_headline_options(), websearch, *ids])
-    else:
-        rows = fetch(_sqlite_snippets(index, marks), [fts5, *ids])
-    return {int(i): s or "" for i, s in rows}
-
-
-def _sqlite_snippets(index: FullTextIndex, marks: str) -> str:
-    # The last column (the long text) when it matched, else the best column: the title is on
-    # the page already, the words around a match in the text are what a snippet adds.
-    table = quote(index.table)
-    last = len(index.columns) - 1
-
-    def snippet(column: int) -> str:
-        return f"snippet({table}, {column}, char(2), char(3), ' … ', {int(index.snippet_words)})"
-
-    return (
-        f"SELECT rowid, CASE WHEN instr({snippet(last)}, char(2)) > 0 THEN {snippet(last)} "
-        f"ELSE {snippet(-1)} END FROM {table} WHERE {table} MATCH %s AND rowid IN ({marks})"
-    )
-
-
-def _pg_snippets(index: FullTextIndex, marks: str) -> str:
-    text = " || ' · ' || ".join(quote(c) for c in reversed(index.columns))
-    return (
-        f"SELECT id, ts_headline('english', {text}, q, %s) "
-        f"FROM {quote(index.table)}, websearch_to_tsquery('english', %s) q "
-        f"WHERE id IN ({marks})"
-    )
-
-
-def _pg_headline_options() -> str:
-    return (
-        f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=24, MinWords=8, "
-        'MaxFragments=1, FragmentDelimiter=" … "'
+        f"ORDER BY score DESC, id LIMIT {int(limit)}"
     )

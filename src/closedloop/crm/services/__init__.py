@@ -1,7 +1,9 @@
 """The crm app's services: every write of a lead, account, opportunity, stage or owner goes
 through one of these, from every door (pages, API, import, admin, CLI, demo).
 
-One small module per record (leads, accounts, opportunities), the stage moves (stages), the
+One small module per record (leads, accounts, opportunities), the pipeline in force and the
+close reasons (pipeline), what a close does to contacts and events (closing), the stage moves
+(stages), the
 optimistic-concurrency helpers (versions) and the bulk variants for loads (bulk); this package
 re-exports the public names, so callers import from `closedloop.crm.services`.
 """
@@ -22,22 +24,42 @@ from closedloop.crm.services.leads import (
     update_lead,
 )
 from closedloop.crm.services.opportunities import (
+    CLOSE_FIELDS,
+    CLOSED,
     announce_won,
+    check_close,
     check_lost_reason,
     close_opportunity,
     create_opportunity,
     delete_opportunity,
+    move_opportunity,
+    reopen_opportunity,
     sync_close_fields,
     update_opportunity,
+)
+from closedloop.crm.services.pipeline import (
+    check_currency,
+    check_pipeline_stage,
+    close_reason,
+    close_reasons,
+    current_pipeline,
+    ensure_default_close_reasons,
+    pipeline_stages,
+    probability_expression,
+    save_close_reason,
+    stage_probability,
+    with_probability,
 )
 from closedloop.crm.services.stages import (
     announce_stage_moves,
     change_stage,
     check_stage_move,
     enter_stage,
+    moved_fields,
     plan_stage_move,
     record_stage_moves,
     stage_payload,
+    stamp_entry,
 )
 from closedloop.crm.services.versions import (
     StaleVersion,
@@ -49,6 +71,9 @@ from closedloop.crm.services.versions import (
 )
 
 __all__ = [
+    "CLOSED",
+    "CLOSE_FIELDS",
+    "check_close",
     "DomainTaken",
     "StaleVersion",
     "announce_stage_moves",
@@ -56,7 +81,20 @@ __all__ = [
     "bulk_save",
     "change_stage",
     "check_domain_free",
+    "check_currency",
     "check_lost_reason",
+    "check_pipeline_stage",
+    "close_reason",
+    "close_reasons",
+    "current_pipeline",
+    "ensure_default_close_reasons",
+    "move_opportunity",
+    "pipeline_stages",
+    "probability_expression",
+    "save_close_reason",
+    "with_probability",
+    "reopen_opportunity",
+    "stage_probability",
     "check_new_owner",
     "check_stage_move",
     "check_owner_change",
@@ -70,12 +108,14 @@ __all__ = [
     "delete_lead",
     "delete_opportunity",
     "model_attname",
+    "moved_fields",
     "plan_stage_move",
     "record_stage_moves",
     "save_changed",
     "save_if_version",
     "set_changed",
     "stage_payload",
+    "stamp_entry",
     "sync_close_fields",
     "update_account",
     "update_lead",

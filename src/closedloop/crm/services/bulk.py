@@ -2,12 +2,17 @@
 (the importer). Same rules, history and events as the one-by-one services, fewer queries:
 
 - a new lead enters at its stage with a StageChange ("" → stage, at its creation, by, why),
-  and `mql_at` when it enters at MQL; created rows are history arriving, so no events;
+  and that stage's timestamp (`mql_at`, `sal_at`, ...) at its creation; created rows are
+  history arriving, so no events;
 - a stage move of an existing lead is planned with `plan_stage_move` and saved with
-  `record_stage_moves`: the StageChange, `mql_at` and events of `change_stage`;
-- an opportunity's close fields follow its stage, and one that becomes Won announces it;
+  `record_stage_moves`: the StageChange, stage timestamp and events of `change_stage`;
+- an opportunity's stage is one of the contract's pipeline (`opportunity_refusal`), a
+  closed deal is not moved by a file (reopening is an admin's act in closedloop), its close
+  fields follow its stage, every new deal and every move gets its stage history row
+  (`record_opportunity_history`), and one that becomes Won announces it;
 - a history loaded whole (the demo company) is checked against the contract's lifecycle
-  (`check_stage_history`) before it is written.
+  (`check_stage_history`) before it is written, and its leads' stage timestamps are the first
+  arrival at each stage in it (`crm.engine.first_entry_times`).
 """
 
 from __future__ import annotations
@@ -17,19 +22,26 @@ from datetime import UTC, datetime, time
 
 from closedloop.core.db import vendor
 from closedloop.crm.models import (
+    CloseOutcome,
+    CloseReason,
     Lead,
     LeadSource,
     LifecycleStage,
     Opportunity,
     OpportunityStage,
+    OpportunityStageChange,
     StageChange,
+    entered_field,
 )
+from closedloop.crm.services.pipeline import current_pipeline
 from closedloop.crm.services.stages import current_lifecycle
+from closedloop.pipeline import Pipeline
 
 
 def new_lead_row(values: dict, *, now: datetime) -> dict:
     """The columns of a new lead from parsed `values`: stage Lead, source Import and creation
-    `now` unless given; `mql_at` is the creation time of a lead that enters at MQL."""
+    `now` unless given; the timestamp of the stage it enters at (`mql_at` for MQL, ...) is
+    its creation time."""
     # Every parsed value of a lead is a column or a reference resolved to one, and the bulk
     # inserter takes only the table's columns: a copy of the whole dict is cheaper than
     # picking names out of it, a million times.
@@ -39,8 +51,7 @@ def new_lead_row(values: dict, *, now: datetime) -> dict:
     lead["account_id"] = values.get("account_id")
     lead["created_at"] = values.get("created_at", now)
     lead.setdefault("source", LeadSource.IMPORT)
-    if lead["lifecycle_stage"] == LifecycleStage.MQL:
-        lead["mql_at"] = lead["created_at"]
+    lead[entered_field(lead["lifecycle_stage"])] = lead["created_at"]
     return lead
 
 
@@ -73,12 +84,57 @@ def imported_close_fields(values: dict) -> None:
         values["closed_at"] = datetime.combine(values["close_date"], time(12), tzinfo=UTC)
 
 
+class OpportunityRules:
+    """What an import checks each opportunity row against: the pipeline in force and the
+    lost reasons the managed list has (active or not: history keeps old reasons)."""
+
+    def __init__(self) -> None:
+        self.pipeline: Pipeline = current_pipeline()
+        self.lost_codes = set(
+            CloseReason.objects.filter(outcome=CloseOutcome.LOST).values_list("code", flat=True)
+        )
+
+    def refusal(self, values: dict, stored: Opportunity | None) -> tuple[str, str] | None:
+        """(field, why) for a row this import must refuse, else None."""
+        stage = values.get("stage")
+        if stage and stage not in self.pipeline.codes:
+            return (
+                "stage",
+                f"not a stage of the pipeline; use one of {', '.join(self.pipeline.codes)}",
+            )
+        reason = values.get("lost_reason")
+        if reason and reason not in self.lost_codes:
+            return (
+                "lost_reason",
+                f"not a lost reason of the managed list ({', '.join(sorted(self.lost_codes))})",
+            )
+        if stored is not None and stored.is_closed and stage and stage != stored.stage:
+            return "stage", f"the deal is already {stored.stage}: an admin reopens it in closedloop"
+        return None
+
+
+def record_opportunity_history(
+    moves: Iterable[tuple[int, str, str, datetime]], *, by_id: int | None, reason: str
+) -> None:
+    """An OpportunityStageChange per (opportunity id, from, to, at): "" as `from` for a new
+    deal's entry."""
+    OpportunityStageChange.objects.bulk_create(
+        OpportunityStageChange(
+            opportunity_id=pk, from_stage=old, to_stage=new, at=at, by_id=by_id, reason=reason
+        )
+        for pk, old, new, at in moves
+    )
+
+
 def plan_opportunity_update(opportunity: Opportunity, values: dict, names: list[str]) -> bool:
     """After `names` were copied from `values` onto a stored opportunity: fill `closed_at` of a
     deal that closed, and say whether it has just become Won (to announce after the save)."""
     if values.get("closed_at") and opportunity.closed_at is None:
         opportunity.closed_at = values["closed_at"]
         names.append("closed_at")
+    if "stage" in names:
+        opportunity.stage_entered_at = opportunity.closed_at or datetime.now(UTC)
+        names.append("stage_entered_at")
     return "stage" in names and opportunity.stage == OpportunityStage.WON
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from closedloop.core.models import Role, User
 from closedloop.core.permissions import check_can_assign, require_write
 from closedloop.crm.models import Lead, LifecycleStage
-from closedloop.crm.services.stages import change_stage, enter_stage
+from closedloop.crm.services.stages import change_stage, enter_stage, stamp_entry
 from closedloop.crm.services.versions import StaleVersion, save_changed, set_changed
 
 
@@ -67,8 +67,7 @@ def create_lead(
     lead = Lead(**fields, created_at=now, lifecycle_stage=stage)
     if lead.owner_id:
         lead.assigned_at = now
-    if stage == LifecycleStage.MQL:
-        lead.mql_at = now
+    stamp_entry(lead, stage, now)
     lead.save()
     # Created at its stage in one INSERT; the entry is history, not a lifecycle move.
     enter_stage(lead, by=by, reason=reason or "created")

@@ -1,7 +1,8 @@
 """Lifecycle stage changes of leads: the one way a lead's stage moves, one by one or in bulk.
 
 Stages never change silently (DESIGN.md): every move writes a StageChange (from, to, when, by,
-why, rule version), sets `mql_at` the first time a lead reaches MQL, and after commit sends
+why, rule version), sets the lead's stage timestamp (`sal_at`, `mql_at`, ...: `stamp_entry`)
+the first time the lead reaches that stage, and after commit sends
 `lead_stage_changed` (and `lead_became_mql` for MQL). `change_stage` does this for one lead;
 `plan_stage_move` + `record_stage_moves` do the same for many (the importer), so both paths
 write the same history and send the same events.
@@ -25,7 +26,7 @@ from django.utils import timezone
 from closedloop.core import events
 from closedloop.core.audit import record_change
 from closedloop.core.models import Role
-from closedloop.crm.models import Lead, LifecycleStage, StageChange
+from closedloop.crm.models import Lead, LifecycleStage, StageChange, entered_field
 from closedloop.lifecycle import Lifecycle
 
 # Which moves are allowed is the definitions contract's to say. The definitions app sits above
@@ -84,7 +85,8 @@ def plan_stage_move(
     """Move `lead` to `to` in memory and return the unsaved StageChange (None if already there).
 
     Checks the move against the lifecycle (`check_stage_move`); sets `lifecycle_stage` and, on
-    the first arrival at MQL, `mql_at`; the caller saves the lead and the change
+    the first arrival at the stage, its timestamp (`stamp_entry`); the caller saves the lead
+    (`moved_fields` names what changed) and the change
     (`change_stage` for one lead, `record_stage_moves` for many). An override's StageChange
     carries `overridden`, the rule it broke.
     """
@@ -109,9 +111,25 @@ def plan_stage_move(
     )
     change.overridden = broken
     lead.lifecycle_stage = to
-    if to == LifecycleStage.MQL and lead.mql_at is None:
-        lead.mql_at = at
+    change.stamped = stamp_entry(lead, to, at)
     return change
+
+
+def stamp_entry(lead: Lead, stage: str, at: datetime) -> bool:
+    """Set `lead`'s timestamp of `stage` (e.g. `sal_at`) to `at` unless it already has one:
+    the timestamps keep the *first* time a lead entered each stage, so a recycled lead that
+    comes back keeps its first `mql_at`. Returns whether it was set (the caller saves it)."""
+    field = entered_field(stage)
+    if getattr(lead, field) is not None:
+        return False
+    setattr(lead, field, at)
+    return True
+
+
+def moved_fields(change: StageChange) -> list[str]:
+    """The Lead fields a move planned by `plan_stage_move` changed, to save."""
+    stamped = [entered_field(change.to_stage)] if getattr(change, "stamped", False) else []
+    return ["lifecycle_stage", *stamped]
 
 
 @transaction.atomic
@@ -133,7 +151,6 @@ def change_stage(
     history and the audit log keep. Returns the saved StageChange, or None when the lead
     already is at that stage.
     """
-    had_mql_at = lead.mql_at is not None
     change = plan_stage_move(
         lead,
         to=to,
@@ -152,9 +169,7 @@ def change_stage(
             lead,
             {"lifecycle_override": [change.overridden, override_reason.strip()]},
         )
-    update_fields = ["lifecycle_stage", "version", "updated_at"]
-    if lead.mql_at is not None and not had_mql_at:
-        update_fields.append("mql_at")
+    update_fields = [*moved_fields(change), "version", "updated_at"]
     lead.version = F("version") + 1
     lead.save(update_fields=update_fields)
     lead.refresh_from_db(fields=["version"])
@@ -166,7 +181,7 @@ def enter_stage(lead: Lead, *, by=None, reason: str = "") -> StageChange:
     """Record the entry of a just-created `lead` at its stage ("" → stage, at its creation).
 
     An entry is not a move, so the lifecycle is not asked; the events are those of a move.
-    The caller created the lead at its stage (and `mql_at` for an entry at MQL).
+    The caller created the lead at its stage with that stage's timestamp (`stamp_entry`).
     """
     change = StageChange.objects.create(
         lead=lead,
