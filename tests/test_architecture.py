@@ -43,6 +43,8 @@ DOMAIN_APPS = (
 NO_TABLES = {"analytics"}  # reads the other apps' tables; has none of its own
 SHELL_APPS = ("campaigns", "content")  # models only, until issues 11 and 12 fill them
 SHAPE = ("models", "services", "views", "api", "urls")
+# Apps that act on the other apps' tables, with none and no pages of their own: their modules.
+SERVICE_APPS = {"privacy": ("services", "api", "admin")}
 
 MAX_MODULE_LINES = 800
 # Modules over the limit today, with their size when listed: each may only shrink, and leaves
@@ -194,6 +196,25 @@ def test_every_domain_app_has_the_documented_shape(app):
     assert (folder / "templates" / app).is_dir()
     assert (ROOT / "tests" / app).is_dir(), f"tests/{app} mirrors the app"
     assert f"`{app}`" in DOC
+
+
+@pytest.mark.parametrize("app", SERVICE_APPS)
+def test_every_service_app_has_its_documented_shape_and_a_layer(app):
+    folder = SRC / app
+    missing = [m for m in SERVICE_APPS[app] if not (folder / f"{m}.py").exists()]
+    assert missing == []
+    assert not (folder / "models.py").exists() and not (folder / "views.py").exists()
+    assert (ROOT / "tests" / app).is_dir(), f"tests/{app} mirrors the app"
+    assert f"`{app}`" in DOC
+    [layers] = [c["layers"] for c in contracts() if c["type"] == "layers"]
+    assert any(f"closedloop.{app}" in layer.split(" | ") for layer in layers)
+
+
+def test_every_app_is_in_the_layers_contract():
+    [layers] = [c["layers"] for c in contracts() if c["type"] == "layers"]
+    layered = {name for layer in layers for name in layer.split(" | ")}
+    apps = {f"closedloop.{p.name}" for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    assert apps - layered == set()
 
 
 def test_the_shell_apps_are_documented_as_shells():
