@@ -19,6 +19,7 @@ from closedloop.crm.services.leads import (
     create_lead,
     default_owner,
     delete_lead,
+    owners_changed,
     update_lead,
 )
 from closedloop.crm.services.opportunities import (
@@ -70,6 +71,7 @@ __all__ = [
     "delete_lead",
     "delete_opportunity",
     "model_attname",
+    "owners_changed",
     "plan_stage_move",
     "record_stage_moves",
     "save_changed",
