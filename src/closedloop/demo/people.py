@@ -132,7 +132,7 @@ def leads(b: Builder) -> None:
     )
 
 
-def _creation_times(b: Builder, rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _creation_times(b: Builder, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     from_campaign = rng.random(n) < 0.62
     campaign = np.where(
         from_campaign,
@@ -162,10 +162,17 @@ def _before(created: np.ndarray, limit: int) -> np.ndarray:
     """Times after `limit` (a Monday shift past today) move back whole weeks: clamping them
     to one instant made a spike of hundreds of leads created in the same second."""
     weeks = np.ceil(np.maximum(created - limit, 0) / (7 * DAY)).astype(np.int64)
-    return created - weeks * 7 * DAY
+    return np.asarray(created - weeks * 7 * DAY)
 
 
-def _emails(b: Builder, rng, first, last, account, personal) -> np.ndarray:
+def _emails(
+    b: Builder,
+    rng: np.random.Generator,
+    first: np.ndarray,
+    last: np.ndarray,
+    account: np.ndarray,
+    personal: np.ndarray,
+) -> np.ndarray:
     f = np.strings.lower(first.astype(str))
     la = np.strings.lower(last.astype(str))
     pattern = b.account["pattern"][account]

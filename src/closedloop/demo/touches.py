@@ -63,7 +63,14 @@ def touches(b: Builder) -> None:
     b.touch_count = np.bincount(owner, minlength=n)
 
 
-def _touch_campaigns(b: Builder, rng, owner, at, kind, is_first) -> np.ndarray:
+def _touch_campaigns(
+    b: Builder,
+    rng: np.random.Generator,
+    owner: np.ndarray,
+    at: np.ndarray,
+    kind: np.ndarray,
+    is_first: np.ndarray,
+) -> np.ndarray:
     day = ((at - b.start) // DAY).astype(np.int64)
     u = rng.random(len(owner))
     campaign = np.full(len(owner), -1, dtype=np.int64)
@@ -91,7 +98,7 @@ def _touch_campaigns(b: Builder, rng, owner, at, kind, is_first) -> np.ndarray:
 def _active(b: Builder, types: tuple[str, ...], day: np.ndarray, u: np.ndarray) -> np.ndarray:
     """A campaign of one of `types` running on each day (-1 where none was)."""
     span = HISTORY_DAYS + truth.HORIZON_DAYS + 2
-    members = [[] for _ in range(span)]
+    members: list[list[np.integer]] = [[] for _ in range(span)]
     for c in np.flatnonzero(np.isin(b.campaign_kind, types)):
         first = (b.campaign_start[c] - b.start) // DAY
         last = (b.campaign_end[c] - b.start) // DAY
@@ -108,7 +115,7 @@ def _active(b: Builder, types: tuple[str, ...], day: np.ndarray, u: np.ndarray) 
     return np.where(counts[day] > 0, table[day, slot], -1)
 
 
-def _touch_assets(b: Builder, rng, kind) -> np.ndarray:
+def _touch_assets(b: Builder, rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     asset = np.full(len(kind), -1, dtype=np.int64)
     mask = (kind == KIND["content_view"]) | (
         (kind == KIND["email_click"]) & (rng.random(len(kind)) < 0.25)
