@@ -19,6 +19,7 @@ from closedloop.demo.catalog import (
     TOUCH_KINDS,
     WRONG_FIT,
 )
+from closedloop.vocabulary import TouchType
 
 if TYPE_CHECKING:
     from closedloop.demo.builder import Builder
@@ -157,12 +158,12 @@ def touch_table(b: Builder) -> None:
 def _properties(b: Builder, kind: np.ndarray) -> np.ndarray:
     rng = b.streams[8]
     options: dict[str, list[dict[str, object]]] = {
-        "page_view": [{"path": p} for p in names.PAGE_PATHS],
-        "form": [{"form": f} for f in names.FORMS],
-        "ad_click": [{"utm_source": s} for s in ("google", "linkedin", "bing")],
-        "webinar": [{"attended_minutes": m} for m in (15, 30, 45, 60)],
-        "content_view": [{"seconds": s} for s in (20, 45, 90, 180, 400)],
-        "sales_call": [{"logged_by": "rep"}],
+        TouchType.PAGE_VIEW: [{"path": p} for p in names.PAGE_PATHS],
+        TouchType.FORM: [{"form": f} for f in names.FORMS],
+        TouchType.AD_CLICK: [{"utm_source": s} for s in ("google", "linkedin", "bing")],
+        TouchType.WEBINAR: [{"attended_minutes": m} for m in (15, 30, 45, 60)],
+        TouchType.CONTENT_VIEW: [{"seconds": s} for s in (20, 45, 90, 180, 400)],
+        TouchType.SALES_CALL: [{"logged_by": "rep"}],
     }
     out = np.full(len(kind), "{}", dtype=object)
     for touch_kind, values in options.items():
