@@ -55,7 +55,7 @@ MAX_MEDIAN, MAX_P90 = 10, 30
 # Apps (and the project modules) whose functions are bigger than that today: (median, p90)
 # when measured, ceilings that may only come down.
 FUNCTION_SIZE_CEILINGS = {
-    "demo": (12, 42),
+    "demo": (12, 36),
 }
 
 # Modules mypy skipped when it joined `make lint` (pyproject.toml); the list may only shrink.
