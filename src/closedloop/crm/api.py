@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated
 
 from django.http import HttpResponse
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 from pydantic import AfterValidator
 
 from closedloop.core.api_auth import token_auth
@@ -31,6 +31,7 @@ from closedloop.core.api_support import (
     Ordering,
     OutSchema,
     PathId,
+    QuerySchema,
     UtcDatetime,
     expected_version,
     invalid,
@@ -202,7 +203,7 @@ class LeadPatch(partial_schema(LeadIn, "LeadPatchFields")):
 LEAD_SORTS = {"created_at": datetime.datetime, "updated_at": datetime.datetime, "score": int}
 
 
-class LeadQuery(Schema):
+class LeadQuery(QuerySchema):
     """The query parameters of GET /leads, typed; they fill crm.filters.LeadFilters."""
 
     stage: LifecycleStage | None = None
@@ -356,7 +357,7 @@ class AccountIn(BodySchema):
 AccountPatch = partial_schema(AccountIn, "AccountPatch")
 
 
-class AccountFilters(Schema):
+class AccountFilters(QuerySchema):
     domain: str | None = Field(None, max_length=200)
     industry: str | None = Field(None, max_length=80)
 
@@ -471,7 +472,7 @@ class OpportunityIn(BodySchema):
 OpportunityPatch = partial_schema(OpportunityIn, "OpportunityPatch")
 
 
-class OpportunityFilters(Schema):
+class OpportunityFilters(QuerySchema):
     stage: OpportunityStage | None = None
     account: Id | None = None
     owner: Id | None = None
