@@ -45,9 +45,7 @@ def records(alice):
 
 
 @pytest.mark.parametrize(("path", "names"), OPERATIONS, ids=[p for p, _ in OPERATIONS])
-def test_a_nul_in_any_query_parameter_is_never_a_server_error(
-    api_as, ada, records, path, names
-):
+def test_a_nul_in_any_query_parameter_is_never_a_server_error(api_as, ada, records, path, names):
     client = api_as(ada)
     url = path.format(**records)
     for name in names:
