@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from closedloop.analytics.api import router as analytics_router
+from closedloop.campaigns.api import router as campaigns_router
 from closedloop.core.api_support import install_error_handlers
 from closedloop.crm.api import router as crm_router
 from closedloop.definitions.api import router as definitions_router
@@ -25,6 +26,7 @@ api = NinjaAPI(
 # The standard error body ({"errors": [{"field", "problem"}]}) for every router below.
 install_error_handlers(api)
 api.add_router("", analytics_router)
+api.add_router("", campaigns_router)
 api.add_router("", crm_router)
 api.add_router("", definitions_router)
 api.add_router("", engagement_router)

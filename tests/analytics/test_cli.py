@@ -43,6 +43,8 @@ def run(*args):
         ("u_shaped_marketo", []),
         ("w_shaped", []),
         ("full_path", []),
+        ("j_shaped", []),
+        ("inverse_j", []),
         ("markov", []),
         ("markov", ["--order", "3"]),
         ("shapley", []),
@@ -87,7 +89,7 @@ def test_a_bad_row_is_refused_with_its_line_number(tmp_path, row, message):
 
 
 def test_an_unknown_model_and_a_missing_file_are_refused(path_file, tmp_path):
-    assert run("--paths", path_file, "--model", "j_shaped").exit_code == 2
+    assert run("--paths", path_file, "--model", "z_shaped").exit_code == 2
     assert run("--paths", tmp_path / "missing.csv", "--model", "first").exit_code == 2
     empty = tmp_path / "empty.csv"
     empty.write_text("path;total_conversions;total_conversion_value;total_null\n\n")

@@ -35,6 +35,10 @@ def credited(model, **settings):
         ("w_shaped", {"A": (0.6, 60), "B": (2.1, 60), "C": (0.3, 30)}),
         # 22.5% x 4 on positions 0 (A), 1 (B), 2 (A), 3 (C), no middle left: scaled by 1/0.9.
         ("full_path", {"A": (0.5, 50), "B": (2.25, 75), "C": (0.25, 25)}),
+        # 20% first (A), 60% last (C), 10% + 10% middle (B, A); B alone keeps everything.
+        ("j_shaped", {"A": (0.3, 30), "B": (2.1, 60), "C": (0.6, 60)}),
+        # 60% first (A), 20% last (C), 10% + 10% middle (B, A).
+        ("inverse_j", {"A": (0.7, 70), "B": (2.1, 60), "C": (0.2, 20)}),
     ],
 )
 def test_each_rule_based_model_credits_the_hand_computed_shares(model, expected):
@@ -86,7 +90,23 @@ def test_every_model_credits_exactly_the_total_conversions_and_value(model):
 
 
 def test_an_unknown_model_or_setting_is_refused_by_name():
-    with pytest.raises(ValueError, match="unknown model 'j_shaped'"):
-        attribute(journeys(), model="j_shaped")
+    with pytest.raises(ValueError, match="unknown model 'z_shaped'"):
+        attribute(journeys(), model="z_shaped")
     with pytest.raises(ValueError, match="takes no setting order"):
         attribute(journeys(), model="linear", order=2)
+
+
+def test_j_shaped_on_two_touches_scales_first_and_last_to_a_quarter_and_three_quarters():
+    result = attribute(journeys_from_paths([["A", "B"]], [1], [80], [0]), model="j_shaped")
+    assert result.as_dict()["A"]["conversions"] == pytest.approx(0.25)
+    assert result.as_dict()["B"]["value"] == pytest.approx(60)
+
+
+def test_j_shaped_ignores_a_known_lead_milestone_the_conversion_touch_is_the_last():
+    # Milestones of the database journeys do not move the J's 60%: it stays on the last touch.
+    paths = journeys_from_paths(
+        [["A", "B", "C"]], [1], [10], [0], milestones={"lead": [0], "opportunity": [1]}
+    )
+    result = attribute(paths, model="j_shaped").as_dict()
+    assert (result["A"]["conversions"], result["B"]["conversions"]) == pytest.approx((0.2, 0.2))
+    assert result["C"]["conversions"] == pytest.approx(0.6)

@@ -47,9 +47,9 @@ def test_an_executive_sees_everything(api_as, eve, deals):
 
 def test_bad_parameters_are_422s_naming_the_field(api_as, eve, deals):
     api = api_as(eve)
-    response = api.get("/analytics/attribution", {**PERIOD, "models": "first,j_shaped"})
+    response = api.get("/analytics/attribution", {**PERIOD, "models": "first,z_shaped"})
     assert response.status_code == 422
-    assert "unknown model 'j_shaped'" in problems(response)["models"]
+    assert "unknown model 'z_shaped'" in problems(response)["models"]
     response = api.get(
         "/analytics/attribution", {"since": PERIOD["until"], "until": PERIOD["since"]}
     )

@@ -78,7 +78,7 @@ def test_bad_filters_are_a_400_naming_the_field_and_nothing_is_computed(client_a
     )
     assert response.status_code == 400
     assert "must be on or before the last day" in response.content.decode()
-    response = client_as(eve).get("/analytics/attribution/", {"models": "j_shaped"})
+    response = client_as(eve).get("/analytics/attribution/", {"models": "z_shaped"})
     assert response.status_code == 400 and "loaded" not in response.context
 
 

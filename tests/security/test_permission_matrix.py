@@ -11,11 +11,14 @@ fails here:
 from __future__ import annotations
 
 import re
+from datetime import date
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
+from closedloop.analytics.models import Goal
 from closedloop.api import api
 from closedloop.core.models import Role
 from closedloop.core.services import create_api_token
@@ -46,6 +49,7 @@ OWNED = {
     "delivery": ["alice", "max_manager", "mia", "eve"],
     "host": ["alice", "max_manager", "mia", "eve"],
     "user": ["alice", "max_manager", "mia", "eve"],
+    "goal": ["alice", "max_manager"],  # another team's goal
 }
 PAGE_IDS = {
     "revoke-token": "token",
@@ -73,6 +77,9 @@ PAGE_IDS = {
     "webhook-rotate": "webhook",
     "webhook-redeliver": "delivery",
     "webhook-host-remove": "host",
+    "analytics-goal": "goal",
+    "analytics-goal-sign": "goal",
+    "analytics-goal-withdraw": "goal",
 }
 UNOWNED_PAGE_IDS = {
     "definitions-version",
@@ -81,6 +88,8 @@ UNOWNED_PAGE_IDS = {
     "definitions-withdraw",
     "definitions-simulate",
     "export-csv",
+    "campaign-edit",  # campaigns are shared by both teams; editing is a role check
+    "analytics-scoreboard-drill",  # a figure's name; the records are the user's scope's
 }
 API_IDS = {
     "lead_id": "lead",
@@ -88,8 +97,9 @@ API_IDS = {
     "opportunity_id": "opportunity",
     "job_id": "import",
     "endpoint_id": "webhook",
+    "goal_id": "goal",
 }
-UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id"}
+UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id", "campaign_id"}
 MISSING = 987654
 
 
@@ -175,6 +185,9 @@ def others(request, db):
         "delivery": Delivery.objects.create(endpoint=endpoint, event="lead.created").pk,
         "host": AllowedHost.objects.create(host="intranet.example").pk,
         "user": stranger.pk,
+        "goal": Goal.objects.create(
+            team=west, starts_on=date(2026, 4, 1), amount=1000, created_at=timezone.now()
+        ).pk,
     }
 
 

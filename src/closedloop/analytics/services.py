@@ -16,12 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import models
+from django.db.models import Q
 
 from closedloop.analytics.engine.attribution import MODELS, attribute
 from closedloop.analytics.engine.credits import Credits
 from closedloop.analytics.engine.journeys import Journeys, journeys_from_paths
+from closedloop.analytics.scope import Scope
 from closedloop.core.models import User
-from closedloop.core.permissions import visible
+from closedloop.core.permissions import lead_visibility
 from closedloop.crm.models import (
     Activity,
     ActivityKind,
@@ -66,7 +68,13 @@ class Loaded:
 
 
 def load_journeys(
-    *, user: User, outcome: str, dimension: str, since: datetime, until: datetime
+    *,
+    user: User | None = None,
+    scope: Scope | None = None,
+    outcome: str,
+    dimension: str,
+    since: datetime,
+    until: datetime,
 ) -> Loaded:
     """Journeys of the opportunities (and non-converting leads) `user` may see in [since, until).
 
@@ -75,11 +83,14 @@ def load_journeys(
     before it closed. Milestones: lead creation is the last touch at or before the first
     contact was created, opportunity creation the last touch before the opportunity was, and
     closed-won the last touch. Ages are days before the outcome.
+
+    Records are what `user` may see, or (for the worker's snapshots) those of `scope`.
     """
-    opportunities = _opportunities(user, outcome, since, until)
+    leads_rule, opportunities_rule = _rules(user, scope)
+    opportunities = _opportunities(opportunities_rule, outcome, since, until)
     contacts = _contacts([o["id"] for o in opportunities])
     converting_leads = {lead for leads in contacts.values() for lead, _ in leads}
-    nulls = _null_leads(user, outcome, since, until, converting_leads)
+    nulls = _null_leads(leads_rule, outcome, since, until, converting_leads)
     touches = _touches(converting_leads | set(nulls), dimension)
     rows: list[_Row] = []
     lost_count, lost_value = 0, 0.0
@@ -115,11 +126,17 @@ class _Row:
     milestones: dict[str, int]
 
 
-def _opportunities(user: User, outcome: str, since: datetime, until: datetime) -> list[dict]:
-    queryset = Opportunity.objects.all()
-    rule = opportunity_visibility(user)
-    if rule is not None:
-        queryset = queryset.filter(rule)
+def _rules(user: User | None, scope: Scope | None) -> tuple[Q, Q]:
+    """Filters on leads and on opportunities: what `user` may see, or what `scope` covers."""
+    if scope is not None:
+        return scope.owned(), scope.owned()
+    if user is None:
+        raise ValueError("load_journeys needs a user or a scope")
+    return lead_visibility(user) or Q(), opportunity_visibility(user) or Q()
+
+
+def _opportunities(rule: Q, outcome: str, since: datetime, until: datetime) -> list[dict]:
+    queryset = Opportunity.objects.filter(rule)
     if outcome == Outcome.REVENUE:
         queryset = queryset.filter(
             stage=OpportunityStage.WON, closed_at__gte=since, closed_at__lt=until
@@ -142,10 +159,10 @@ def _contacts(opportunity_ids: list[int]) -> dict[int, list[tuple[int, datetime]
 
 
 def _null_leads(
-    user: User, outcome: str, since: datetime, until: datetime, converting: set[int]
+    rule: Q, outcome: str, since: datetime, until: datetime, converting: set[int]
 ) -> dict[int, datetime]:
-    """Visible leads created in the period that are no contact of a converting opportunity."""
-    leads = visible(Lead.objects.filter(created_at__gte=since, created_at__lt=until), user)
+    """Leads (of `rule`) created in the period that are no contact of a converting opportunity."""
+    leads = Lead.objects.filter(rule, created_at__gte=since, created_at__lt=until)
     reached = OpportunityContact.objects.all()
     if outcome == Outcome.REVENUE:
         reached = reached.filter(opportunity__stage=OpportunityStage.WON)

@@ -34,7 +34,13 @@ class Campaign(Audited):
     channel = models.CharField(max_length=12, choices=Channel.choices)
     starts_on = models.DateField()
     ends_on = models.DateField(null=True, blank=True)
-    cost = models.DecimalField(max_digits=14, decimal_places=2, default=0)
+    cost = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        default=0,
+        help_text="What the campaign costs over its dates (spread evenly over its days)",
+    )
+    currency = models.CharField(max_length=3, default="USD", help_text="ISO 4217 code")
     audience = models.CharField(max_length=300, blank=True, help_text="Who it speaks to")
     message = models.TextField(blank=True, help_text="The core message, shared with sales")
     owner = models.ForeignKey(

@@ -27,6 +27,7 @@ RETRAIN = Periodic("closedloop.scoring.tasks.retrain_model", timedelta(days=7), 
 PERIODIC: tuple[Periodic, ...] = (
     RETRAIN,
     Periodic("closedloop.handoff.tasks.run_sla_check", timedelta(minutes=1), (True,)),
+    Periodic("closedloop.handoff.tasks.send_task_reminders", timedelta(minutes=2), (True,)),
     Periodic("closedloop.handoff.tasks.send_feedback_digest", timedelta(days=7), (7, True)),
     Periodic(
         "closedloop.core.maintenance.refresh_planner_statistics_daily", timedelta(hours=1), (True,)
@@ -34,6 +35,9 @@ PERIODIC: tuple[Periodic, ...] = (
     Periodic(
         "closedloop.engagement.tasks.prune_touch_properties_daily", timedelta(hours=2), (True,)
     ),
+    # The scoreboard's snapshots: soon after a worker starts, then every 15 minutes.
+    Periodic("closedloop.analytics.tasks.refresh_scoreboards", timedelta(seconds=30), (True,)),
+    Periodic("closedloop.analytics.tasks.send_weekly_scoreboard", timedelta(days=7), (True,)),
 )
 
 

@@ -69,6 +69,7 @@ def campaigns(b: Builder) -> None:
             "starts_on": starts,
             "ends_on": b.campaign_end,
             "cost": cost,
+            "currency": obj("USD" for _ in kinds),
             "audience": obj(audience),
             "message": obj(message),
             "owner_id": b.marketer_ids[rng.integers(0, len(b.marketer_ids), CAMPAIGN_COUNT)],

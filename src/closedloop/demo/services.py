@@ -85,6 +85,13 @@ def _asset_indexes() -> dict[int, int]:
 
 
 def _propensities(quality: dict[int, float], effect: dict[int, float]) -> dict[int, float]:
+    ids, p = _propensity_arrays(quality, effect, None, with_ids=True)
+    return dict(zip(ids.tolist(), p.tolist(), strict=True))
+
+
+def _propensity_arrays(quality, effect, without_channel, *, with_ids=False):
+    """Every lead's true propensity (ordered by id); `without_channel`: as if that channel's
+    marketing touches had never happened."""
     leads = list(
         Lead.objects.order_by("pk")
         .values_list(
@@ -100,16 +107,17 @@ def _propensities(quality: dict[int, float], effect: dict[int, float]) -> dict[i
         .iterator(chunk_size=20_000)
     )
     if not leads:
-        return {}
+        empty = np.zeros(0)
+        return (empty.astype(np.int64), empty) if with_ids else empty
     pk, industry, employees, seniority, country, email, created, campaign = zip(*leads, strict=True)
     ids = np.array(pk, dtype=np.int64)
+    marketing = Touchpoint.objects.filter(lead__isnull=False, type__in=truth.MARKETING_TOUCH_TYPES)
+    if without_channel is not None:
+        marketing = marketing.exclude(channel=without_channel)
     touches = list(
-        Touchpoint.objects.filter(
-            lead__isnull=False,
-            type__in=truth.MARKETING_TOUCH_TYPES,
+        marketing.values_list("lead_id", "type", "content_id", "occurred_at").iterator(
+            chunk_size=50_000
         )
-        .values_list("lead_id", "type", "content_id", "occurred_at")
-        .iterator(chunk_size=50_000)
     )
     t_lead, t_type, t_content, t_at = zip(*touches, strict=True) if touches else ((),) * 4
     fit = truth.fit_logit(
@@ -129,7 +137,7 @@ def _propensities(quality: dict[int, float], effect: dict[int, float]) -> dict[i
     )
     multiplier = np.array([quality.get(c, 1.0) if c else 1.0 for c in campaign])
     p = truth.true_propensity(fit=fit, engagement=engagement, campaign_quality=multiplier)
-    return dict(zip(ids.tolist(), p.tolist(), strict=True))
+    return (ids, p) if with_ids else p
 
 
 def _obj(values) -> np.ndarray:
@@ -140,3 +148,29 @@ def _obj(values) -> np.ndarray:
 
 def _epoch(datetimes) -> np.ndarray:
     return np.array([int(d.timestamp()) for d in datetimes], dtype=np.int64)
+
+
+def true_channel_effects() -> dict[str, float]:
+    """{channel: expected SQLs the channel's touches cause}, from the hidden truth.
+
+    A channel's true effect is its removal effect on the truth itself: the sum over leads of
+    P(SQL) with every marketing touch minus P(SQL) without that channel's touches (the lead's
+    fit and original campaign unchanged). Channels are the touchpoints' own `channel`; sales
+    touches weigh nothing in the truth and are left out. Attribution models that find causes
+    rather than positions should rank channels the way these effects do.
+    """
+    truth_now = demo_truth()
+    base = _propensity_arrays(truth_now.campaign_quality, truth_now.asset_effectiveness, None)
+    channels = (
+        Touchpoint.objects.filter(lead__isnull=False, type__in=truth.MARKETING_TOUCH_TYPES)
+        .exclude(channel="")
+        .values_list("channel", flat=True)
+        .distinct()
+    )
+    found = {}
+    for channel in sorted(set(channels)):
+        without = _propensity_arrays(
+            truth_now.campaign_quality, truth_now.asset_effectiveness, channel
+        )
+        found[channel] = float(base.sum() - without.sum())
+    return found

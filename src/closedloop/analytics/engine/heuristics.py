@@ -8,7 +8,9 @@ rest equally over the other touches up to the last milestone (see docs/analytics
 - U-shaped (HubSpot): 40% first touch, 40% lead creation, 20% middle;
 - U-shaped (Marketo Measure): 50% first touch, 50% lead creation;
 - W-shaped: 30% first, 30% lead creation, 30% opportunity creation, 10% middle;
-- full path: 22.5% each first, lead creation, opportunity creation, closed-won, 10% middle.
+- full path: 22.5% each first, lead creation, opportunity creation, closed-won, 10% middle;
+- J-shaped (HubSpot): 20% first touch, 60% last touch, 20% middle;
+- inverse J: 60% first touch, 20% last touch, 20% middle.
 """
 
 from __future__ import annotations
@@ -18,12 +20,17 @@ import numpy as np
 from closedloop.analytics.engine.credits import Credits, credit_touches
 from closedloop.analytics.engine.journeys import FloatArray, IntArray, Journeys
 
+# The milestone that is always a journey's last touch (the J-shaped models' conversion touch).
+LAST = "last"
+
 # (milestone shares in order first touch, then the named milestones; middle share)
 POSITION_MODELS: dict[str, tuple[tuple[float, ...], tuple[str, ...], float]] = {
     "u_shaped": ((0.4, 0.4), ("lead",), 0.2),
     "u_shaped_marketo": ((0.5, 0.5), ("lead",), 0.0),
     "w_shaped": ((0.3, 0.3, 0.3), ("lead", "opportunity"), 0.1),
     "full_path": ((0.225, 0.225, 0.225, 0.225), ("lead", "opportunity", "won"), 0.1),
+    "j_shaped": ((0.2, 0.6), (LAST,), 0.2),
+    "inverse_j": ((0.6, 0.2), (LAST,), 0.2),
 }
 
 
@@ -66,7 +73,7 @@ def time_decay(journeys: Journeys, *, half_life: float | None = None) -> Credits
 
 
 def position_based(journeys: Journeys, model: str) -> Credits:
-    """A U-, W- or full-path model by name (see POSITION_MODELS)."""
+    """A U-, W-, full-path or J-shaped model by name (see POSITION_MODELS)."""
     shares, names, middle = POSITION_MODELS[model]
     positions = [np.zeros(journeys.rows, dtype=np.int64)]
     positions += [
@@ -81,11 +88,13 @@ def milestone_positions(journeys: Journeys, name: str, order: int, count: int) -
     """Touch position of milestone `name` per row; where unknown, an evenly spaced default.
 
     `name` is milestone number `order` (1-based) of the model's `count` milestones after the
-    first touch. Its default is position floor(order * (length - 1) / count + 0.5): the last
-    milestone falls on the last touch and the others are spread evenly between, because path
-    files carry no milestones.
+    first touch. The `last` milestone is always the last touch. Another's default is position
+    floor(order * (length - 1) / count + 0.5): the last milestone falls on the last touch and
+    the others are spread evenly between, because path files carry no milestones.
     """
     lengths = journeys.lengths
+    if name == LAST:
+        return (lengths - 1).astype(np.int64)
     default = np.floor(order * (lengths - 1) / count + 0.5).astype(np.int64)
     known = journeys.milestone(name)
     if np.any(known >= lengths):
