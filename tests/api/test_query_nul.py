@@ -6,6 +6,8 @@ on PostgreSQL."""
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 import pytest
 
 from closedloop.api import api
@@ -47,7 +49,9 @@ def records(alice):
 @pytest.mark.parametrize(("path", "names"), OPERATIONS, ids=[p for p, _ in OPERATIONS])
 def test_a_nul_in_any_query_parameter_is_never_a_server_error(api_as, ada, records, path, names):
     client = api_as(ada)
-    url = path.format(**records)
+    # An id of a kind not made above names no record: a 404 before the query is read, which
+    # the test accepts; give the new kind a record in `records` to cover its parameters.
+    url = path.format_map(defaultdict(lambda: 1, records))
     for name in names:
         for value in NUL_VALUES:
             response = client.get(url, {name: value})
