@@ -45,21 +45,20 @@ DOMAIN_APPS = (
 NO_TABLES: set[str] = set()  # every domain app has tables (analytics: snapshots and goals)
 SHELL_APPS: tuple[str, ...] = ()
 SHAPE = ("models", "services", "views", "api", "urls")
+# Apps that act on the other apps' tables, with none and no pages of their own: their modules.
+SERVICE_APPS = {"privacy": ("services", "api", "admin")}
 
 MAX_MODULE_LINES = 800
 # Modules over the limit today, with their size when listed: each may only shrink, and leaves
-# the list once under the limit. scoring/services.py is the scorer's, to be split by the work
-# that owns it.
-OVER_THE_LIMIT = {
-    "scoring/services.py": 938,
-}
+# the list once under the limit. None now (scoring/services.py, 938 lines, was split).
+OVER_THE_LIMIT: dict[str, int] = {}
 
 MAX_MEDIAN, MAX_P90 = 10, 30
 # Apps (and the project modules) whose functions are bigger than that today: (median, p90)
 # when measured, ceilings that may only come down.
 FUNCTION_SIZE_CEILINGS = {
     "(project)": (11, 24),
-    "demo": (11, 37),
+    "demo": (11, 36),
     "engagement": (11, 23),
 }
 
@@ -97,22 +96,11 @@ MYPY_BASELINE = {
     "closedloop.imports.fastinsert",
     "closedloop.imports.loaders",
     "closedloop.imports.services",
-    "closedloop.scoring.engine.additive",
-    "closedloop.scoring.engine.columns",
-    "closedloop.scoring.engine.encoding",
-    "closedloop.scoring.engine.explained",
-    "closedloop.scoring.engine.tables",
-    "closedloop.scoring.services",
     "closedloop.settings",
     "closedloop.core.people",
     "closedloop.demo.funnel",
-    "closedloop.demo.marketing",
-    "closedloop.demo.people",
-    "closedloop.demo.records",
-    "closedloop.demo.touches",
     "closedloop.handoff.lead_views",
     "closedloop.handoff.work",
-    "closedloop.scoring.engine.boosted",
     "closedloop.webhooks.api",
 }
 
@@ -206,6 +194,25 @@ def test_every_domain_app_has_the_documented_shape(app):
     assert (folder / "templates" / app).is_dir()
     assert (ROOT / "tests" / app).is_dir(), f"tests/{app} mirrors the app"
     assert f"`{app}`" in DOC
+
+
+@pytest.mark.parametrize("app", SERVICE_APPS)
+def test_every_service_app_has_its_documented_shape_and_a_layer(app):
+    folder = SRC / app
+    missing = [m for m in SERVICE_APPS[app] if not (folder / f"{m}.py").exists()]
+    assert missing == []
+    assert not (folder / "models.py").exists() and not (folder / "views.py").exists()
+    assert (ROOT / "tests" / app).is_dir(), f"tests/{app} mirrors the app"
+    assert f"`{app}`" in DOC
+    [layers] = [c["layers"] for c in contracts() if c["type"] == "layers"]
+    assert any(f"closedloop.{app}" in layer.split(" | ") for layer in layers)
+
+
+def test_every_app_is_in_the_layers_contract():
+    [layers] = [c["layers"] for c in contracts() if c["type"] == "layers"]
+    layered = {name for layer in layers for name in layer.split(" | ")}
+    apps = {f"closedloop.{p.name}" for p in SRC.iterdir() if (p / "__init__.py").exists()}
+    assert apps - layered == set()
 
 
 def test_the_shell_apps_are_documented_as_shells():

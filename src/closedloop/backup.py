@@ -209,11 +209,7 @@ def _move_import_paths(old_media_root: str) -> None:
 def _check_counts(manifest: dict) -> None:
     if not manifest.get("counts_exact"):
         return
-    restored = table_counts()
-    wrong = {
-        name: (count, restored.get(name))
-        for name, count in manifest["tables"].items()
-        if restored.get(name) != count
-    }
+    restored, counts = table_counts(), manifest["tables"]
+    wrong = {n: (c, restored.get(n)) for n, c in counts.items() if restored.get(n) != c}
     if wrong:
         raise BackupError(f"restored row counts differ from the backup's: {wrong}")

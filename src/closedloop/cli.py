@@ -69,11 +69,10 @@ def check(deploy: bool = typer.Option(False, "--deploy", help="Also run the depl
     from closedloop.core.checks import format_problems, run_problems
 
     problems = run_problems(deploy=deploy)
-    if not problems:
-        typer.echo("No problems found." + (" Ready to deploy." if deploy else ""))
-        return
-    typer.echo(format_problems(problems), err=True)
-    raise typer.Exit(1)
+    if problems:
+        typer.echo(format_problems(problems), err=True)
+        raise typer.Exit(1)
+    typer.echo("No problems found." + (" Ready to deploy." if deploy else ""))
 
 
 @app.command()
@@ -214,8 +213,9 @@ def source_create(name: str = typer.Argument(..., help="A name to tell sources a
         _, key = create_source(name=name)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    typer.echo(f"Tracking source {name!r} (shown once; send it as the basic-auth user of /v1/*):")
-    typer.echo(key)
+    typer.echo(
+        f"Tracking source {name!r} (shown once; send it as the basic-auth user of /v1/*):\n{key}"
+    )
 
 
 @app.command()
@@ -299,11 +299,10 @@ def person_export(email: str = typer.Argument(..., help="The person's email")) -
     from closedloop.privacy.services import PersonNotFound, export_person
 
     try:
-        document = export_person(email=email)
+        typer.echo(json.dumps(export_person(email=email), indent=2, ensure_ascii=False))
     except PersonNotFound as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
-    typer.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 @person_app.command("erase")

@@ -142,3 +142,23 @@ def test_domains_are_normalised_and_checked(api_as, mia):
         "domain": "is not a domain name like example.com",
         "country": "use a two-letter ISO 3166 country code such as US or DE",
     }
+
+
+def test_the_openapi_document_describes_annual_revenue_as_the_server_reads_it(api_as, ada):
+    """Schemathesis found "" documented as a valid annual_revenue (any string) and refused by
+    the server, and 16-digit amounts that SQLite could not read back (a 500): the document now
+    gives the decimal pattern the server checks, 12 digits before the point as for Money."""
+    from closedloop.api import api
+
+    schema = api.get_openapi_schema()["components"]["schemas"]["AccountIn"]
+    options = schema["properties"]["annual_revenue"]["anyOf"]
+    [text] = [o for o in options if o.get("type") == "string"]
+    assert text["pattern"] == r"^\d{1,12}(\.\d{1,2})?$"
+    client = api_as(ada)
+    assert client.post("/accounts", {"name": "Big", "annual_revenue": ""}).status_code == 422
+    too_big = client.post("/accounts", {"name": "Big", "annual_revenue": "99999999999999.99"})
+    assert too_big.status_code == 422  # 16 digits did not read back from SQLite: a 500
+    created = client.post("/accounts", {"name": "Big", "annual_revenue": "999999999999.99"})
+    assert created.status_code == 201, created.content
+    got = client.get(f"/accounts/{created.json()['id']}")
+    assert got.status_code == 200 and got.json()["annual_revenue"] == "999999999999.99"

@@ -268,6 +268,43 @@ def _line(db_file: Path) -> int:
     return row[0] if row else 0
 
 
+KILLS = 10  # per run, each in a later chunk of 40 rows than the one before
+
+
+def _kill_at(target: int, path: Path, env: dict, db_file: Path, repeated: dict) -> bool:
+    """Run (or resume) the import until its job has passed line `target`, SIGKILL it (in the
+    next chunk's transaction), and check that it left no lead twice beyond the clean run's
+    `repeated`. True if it was killed, not finished."""
+    child = subprocess.Popen(
+        _import_cmd(path),
+        env=env,
+        cwd=path.parent,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    while child.poll() is None and _line(db_file) < target and time.monotonic() < deadline:
+        time.sleep(0.01)
+    killed = child.poll() is None
+    if killed:
+        os.kill(child.pid, signal.SIGKILL)
+    child.wait()
+    more = {k: n for k, n in _repeated_leads(db_file).items() if n > repeated.get(k, 1)}
+    assert more == {}, f"duplicates after the kill at line {target}"
+    return killed
+
+
+def _repeated_leads(db_file: Path) -> dict[str, int]:
+    """Emails held by more than one lead, and how many."""
+    with sqlite3.connect(db_file, timeout=30) as db:
+        return dict(
+            db.execute(
+                "SELECT lower(email), count(*) FROM crm_lead WHERE email != '' "
+                "GROUP BY lower(email) HAVING count(*) > 1"
+            ).fetchall()
+        )
+
+
 @pytest.mark.parametrize("drop_indexes", [False, True], ids=["indexes-kept", "indexes-dropped"])
 def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicates(
     tmp_path, drop_indexes
@@ -285,23 +322,11 @@ def test_an_import_killed_with_sigkill_at_random_points_resumes_without_duplicat
 
     rng = random.Random(2026)
     db_file = crash_dir / "closedloop.sqlite3"
-    kills = 0
-    for target in sorted(rng.sample(range(80, 900), 2)):
-        child = subprocess.Popen(
-            _import_cmd(path),
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 120
-        while child.poll() is None and _line(db_file) < target and time.monotonic() < deadline:
-            time.sleep(0.01)
-        if child.poll() is None:
-            os.kill(child.pid, signal.SIGKILL)
-            kills += 1
-        child.wait()
-    assert kills >= 1, "the import finished before it could be killed"
+    chunks = sorted(rng.sample(range(1, 24), KILLS))  # 1,000 rows: 25 chunks of 40
+    targets = [40 * chunk + rng.randrange(1, 40) for chunk in chunks]
+    repeated = _repeated_leads(clean_dir / "closedloop.sqlite3")
+    kills = [_kill_at(target, path, env, db_file, repeated) for target in targets]
+    assert all(kills), f"the import finished before it could be killed: {kills}"
     killed = _db_state(db_file)
     assert killed["jobs"][0][4] == "running"  # as a killed process leaves it
     if drop_indexes:  # killed mid-load, the secondary indexes are still missing

@@ -111,6 +111,21 @@ class BodySchema(BaseModel):
         return value
 
 
+class QuerySchema(Schema):
+    """Base of query-parameter schemas (`Query[...]`): a NUL character in a text parameter is
+    a 422 naming it (PostgreSQL compares no text with a NUL: the filter's query failed as a
+    500), and the OpenAPI document gives free-text parameters the NO_NUL pattern."""
+
+    model_config = ConfigDict(json_schema_extra=_document_no_nul)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("NUL characters (\\u0000) are not allowed")
+        return value
+
+
 def _check_storable(value: dict | list) -> None:
     """Free-form JSON (a contract body) as PostgreSQL's jsonb can store it."""
     try:

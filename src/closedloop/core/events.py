@@ -22,6 +22,11 @@ contract_activated = Signal()  # payload: {"version": n}: rules changed, rescore
 # touchpoints_recorded). A listener may queue work that commits with them, and returns True
 # when it did, so that the emitter tells touchpoints_recorded's listeners not to queue it again.
 touchpoints_storing = Signal()
+# Also sent inside the transaction: leads' owners were changed by a door other than the
+# handoff's own (the API, the admin, an import), with `by` (the user, or None) and payload
+# {"changes": [{"lead", "from_owner", "to_owner"} as ids], "reason", "at"}. The handoff
+# records them in its ownership log (Assignment) in the same transaction.
+lead_owners_changing = Signal()
 
 EVENTS = {
     "lead.mql": lead_became_mql,

@@ -14,7 +14,7 @@ from typing import Any
 from ninja import Field, Query, Router, Schema, Status
 
 from closedloop.core.api_auth import token_auth
-from closedloop.core.api_support import ERRORS, ApiError, BodySchema, not_found
+from closedloop.core.api_support import ERRORS, ApiError, BodySchema, QuerySchema, not_found
 from closedloop.core.models import User
 from closedloop.definitions import services
 from closedloop.definitions.models import ContractVersion, Side
@@ -200,7 +200,7 @@ def sign(request, number: int):
     return Status(201, _out(version))
 
 
-class DiffQuery(Schema):
+class DiffQuery(QuerySchema):
     from_version: int = Field(..., alias="from", description="Version number to compare from")
     to_version: int = Field(..., alias="to", description="Version number to compare to")
 

@@ -24,6 +24,7 @@ from typing import Any
 
 from closedloop.lifecycle import default_moves
 from closedloop.pipeline import DEFAULT_PIPELINE
+from closedloop.vocabulary import TouchType
 
 DEFAULT_CONTRACT: dict[str, Any] = {
     "icp": [
@@ -60,21 +61,24 @@ DEFAULT_CONTRACT: dict[str, Any] = {
     ],
     "engagement": {
         "points": {
-            "page_view": 1,
-            "email_open": 1,
-            "email_click": 3,
-            "content_view": 5,
-            "form": 15,
-            "webinar": 20,
-            "ad_click": 2,
-            "event": 15,
-            "sales_call": 5,
-            "meeting": 25,
-            "other": 0,
+            TouchType.PAGE_VIEW.value: 1,
+            TouchType.EMAIL_OPEN.value: 1,
+            TouchType.EMAIL_CLICK.value: 3,
+            TouchType.CONTENT_VIEW.value: 5,
+            TouchType.FORM.value: 15,
+            TouchType.WEBINAR.value: 20,
+            TouchType.AD_CLICK.value: 2,
+            TouchType.EVENT.value: 15,
+            TouchType.SALES_CALL.value: 5,
+            TouchType.MEETING.value: 25,
+            TouchType.OTHER.value: 0,
         },
         "caps": {
-            "web": {"types": ["page_view", "ad_click"], "max": 20},
-            "email": {"types": ["email_open", "email_click"], "max": 25},
+            "web": {"types": [TouchType.PAGE_VIEW.value, TouchType.AD_CLICK.value], "max": 20},
+            "email": {
+                "types": [TouchType.EMAIL_OPEN.value, TouchType.EMAIL_CLICK.value],
+                "max": 25,
+            },
         },
         "half_life_days": 30,
     },

@@ -23,6 +23,29 @@ class Builder:
     """Holds what the phases draw (arrays keyed by name) and the finished tables; each phase
     has its own random stream, so changing one phase leaves the others' draws alone."""
 
+    # What the phases draw, declared so that mypy checks their use (a phase may add more:
+    # see __setattr__). One entry per campaign, asset, account or lead; dicts hold columns.
+    campaign_kind: np.ndarray
+    campaign_start: np.ndarray
+    campaign_end: np.ndarray
+    campaign_reach: np.ndarray
+    campaign_quality: np.ndarray
+    asset_popularity: np.ndarray
+    asset_effect: np.ndarray
+    account: dict[str, Any]
+    account_revenue: np.ndarray
+    lead: dict[str, Any]
+    fit: np.ndarray
+    propensity: np.ndarray
+    touch: dict[str, Any]
+    touch_count: np.ndarray
+    flow: dict[str, Any]
+    opp: dict[str, Any]
+    activity: dict[str, Any]
+    final_stage: np.ndarray
+    last_change_at: np.ndarray
+    recycle_days: np.ndarray
+
     def __init__(
         self,
         *,
@@ -54,3 +77,6 @@ class Builder:
     # Phases add their results as attributes (campaign_kind, lead, touch, flow, opp, …).
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"the phase that draws {name!r} has not run yet")
+
+    def __setattr__(self, name: str, value: Any) -> None:  # undeclared results too
+        super().__setattr__(name, value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from closedloop.vocabulary import MARKETING_TOUCH_TYPES, SALES_TOUCH_TYPES
+from closedloop.vocabulary import MARKETING_TOUCH_TYPES, SALES_TOUCH_TYPES, TouchType
 
 NULL_TIME = np.iinfo(np.int64).min
 DAY = 86400
@@ -103,34 +103,38 @@ SOURCE_LABEL = {
     "other": "other",
 }
 CREATION_TOUCH = {
-    "email": "email_click",
-    "event": "event",
-    "webinar": "webinar",
-    "outbound": "email_click",
+    "email": TouchType.EMAIL_CLICK.value,
+    "event": TouchType.EVENT.value,
+    "webinar": TouchType.WEBINAR.value,
+    "outbound": TouchType.EMAIL_CLICK.value,
 }  # every other source: a form fill
 
 HIGH_INTENT = {
-    "form": 0.15,
-    "webinar": 0.12,
-    "content_view": 0.38,
-    "event": 0.08,
-    "email_click": 0.27,
+    TouchType.FORM.value: 0.15,
+    TouchType.WEBINAR.value: 0.12,
+    TouchType.CONTENT_VIEW.value: 0.38,
+    TouchType.EVENT.value: 0.08,
+    TouchType.EMAIL_CLICK.value: 0.27,
 }
-LOW_INTENT = {"page_view": 0.55, "email_open": 0.35, "ad_click": 0.10}
+LOW_INTENT = {
+    TouchType.PAGE_VIEW.value: 0.55,
+    TouchType.EMAIL_OPEN.value: 0.35,
+    TouchType.AD_CLICK.value: 0.10,
+}
 # Every kind a demo touch can be: the vocabulary's marketing and sales touch types, in order.
 TOUCH_KINDS = tuple(str(t) for t in (*MARKETING_TOUCH_TYPES, *SALES_TOUCH_TYPES))
 KIND = {k: i for i, k in enumerate(TOUCH_KINDS)}
 TOUCH_CHANNEL = {
-    "page_view": "web",
-    "email_open": "email",
-    "email_click": "email",
-    "form": "web",
-    "webinar": "web",
-    "ad_click": "search",
-    "content_view": "web",
-    "event": "events",
-    "sales_call": "sales",
-    "meeting": "sales",
+    TouchType.PAGE_VIEW.value: "web",
+    TouchType.EMAIL_OPEN.value: "email",
+    TouchType.EMAIL_CLICK.value: "email",
+    TouchType.FORM.value: "web",
+    TouchType.WEBINAR.value: "web",
+    TouchType.AD_CLICK.value: "search",
+    TouchType.CONTENT_VIEW.value: "web",
+    TouchType.EVENT.value: "events",
+    TouchType.SALES_CALL.value: "sales",
+    TouchType.MEETING.value: "sales",
 }
 
 ASSET_KINDS = {

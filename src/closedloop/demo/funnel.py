@@ -17,6 +17,7 @@ from closedloop.demo.catalog import (
     SENIORITY_RANK,
     TOUCH_KINDS,
 )
+from closedloop.vocabulary import TouchType
 
 if TYPE_CHECKING:
     from closedloop.demo.builder import Builder
@@ -236,7 +237,7 @@ def _content_effect(b: Builder, leads, group, close, count) -> np.ndarray:
     member = np.full(b.n, -1, dtype=np.int64)
     member[leads] = group
     views = np.flatnonzero(
-        (t["asset"] >= 0) & (t["kind"] == KIND["content_view"]) & (member[t["lead"]] >= 0)
+        (t["asset"] >= 0) & (t["kind"] == KIND[TouchType.CONTENT_VIEW]) & (member[t["lead"]] >= 0)
     )
     deal = member[t["lead"][views]]
     views, deal = views[t["at"][views] <= close[deal]], deal[t["at"][views] <= close[deal]]

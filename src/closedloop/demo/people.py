@@ -75,42 +75,53 @@ def leads(b: Builder) -> None:
     created, campaign = _creation_times(b, rng, n)
     order = np.argsort(created, kind="stable")  # ids in the order leads arrived
     created, campaign = created[order], campaign[order]
-    kinds = b.campaign_kind
-    organic = choice(rng, ORGANIC_SOURCES, n)
-    source = np.where(
-        campaign >= 0,
-        obj(CAMPAIGN_TYPES[k][2] for k in kinds)[np.maximum(campaign, 0)],
-        organic,
-    )
-    subscriber = ((source == "email") & (rng.random(n) < 0.5)) | (
-        (source == "organic_search") & (rng.random(n) < 0.25)
-    )
-    seniority = choice(rng, SENIORITY_SHARE, n)
-    department = rng.integers(0, len(names.DEPARTMENTS), n)
-    title_table = {s: np.array(t, dtype=object) for s, t in names.TITLES.items()}
-    title = np.empty(n, dtype=object)
-    for s, titles in title_table.items():
-        mask = seniority == s
-        title[mask] = titles[department[mask]]
-    first = np.array(names.FIRST_NAMES, object)[rng.integers(0, len(names.FIRST_NAMES), n)]
-    last = np.array(names.LAST_NAMES, object)[rng.integers(0, len(names.LAST_NAMES), n)]
-    employees = acc["employees"][account]
-    personal = rng.random(n) < np.where(employees < 50, 0.2, 0.08)
-    email = _emails(b, rng, first, last, account, personal)
-    country = acc["country"][account]
-    city = np.empty(n, dtype=object)
-    for c, cities in names.CITIES.items():
-        mask = country == c
-        city[mask] = np.array(cities, object)[rng.integers(0, len(cities), mask.sum())]
-    has_phone = rng.random(n) < 0.65
-    digits = rng.integers(200_000_0000, 999_999_9999, n)
-    phone = phones(country, digits, has_phone)
+    source, subscriber = _sources(b, rng, campaign)
+    person = _people(b, rng, account)
     b.lead = dict(
         account=account,
         created=created,
         campaign=campaign,
         source=source,
         subscriber=subscriber,
+        **person,
+        industry=acc["industry"][account],
+        company=acc["name"][account],
+    )
+    b.fit = truth.fit_logit(
+        industry=b.lead["industry"],
+        employees=person["employees"],
+        seniority=person["seniority"],
+        country=person["country"],
+        email=person["email"],
+    )
+
+
+def _sources(
+    b: Builder, rng: np.random.Generator, campaign: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each lead's source (its campaign's, else an organic one) and whether it only subscribed."""
+    n, kinds = len(campaign), b.campaign_kind
+    organic = choice(rng, ORGANIC_SOURCES, n)
+    by_campaign = obj(CAMPAIGN_TYPES[k][2] for k in kinds)[np.maximum(campaign, 0)]
+    source = np.where(campaign >= 0, by_campaign, organic)
+    subscriber = ((source == "email") & (rng.random(n) < 0.5)) | (
+        (source == "organic_search") & (rng.random(n) < 0.25)
+    )
+    return source, subscriber
+
+
+def _people(b: Builder, rng: np.random.Generator, account: np.ndarray) -> dict[str, np.ndarray]:
+    """Who each lead is: seniority, title, name, email, where they are, their company's size."""
+    n, acc = len(account), b.account
+    seniority, title = _titles(rng, n)
+    first = np.array(names.FIRST_NAMES, object)[rng.integers(0, len(names.FIRST_NAMES), n)]
+    last = np.array(names.LAST_NAMES, object)[rng.integers(0, len(names.LAST_NAMES), n)]
+    employees = acc["employees"][account]
+    personal = rng.random(n) < np.where(employees < 50, 0.2, 0.08)
+    email = _emails(b, rng, first, last, account, personal)
+    country = acc["country"][account]
+    city, phone = _places(rng, country)
+    return dict(
         seniority=seniority,
         title=title,
         first=first,
@@ -120,19 +131,31 @@ def leads(b: Builder) -> None:
         city=city,
         phone=phone,
         employees=employees,
-        industry=acc["industry"][account],
-        company=acc["name"][account],
-    )
-    b.fit = truth.fit_logit(
-        industry=b.lead["industry"],
-        employees=employees,
-        seniority=seniority,
-        country=country,
-        email=email,
     )
 
 
-def _creation_times(b: Builder, rng, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _titles(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    seniority = choice(rng, SENIORITY_SHARE, n)
+    department = rng.integers(0, len(names.DEPARTMENTS), n)
+    title = np.empty(n, dtype=object)
+    for s, titles in names.TITLES.items():
+        mask = seniority == s
+        title[mask] = np.array(titles, dtype=object)[department[mask]]
+    return seniority, title
+
+
+def _places(rng: np.random.Generator, country: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A city in each lead's country, and a phone number for about two in three."""
+    city = np.empty(len(country), dtype=object)
+    for c, cities in names.CITIES.items():
+        mask = country == c
+        city[mask] = np.array(cities, object)[rng.integers(0, len(cities), mask.sum())]
+    has_phone = rng.random(len(country)) < 0.65
+    digits = rng.integers(200_000_0000, 999_999_9999, len(country))
+    return city, phones(country, digits, has_phone)
+
+
+def _creation_times(b: Builder, rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
     from_campaign = rng.random(n) < 0.62
     campaign = np.where(
         from_campaign,
@@ -162,10 +185,17 @@ def _before(created: np.ndarray, limit: int) -> np.ndarray:
     """Times after `limit` (a Monday shift past today) move back whole weeks: clamping them
     to one instant made a spike of hundreds of leads created in the same second."""
     weeks = np.ceil(np.maximum(created - limit, 0) / (7 * DAY)).astype(np.int64)
-    return created - weeks * 7 * DAY
+    return np.asarray(created - weeks * 7 * DAY)
 
 
-def _emails(b: Builder, rng, first, last, account, personal) -> np.ndarray:
+def _emails(
+    b: Builder,
+    rng: np.random.Generator,
+    first: np.ndarray,
+    last: np.ndarray,
+    account: np.ndarray,
+    personal: np.ndarray,
+) -> np.ndarray:
     f = np.strings.lower(first.astype(str))
     la = np.strings.lower(last.astype(str))
     pattern = b.account["pattern"][account]

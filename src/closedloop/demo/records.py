@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,7 @@ from closedloop.demo.catalog import (
     TOUCH_KINDS,
     WRONG_FIT,
 )
+from closedloop.vocabulary import TouchType
 
 if TYPE_CHECKING:
     from closedloop.demo.builder import Builder
@@ -66,7 +67,7 @@ def activities(b: Builder) -> None:
     )
 
 
-def _attempts(b: Builder, rng) -> tuple:
+def _attempts(b: Builder, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     """(lead, at, kind, outcome, notes) of the follow-up attempts on worked MQLs."""
     f = b.flow
     worked = np.flatnonzero(f["mql"] & f["worked"] & (f["first_touch"] <= b.as_of))
@@ -93,19 +94,19 @@ def _attempts(b: Builder, rng) -> tuple:
     return lead, at, np.where(call, "call", "email").astype(object), outcome, notes
 
 
-def _milestones(b: Builder) -> list[tuple]:
+def _milestones(b: Builder) -> list[tuple[Any, ...]]:
     f, parts = b.flow, []
     for flag, when, shift, act, result, note in MILESTONES:
         idx = np.flatnonzero(f[flag])
-        if result is None:  # the accepting call booked a meeting when the lead went on to SQL
-            result = np.where(f["draw_sql"], "meeting_booked", "connected")
-        result = np.broadcast_to(np.asarray(result, dtype=object), (b.n,))[idx]
+        # The accepting call (result None) booked a meeting when the lead went on to SQL.
+        drawn = np.where(f["draw_sql"], "meeting_booked", "connected") if result is None else result
+        outcome = np.broadcast_to(np.asarray(drawn, dtype=object), (b.n,))[idx]
         kind, text = np.full(len(idx), act, object), np.full(len(idx), note, object)
-        parts.append((idx, f[when][idx] + shift, kind, result, text))
+        parts.append((idx, f[when][idx] + shift, kind, outcome, text))
     return parts
 
 
-def _exit_calls(f: dict) -> tuple:
+def _exit_calls(f: dict[str, Any]) -> tuple[np.ndarray, ...]:
     exits = np.flatnonzero(f["worked_exit"])
     dq = f["disqualify"][exits]
     return (
@@ -160,13 +161,13 @@ def touch_table(b: Builder) -> None:
 
 def _properties(b: Builder, kind: np.ndarray, link: np.ndarray) -> np.ndarray:
     rng = b.streams[8]
-    options = {
-        "page_view": [{"path": p} for p in names.PAGE_PATHS],
-        "form": [{"form": f} for f in names.FORMS],
-        "ad_click": [{"utm_source": s} for s in ("google", "linkedin", "bing")],
-        "webinar": [{"attended_minutes": m} for m in (15, 30, 45, 60)],
-        "content_view": [{"seconds": s} for s in (20, 45, 90, 180, 400)],
-        "sales_call": [{"logged_by": "rep"}],
+    options: dict[str, list[dict[str, object]]] = {
+        TouchType.PAGE_VIEW: [{"path": p} for p in names.PAGE_PATHS],
+        TouchType.FORM: [{"form": f} for f in names.FORMS],
+        TouchType.AD_CLICK: [{"utm_source": s} for s in ("google", "linkedin", "bing")],
+        TouchType.WEBINAR: [{"attended_minutes": m} for m in (15, 30, 45, 60)],
+        TouchType.CONTENT_VIEW: [{"seconds": s} for s in (20, 45, 90, 180, 400)],
+        TouchType.SALES_CALL: [{"logged_by": "rep"}],
     }
     out = np.full(len(kind), "{}", dtype=object)
     for touch_kind, values in options.items():
@@ -225,7 +226,7 @@ def stage_history(b: Builder) -> None:
     b.tables["stage_change"] = _stage_change_table(c)
 
 
-def _won_lost(b: Builder) -> dict:
+def _won_lost(b: Builder) -> dict[str, Any]:
     opp, n = b.opp, b.n
     out = {
         "won": np.zeros(n, bool),
@@ -240,7 +241,7 @@ def _won_lost(b: Builder) -> dict:
     return out
 
 
-def _steps(b: Builder) -> list[dict]:
+def _steps(b: Builder) -> list[dict[str, Any]]:
     """(which leads, to stage, when, by, reason) for each step of the funnel, as columns."""
     f, lead, rng, n = b.flow, b.lead, b.streams[9], b.n
     rep_id = b.rep_ids[f["rep"]]
@@ -279,7 +280,7 @@ def _steps(b: Builder) -> list[dict]:
     return [_step_columns(number, step, n) for number, step in enumerate(steps)]
 
 
-def _step_columns(number: int, step: tuple, n: int) -> dict:
+def _step_columns(number: int, step: tuple[Any, ...], n: int) -> dict[str, Any]:
     mask, to, at, by, reason = step
     idx = np.flatnonzero(mask)
     return {
@@ -292,13 +293,13 @@ def _step_columns(number: int, step: tuple, n: int) -> dict:
     }
 
 
-def _sorted_changes(parts: list[dict], n: int) -> dict:
+def _sorted_changes(parts: list[dict[str, Any]], n: int) -> dict[str, Any]:
     c = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     order = np.lexsort((c["step"], c["at"], c["lead"]))
     return {k: v[order] for k, v in c.items()}
 
 
-def _final(c: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
+def _final(c: dict[str, Any], n: int) -> tuple[np.ndarray, np.ndarray]:
     """Each lead's stage after its last change, and when that change happened."""
     last = np.concatenate([c["lead"][1:] != c["lead"][:-1], [True]])
     stage = np.empty(n, dtype=object)
@@ -308,7 +309,7 @@ def _final(c: dict, n: int) -> tuple[np.ndarray, np.ndarray]:
     return stage, at
 
 
-def _stage_change_table(c: dict) -> Table:
+def _stage_change_table(c: dict[str, Any]) -> Table:
     previous = np.concatenate([[""], c["to"][:-1]]).astype(object)
     first_of_lead = np.concatenate([[True], c["lead"][1:] != c["lead"][:-1]])
     previous[first_of_lead] = ""

@@ -18,6 +18,7 @@ from closedloop.demo.catalog import (
     LOW_INTENT,
     TOUCH_KINDS,
 )
+from closedloop.vocabulary import TouchType
 
 if TYPE_CHECKING:
     from closedloop.demo.builder import Builder
@@ -63,26 +64,33 @@ def touches(b: Builder) -> None:
     b.touch_count = np.bincount(owner, minlength=n)
 
 
-def _touch_campaigns(b: Builder, rng, owner, at, kind, is_first) -> np.ndarray:
+def _touch_campaigns(
+    b: Builder,
+    rng: np.random.Generator,
+    owner: np.ndarray,
+    at: np.ndarray,
+    kind: np.ndarray,
+    is_first: np.ndarray,
+) -> np.ndarray:
     day = ((at - b.start) // DAY).astype(np.int64)
     u = rng.random(len(owner))
     campaign = np.full(len(owner), -1, dtype=np.int64)
     groups = {
-        "email_open": ("email",),
-        "email_click": ("email",),
-        "ad_click": ("paid_search", "paid_social"),
-        "webinar": ("webinar",),
-        "event": ("event",),
-        "content_view": ("content",),
-        "form": ("content", "webinar"),
+        TouchType.EMAIL_OPEN: ("email",),
+        TouchType.EMAIL_CLICK: ("email",),
+        TouchType.AD_CLICK: ("paid_search", "paid_social"),
+        TouchType.WEBINAR: ("webinar",),
+        TouchType.EVENT: ("event",),
+        TouchType.CONTENT_VIEW: ("content",),
+        TouchType.FORM: ("content", "webinar"),
     }
     for touch_kind, types in groups.items():
         mask = kind == KIND[touch_kind]
-        if touch_kind in ("content_view", "form"):
+        if touch_kind in (TouchType.CONTENT_VIEW, TouchType.FORM):
             mask &= rng.random(len(owner)) < 0.5
         campaign[mask] = _active(b, types, day[mask], u[mask])
     original = b.lead["campaign"][owner]
-    page = (kind == KIND["page_view"]) & (rng.random(len(owner)) < 0.15)
+    page = (kind == KIND[TouchType.PAGE_VIEW]) & (rng.random(len(owner)) < 0.15)
     campaign[page] = original[page]
     campaign[is_first] = original[is_first]
     return campaign
@@ -91,7 +99,7 @@ def _touch_campaigns(b: Builder, rng, owner, at, kind, is_first) -> np.ndarray:
 def _active(b: Builder, types: tuple[str, ...], day: np.ndarray, u: np.ndarray) -> np.ndarray:
     """A campaign of one of `types` running on each day (-1 where none was)."""
     span = HISTORY_DAYS + truth.HORIZON_DAYS + 2
-    members = [[] for _ in range(span)]
+    members: list[list[np.integer]] = [[] for _ in range(span)]
     for c in np.flatnonzero(np.isin(b.campaign_kind, types)):
         first = (b.campaign_start[c] - b.start) // DAY
         last = (b.campaign_end[c] - b.start) // DAY
@@ -108,10 +116,10 @@ def _active(b: Builder, types: tuple[str, ...], day: np.ndarray, u: np.ndarray) 
     return np.where(counts[day] > 0, table[day, slot], -1)
 
 
-def _touch_assets(b: Builder, rng, kind) -> np.ndarray:
+def _touch_assets(b: Builder, rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
     asset = np.full(len(kind), -1, dtype=np.int64)
-    mask = (kind == KIND["content_view"]) | (
-        (kind == KIND["email_click"]) & (rng.random(len(kind)) < 0.25)
+    mask = (kind == KIND[TouchType.CONTENT_VIEW]) | (
+        (kind == KIND[TouchType.EMAIL_CLICK]) & (rng.random(len(kind)) < 0.25)
     )
     asset[mask] = rng.choice(ASSET_COUNT, mask.sum(), p=b.asset_popularity)
     return asset

@@ -98,14 +98,14 @@ PERSONAL_EMAIL_EFFECT = -1.0
 PERSONAL_DOMAINS = ("gmail.com", "outlook.com", "yahoo.com", "hotmail.com", "icloud.com")
 
 TOUCH_WEIGHT = {
-    "page_view": 0.25,
-    "email_open": 0.08,
-    "email_click": 0.5,
-    "form": 1.5,
-    "webinar": 2.0,
-    "ad_click": 0.15,
-    "content_view": 0.6,
-    "event": 1.6,
+    TouchType.PAGE_VIEW.value: 0.25,
+    TouchType.EMAIL_OPEN.value: 0.08,
+    TouchType.EMAIL_CLICK.value: 0.5,
+    TouchType.FORM.value: 1.5,
+    TouchType.WEBINAR.value: 2.0,
+    TouchType.AD_CLICK.value: 0.15,
+    TouchType.CONTENT_VIEW.value: 0.6,
+    TouchType.EVENT.value: 1.6,
 }
 MARKETING_TOUCH_TYPES = tuple(TOUCH_WEIGHT)
 

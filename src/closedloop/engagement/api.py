@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from django.db import IntegrityError
 from django.utils import timezone
-from ninja import Field, Query, Router, Schema, Status
+from ninja import Field, Query, Router, Status
 from pydantic import field_validator
 
 from closedloop.campaigns.models import Campaign, Channel
@@ -25,6 +25,7 @@ from closedloop.core.api_support import (
     Ordering,
     OutSchema,
     PathId,
+    QuerySchema,
     UtcDatetime,
     invalid,
     not_found,
@@ -82,7 +83,7 @@ class TouchpointIn(BodySchema):
         return value
 
 
-class TouchpointFilters(Schema):
+class TouchpointFilters(QuerySchema):
     lead: Id | None = None
     type: TouchpointType | None = None
     campaign: Id | None = None

@@ -124,13 +124,7 @@ def capture_form_submission(
     """
     _refuse_nul_characters(fields)
     values = segment.lead_fields(fields)
-    email = str(fields.get("email") or "").strip()
-    if not email:
-        raise ValueError("email: this field is required")
-    try:
-        validate_email(email)
-    except ValidationError:
-        raise ValueError(f"email: {email[:80]!r} is not an email address") from None
+    _check_email(str(fields.get("email") or "").strip())
     at = at or timezone.now()
     utm = _utm(fields)
     with acting_as(None, AuditSource.API), transaction.atomic():
@@ -144,11 +138,22 @@ def capture_form_submission(
         )
         insert_touches([_touch_row(form, lead, fields, campaign, utm, page_url, at)])
         link_visitor(lead, user_id=None, anonymous_id=_anonymous_id(fields))
-        Form.objects.filter(pk=form.pk).update(
-            submissions=F("submissions") + 1, last_submitted_at=at
-        )
+        _count_submission(form, at)
         _announce({lead.pk})
     return lead
+
+
+def _check_email(email: str) -> None:
+    if not email:
+        raise ValueError("email: this field is required")
+    try:
+        validate_email(email)
+    except ValidationError:
+        raise ValueError(f"email: {email[:80]!r} is not an email address") from None
+
+
+def _count_submission(form: Form, at: datetime) -> None:
+    Form.objects.filter(pk=form.pk).update(submissions=F("submissions") + 1, last_submitted_at=at)
 
 
 def _refuse_nul_characters(fields: dict) -> None:

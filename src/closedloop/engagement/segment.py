@@ -13,8 +13,11 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import orjson
+
+from closedloop.vocabulary import TouchType
 
 # Segment's limit of 32 KB for one message. A batch request may be 4 MB, RudderStack's limit:
 # Segment's clients stop a batch at 500 KB, but RudderStack's fill one up to 4 MB and drop
@@ -29,18 +32,18 @@ MESSAGE_TYPES = TOUCH_TYPES + IDENTITY_TYPES
 
 # Track event names → touchpoint types (TouchpointType values). A source may override these.
 DEFAULT_EVENT_TYPES: dict[str, str] = {
-    "form submitted": "form",
-    "form filled": "form",
-    "webinar attended": "webinar",
-    "webinar registered": "webinar",
-    "email opened": "email_open",
-    "email link clicked": "email_click",
-    "email clicked": "email_click",
-    "ad clicked": "ad_click",
-    "content viewed": "content_view",
-    "asset downloaded": "content_view",
-    "event attended": "event",
-    "meeting booked": "meeting",
+    "form submitted": TouchType.FORM,
+    "form filled": TouchType.FORM,
+    "webinar attended": TouchType.WEBINAR,
+    "webinar registered": TouchType.WEBINAR,
+    "email opened": TouchType.EMAIL_OPEN,
+    "email link clicked": TouchType.EMAIL_CLICK,
+    "email clicked": TouchType.EMAIL_CLICK,
+    "ad clicked": TouchType.AD_CLICK,
+    "content viewed": TouchType.CONTENT_VIEW,
+    "asset downloaded": TouchType.CONTENT_VIEW,
+    "event attended": TouchType.EVENT,
+    "meeting booked": TouchType.MEETING,
 }
 
 # utm_medium → campaigns.Channel, for touches whose campaign is not a known Campaign.
@@ -68,14 +71,14 @@ _MEDIUM_CHANNELS = {
     "referral": "partners",
 }
 _SOCIAL_SOURCES = {"facebook", "linkedin", "twitter", "x", "instagram", "youtube", "reddit"}
-_TYPE_CHANNELS = {
-    "email_open": "email",
-    "email_click": "email",
-    "webinar": "events",
-    "event": "events",
-    "ad_click": "search",
-    "meeting": "sales",
-    "sales_call": "sales",
+_TYPE_CHANNELS: dict[str, str] = {
+    TouchType.EMAIL_OPEN: "email",
+    TouchType.EMAIL_CLICK: "email",
+    TouchType.WEBINAR: "events",
+    TouchType.EVENT: "events",
+    TouchType.AD_CLICK: "search",
+    TouchType.MEETING: "sales",
+    TouchType.SALES_CALL: "sales",
 }
 
 # utm_medium → crm.LeadSource, for leads first seen through tracking.
@@ -136,7 +139,7 @@ class Rejection:
     message_id: str | None
     reason: str
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {"index": self.index, "messageId": self.message_id, "reason": self.reason}
 
 
@@ -152,14 +155,14 @@ class Message:
     occurred_at: datetime
     event: str = ""
     name: str = ""
-    properties: dict = field(default_factory=dict)
-    traits: dict = field(default_factory=dict)
-    context: dict = field(default_factory=dict)
+    properties: dict[str, Any] = field(default_factory=dict)
+    traits: dict[str, Any] = field(default_factory=dict)
+    context: dict[str, Any] = field(default_factory=dict)
     group_id: str | None = None
     previous_id: str | None = None
 
     @property
-    def campaign(self) -> dict:
+    def campaign(self) -> dict[str, Any]:
         value = self.context.get("campaign")
         return value if isinstance(value, dict) else {}
 
@@ -177,7 +180,7 @@ class Invalid(ValueError):
     """A message that cannot be stored; the text is the reason returned to the client."""
 
 
-def parse_time(value) -> datetime:
+def parse_time(value: object) -> datetime:
     """An ISO-8601 string → aware UTC datetime; naive times are UTC.
 
     Lenient like Segment's servers: single-digit months and days ("2015-2-02T00:30:08.276Z",
@@ -221,7 +224,7 @@ def _parse_loose(text: str) -> datetime:
     return parsed
 
 
-def occurred_at(raw: dict, received_at: datetime) -> datetime:
+def occurred_at(raw: dict[str, Any], received_at: datetime) -> datetime:
     """When it happened, the way Segment computes `timestamp`.
 
     An explicit `timestamp` wins. Otherwise `originalTimestamp` (the device's clock) is moved
@@ -239,14 +242,14 @@ def occurred_at(raw: dict, received_at: datetime) -> datetime:
     return received_at
 
 
-def _timed(name: str, value) -> datetime:
+def _timed(name: str, value: object) -> datetime:
     try:
         return parse_time(value)
     except Invalid as exc:
         raise Invalid(f"{name}: {exc}") from None
 
 
-def _identifier(raw: dict, name: str) -> str | None:
+def _identifier(raw: dict[str, Any], name: str) -> str | None:
     value = raw.get(name)
     if value is None or value == "":
         return None
@@ -258,7 +261,7 @@ def _identifier(raw: dict, name: str) -> str | None:
     return text
 
 
-def _object(raw: dict, name: str) -> dict:
+def _object(raw: dict[str, Any], name: str) -> dict[str, Any]:
     value = raw.get(name)
     if value is None:
         return {}
@@ -268,12 +271,12 @@ def _object(raw: dict, name: str) -> dict:
 
 
 def parse_message(
-    raw,
+    raw: object,
     *,
     index: int,
     kind: str | None,
     received_at: datetime,
-    defaults: dict | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> Message:
     """Check one raw message and return it normalised; raises Invalid with the reason.
 
@@ -285,18 +288,12 @@ def parse_message(
         raise Invalid("a message must be a JSON object")
     if defaults:
         raw = _merged(raw, defaults)
-    msg_type = raw.get("type") or raw.get("action") or kind
-    if msg_type not in MESSAGE_TYPES:
-        raise Invalid(f"type must be one of {', '.join(MESSAGE_TYPES)}, not {msg_type!r}")
-    message_id = _identifier(raw, "messageId")
-    user_id = _identifier(raw, "userId")
-    anonymous_id = _identifier(raw, "anonymousId")
-    if user_id is None and anonymous_id is None and msg_type != "alias":
-        raise Invalid("userId or anonymousId is required")
+    msg_type = _message_type(raw, kind)
+    user_id, anonymous_id = _who(raw, msg_type)
     message = Message(
         index=index,
         type=msg_type,
-        message_id=message_id,
+        message_id=_identifier(raw, "messageId"),
         user_id=user_id,
         anonymous_id=anonymous_id,
         occurred_at=occurred_at(raw, received_at),
@@ -308,7 +305,22 @@ def parse_message(
     return message
 
 
-def _parse_by_type(message: Message, raw: dict) -> None:
+def _message_type(raw: dict[str, Any], kind: str | None) -> str:
+    msg_type = raw.get("type") or raw.get("action") or kind
+    if msg_type not in MESSAGE_TYPES:
+        raise Invalid(f"type must be one of {', '.join(MESSAGE_TYPES)}, not {msg_type!r}")
+    return str(msg_type)
+
+
+def _who(raw: dict[str, Any], msg_type: str) -> tuple[str | None, str | None]:
+    """(userId, anonymousId): every message but an alias needs one of them."""
+    user_id, anonymous_id = _identifier(raw, "userId"), _identifier(raw, "anonymousId")
+    if user_id is None and anonymous_id is None and msg_type != "alias":
+        raise Invalid("userId or anonymousId is required")
+    return user_id, anonymous_id
+
+
+def _parse_by_type(message: Message, raw: dict[str, Any]) -> None:
     if message.type == "track":
         event = raw.get("event")
         if not isinstance(event, str) or not event.strip():
@@ -333,7 +345,7 @@ def _parse_by_type(message: Message, raw: dict) -> None:
         message.traits = traits if isinstance(traits, dict) else {}
 
 
-def _merged(raw: dict, defaults: dict) -> dict:
+def _merged(raw: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
     merged = dict(raw)
     for key in ("context", "integrations"):
         shared = defaults.get(key)
@@ -353,7 +365,7 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 MAX_DEPTH = 254
 
 
-def envelope_problem(raw, *, check_size: bool) -> str | None:
+def envelope_problem(raw: object, *, check_size: bool) -> str | None:
     """Why a raw message cannot be stored as it is, else None: too big, nested too deep, or
     holding a character no database can store (NUL, a lone UTF-16 surrogate).
 
@@ -371,7 +383,7 @@ def envelope_problem(raw, *, check_size: bool) -> str | None:
     return None
 
 
-def _compact_json(raw) -> bytes:
+def _compact_json(raw: object) -> bytes:
     try:
         # orjson writes the same compact UTF-8, ~10x faster than json: this runs per message.
         return orjson.dumps(raw)
@@ -425,14 +437,14 @@ def without_deep_values(body: bytes, *, cut_at: int = MAX_DEPTH + 16) -> bytes:
 def touch_type(message: Message, overrides: dict[str, str] | None = None) -> str:
     """The TouchpointType value of a touch message: page/screen → page_view; track by name."""
     if message.type in ("page", "screen"):
-        return "page_view"
+        return TouchType.PAGE_VIEW.value
     key = message.event.casefold()
     if overrides and key in overrides:
         return overrides[key]
-    return DEFAULT_EVENT_TYPES.get(key, "other")
+    return str(DEFAULT_EVENT_TYPES.get(key, TouchType.OTHER))
 
 
-def touch_properties(message: Message) -> dict:
+def touch_properties(message: Message) -> dict[str, Any]:
     """What a touch keeps: the event's properties, its name and the page and utm it came from."""
     props = dict(message.properties)
     if message.type == "track":
@@ -451,7 +463,7 @@ def touch_properties(message: Message) -> dict:
     return props
 
 
-def channel_for(touch: str, utm: dict, campaign_channel: str = "") -> str:
+def channel_for(touch: str, utm: dict[str, Any], campaign_channel: str = "") -> str:
     """The campaigns.Channel of a touch: its campaign's, else what utm says, else its type's."""
     if campaign_channel:
         return campaign_channel
@@ -470,20 +482,20 @@ def channel_for(touch: str, utm: dict, campaign_channel: str = "") -> str:
     return _TYPE_CHANNELS.get(touch, "web")
 
 
-def lead_source_for(utm: dict) -> str:
+def lead_source_for(utm: dict[str, Any]) -> str:
     """The crm.LeadSource of a lead first seen through tracking, from utm_medium."""
     medium = str(utm.get("medium") or "").strip().casefold()
     return _MEDIUM_LEAD_SOURCES.get(medium, "other")
 
 
-def lead_fields(traits: dict) -> dict:
+def lead_fields(traits: dict[str, Any]) -> dict[str, Any]:
     """Identify traits → Lead field values (only those present and usable).
 
     `name` is split into first and last name when those are not given; `company` may be a
     string or Segment's company object; `address.city` / `address.country` fill city and
     country; a country is kept only as an ISO alpha-2 code (Lead.country is two letters).
     """
-    values: dict = {}
+    values: dict[str, Any] = {}
     for target, names in _LEAD_TRAITS.items():
         for name in names:
             if traits.get(name) not in (None, ""):
@@ -498,7 +510,7 @@ def lead_fields(traits: dict) -> dict:
     return _cleaned(values)
 
 
-def _fill_from_name(values: dict, name) -> None:
+def _fill_from_name(values: dict[str, Any], name: object) -> None:
     if (
         isinstance(name, str)
         and name.strip()
@@ -508,7 +520,7 @@ def _fill_from_name(values: dict, name) -> None:
         values["first_name"], values["last_name"] = first, last.strip()
 
 
-def _fill_from_company(values: dict, company) -> None:
+def _fill_from_company(values: dict[str, Any], company: object) -> None:
     if isinstance(company, str):
         values["company"] = company
     elif isinstance(company, dict):
@@ -517,8 +529,8 @@ def _fill_from_company(values: dict, company) -> None:
         values.setdefault("employees", company.get("employee_count") or company.get("employees"))
 
 
-def _cleaned(values: dict) -> dict:
-    cleaned: dict = {}
+def _cleaned(values: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
     for key, value in values.items():
         if key == "employees":
             number = _count(value)
@@ -541,7 +553,7 @@ def _cleaned(values: dict) -> dict:
     return cleaned
 
 
-def _count(value) -> int | None:
+def _count(value: Any) -> int | None:
     try:
         number = int(float(value))
     except (TypeError, ValueError):
@@ -549,9 +561,9 @@ def _count(value) -> int | None:
     return number if 0 <= number < 10_000_000 else None
 
 
-def account_fields(traits: dict) -> dict:
+def account_fields(traits: dict[str, Any]) -> dict[str, Any]:
     """Group traits → Account field values: name, domain (or website), industry, employees."""
-    values: dict = {}
+    values: dict[str, Any] = {}
     if isinstance(traits.get("name"), str) and traits["name"].strip():
         values["name"] = traits["name"].strip()[:200]
     domain = traits.get("domain") or traits.get("website")

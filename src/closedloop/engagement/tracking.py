@@ -72,14 +72,9 @@ def _load_source(digest: str) -> SourceConfig | None:
     source = Source.objects.filter(key_hash=digest, is_active=True).first()
     if source is None:
         return None
-    mappings = EventMapping.objects.filter(source=source).values_list(
-        "event_name", "touchpoint_type"
-    )
-    return SourceConfig(
-        id=source.pk,
-        name=source.name,
-        event_types={name.casefold(): kind for name, kind in mappings},
-    )
+    pairs = EventMapping.objects.filter(source=source).values_list("event_name", "touchpoint_type")
+    event_types = {name.casefold(): kind for name, kind in pairs}
+    return SourceConfig(id=source.pk, name=source.name, event_types=event_types)
 
 
 def _note_seen(source_id: int, now: float) -> None:

@@ -27,6 +27,19 @@ def _touchpoints(sender, payload=None, **kwargs):
             return_reengaged_leads(lead_ids)
 
 
+def _owners_changing(sender, by=None, payload=None, **kwargs):
+    from closedloop.handoff.services import record_owner_changes
+
+    payload = payload or {}
+    record_owner_changes(
+        payload.get("changes") or [],
+        by=by,
+        reason=payload.get("reason", ""),
+        at=datetime.fromisoformat(payload["at"]) if payload.get("at") else timezone.now(),
+    )
+
+
 def connect() -> None:
     events.lead_became_mql.connect(_became_mql, dispatch_uid="handoff-mql")
     events.touchpoints_recorded.connect(_touchpoints, dispatch_uid="handoff-reengaged")
+    events.lead_owners_changing.connect(_owners_changing, dispatch_uid="handoff-owners")

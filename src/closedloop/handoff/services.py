@@ -349,10 +349,39 @@ def _transfer(lead: Lead, *, to: User, by: User, rule: str, reason: str) -> None
     )
     lead.owner, lead.assigned_at = to, now
     save_if_version(lead, expected_version=None, fields=["owner", "assigned_at"])
+    _hand_over(lead, to=to, at=now, reason=reason)
+
+
+def _hand_over(lead: Lead, *, to: User, at: datetime, reason: str) -> None:
+    """What follows a new owner: their SLA clock on an open lead, and a notice."""
     if lead.lifecycle_stage in sla.OPEN_STAGES:
         calendars = sla.calendars_for_teams({to.team_id})
-        sla.upsert_timers([(lead.pk, now, calendars[to.team_id])], numbers=sla.sla_numbers())
-    Notification.objects.create(user=to, lead=lead, at=now, text=f"{lead} is now yours ({reason})")
+        sla.upsert_timers([(lead.pk, at, calendars[to.team_id])], numbers=sla.sla_numbers())
+    Notification.objects.create(user=to, lead=lead, at=at, text=f"{lead} is now yours ({reason})")
+
+
+def record_owner_changes(
+    changes: list[dict], *, by: User | None, reason: str, at: datetime
+) -> list[Assignment]:
+    """Owners set through another door (the API, the admin, an import: crm's `owners_changed`
+    tells us inside the writer's transaction), each {"lead", "from_owner", "to_owner"} as ids:
+    the same ownership log entries, SLA clocks and notices as a reassignment here."""
+    rows = Assignment.objects.bulk_create(
+        Assignment(
+            lead_id=change["lead"],
+            from_owner_id=change["from_owner"],
+            to_owner_id=change["to_owner"],
+            rule="manual",
+            reason=reason[:300],
+            by=by,
+            at=at,
+        )
+        for change in changes
+    )
+    owned = [c["lead"] for c in changes if c["to_owner"] is not None]
+    for lead in Lead.objects.filter(pk__in=owned).select_related("owner"):
+        _hand_over(lead, to=lead.owner, at=at, reason=reason)
+    return rows
 
 
 def assign_from_queue(lead: Lead, *, to: User, by: User) -> None:

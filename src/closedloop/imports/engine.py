@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 
 from closedloop.imports.reading import BrokenRecord
+from closedloop.vocabulary import Stage, TouchType
 
 
 class Kind(StrEnum):
@@ -201,21 +202,23 @@ def choice(
 
 def _table(pairs: dict[str, tuple[str, ...]]) -> dict[str, str]:
     return {
-        _key(alias): target for target, aliases in pairs.items() for alias in (target, *aliases)
+        _key(alias): str(target)
+        for target, aliases in pairs.items()
+        for alias in (target, *aliases)
     }
 
 
 LIFECYCLE = _table(
     {
-        "subscriber": ("Subscriber",),
-        "lead": ("Lead", "New lead"),
-        "mql": ("marketingqualifiedlead", "Marketing Qualified Lead", "Marketing qualified"),
-        "sal": ("salesacceptedlead", "Sales Accepted Lead", "Sales accepted"),
-        "sql": ("salesqualifiedlead", "Sales Qualified Lead", "Sales qualified"),
-        "opportunity": ("Opportunity",),
-        "customer": ("Customer", "evangelist", "Evangelist"),
-        "recycled": ("Recycled", "Nurture"),
-        "disqualified": ("Disqualified", "Unqualified"),
+        Stage.SUBSCRIBER: ("Subscriber",),
+        Stage.LEAD: ("Lead", "New lead"),
+        Stage.MQL: ("marketingqualifiedlead", "Marketing Qualified Lead", "Marketing qualified"),
+        Stage.SAL: ("salesacceptedlead", "Sales Accepted Lead", "Sales accepted"),
+        Stage.SQL: ("salesqualifiedlead", "Sales Qualified Lead", "Sales qualified"),
+        Stage.OPPORTUNITY: ("Opportunity",),
+        Stage.CUSTOMER: ("Customer", "evangelist", "Evangelist"),
+        Stage.RECYCLED: ("Recycled", "Nurture"),
+        Stage.DISQUALIFIED: ("Disqualified", "Unqualified"),
     }
 )
 
@@ -309,17 +312,17 @@ LOST_REASON = _table(
 
 TOUCHPOINT_TYPE = _table(
     {
-        "page_view": ("Page view", "Pageview", "Page", "Visit"),
-        "email_open": ("Email open", "Email opened", "Open"),
-        "email_click": ("Email click", "Email clicked", "Click"),
-        "form": ("Form fill", "Form submission", "Form submitted", "Form"),
-        "webinar": ("Webinar", "Webinar attended"),
-        "ad_click": ("Ad click", "Ad interaction"),
-        "content_view": ("Content viewed", "Content view", "Download"),
-        "event": ("Event", "Event visit", "Trade show visit"),
-        "sales_call": ("Call", "Sales call"),
-        "meeting": ("Meeting", "Meeting booked"),
-        "other": ("Other",),
+        TouchType.PAGE_VIEW: ("Page view", "Pageview", "Page", "Visit"),
+        TouchType.EMAIL_OPEN: ("Email open", "Email opened", "Open"),
+        TouchType.EMAIL_CLICK: ("Email click", "Email clicked", "Click"),
+        TouchType.FORM: ("Form fill", "Form submission", "Form submitted", "Form"),
+        TouchType.WEBINAR: ("Webinar", "Webinar attended"),
+        TouchType.AD_CLICK: ("Ad click", "Ad interaction"),
+        TouchType.CONTENT_VIEW: ("Content viewed", "Content view", "Download"),
+        TouchType.EVENT: ("Event", "Event visit", "Trade show visit"),
+        TouchType.SALES_CALL: ("Call", "Sales call"),
+        TouchType.MEETING: ("Meeting", "Meeting booked"),
+        TouchType.OTHER: ("Other",),
     }
 )
 

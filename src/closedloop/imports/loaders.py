@@ -30,6 +30,7 @@ from closedloop.crm.services import (
     bulk_save,
     current_pipeline,
     moved_fields,
+    owners_changed,
     plan_stage_move,
     record_stage_moves,
 )
@@ -168,6 +169,7 @@ class LeadLoader(Loader):
     def write(self, rows: list[Row]) -> Outcome:
         existing = self.existing
         outcome, new, changed, fields, stage_changes = Outcome(), [], [], set(), []
+        owner_changes: list[tuple[int, int | None, int | None]] = []
         now = timezone.now()
         for row in rows:
             lead = existing.get(row)
@@ -175,7 +177,8 @@ class LeadLoader(Loader):
             if lead is None:
                 new.append(self._new(values, now))
                 continue
-            names = _changed_fields(lead, values, self.copied) + self._apply_owner(lead, values)
+            names = _changed_fields(lead, values, self.copied)
+            names += self._new_owner(lead, values, now, owner_changes)
             if values.get("account_id") and lead.account_id != values["account_id"]:
                 lead.account_id = values["account_id"]
                 names.append("account")
@@ -191,6 +194,7 @@ class LeadLoader(Loader):
         ids = insert_dicts(Lead, new)
         outcome.created = len(new)
         self._bulk_update(changed, fields)
+        owners_changed(owner_changes, by=self.by, reason=self.reason, at=now)
         record_stage_moves(stage_changes)
         # A new lead enters the funnel at its stage: record that entry like any other change.
         record_entry_stages(ids, by_id=self.by.pk if self.by else None, reason=self.reason)
@@ -199,6 +203,15 @@ class LeadLoader(Loader):
 
     def _new(self, values: dict, now: datetime) -> dict:
         return new_lead_row(values, now=now)
+
+    def _new_owner(self, lead: Lead, values: dict, now: datetime, changes: list) -> list[str]:
+        """A row's new owner for a stored lead, noted in `changes` for the ownership log."""
+        previous = lead.owner_id
+        if not self._apply_owner(lead, values):
+            return []
+        lead.assigned_at = now
+        changes.append((lead.pk, previous, lead.owner_id))
+        return ["owner", "assigned_at"]
 
     def _move(self, lead: Lead, stage: str | None, now: datetime):
         """The stage move a row asks of a stored lead (planned as change_stage would)."""

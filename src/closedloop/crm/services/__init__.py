@@ -21,6 +21,7 @@ from closedloop.crm.services.leads import (
     create_lead,
     default_owner,
     delete_lead,
+    owners_changed,
     update_lead,
 )
 from closedloop.crm.services.opportunities import (
@@ -109,6 +110,7 @@ __all__ = [
     "delete_opportunity",
     "model_attname",
     "moved_fields",
+    "owners_changed",
     "plan_stage_move",
     "record_stage_moves",
     "save_changed",

@@ -12,6 +12,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from closedloop.core import events
 from closedloop.core.models import Role, User
 from closedloop.core.permissions import check_can_assign, require_write
 from closedloop.crm.models import Lead, LifecycleStage
@@ -96,11 +97,15 @@ def update_lead(
     lead = Lead.objects.select_for_update().get(pk=lead.pk)
     if expected_version is not None and lead.version != expected_version:
         raise StaleVersion(f"lead {lead.pk}")
+    previous_owner = lead.owner_id
     fields = set_changed(lead, changes)
     if "owner" in fields:
         lead.assigned_at = timezone.now() if lead.owner_id else None
         fields.append("assigned_at")
     save_changed(lead, expected_version=lead.version, fields=fields)
+    if "owner" in fields:
+        change = (lead.pk, previous_owner, lead.owner_id)
+        owners_changed([change], by=by, reason=reason or "changed")
     if stage is not None:
         change_stage(
             lead,
@@ -110,6 +115,26 @@ def update_lead(
             override_reason=override_reason,
         )
     return lead
+
+
+def owners_changed(
+    changes: list[tuple[int, int | None, int | None]],
+    *,
+    by: User | None,
+    reason: str,
+    at: datetime | None = None,
+) -> None:
+    """Announce, inside the writer's transaction, owners just changed by a door other than the
+    handoff's own: changes are (lead id, previous owner id, new owner id). The handoff logs
+    each in its ownership log (every door that changes an owner calls this)."""
+    if not changes:
+        return
+    payload = {
+        "changes": [{"lead": pk, "from_owner": old, "to_owner": new} for pk, old, new in changes],
+        "reason": reason,
+        "at": (at or timezone.now()).isoformat(),
+    }
+    events.lead_owners_changing.send(sender=Lead, by=by, payload=payload)
 
 
 @transaction.atomic

@@ -34,6 +34,13 @@ class ConversionModel:
 
     name = "additive"
     title = ALGORITHM
+    # Set by fit (_compile), and rescaled by recalibrate.
+    intercept: float
+    cuts: list[np.ndarray | None]  # numeric split points per column; None for categoricals
+    tables: list[np.ndarray]  # log-odds shift per interval/category per column, last = missing
+    bands: list[np.ndarray | None]  # value bands reasons name, per column
+    means: list[float]
+    calibration: tuple[float, float]
 
     def __init__(
         self, labels: Mapping[str, str] | None = None, random_state: int = 0, explain: bool = True
@@ -110,8 +117,8 @@ class ConversionModel:
         n_columns = matrix.shape[1]
         blank = np.full((1, n_columns), np.nan)
         self.intercept = float(self.classifier.decision_function(blank)[0])
-        self.cuts: list[np.ndarray | None] = []  # numeric split points; None for categoricals
-        self.tables: list[np.ndarray] = []  # log-odds shift per interval/category, last = missing
+        self.cuts = []
+        self.tables = []
         for j, name in enumerate(self.encoder.columns):
             if self.encoder.kinds[name] == "category":
                 cuts = None
@@ -160,12 +167,12 @@ class ConversionModel:
     def _cells(self, column: np.ndarray, j: int) -> np.ndarray:
         """Index into tables[j] for each value: interval or category, last entry for missing."""
         missing = np.isnan(column)
-        size = len(self.tables[j])
-        if self.cuts[j] is None:
+        size, cuts = len(self.tables[j]), self.cuts[j]
+        if cuts is None:
             cell = np.where(missing, 0, column).astype(np.int64)
             cell = np.where((cell < 0) | (cell >= size - 1), size - 2, cell)  # unseen → "other"
         else:
-            cell = np.searchsorted(self.cuts[j], np.where(missing, 0, column), side="left")
+            cell = np.searchsorted(cuts, np.where(missing, 0, column), side="left")
         return np.where(missing, size - 1, cell)
 
     def cell_matrix(self, matrix: np.ndarray) -> np.ndarray:
@@ -245,22 +252,20 @@ class ConversionModel:
 
         Built once per fitted model (the one-lead rescore asks for them every time).
         """
-        cached = self.__dict__.get("_factor_texts")
+        cached: list[str] | None = self.__dict__.get("_factor_texts")
         if cached is not None:
             return cached
-        texts = []
+        texts: list[str] = []
         for j, name in enumerate(self.encoder.columns):
             label = self.labels.get(name, name)
-            cuts = self.cuts[j]
+            cuts, bands = self.cuts[j], self.bands[j]
             if cuts is None:
                 size = len(self.tables[j]) - 1
                 texts += [f"{label}: {self.encoder.describe(name, float(c))}" for c in range(size)]
-            elif self.bands[j] is None:
+            elif bands is None:
                 texts += [f"{label}: {'yes' if i else 'no'}" for i in range(len(cuts) + 1)]
             else:
-                texts += [
-                    _interval_text(label, self.bands[j], i) for i in range(len(self.bands[j]) + 1)
-                ]
+                texts += [_interval_text(label, bands, i) for i in range(len(bands) + 1)]
             texts.append(f"{label}: not given")
         self._factor_texts = texts
         return texts

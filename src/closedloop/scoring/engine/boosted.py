@@ -9,6 +9,9 @@ up with the expected value to the model's log-odds.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 from closedloop.scoring.engine.common import SMALL
@@ -42,14 +45,19 @@ class BoostedModel(ExplainedModel):
     title = "Gradient boosting with interactions (LightGBM)"
     slow_to_explain = True  # TreeSHAP per lead: see choice.MAX_LEADS_FOR_TREES
 
-    def __init__(self, labels=None, random_state: int = 0, rounds: int | None = None):
+    def __init__(
+        self,
+        labels: Mapping[str, str] | None = None,
+        random_state: int = 0,
+        rounds: int | None = None,
+    ):
         super().__init__(labels=labels, random_state=random_state)
         self.rounds = rounds
 
-    def _params(self) -> dict:
+    def _params(self) -> dict[str, Any]:
         return {**PARAMS, "seed": self.random_state}
 
-    def _dataset(self, matrix: np.ndarray, outcome: np.ndarray):
+    def _dataset(self, matrix: np.ndarray, outcome: np.ndarray) -> Any:
         import lightgbm as lgb
 
         categorical = [int(j) for j in np.flatnonzero(self.encoder.categorical_mask)]
@@ -86,11 +94,15 @@ class BoostedModel(ExplainedModel):
         return max(1, int(round(best / (1 - VALIDATION_SHARE))))
 
     def raw_contributions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        parts = self.booster.predict(matrix, pred_contrib=True, num_threads=_threads(matrix))
+        parts = np.asarray(
+            self.booster.predict(matrix, pred_contrib=True, num_threads=_threads(matrix))
+        )
         return parts[:, -1], parts[:, :-1]
 
     def raw_log_odds(self, matrix: np.ndarray) -> np.ndarray:
-        return self.booster.predict(matrix, raw_score=True, num_threads=_threads(matrix))
+        return np.asarray(
+            self.booster.predict(matrix, raw_score=True, num_threads=_threads(matrix))
+        )
 
 
 def _threads(matrix: np.ndarray) -> int:

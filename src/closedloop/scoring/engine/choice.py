@@ -20,6 +20,8 @@ import polars as pl
 from closedloop.scoring.engine.additive import ConversionModel
 from closedloop.scoring.engine.boosted import BoostedModel
 from closedloop.scoring.engine.common import _logit, _sigmoid
+from closedloop.scoring.engine.encoding import FeatureEncoder
+from closedloop.scoring.engine.explained import ExplainedModel
 from closedloop.scoring.engine.tables import LogisticModel, NaiveBayesModel
 
 # Most interpretable first: the tie-break walks this order.
@@ -93,7 +95,7 @@ class AutoModel:
         self.random_state = random_state
         self.folds = folds
         candidates = dict(candidates or CANDIDATES)
-        self.passed_over = {}
+        self.passed_over: dict[str, str] = {}
         if leads_to_score is not None and leads_to_score > MAX_LEADS_FOR_TREES:
             self.passed_over = {
                 name: f"explaining {leads_to_score:,} leads with it would take minutes "
@@ -119,12 +121,21 @@ class AutoModel:
         scores = {n: float(roc_auc_score(outcome[sample], p)) for n, p in inner.items()}
         chosen = choose(scores, list(self.candidates))
         winner = self.candidates[chosen]
-        self.model = winner(labels=self.labels, random_state=self.random_state).fit(frame, outcome)
+        self.model: ConversionModel | ExplainedModel = winner(
+            labels=self.labels, random_state=self.random_state
+        ).fit(frame, outcome)
         calibration = self.model.recalibrate(inner[chosen], outcome[sample])
         self.choice = self._summary(scores, chosen, inner[chosen], outcome[sample], calibration)
         return self
 
-    def _summary(self, scores, chosen, held_out, outcome, calibration) -> dict:
+    def _summary(
+        self,
+        scores: Mapping[str, float],
+        chosen: str,
+        held_out: np.ndarray,
+        outcome: np.ndarray,
+        calibration: tuple[float, float],
+    ) -> dict[str, Any]:
         """What was compared and what won, as stored with the model and shown to users."""
         from sklearn.metrics import brier_score_loss
 
@@ -156,7 +167,7 @@ class AutoModel:
         return f"{AUTO_TITLE}: {self.model.title}"
 
     @property
-    def encoder(self):
+    def encoder(self) -> FeatureEncoder:
         return self.model.encoder
 
     def predict(self, frame: pl.DataFrame) -> np.ndarray:
@@ -165,7 +176,9 @@ class AutoModel:
     def predict_matrix(self, matrix: np.ndarray) -> np.ndarray:
         return self.model.predict_matrix(matrix)
 
-    def predict_with_reasons(self, matrix: np.ndarray, **options) -> tuple:
+    def predict_with_reasons(
+        self, matrix: np.ndarray, **options: Any
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return self.model.predict_with_reasons(matrix, **options)
 
     def contributions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

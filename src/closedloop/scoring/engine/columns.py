@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import cast
 
 import polars as pl
 
@@ -49,7 +50,9 @@ def _screen(name: str, answered: pl.Series) -> DroppedColumn | None:
         return DroppedColumn(name, "constant", f"every answered row is {value}")
     if _is_date(answered):
         return DroppedColumn(
-            name, "date", f"dates ({answered.min()} to {answered.max()}): when a record was made"
+            name,
+            "date",
+            f"dates ({answered.min()!s} to {answered.max()!s}): when a record was made",
         )
     share = distinct / answered.len()
     numeric = answered.str.replace_all(",", "").cast(pl.Float64, strict=False)
@@ -65,6 +68,6 @@ def _is_date(answered: pl.Series) -> bool:
     sample = answered.head(2000).str.slice(0, 10)
     for pattern in _DATE_FORMATS:
         parsed = sample.str.to_date(pattern, strict=False)
-        if parsed.is_not_null().mean() >= DATE_SHARE:
+        if cast(float, parsed.is_not_null().mean() or 0.0) >= DATE_SHARE:
             return True
     return False

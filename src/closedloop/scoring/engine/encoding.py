@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -67,7 +67,7 @@ class FeatureEncoder:
         if lowered.n_unique() <= 2 and lowered.is_in(list(_YES | _NO)).all():
             return ("yes_no" if lowered.n_unique() == 2 else None), None
         numbers = answered.str.replace_all(",", "").cast(pl.Float64, strict=False)
-        if numbers.is_not_null().mean() >= NUMERIC_SHARE:
+        if cast(float, numbers.is_not_null().mean() or 0.0) >= NUMERIC_SHARE:
             return ("number" if numbers.drop_nulls().n_unique() > 1 else None), None
         counts = answered.value_counts(sort=True)
         if counts.height >= 0.9 * rows or counts.height < 2:
@@ -114,7 +114,7 @@ class FeatureEncoder:
             lowered = text.lower()
             return 1.0 if lowered in _YES else 0.0 if lowered in _NO else float("nan")
         if not hasattr(self, "_codes"):
-            self._codes = {}
+            self._codes: dict[str, dict[str, float]] = {}
         codes = self._codes.get(name)
         if codes is None:
             codes = self._codes[name] = {v: float(i) for i, v in enumerate(self.categories[name])}

@@ -14,7 +14,7 @@ from closedloop.definitions.scorecard import as_series as _as_series
 from closedloop.definitions.scorecard import lower_text as _text
 from closedloop.scoring.engine.additive import ConversionModel
 from closedloop.scoring.engine.choice import AUTO_TITLE, AutoModel
-from closedloop.scoring.engine.columns import screen_columns
+from closedloop.scoring.engine.columns import DroppedColumn, screen_columns
 from closedloop.scoring.engine.encoding import clean_text
 
 
@@ -25,8 +25,8 @@ def cross_validate(
     folds: int = 5,
     seed: int = 0,
     make_scorer: Any = None,
-    predictions: list | None = None,
-    fitted: list | None = None,
+    predictions: list[np.ndarray] | None = None,
+    fitted: list[Any] | None = None,
 ) -> dict[str, float | int]:
     """Stratified k-fold cross-validation of a scorer: {auc, brier, rows, positives, folds, …}.
 
@@ -125,7 +125,7 @@ def evaluate_csv_frame(
     without both outcomes.
     """
     outcome, features, screened = _learnable(frame, target, [c for c in [id_column, *drop] if c])
-    fitted: list = []
+    fitted: list[Any] = []
     result: dict[str, Any] = {
         "model": AUTO_TITLE,
         **cross_validate(
@@ -151,7 +151,9 @@ def evaluate_csv_frame(
     return result
 
 
-def _learnable(frame: pl.DataFrame, target: str, drop: list[str]):
+def _learnable(
+    frame: pl.DataFrame, target: str, drop: list[str]
+) -> tuple[np.ndarray, pl.DataFrame, list[DroppedColumn]]:
     """(outcome, feature columns, screened columns) of an export; ValueError on bad input."""
     missing = [c for c in [target, *drop] if c not in frame.columns]
     if missing:

@@ -44,21 +44,25 @@ class FactorVocabulary:
         self, encoder: FeatureEncoder, name: str, column: np.ndarray, label: str
     ) -> list[str]:
         kind = encoder.kinds[name]
-        bands = None
+        bands: np.ndarray | None = None
         if kind == "category":
             values = [*encoder.categories[name], "another value"]
         elif kind == "yes_no":
             values = ["no", "yes"]
         else:
             answered = column[~np.isnan(column)]
-            bands = np.unique(np.quantile(answered, [0.2, 0.4, 0.6, 0.8])) if answered.size else []
-            bands = np.asarray(bands, dtype=float)
+            bands = (
+                np.unique(np.quantile(answered, [0.2, 0.4, 0.6, 0.8]))
+                if answered.size
+                else np.zeros(0)
+            )
             values = None
         self.bands.append(bands)
-        if values is None:
-            texts = [_interval_text(label, bands, i) for i in range(len(bands) + 1)]
-        else:
+        if values is not None:
             texts = [f"{label}: {value}" for value in values]
+        else:
+            assert bands is not None  # a number column has bands
+            texts = [_interval_text(label, bands, i) for i in range(len(bands) + 1)]
         return [*texts, f"{label}: not given"]
 
     def ids(self, matrix: np.ndarray) -> np.ndarray:
@@ -68,10 +72,11 @@ class FactorVocabulary:
             column, size = matrix[:, j], self.offsets[j + 1] - self.offsets[j]
             missing = np.isnan(column)
             filled = np.where(missing, 0, column)
-            if self.bands[j] is None:
+            bands = self.bands[j]
+            if bands is None:
                 cell = np.clip(filled.astype(np.int64), 0, size - 2)  # unseen codes: "another"
             else:
-                cell = np.searchsorted(self.bands[j], filled, side="left")
+                cell = np.searchsorted(bands, filled, side="left")
             out[:, j] = self.offsets[j] + np.where(missing, size - 1, cell)
         return out
 
@@ -117,7 +122,7 @@ class ExplainedModel:
 
     def raw_log_odds(self, matrix: np.ndarray) -> np.ndarray:
         base, contributions = self.raw_contributions(matrix)
-        return base + contributions.sum(axis=1)
+        return np.asarray(base + contributions.sum(axis=1))
 
     def contributions(self, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(base, rows × columns) with base + row sum = the calibrated log-odds."""
@@ -154,7 +159,7 @@ class ExplainedModel:
 
 
 def explain(
-    model, matrix: np.ndarray, *, per_side: int = 3, min_effect: float = 0.5
+    model: ExplainedModel, matrix: np.ndarray, *, per_side: int = 3, min_effect: float = 0.5
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(probability, top factor ids, their effects in score points) per row, a block at a time.
 

@@ -8,6 +8,8 @@ exact: its cell's number against the column's average over the training leads.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from closedloop.scoring.engine.encoding import FeatureEncoder
@@ -46,14 +48,15 @@ class Cells:
             column, size = matrix[:, j], self.sizes[j]
             missing = np.isnan(column)
             filled = np.where(missing, 0, column)
-            if self.edges[j] is None:
+            edges = self.edges[j]
+            if edges is None:
                 cell = np.clip(filled.astype(np.int64), 0, size - 2)
             else:
-                cell = np.searchsorted(self.edges[j], filled, side="left")
+                cell = np.searchsorted(edges, filled, side="left")
             out[:, j] = np.where(missing, size - 1, cell)
         return out
 
-    def one_hot(self, matrix: np.ndarray):
+    def one_hot(self, matrix: np.ndarray) -> Any:
         """Sparse rows × all cells, one 1 per column."""
         from scipy.sparse import csr_matrix
 
