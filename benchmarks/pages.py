@@ -1,6 +1,7 @@
-"""`closedloop bench pages`: p50/p95 latency of the home page, the leads list and a lead detail.
+"""`closedloop bench pages`: p50/p95 latency of the home page, the lead and opportunity pages.
 
     closedloop bench pages -s leads=20000,1000000 -s seed=7 -s requests=60
+    closedloop bench pages -s leads=1000000 -s open_opportunities=100000   # issue 10's target
 
 For each size it loads the demo company into a scratch SQLite data directory (`closedloop
 migrate` + `closedloop demo --leads N --seed S` in subprocesses; a directory already loaded with
@@ -20,6 +21,16 @@ Pages, each requested `requests` times as an admin (sees every lead) and as a sa
   inbox         /inbox/ (every open lead in scope ranked by priority, the first page of 50;
                 an admin's scope is every owned open lead)
   inbox_search  /inbox/?q=<a last name>
+  board         /pipeline/ (the opportunity board: open deals by stage, with totals)
+  opportunity_list  /opportunities/ (open and closed deals, totals and weighted pipeline)
+  opportunity_detail  /opportunities/<id>/ for a different random visible open deal each time
+(a page the code does not have yet is left out of the result).
+
+The demo company has a few open deals per thousand leads; `open_opportunities` (default
+100,000) tops the database up to that many open ones before measuring, written with the bulk
+column writer (`core.db.columns`, the demo loader's path) in a subprocess: deals on random
+accounts, owned by the demo's reps, spread over the open pipeline stages, created in the last
+four months. The top-up is recorded beside the load, so a reused directory is not topped twice.
 
 Options: leads (comma separated sizes), seed, requests, workdir (where the scratch data
 directories live; default: the system temp folder), analyze (1, the default: run SQLite's
@@ -50,14 +61,19 @@ def run(
     requests: str = "60",
     workdir: str = "",
     analyze: str = "1",
+    open_opportunities: str = "100000",
 ) -> list:
-    """Load (or reuse) a demo database per size and measure the pages; one result per size."""
+    """Load (or reuse) a demo database per size, top its open deals up to
+    `open_opportunities`, and measure the pages; one result per size."""
     base = Path(workdir or tempfile.gettempdir()) / "closedloop-bench-pages"
     results = []
     for size in [int(n) for n in leads.split(",") if n.strip()]:
         data_dir = base / f"leads{size}-seed{seed}"
         load_seconds = _ensure_loaded(data_dir, size, int(seed))
-        analyzed = _analyze(data_dir) if analyze == "1" else _has_statistics(data_dir)
+        topped_up = _ensure_open_opportunities(data_dir, int(open_opportunities), int(seed))
+        analyzed = (
+            _analyze(data_dir, force=topped_up) if analyze == "1" else _has_statistics(data_dir)
+        )
         result = _measure_in_subprocess(data_dir, int(requests), int(seed))
         result["load_seconds"] = load_seconds
         result["planner_statistics"] = analyzed
@@ -83,17 +99,34 @@ def _ensure_loaded(data_dir: Path, size: int, seed: int) -> float | None:
     """Load the demo unless `data_dir` already holds this size and seed; seconds taken or None."""
     marker = data_dir / "bench-loaded.json"
     wanted = {"leads": size, "seed": seed}
+    cli = [sys.executable, "-m", "closedloop.cli"]
     if marker.exists() and json.loads(marker.read_text()) == wanted:
+        # Reused: bring its schema up to the code's (new migrations since it was loaded).
+        subprocess.run(cli + ["migrate"], env=_env(data_dir), check=True, stdout=subprocess.DEVNULL)
         return None
     data_dir.mkdir(parents=True, exist_ok=True)
     for name in ("closedloop.sqlite3", "closedloop.sqlite3-wal", "closedloop.sqlite3-shm"):
         (data_dir / name).unlink(missing_ok=True)
-    cli = [sys.executable, "-m", "closedloop.cli"]
+    (data_dir / TOP_UP_MARKER).unlink(missing_ok=True)
     started = time.perf_counter()
     for args in (["migrate"], ["demo", "--leads", str(size), "--seed", str(seed)]):
         subprocess.run(cli + args, env=_env(data_dir), check=True, stdout=subprocess.DEVNULL)
     marker.write_text(json.dumps(wanted))
     return round(time.perf_counter() - started, 1)
+
+
+TOP_UP_MARKER = "bench-opportunities.json"
+
+
+def _ensure_open_opportunities(data_dir: Path, target: int, seed: int) -> bool:
+    """Top the open deals up to `target` unless done already; True when rows were written."""
+    marker = data_dir / TOP_UP_MARKER
+    if marker.exists() and json.loads(marker.read_text()).get("open_opportunities") >= target:
+        return False
+    command = [sys.executable, __file__, "--top-up", str(data_dir), str(target), str(seed)]
+    out = subprocess.run(command, env=_env(data_dir), check=True, capture_output=True, text=True)
+    marker.write_text(json.dumps({"open_opportunities": target, **json.loads(out.stdout)}))
+    return True
 
 
 def _database_file(data_dir: Path) -> Path:
@@ -109,13 +142,13 @@ def _has_statistics(data_dir: Path) -> bool:
         )
 
 
-def _analyze(data_dir: Path) -> bool:
+def _analyze(data_dir: Path, *, force: bool = False) -> bool:
     # SQLite's planner picks indexes from sqlite_stat1; without it, it assumes any equality
     # filter is selective and sorts a third of the table for a rep's list. A bulk load should
     # end with ANALYZE (as PostgreSQL's autovacuum does by itself); run it if the load did not.
     import sqlite3
 
-    if not _has_statistics(data_dir):
+    if force or not _has_statistics(data_dir):
         with sqlite3.connect(_database_file(data_dir)) as db:
             db.execute("ANALYZE")
     return True
@@ -176,6 +209,7 @@ def _measure_user(user, requests: int, rng: random.Random) -> dict:
         "inbox": lambda: "/inbox/",
         "inbox_search": lambda: f"/inbox/?q={rng.choice(names) if names else 'a'}",
     }
+    pages |= _opportunity_pages(user, rng)
     result = {"home_cold": {"cold_ms": round(cold, 1)}}
     for name, url in pages.items():
         _timed(client, url())  # warm-up, not counted
@@ -183,6 +217,32 @@ def _measure_user(user, requests: int, rng: random.Random) -> dict:
     result["lead_list"]["url"] = f"/leads/?stage={stage}&sort=score"
     result["visible_leads"] = leads.count()
     return result
+
+
+def _opportunity_pages(user, rng: random.Random) -> dict:
+    """The board, the opportunity list and an open deal's page, for the pages the code has."""
+    from django.urls import Resolver404, resolve
+
+    from closedloop.crm.models import Opportunity, OpportunityStage
+    from closedloop.crm.permissions import opportunity_visibility
+
+    rule = opportunity_visibility(user)
+    deals = Opportunity.objects.exclude(stage__in=(OpportunityStage.WON, OpportunityStage.LOST))
+    deals = deals if rule is None else deals.filter(rule)
+    ids = list(deals.order_by("-pk").values_list("pk", flat=True)[:20000])
+    pages = {
+        "board": lambda: "/pipeline/",
+        "opportunity_list": lambda: "/opportunities/",
+        "opportunity_detail": lambda: f"/opportunities/{rng.choice(ids)}/" if ids else "/",
+    }
+    found = {}
+    for name, url in pages.items():
+        try:
+            resolve(url())
+        except Resolver404:
+            continue
+        found[name] = url
+    return found
 
 
 def _populated_stage(leads) -> str:
@@ -238,10 +298,15 @@ def _measure(requests: int, seed: int) -> dict:
             "lead_detail",
             "inbox",
             "inbox_search",
+            "board",
+            "opportunity_list",
+            "opportunity_detail",
         )
+        if name in by_role["admin"]
     }
     return {
         "leads": Lead.objects.count(),
+        "open_opportunities": _open_opportunities(),
         "database": connection.vendor,
         "client": "django.test.Client in process (full middleware, views, templates; no HTTP)",
         "requests_per_page": requests,
@@ -253,6 +318,14 @@ def _measure(requests: int, seed: int) -> dict:
     }
 
 
+def _open_opportunities() -> int:
+    from closedloop.crm.models import Opportunity, OpportunityStage
+
+    return Opportunity.objects.exclude(
+        stage__in=(OpportunityStage.WON, OpportunityStage.LOST)
+    ).count()
+
+
 def _machine() -> str:
     import platform
 
@@ -260,5 +333,10 @@ def _machine() -> str:
 
 
 if __name__ == "__main__":
-    data_dir_arg, requests_arg, seed_arg = sys.argv[1:4]
-    print(json.dumps(_measure(int(requests_arg), int(seed_arg))))
+    if sys.argv[1] == "--top-up":
+        from _opportunities import top_up_open_opportunities
+
+        print(json.dumps(top_up_open_opportunities(int(sys.argv[3]), seed=int(sys.argv[4]))))
+    else:
+        data_dir_arg, requests_arg, seed_arg = sys.argv[1:4]
+        print(json.dumps(_measure(int(requests_arg), int(seed_arg))))

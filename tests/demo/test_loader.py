@@ -271,3 +271,21 @@ def test_indexes_dropped_for_a_large_load_are_all_built_again(monkeypatch):
     monkeypatch.setattr(generator, "INDEX_DROP_ROWS", 0)  # take the large-load path
     load(leads=150)
     assert index_names() == before
+
+
+@pytest.mark.django_db
+def test_every_assigned_mql_has_its_sla_clock_and_the_first_check_finds_nothing_new():
+    from closedloop.handoff.models import LeadSla, SlaBreach
+    from closedloop.handoff.sla import check_slas, timers_for
+
+    load(leads=2000)
+    ever_mql = Lead.objects.filter(mql_at__isnull=False, owner__isnull=False)
+    assert ever_mql.count() > 50
+    assert set(LeadSla.objects.values_list("lead_id", flat=True)) == set(
+        ever_mql.values_list("pk", flat=True)
+    )
+    assert SlaBreach.objects.exists()  # two years of history missed some deadlines
+    open_mql = Lead.objects.filter(lifecycle_stage__in=["mql", "sal"]).select_related("sla")
+    assert all(timers_for(lead) for lead in open_mql)
+    # The worker's first check at the demo's "now" escalates no breach from the history.
+    assert check_slas(now=AS_OF)["breached"] == 0

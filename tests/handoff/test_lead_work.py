@@ -100,3 +100,44 @@ def test_a_rep_of_another_team_cannot_even_find_the_lead(client, charlie, lead):
     client.force_login(charlie)
     assert client.post(f"/leads/{lead.pk}/work/log/", {"kind": "call"}).status_code == 404
     assert client.post(f"/leads/{lead.pk}/work/tasks/", {"title": "x"}).status_code == 404
+
+
+def test_the_worker_reminds_the_assignee_once_when_a_task_falls_due(alice, lead):
+    from closedloop.handoff.models import Notification
+    from closedloop.handoff.tasks import send_task_reminders
+    from closedloop.handoff.work import add_task, remind_due_tasks
+
+    today = timezone.localdate()
+    add_task(lead, by=alice, title="Send pricing", due_on=today)
+    add_task(lead, by=alice, title="Call back", due_on=today - timedelta(days=2))
+    later = add_task(lead, by=alice, title="Check in", due_on=today + timedelta(days=1))
+    assert send_task_reminders.call(False) == 2
+    texts = sorted(Notification.objects.filter(user=alice).values_list("text", flat=True))
+    assert texts[0].startswith("Task due today: Send pricing (")
+    assert texts[1].startswith("Task overdue since ") and "Call back" in texts[1]
+    assert remind_due_tasks() == 0  # once each
+    tomorrow = timezone.now() + timedelta(days=1)
+    assert remind_due_tasks(now=tomorrow) == 1
+    later.refresh_from_db()
+    assert later.reminded_at == tomorrow
+
+
+def test_a_done_task_is_not_reminded(alice, lead):
+    from closedloop.handoff.work import add_task, complete_task, remind_due_tasks
+
+    task = add_task(lead, by=alice, title="Send pricing", due_on=timezone.localdate())
+    complete_task(task, by=alice)
+    assert remind_due_tasks() == 0
+
+
+def test_the_inbox_lists_the_reps_open_tasks_due_with_the_overdue_marked(client, alice, lead):
+    from closedloop.handoff.work import add_task
+
+    today = timezone.localdate()
+    add_task(lead, by=alice, title="Send pricing", due_on=today - timedelta(days=1))
+    add_task(lead, by=alice, title="Far off", due_on=today + timedelta(days=9))
+    client.force_login(alice)
+    page = client.get("/inbox/").content.decode()
+    section = page.split('id="tasks-due"', 1)[1].split("</section>", 1)[0]
+    assert "Tasks due (1)" in section and "Send pricing" in section and "overdue" in section
+    assert "Far off" not in section and f'href="/leads/{lead.pk}/"' in section

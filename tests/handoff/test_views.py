@@ -12,8 +12,9 @@ from closedloop.handoff.models import Dispute, Rejection
 from closedloop.handoff.sla import start_clock
 from tests.factories import make_lead
 
-# session + user, notifications, the ranking read, its calendars and contract, the page's leads.
-INBOX_MAX_QUERIES = 9
+# session + user, notifications, tasks due, the ranking read, its calendars and contract, the
+# page's leads.
+INBOX_MAX_QUERIES = 10
 
 
 @pytest.fixture

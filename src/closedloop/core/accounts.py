@@ -23,8 +23,13 @@ from django.db.models import Sum
 from django.dispatch import receiver
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 
 from closedloop.core.ratelimit import client_address, hit, parse_rate
+
+# The page where a one-use e-mailed link lets someone choose a password: a reset here, an
+# invitation in core.settings_views; one template, each view with its own words.
+CHOOSE_PASSWORD_TEMPLATE = "core/choose_password.html"
 
 # A password check is a deliberately slow key derivation (~0.3 s of one core). A flood of them
 # at once would take every core from everyone else, so a process checks at most this many
@@ -211,7 +216,12 @@ class PasswordResetDoneView(auth_views.PasswordResetDoneView):
 class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     """Sets the new password; a lockout of that account ends with it (the owner proved it)."""
 
-    template_name = "core/password_reset_confirm.html"
+    template_name = CHOOSE_PASSWORD_TEMPLATE
+    extra_context = {
+        "heading": "Choose a new password",
+        "expired": "It was used already, has expired, or the password changed since it was sent.",
+        "retry_url": reverse_lazy("password_reset"),
+    }
 
     def form_valid(self, form):
         response = super().form_valid(form)

@@ -27,6 +27,7 @@ RETRAIN = Periodic("closedloop.scoring.tasks.retrain_model", timedelta(days=7), 
 PERIODIC: tuple[Periodic, ...] = (
     RETRAIN,
     Periodic("closedloop.handoff.tasks.run_sla_check", timedelta(minutes=1), (True,)),
+    Periodic("closedloop.handoff.tasks.send_task_reminders", timedelta(minutes=2), (True,)),
     Periodic("closedloop.handoff.tasks.send_feedback_digest", timedelta(days=7), (7, True)),
     Periodic(
         "closedloop.core.maintenance.refresh_planner_statistics_daily", timedelta(hours=1), (True,)

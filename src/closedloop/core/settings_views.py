@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
 from closedloop.core import people
+from closedloop.core.accounts import CHOOSE_PASSWORD_TEMPLATE
 from closedloop.core.models import Role, Team, User
 
 
@@ -126,24 +128,25 @@ def teams(request):
 
 @require_http_methods(["GET", "POST"])
 def set_password(request, uidb64: str, token: str):
-    """An invited user chooses a password through the link from their e-mail."""
+    """An invited user chooses a password through the link from their e-mail (the page the
+    password reset uses, with the invitation's words)."""
     user = people.user_for_invitation(uidb64, token)
+    context = {
+        "validlink": user is not None,
+        "expired": "It was used already, or it expired. Ask an admin for a new invitation.",
+    }
     if user is None:
-        return render(request, "core/settings/set_password.html", {"invalid": True}, status=404)
-    errors = {}
-    if request.method == "POST":
-        try:
-            people.set_password_from_invitation(
-                user,
-                password1=request.POST.get("new_password1", ""),
-                password2=request.POST.get("new_password2", ""),
-            )
-        except ValidationError as exc:
-            errors = _errors(exc)
-        else:
-            messages.success(request, "Your password is set. Log in with your e-mail address.")
-            return redirect("login")
-    context = {"person": user, "errors": errors}
-    return render(
-        request, "core/settings/set_password.html", context, status=422 if errors else 200
-    )
+        return render(request, CHOOSE_PASSWORD_TEMPLATE, context, status=404)
+    form = SetPasswordForm(user, request.POST if request.method == "POST" else None)
+    if form.is_valid():
+        people.set_password_from_invitation(
+            user, password1=form.data["new_password1"], password2=form.data["new_password2"]
+        )
+        messages.success(request, "Your password is set. Log in with your e-mail address.")
+        return redirect("login")
+    context |= {
+        "form": form,
+        "heading": f"Welcome, {user.display_name}",
+        "intro": f"Choose the password you will log in with, together with {user.email}.",
+    }
+    return render(request, CHOOSE_PASSWORD_TEMPLATE, context, status=422 if form.errors else 200)

@@ -16,6 +16,7 @@ from closedloop.demo.catalog import (
     MARKETING_SEATS,
     REP_SEATS,
 )
+from closedloop.handoff.engine import WorkCalendar
 
 
 class Builder:
@@ -23,12 +24,20 @@ class Builder:
     has its own random stream, so changing one phase leaves the others' draws alone."""
 
     def __init__(
-        self, *, leads: int, seed: int, as_of: int, users: dict[str, int], contract: dict
+        self,
+        *,
+        leads: int,
+        seed: int,
+        as_of: int,
+        users: dict[str, int],
+        contract: dict,
+        teams: dict[str, tuple[int, WorkCalendar]],
     ) -> None:
         self.n = leads
         self.seed = seed
         self.as_of = as_of
         self.contract = contract
+        self.teams = teams  # team name -> (id, working calendar)
         self.start = as_of - HISTORY_DAYS * DAY
         self.streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(12)]
         self.rep_ids = np.array([users[s.email] for s in REP_SEATS], dtype=np.int64)

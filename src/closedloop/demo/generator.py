@@ -29,6 +29,7 @@ from closedloop.core.services import create_or_reset_user
 from closedloop.crm.services.bulk import check_stage_history
 from closedloop.definitions.services import active_contract_body
 from closedloop.demo import synth
+from closedloop.handoff.sla import calendars_for_teams
 
 LOGIN_URL = "http://127.0.0.1:8000/"
 # Below this many rows, dropping and rebuilding indexes costs more than it saves.
@@ -199,14 +200,25 @@ def _ensure_data_user(seat: synth.Seat) -> User:
 
 
 def _draw(progress: Progress, **options) -> synth.Company:
-    task = progress.add_task("Drawing the company", total=11)
+    task = progress.add_task("Drawing the company", total=len(synth.PHASES))
 
     def advance(phase: str) -> None:
         progress.update(task, advance=1, description=f"Drawing: {phase}")
 
-    company = synth.generate_company(progress=advance, contract=active_contract_body(), **options)
-    progress.update(task, completed=11, description="Drawing the company")
+    company = synth.generate_company(
+        progress=advance, contract=active_contract_body(), teams=_teams(), **options
+    )
+    progress.update(task, completed=len(synth.PHASES), description="Drawing the company")
     return company
+
+
+def _teams() -> dict:
+    """Each demo team's id and working calendar, for the SLA clocks' deadlines."""
+    teams = dict(
+        Team.objects.filter(name__in={s.team for s in synth.ROSTER}).values_list("name", "pk")
+    )
+    calendars = calendars_for_teams(set(teams.values()))
+    return {name: (pk, calendars[pk]) for name, pk in teams.items()}
 
 
 def _write(progress: Progress, company: synth.Company) -> dict[str, int]:

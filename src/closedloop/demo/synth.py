@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
-from closedloop.demo import funnel, marketing, people, records, touches, truth
+from closedloop.demo import clocks, funnel, marketing, people, records, touches, truth
 from closedloop.demo.arrays import Table
 from closedloop.demo.builder import Builder
 from closedloop.demo.catalog import (  # noqa: F401  (the names other modules read from synth)
@@ -34,12 +34,15 @@ from closedloop.demo.catalog import (  # noqa: F401  (the names other modules re
     TOUCH_KINDS,
     Seat,
 )
+from closedloop.handoff.engine import WorkCalendar
 
 TABLE_ORDER = (
     "campaign",
     "asset",
     "account",
     "lead",
+    "lead_sla",
+    "sla_breach",
     "touchpoint",
     "stage_change",
     "activity",
@@ -55,6 +58,7 @@ PHASES = (
     ("funnel", funnel.funnel),
     ("opportunities", funnel.opportunities),
     ("activities", records.activities),
+    ("SLA clocks", clocks.sla_clocks),
     ("sales touches", records.touch_table),
     ("stage history", records.stage_history),
     ("lead records", records.lead_table),
@@ -77,15 +81,23 @@ def generate_company(
     as_of: int,
     users: dict[str, int],
     contract: dict | None = None,
+    teams: dict[str, tuple[int, WorkCalendar]] | None = None,
     progress=lambda phase: None,
 ) -> Company:
     """Draw the whole company. `as_of` is the epoch second the history ends at (the demo's
     "now"); `users` maps every ROSTER email to its user id; `contract` is the definitions
-    contract's body whose MQL rule decides who became MQL (default: the starting contract);
+    contract's body whose MQL rule decides who became MQL and whose SLA the clocks keep
+    (default: the starting contract); `teams` maps a team name to its id and working calendar
+    (default: none, Monday–Friday 9–17 UTC);
     `progress(phase)` is told what is being drawn. Returns the tables in a loadable order and
     the leads' true propensity."""
     builder = Builder(
-        leads=leads, seed=seed, as_of=as_of, users=users, contract=contract or DEFAULT_CONTRACT
+        leads=leads,
+        seed=seed,
+        as_of=as_of,
+        users=users,
+        contract=contract or DEFAULT_CONTRACT,
+        teams=teams or {},
     )
     for label, phase in PHASES:
         progress(label)

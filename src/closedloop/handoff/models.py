@@ -356,6 +356,9 @@ class Task(Audited):
     )
     created_at = models.DateTimeField()
     done_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the assignee was reminded that it is due"
+    )
 
     class Meta:
         ordering = ["done_at", "due_on", "id"]

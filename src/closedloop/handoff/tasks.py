@@ -1,4 +1,5 @@
-"""Background work: routing new MQLs, the periodic SLA check, escalations, the weekly digest.
+"""Background work: routing new MQLs, the periodic SLA check, escalations, task reminders,
+the weekly digest.
 
 The periodic tasks re-enqueue themselves with `run_after` when the backend can defer (the
 database and RQ backends); the in-process backend used by tests runs them once.
@@ -15,6 +16,7 @@ from closedloop.core.audit import acting_as
 from closedloop.core.models import AuditSource
 
 SLA_CHECK_EVERY = timedelta(minutes=5)
+TASK_REMINDERS_EVERY = timedelta(minutes=15)
 RETRY_BACKOFF = timedelta(minutes=1)
 
 
@@ -42,6 +44,19 @@ def run_sla_check(reschedule: bool = True) -> dict:
     if reschedule and run_sla_check.get_backend().supports_defer:
         run_sla_check.using(run_after=timezone.now() + SLA_CHECK_EVERY).enqueue(True)
     return result
+
+
+@task()
+def send_task_reminders(reschedule: bool = True) -> int:
+    """Remind assignees of the tasks that fell due (once each); then come back later."""
+    from closedloop.handoff.work import remind_due_tasks
+
+    with acting_as(None, AuditSource.JOB):
+        sent = remind_due_tasks()
+    if reschedule and send_task_reminders.get_backend().supports_defer:
+        later = timezone.now() + TASK_REMINDERS_EVERY
+        send_task_reminders.using(run_after=later).enqueue(True)
+    return sent
 
 
 @task()

@@ -18,7 +18,7 @@ from closedloop.core.permissions import visible
 from closedloop.crm.filters import SCORE_BANDS
 from closedloop.crm.models import ActivityKind, ActivityOutcome, Lead, LeadSource, LifecycleStage
 from closedloop.handoff import inbox as inbox_list
-from closedloop.handoff import reports, services
+from closedloop.handoff import reports, services, work
 from closedloop.handoff.lead_views import log_activity_from_form
 from closedloop.handoff.models import (
     Dispute,
@@ -130,6 +130,10 @@ def inbox(request):
         return render(request, "handoff/_inbox_list.html", context)
     context["notifications"] = list(
         Notification.objects.filter(user=user, read_at__isnull=True)[:10]
+    )
+    context["today"] = timezone.localdate(now)
+    context["tasks_due"], context["tasks_due_count"] = work.open_tasks_due(
+        user, today=context["today"]
     )
     return render(request, "handoff/inbox.html", context)
 
