@@ -4,6 +4,8 @@ from ninja import NinjaAPI
 
 from closedloop.analytics.api import router as analytics_router
 from closedloop.campaigns.api import router as campaigns_router
+from closedloop.content.api import router as content_router
+from closedloop.content.usage_api import router as content_usage_router
 from closedloop.core.api_support import install_error_handlers
 from closedloop.crm.api import router as crm_router
 from closedloop.definitions.api import router as definitions_router
@@ -27,6 +29,8 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("", analytics_router)
 api.add_router("", campaigns_router)
+api.add_router("", content_router)
+api.add_router("", content_usage_router)
 api.add_router("", crm_router)
 api.add_router("", definitions_router)
 api.add_router("", engagement_router)

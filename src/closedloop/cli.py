@@ -13,6 +13,7 @@ from pathlib import Path
 import typer
 
 from closedloop.analytics import cli as analytics_cli
+from closedloop.content import cli as content_cli
 from closedloop.env import setup_django
 from closedloop.handoff import cli as handoff_cli
 from closedloop.scoring import cli as scoring_cli
@@ -43,6 +44,7 @@ app.command("route")(handoff_cli.route)
 app.add_typer(scoring_cli.model_app, name="model")
 app.command("score")(scoring_cli.score)
 app.command("attribution")(analytics_cli.attribution)
+app.add_typer(content_cli.content_app, name="content")
 
 
 def call(name: str, *args: str, **options) -> None:

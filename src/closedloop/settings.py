@@ -14,6 +14,7 @@ variables, so a script can point any of them at a scratch database:
   CLOSEDLOOP_SECURE         1 behind HTTPS: secure cookies, HSTS, SSL redirect
   CLOSEDLOOP_EMAIL_HOST, _PORT, _USER, _PASSWORD(_FILE), _USE_TLS, _FROM   outgoing email
   CLOSEDLOOP_API_RATE_LIMIT requests per API token, e.g. 600/min (default) or off
+  CLOSEDLOOP_CONTENT_MAX_UPLOAD_MB  largest content-library upload in MB (default 50)
 """
 
 import datetime
@@ -191,6 +192,8 @@ CLOSEDLOOP_FORM_RATE_LIMIT = env_str("CLOSEDLOOP_FORM_RATE_LIMIT", "10/60")
 # Raw touch properties older than this many days are emptied daily (0 keeps them forever);
 # the touches themselves stay, so scores and counts do not change.
 TOUCH_PROPERTIES_RETENTION_DAYS = env_int("CLOSEDLOOP_TOUCH_PROPERTIES_RETENTION_DAYS", 0)
+# The content library refuses uploads above this many megabytes (the file is never stored).
+CONTENT_MAX_UPLOAD_MB = env_int("CLOSEDLOOP_CONTENT_MAX_UPLOAD_MB", 50)
 # Requests per API token (e.g. 600/min, 10/s, 5000/hour, or off), counted in the cache above.
 API_RATE_LIMIT = env_str("CLOSEDLOOP_API_RATE_LIMIT", "600/min")
 

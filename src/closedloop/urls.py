@@ -16,6 +16,7 @@ urlpatterns = [
     path("", include("closedloop.analytics.urls")),
     path("", include("closedloop.engagement.urls")),
     path("", include("closedloop.content.urls")),
+    path("", include("closedloop.content.usage_urls")),
     path("", include("closedloop.campaigns.urls")),
     path("", include("closedloop.definitions.urls")),
     path("", include("closedloop.scoring.urls")),

@@ -20,9 +20,10 @@ pytestmark = pytest.mark.django_db
 
 # session + user, then: page rows, owner choices, campaign choices (lead list); lead, stage
 # history, touchpoints, activities, opportunities, and the work panel's tasks and latest
-# activities (lead detail). A little headroom, no more.
+# activities, the content recommended for it, the links shared with the lead and the assets
+# one may share (lead detail). A little headroom, no more.
 LIST_MAX_QUERIES = 6
-DETAIL_MAX_QUERIES = 10
+DETAIL_MAX_QUERIES = 13
 
 
 def count_queries(client, url: str) -> int:

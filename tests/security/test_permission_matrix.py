@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from closedloop.analytics.models import Goal
 from closedloop.api import api
+from closedloop.content.models import ContentAsset
 from closedloop.core.models import Role
 from closedloop.core.services import create_api_token
 from closedloop.crm.models import LifecycleStage
@@ -31,7 +32,7 @@ pytestmark = pytest.mark.django_db
 # Routes anyone may use: logging in, the tracking endpoints and forms (write keys and form
 # keys authenticate them), and the API's own description.
 PUBLIC = re.compile(
-    r"^(login/|logout/|welcome/|password|v1/|f/|api/v1/(openapi\.json|docs)|static/|admin/)"
+    r"^(login/|logout/|welcome/|password|v1/|f/|s/|api/v1/(openapi\.json|docs)|static/|admin/)"
 )
 
 # The owned record behind each kind of id a route takes, and which roles may not see one
@@ -49,6 +50,9 @@ OWNED = {
     "delivery": ["alice", "max_manager", "mia", "eve"],
     "host": ["alice", "max_manager", "mia", "eve"],
     "user": ["alice", "max_manager", "mia", "eve"],
+    "asset": ["alice", "max_manager"],  # another rep's personal upload
+    "link": ["alice", "max_manager", "eve"],  # a share link of another team's lead
+    "request": ["alice", "max_manager"],  # another rep's content request
     "goal": ["alice", "max_manager"],  # another team's goal
 }
 PAGE_IDS = {
@@ -77,6 +81,20 @@ PAGE_IDS = {
     "webhook-rotate": "webhook",
     "webhook-redeliver": "delivery",
     "webhook-host-remove": "host",
+    "content-asset": "asset",
+    "content-asset-edit": "asset",
+    "content-version-new": "asset",
+    "content-asset-publish": "asset",
+    "content-asset-retire": "asset",
+    "content-version-file": "asset",
+    "content-share": "asset",
+    "content-presented": "asset",
+    "content-asset-usage": "asset",
+    "content-link-revoke": "link",
+    "content-request": "request",
+    "content-request-take": "request",
+    "content-request-fulfil": "request",
+    "content-request-decline": "request",
     "analytics-goal": "goal",
     "analytics-goal-sign": "goal",
     "analytics-goal-withdraw": "goal",
@@ -97,6 +115,9 @@ API_IDS = {
     "opportunity_id": "opportunity",
     "job_id": "import",
     "endpoint_id": "webhook",
+    "asset_id": "asset",
+    "link_id": "link",
+    "request_id": "request",
     "goal_id": "goal",
 }
 UNOWNED_API_IDS = {"number", "kind", "touchpoint_id", "token_id", "campaign_id"}
@@ -185,10 +206,36 @@ def others(request, db):
         "delivery": Delivery.objects.create(endpoint=endpoint, event="lead.created").pk,
         "host": AllowedHost.objects.create(host="intranet.example").pk,
         "user": stranger.pk,
+        "asset": ContentAsset.objects.create(
+            title="Their own deck",
+            kind="deck",
+            personal=True,
+            owner=stranger,
+            url="https://example.com/theirs",
+        ).pk,
+        **_content_records(stranger, lead),
         "goal": Goal.objects.create(
             team=west, starts_on=date(2026, 4, 1), amount=1000, created_at=timezone.now()
         ).pk,
     }
+
+
+def _content_records(stranger, lead) -> dict:
+    """A share link and a content request of another team's rep."""
+    from django.utils import timezone
+
+    from closedloop.content.models import ContentRequest, ShareLink
+
+    published = ContentAsset.objects.create(
+        title="Published", kind="deck", status="published", url="https://example.com/p"
+    )
+    link = ShareLink.objects.create(
+        asset=published, lead=lead, created_by=stranger, token_hash="0" * 64
+    )
+    request = ContentRequest.objects.create(
+        what="Theirs", requested_by=stranger, due_at=timezone.now()
+    )
+    return {"link": link.pk, "request": request.pk}
 
 
 @pytest.mark.parametrize("role", ["alice", "max_manager", "mia", "eve", "ada"])

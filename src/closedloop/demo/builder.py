@@ -48,6 +48,9 @@ class Builder:
         )
         self.tables: dict[str, Table] = {}
 
+    shares: dict[str, np.ndarray]  # sharing.py: the links reps sent during deals
+    usage: dict[str, np.ndarray]  # sharing.py: what reps did with assets
+
     # Phases add their results as attributes (campaign_kind, lead, touch, flow, opp, …).
     def __getattr__(self, name: str) -> Any:
         raise AttributeError(f"the phase that draws {name!r} has not run yet")

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from closedloop.demo import mqlrule, names, truth
+from closedloop.demo import mqlrule, names, sharing, truth
 from closedloop.demo.arrays import Table, obj
 from closedloop.demo.catalog import (
     ASSET_COUNT,
@@ -101,6 +101,9 @@ def opportunities(b: Builder) -> None:
     count = len(opp_account)
     mean_fit = np.bincount(group, weights=b.fit[leads], minlength=count) / np.maximum(
         np.bincount(group, minlength=count), 1
+    )
+    sharing.share_in_deals(
+        b, leads=leads, group=group, account=opp_account, created=created, close=close
     )
     content = _content_effect(b, leads, group, close, count)
     first_member = np.unique(group, return_index=True)[1] if count else np.zeros(0, np.int64)

@@ -20,6 +20,7 @@ from django.db import transaction
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from closedloop.content.search import rebuild_index as rebuild_content_index
 from closedloop.core.audit import acting_as, record_bulk
 from closedloop.core.db import columns as bulk
 from closedloop.core.db.indexes import indexes_dropped
@@ -44,6 +45,8 @@ KEEP_INDEXES_LEADING = {
     "crm.OpportunityContact": ("opportunity_id",),
 }
 DEMO_MODELS = (
+    "content.UsageEvent",
+    "content.ShareLink",
     "engagement.Touchpoint",
     "crm.OpportunityContact",
     "crm.Opportunity",
@@ -51,6 +54,8 @@ DEMO_MODELS = (
     "crm.StageChange",
     "crm.Lead",
     "crm.Account",
+    "content.SearchLog",
+    "content.AssetVersion",
     "content.ContentAsset",
     "campaigns.Campaign",
 )
@@ -102,6 +107,7 @@ def load_demo(
         users, summary.logins = _create_users()
         company = _draw(progress, leads=leads, seed=seed, as_of=as_of_seconds, users=users)
         summary.rows = _write(progress, company)
+        rebuild_content_index()  # the library's search index, after the raw asset rows
         summary.propensity = company.propensity
         refresh_planner_statistics()
         if score:

@@ -119,6 +119,8 @@ def assets(b: Builder) -> None:
             "stage": obj(ASSET_KINDS[k] for k in kinds),
             "industry": obj(industry),
             "owner_id": b.marketer_ids[rng.integers(0, len(b.marketer_ids), ASSET_COUNT)],
+            "status": np.full(ASSET_COUNT, "published", dtype=object),
+            "published_at": created,
             "created_at": created,
             "updated_at": created + rng.integers(0, 60, ASSET_COUNT) * DAY,
         },

@@ -131,8 +131,11 @@ def touch_table(b: Builder) -> None:
     )
     campaign = np.concatenate([t["campaign"], np.full(sales.sum(), -1)])
     asset = np.concatenate([t["asset"], np.full(sales.sum(), -1)])
+    link = np.concatenate([t.get("link", np.full(len(t["lead"]), -1)), np.full(sales.sum(), -1)])
     order = np.lexsort((at, lead))
-    lead, at, kind, campaign, asset = (x[order] for x in (lead, at, kind, campaign, asset))
+    lead, at, kind, campaign, asset, link = (
+        x[order] for x in (lead, at, kind, campaign, asset, link)
+    )
     count = len(lead)
     kinds = b.campaign_kind
     channel = np.array([TOUCH_CHANNEL[k] for k in TOUCH_KINDS], dtype=object)[kind]
@@ -149,12 +152,12 @@ def touch_table(b: Builder) -> None:
             "content_id": np.where(asset >= 0, asset + 1, -1),
             "occurred_at": at,
             "received_at": at,
-            "properties": _properties(b, kind),
+            "properties": _properties(b, kind, link),
         },
     )
 
 
-def _properties(b: Builder, kind: np.ndarray) -> np.ndarray:
+def _properties(b: Builder, kind: np.ndarray, link: np.ndarray) -> np.ndarray:
     rng = b.streams[8]
     options = {
         "page_view": [{"path": p} for p in names.PAGE_PATHS],
@@ -169,6 +172,9 @@ def _properties(b: Builder, kind: np.ndarray) -> np.ndarray:
         mask = kind == KIND[touch_kind]
         encoded = np.array([json.dumps(v) for v in values], dtype=object)
         out[mask] = encoded[rng.integers(0, len(values), mask.sum())]
+    # A view through a share link names it (sharing.py): the truth leaves those views out.
+    shared = np.flatnonzero(link >= 0)
+    out[shared] = [f'{{"share_link": {i + 1}}}' for i in link[shared].tolist()]
     return out
 
 

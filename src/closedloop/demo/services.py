@@ -111,7 +111,10 @@ def _propensity_arrays(quality, effect, without_channel, *, with_ids=False):
         return (empty.astype(np.int64), empty) if with_ids else empty
     pk, industry, employees, seniority, country, email, created, campaign = zip(*leads, strict=True)
     ids = np.array(pk, dtype=np.int64)
-    marketing = Touchpoint.objects.filter(lead__isnull=False, type__in=truth.MARKETING_TOUCH_TYPES)
+    # Views of links reps shared during deals are sales touches for the truth (sharing.py).
+    marketing = Touchpoint.objects.filter(
+        lead__isnull=False, type__in=truth.MARKETING_TOUCH_TYPES
+    ).exclude(properties__has_key="share_link")
     if without_channel is not None:
         marketing = marketing.exclude(channel=without_channel)
     touches = list(

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from closedloop.definitions.defaults import DEFAULT_CONTRACT
-from closedloop.demo import clocks, funnel, marketing, people, records, touches, truth
+from closedloop.demo import clocks, funnel, marketing, people, records, sharing, touches, truth
 from closedloop.demo.arrays import Table
 from closedloop.demo.builder import Builder
 from closedloop.demo.catalog import (  # noqa: F401  (the names other modules read from synth)
@@ -48,6 +48,8 @@ TABLE_ORDER = (
     "activity",
     "opportunity",
     "opportunity_contact",
+    "share_link",
+    "usage_event",
 )
 PHASES = (
     ("campaigns", marketing.campaigns),
@@ -57,6 +59,7 @@ PHASES = (
     ("touchpoints", touches.touches),
     ("funnel", funnel.funnel),
     ("opportunities", funnel.opportunities),
+    ("content shares", sharing.tables),
     ("activities", records.activities),
     ("SLA clocks", clocks.sla_clocks),
     ("sales touches", records.touch_table),

@@ -15,7 +15,9 @@ analytics have something true to find, and tests can check that they find it.
    - engagement_logit = ENGAGEMENT_SLOPE * ln(1 + E), where E sums TOUCH_WEIGHT over the lead's
      *marketing* touches (not sales calls or meetings, which follow conversion), each decayed
      by half every HALF_LIFE_DAYS before the lead's reference time `created_at + HORIZON_DAYS`;
-     content views count (1 + effectiveness) times their weight.
+     content views count (1 + effectiveness) times their weight. Views of links a rep shared
+     during a deal (their properties name the `share_link`) are sales touches here: they
+     count for winning (4.), not for reaching SQL.
    - campaign_quality: a hidden multiplier on the odds for the lead's original campaign.
 
    `true_propensity` recomputes p exactly from what is stored (firmographics, touches,
@@ -115,7 +117,7 @@ NEVER_FOLLOWED_MINUTES = 14 * 1440  # a delay beyond two weeks means the lead wa
 
 WIN_BASE_LOGIT = -1.6
 WIN_FIT_SLOPE = 0.5
-WIN_CONTENT_CAP = 2.0
+WIN_CONTENT_CAP = 3.0
 WIN_CAMPAIGN_SLOPE = 0.5
 
 
@@ -267,9 +269,10 @@ def hidden_parameters(seed: int, *, campaigns: int, assets: int, reps: int) -> H
     kind = rng.permutation(np.arange(assets) * 20 // assets)  # twentieths of the assets
     effect = np.select(
         [kind < 13, kind < 17, kind < 19],
-        [rng.normal(0, 0.05, assets), rng.uniform(0.3, 0.6, assets), rng.uniform(0.8, 1.2, assets)],
-        rng.uniform(-0.5, -0.3, assets),
-    )  # 65% nothing, 20% helpful, 10% strong, 5% harmful
+        [rng.normal(0, 0.05, assets), rng.uniform(0.6, 1.0, assets), rng.uniform(1.4, 2.0, assets)],
+        rng.uniform(-0.9, -0.5, assets),
+    )  # 65% nothing, 20% helpful, 10% strong, 5% harmful: strong enough that ~1,000 closed
+    # deals (the default demo) show which is which (tests/content/test_demo_content.py)
 
     habit = rng.permutation(np.arange(reps) % 3)  # 0 fast, 1 steady, 2 slow, in equal shares
     minutes = np.select(

@@ -137,7 +137,9 @@ def get_touchpoint(request, touchpoint_id: PathId):
 @router.post("/touchpoints", response={201: TouchpointOut, **ERRORS})
 def create_touchpoint(request, payload: TouchpointIn):
     """Record a touch of a lead you can see; the lead is rescored in the background."""
-    from closedloop.content.models import ContentAsset
+    # The asset model through the foreign key: content sits above engagement (it records
+    # the views of shared links through engagement's services).
+    ContentAsset = Touchpoint._meta.get_field("content").related_model
 
     user = request.auth
     require_write(user)

@@ -9,4 +9,11 @@ int64 epoch seconds. `report.asset_report` joins the parts; the modules are:
 - `lift`: win rate of deals that used an asset against comparable deals that did not,
   stratified, with a Newcombe interval (docs/decisions/ on content influence and lift);
 - `review`: freshness against the review-by date and the bottom 20% with a reason each.
+
+The library's own pure parts sit beside them:
+
+- `search`: search-box queries (rendered for FTS5 and PostgreSQL), snippets, relevance ×
+  effectiveness;
+- `duplicates`: MinHash near duplicates (reps' re-created material);
+- `personas`: a lead's buying persona from its job title.
 """
