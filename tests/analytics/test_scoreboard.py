@@ -147,7 +147,7 @@ def test_the_page_reads_a_stored_snapshot_even_after_the_cache_is_gone(company, 
     cache.clear()  # a cold start: a new process, an empty cache
     page = client_as(eve).get("/scoreboard/", CUSTOM)
     assert page.status_code == 200
-    assert b'data-figure="sourced_pipeline"' in page.content and b"16,000" in page.content
+    assert b'data-figure="sourced_pipeline"' in page.content and b"16.0 k" in page.content
     assert ScoreboardSnapshot.objects.count() == 1
 
 

@@ -10,7 +10,8 @@ a figure. Definitions (docs/analytics.md, "Scoreboard"):
   amounts of opportunities won (closed) in the period;
 - MQLs delivered: leads that became MQL in the period, against the contract's promise
   (`mql_per_rep_month` × reps in the scope × months of the period);
-- MQL→SAL acceptance: of those MQLs, the share a rep accepted (floor: the contract's);
+- MQL→SAL acceptance: of those MQLs, the share sales accepted (an acceptance, a move to SAL,
+  or a stage at or past SAL now; floor: the contract's);
 - SLA hit rate: of the sales clocks started in the period that are decided, the share first
   touched by the deadline;
 - win rate: won ÷ (won + lost) closed in the period; sales cycle: median days from
@@ -35,9 +36,11 @@ from closedloop.core.models import Role, User
 from closedloop.crm.models import (
     Lead,
     LeadSource,
+    LifecycleStage,
     Opportunity,
     OpportunityContact,
     OpportunityStage,
+    StageChange,
 )
 from closedloop.definitions.services import contract_in_force
 from closedloop.engagement.models import Touchpoint
@@ -47,6 +50,12 @@ from closedloop.vocabulary import MARKETING_TOUCH_TYPES
 NOT_MARKETING_SOURCES = (LeadSource.OUTBOUND, LeadSource.IMPORT, LeadSource.OTHER)
 MARKETING_SOURCES = tuple(s for s in LeadSource.values if s not in NOT_MARKETING_SOURCES)
 MAX_WEEKS = 26
+AT_OR_PAST_SAL = (
+    LifecycleStage.SAL,
+    LifecycleStage.SQL,
+    LifecycleStage.OPPORTUNITY,
+    LifecycleStage.CUSTOMER,
+)
 DAYS_PER_MONTH = 30.4375
 
 
@@ -147,12 +156,19 @@ def mql_leads(scope: Scope, since: datetime, until: datetime) -> QuerySet:
     return Lead.objects.filter(scope.owned(), mql_at__gte=since, mql_at__lt=until)
 
 
+def accepted_rule() -> Q:
+    """A lead sales accepted: an acceptance was recorded, it moved to SAL, or it is at or past
+    SAL now (imported and demo histories have stage moves without acceptance rows)."""
+    return (
+        Q(lifecycle_stage__in=AT_OR_PAST_SAL)
+        | Exists(Acceptance.objects.filter(lead=OuterRef("pk")))
+        | Exists(StageChange.objects.filter(lead=OuterRef("pk"), to_stage=LifecycleStage.SAL))
+    )
+
+
 def _mqls(scope: Scope, since: datetime, until: datetime) -> dict:
     mqls = mql_leads(scope, since, until)
-    accepted = Exists(Acceptance.objects.filter(lead=OuterRef("pk")))
-    counts = mqls.annotate(was_accepted=accepted).aggregate(
-        mqls=Count("id"), accepted=Count("id", filter=Q(was_accepted=True))
-    )
+    counts = {"mqls": mqls.count(), "accepted": mqls.filter(accepted_rule()).count()}
     sla = _contract_sla()
     promise = None
     if sla is not None:
@@ -279,9 +295,7 @@ def _closed(since: datetime, until: datetime) -> Q:
 
 
 def _accepted_mqls(scope: Scope, since: datetime, until: datetime) -> QuerySet:
-    return mql_leads(scope, since, until).filter(
-        Exists(Acceptance.objects.filter(lead=OuterRef("pk")))
-    )
+    return mql_leads(scope, since, until).filter(accepted_rule())
 
 
 def _sla_leads(scope: Scope, since: datetime, until: datetime) -> QuerySet:

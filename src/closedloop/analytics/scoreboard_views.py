@@ -116,6 +116,10 @@ def shown(value, unit: str) -> str:
         return f"{100 * value:.1f}%"
     if unit == "days":
         return f"{value:.1f} d"
+    if unit == "money" and abs(value) >= 1_000_000:
+        return f"{value / 1_000_000:,.2f} M"
+    if unit == "money" and abs(value) >= 10_000:
+        return f"{value / 1_000:,.1f} k"
     return f"{value:,.0f}"
 
 
