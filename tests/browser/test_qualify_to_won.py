@@ -16,6 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from closedloop.crm.models import LifecycleStage, Opportunity
+from closedloop.crm.services import ensure_default_close_reasons
 from tests.browser.test_handoff import after_htmx_settles, log_in
 from tests.factories import make_account, make_lead
 
@@ -25,6 +26,7 @@ SCREENSHOTS = Path(os.environ.get("CLOSEDLOOP_SCREENSHOTS", tempfile.gettempdir(
 
 @pytest.fixture
 def accepted_lead(alice):
+    ensure_default_close_reasons()  # a transactional test before this one may have flushed them
     account = make_account("Fjord Logistics", owner=alice)
     return make_lead(
         owner=alice,
