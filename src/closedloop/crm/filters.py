@@ -174,7 +174,7 @@ def _parse_stage(cleaned: LeadFilters, raw: str) -> None:
 def _parse_owner(cleaned: LeadFilters, raw: str) -> None:
     if raw == "none":
         cleaned.unassigned = True
-    elif (owner := _positive_int(raw)) is not None:
+    elif (owner := positive_int(raw)) is not None:
         cleaned.owner = owner
     else:
         cleaned.errors.append(f"Ignored owner “{raw}”: expected a user id or “none”.")
@@ -190,7 +190,7 @@ def _parse_source(cleaned: LeadFilters, raw: str) -> None:
 def _parse_campaign(cleaned: LeadFilters, raw: str) -> None:
     if raw == NONE:
         cleaned.no_campaign = True
-    elif (campaign := _positive_int(raw)) is not None:
+    elif (campaign := positive_int(raw)) is not None:
         cleaned.campaign = campaign
     else:
         cleaned.errors.append(f"Ignored campaign “{raw}”: expected a campaign id or “none”.")
@@ -222,7 +222,7 @@ def _parse_size(cleaned: LeadFilters, raw: str) -> None:
 
 def _exact_parser(name: str):
     def parse(cleaned: LeadFilters, raw: str) -> None:
-        if name == "team" and raw != NONE and _positive_int(raw) is None:
+        if name == "team" and raw != NONE and positive_int(raw) is None:
             cleaned.errors.append(f"Ignored team “{raw}”: expected a team id or “none”.")
         else:
             cleaned.exact[name] = raw[:100]
@@ -273,7 +273,7 @@ _PARSERS = {
 }
 
 
-def _positive_int(raw: str) -> int | None:
+def positive_int(raw: str) -> int | None:
     # isdigit() alone accepts "²"; isascii() keeps it to 0-9. Bounded to fit a 64-bit id.
     if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63:
         return int(raw)
@@ -397,7 +397,7 @@ def page_of(queryset: QuerySet, raw_page: str | None, *, per_page: int = 50) -> 
     LIMIT per_page + 1 tells whether a next page exists.
     """
     error = ""
-    number = _positive_int((raw_page or "1").strip())
+    number = positive_int((raw_page or "1").strip())
     if number is None or number > MAX_PAGE:
         error = f"Ignored page “{raw_page}”: expected a number from 1 to {MAX_PAGE}."
         number = 1

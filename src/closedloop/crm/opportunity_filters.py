@@ -29,7 +29,12 @@ from urllib.parse import urlencode
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
-from closedloop.crm.filters import MAX_SEARCH_LENGTH, MAX_SEARCH_WORDS, normalise_search
+from closedloop.crm.filters import (
+    MAX_SEARCH_LENGTH,
+    MAX_SEARCH_WORDS,
+    normalise_search,
+    positive_int,
+)
 from closedloop.crm.models import Account
 
 PERIODS: dict[str, str] = {
@@ -250,10 +255,3 @@ _PARSERS: dict[str, Callable[[OpportunityFilters, str], None]] = {
     "status": _parse_status,
     "sort": _parse_sort,
 }
-
-
-def positive_int(raw: str) -> int | None:
-    # isdigit() alone accepts "²"; isascii() keeps it to 0-9. Bounded to fit a 64-bit id.
-    if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63:
-        return int(raw)
-    return None
